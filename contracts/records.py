@@ -1,0 +1,48 @@
+"""The body of a Kafka record: a stored event's state as plain JSON, as its contract defines.
+
+Body = the event's own fields (JSON values: UUID -> str, date/datetime -> ISO 8601, Decimal -> str)
+plus `id` (aggregate id), `version` (aggregate version) and `timestamp` (when it was stored).
+The who/where/why (`_meta`) travels in headers, not in the body.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+from uuid import UUID
+
+META_KEY = "_meta"
+_DROPPED = frozenset({META_KEY, "originator_topic", "class_version"})
+
+
+def to_json_value(value: Any) -> Any:
+    """Plain JSON for one decoded event value."""
+    if isinstance(value, UUID | Decimal):
+        return str(value)
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return to_json_value(value.value)
+    if isinstance(value, Mapping):
+        return {str(k): to_json_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        items = [to_json_value(v) for v in value]
+        return sorted(items) if isinstance(value, set | frozenset) else items
+    return value
+
+
+def event_body(aggregate_id: UUID | str, version: int, state: Mapping[str, Any]) -> dict[str, Any]:
+    """The record value for one decoded stored event state."""
+    body = {k: to_json_value(v) for k, v in state.items() if k not in _DROPPED}
+    body["id"] = str(aggregate_id)
+    body["version"] = version
+    return body
+
+
+def event_meta(state: Mapping[str, Any]) -> dict[str, Any]:
+    """The who/where/why stored with the event (empty for events stored without one)."""
+    meta = state.get(META_KEY)
+    return dict(meta) if isinstance(meta, Mapping) else {}

@@ -1,0 +1,131 @@
+"""Bearer JWT auth: who the caller is, for which practice, and which roles may call an endpoint."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Annotated, Any
+
+import jwt
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from services.common.context import CommandContext, new_id
+from services.common.errors import CareLedgerError, Forbidden
+from services.common.settings import Settings
+
+
+class Role(StrEnum):
+    CLINICIAN = "clinician"
+    COORDINATOR = "coordinator"
+    COMPLIANCE = "compliance"
+    INTEGRATION = "integration"
+    ADMIN = "admin"
+
+
+ALL_ROLES: tuple[Role, ...] = tuple(Role)
+
+
+class Unauthorized(CareLedgerError):
+    status = 401
+    title = "Unauthorized"
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The authenticated caller of one request, and the command context it acts in."""
+
+    sub: str
+    tenant: str
+    roles: frozenset[str]
+    ctx: CommandContext
+
+    def has(self, *roles: Role) -> bool:
+        return any(role.value in self.roles for role in roles)
+
+
+class TokenService:
+    """Mints and verifies HS256 tokens carrying `sub`, `tenant` and `roles`."""
+
+    algorithm = "HS256"
+
+    def __init__(self, settings: Settings) -> None:
+        self._secret = settings.jwt_secret
+        self._issuer = settings.jwt_issuer
+        self._audience = settings.jwt_audience
+        self._ttl = settings.token_ttl_seconds
+
+    def mint(
+        self, sub: str, tenant: str, roles: Iterable[str], ttl_seconds: int | None = None
+    ) -> str:
+        unknown = sorted(set(roles) - {r.value for r in Role})
+        if unknown:
+            raise ValueError(f"unknown role(s) {unknown}; roles are {[r.value for r in Role]}")
+        now = dt.datetime.now(dt.UTC)
+        claims = {
+            "sub": sub,
+            "tenant": tenant,
+            "roles": sorted(set(roles)),
+            "iss": self._issuer,
+            "aud": self._audience,
+            "iat": now,
+            "exp": now + dt.timedelta(seconds=ttl_seconds or self._ttl),
+        }
+        return jwt.encode(claims, self._secret, algorithm=self.algorithm)
+
+    def verify(self, token: str) -> dict[str, Any]:
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                self._secret,
+                algorithms=[self.algorithm],
+                audience=self._audience,
+                issuer=self._issuer,
+                options={"require": ["sub", "tenant", "roles", "exp"]},
+            )
+        except jwt.ExpiredSignatureError:
+            raise Unauthorized("the bearer token has expired: get a new one") from None
+        except jwt.PyJWTError as exc:
+            raise Unauthorized(f"the bearer token is not valid: {exc}") from None
+        if not isinstance(claims.get("roles"), list) or not isinstance(claims.get("tenant"), str):
+            raise Unauthorized("the bearer token needs a `tenant` string and a `roles` list")
+        return claims
+
+
+_bearer = HTTPBearer(auto_error=False)
+
+
+def allow(*roles: Role) -> Callable[..., Caller]:
+    """A dependency that authenticates the caller and lets only `roles` through (401/403)."""
+    if not roles:
+        raise ValueError("allow() needs at least one role")
+
+    def caller(
+        request: Request,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    ) -> Caller:
+        if credentials is None:
+            raise Unauthorized("send `Authorization: Bearer <token>`; `careledger token` mints one")
+        tokens: TokenService = request.app.state.tokens
+        claims = tokens.verify(credentials.credentials)
+        granted = [r for r in roles if r.value in claims["roles"]]
+        if not granted:
+            raise Forbidden(
+                f"this endpoint is for {', '.join(r.value for r in roles)}; "
+                f"the token has {', '.join(claims['roles']) or 'no roles'}"
+            )
+        ctx = CommandContext(
+            actor_id=str(claims["sub"]),
+            actor_role=granted[0].value,
+            tenant=claims["tenant"],
+            correlation_id=getattr(request.state, "correlation_id", None) or new_id(),
+            request_id=getattr(request.state, "request_id", None),
+        )
+        request.state.tenant = ctx.tenant  # read by the request log
+        request.state.actor = ctx.actor_id
+        return Caller(claims["sub"], claims["tenant"], frozenset(claims["roles"]), ctx)
+
+    caller.allowed_roles = frozenset(roles)  # type: ignore[attr-defined]  # read by access tests
+    return caller

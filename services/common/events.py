@@ -1,0 +1,149 @@
+"""Stable stored names for events and the metadata every stored event carries.
+
+Stored events are named `careledger.<service>.<EventName>` (never a Python class path, so a
+class may move or be renamed without breaking history) and versioned by the event class's
+`class_version`, with `upcast_vN_vN+1` static methods for older versions (the library's own
+upcasting). The mapper adds who, where and why from the command context to every event it
+stores, under the `_meta` key of the event state.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any, cast
+from uuid import UUID
+
+from eventsourcing.domain import CanMutateAggregate, DomainEvent
+from eventsourcing.persistence import Mapper, StoredEvent, Transcoding
+from eventsourcing.utils import register_topic, resolve_topic
+
+from services.common.context import maybe_context
+
+META_KEY = "_meta"
+PREFIX = "careledger"
+_BASE_NAMES = frozenset({"Event", "Created"})  # bases; name creation events explicitly
+_named: dict[str, type[Any]] = {}
+
+
+def name_events(service: str, *aggregates: type[Any]) -> None:
+    """Give each aggregate class and its event classes a stable stored name.
+
+    Call once at the bottom of a service's domain module. Event names must be unique within a
+    service (name creation events `PlanCreated`, not `Created`).
+    """
+    for aggregate in aggregates:
+        _assign(f"{PREFIX}.{service}.{aggregate.__name__}", aggregate)
+        for name, attr in vars(aggregate).items():
+            if isinstance(attr, type) and issubclass(attr, DomainEvent) and name not in _BASE_NAMES:
+                _assign(f"{PREFIX}.{service}.{name}", attr)
+
+
+def _assign(topic: str, cls: type[Any]) -> None:
+    existing = _named.get(topic)
+    if existing is not None and existing is not cls:
+        raise TypeError(f"stored name {topic!r} is taken by {existing.__qualname__}")
+    cls.TOPIC = topic  # eventsourcing's get_topic() honours a class's TOPIC attribute
+    _named[topic] = cls
+    register_topic(topic, cls)
+
+
+def stored_name(cls: type[Any]) -> str:
+    """`careledger.<service>.<EventName>`; raises for a class that `name_events` did not name."""
+    topic = cls.__dict__.get("TOPIC")
+    if not isinstance(topic, str) or _named.get(topic) is not cls:
+        raise TypeError(f"{cls.__qualname__} has no stable stored name: call name_events()")
+    return topic
+
+
+def event_type(topic: str, version: int) -> str:
+    """The CloudEvents type of a stored event: `careledger.plan.FormatShifted.v1`."""
+    return f"{topic}.v{version}"
+
+
+def service_of(topic: str) -> str:
+    return topic.split(".")[1]
+
+
+def event_name(topic: str) -> str:
+    return topic.rsplit(".", 1)[1]
+
+
+def named_event_classes(service: str | None = None) -> dict[str, type[Any]]:
+    """Every named event class (not aggregate), by stored name, optionally of one service."""
+    return {
+        topic: cls
+        for topic, cls in _named.items()
+        if issubclass(cls, DomainEvent) and (service is None or service_of(topic) == service)
+    }
+
+
+def security_labels(event: object) -> list[str]:
+    """Labels of an event: the class's `SECURITY_LABELS` plus a `security_labels` field."""
+    labels: set[str] = set(getattr(type(event), "SECURITY_LABELS", ()))
+    labels.update(cast(Iterable[str], getattr(event, "security_labels", None) or ()))
+    return sorted(labels)
+
+
+class DateAsISO(Transcoding):
+    type = dt.date
+    name = "date_iso"
+
+    def encode(self, obj: dt.date) -> str:
+        return obj.isoformat()
+
+    def decode(self, data: str) -> dt.date:
+        return dt.date.fromisoformat(data)
+
+
+class CareMapper(Mapper[UUID]):
+    """Stores events under their stable name, with the command context as `_meta`."""
+
+    def to_stored_event(self, domain_event: Any) -> StoredEvent:
+        cls = type(domain_event)
+        state = dict(vars(domain_event))
+        originator_id = state.pop("originator_id")
+        originator_version = state.pop("originator_version")
+        class_version = getattr(cls, "class_version", 1)
+        if class_version > 1:
+            state["class_version"] = class_version
+        if META_KEY not in state:
+            ctx = maybe_context()
+            if ctx is None:
+                raise LookupError(
+                    f"{cls.__qualname__} stored outside a command context: use acting_as(...)"
+                )
+            state[META_KEY] = ctx.as_metadata()
+        return StoredEvent(
+            originator_id=originator_id,
+            originator_version=originator_version,
+            topic=stored_name(cls),
+            state=self.transcoder.encode(state),
+        )
+
+
+def decode_state(mapper: Mapper[UUID], stored_topic: str, state: bytes) -> dict[str, Any]:
+    """The event state of a stored record as plain Python values, upcast to the current version."""
+    cls = resolve_topic(stored_topic)
+    data: dict[str, Any] = mapper.transcoder.decode(state)
+    from_version = data.pop("class_version", 1)
+    while from_version < getattr(cls, "class_version", 1):
+        getattr(cls, f"upcast_v{from_version}_v{from_version + 1}")(data)
+        from_version += 1
+    return data
+
+
+__all__ = [
+    "META_KEY",
+    "CanMutateAggregate",
+    "CareMapper",
+    "DateAsISO",
+    "decode_state",
+    "event_name",
+    "event_type",
+    "name_events",
+    "named_event_classes",
+    "security_labels",
+    "service_of",
+    "stored_name",
+]

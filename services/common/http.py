@@ -1,0 +1,225 @@
+"""The HTTP kit: one problem+json (RFC 9457) handler, ETag/If-Match, pagination, request ids.
+
+`create_service_app` builds a service's FastAPI app around its routers, with the idempotency
+middleware, structured request logs, `/health` and `/metrics`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import psycopg
+import psycopg_pool
+from eventsourcing.persistence import OperationalError as StoreOperationalError
+from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Scope, Send
+
+from services.common.auth import TokenService
+from services.common.context import new_id
+from services.common.errors import CareLedgerError, RuleBroken
+from services.common.idempotency import (
+    IdempotencyMiddleware,
+    IdempotencyStore,
+    MemoryIdempotencyStore,
+)
+from services.common.logging import get_logger
+from services.common.settings import Settings
+
+PROBLEM_JSON = "application/problem+json"
+log = get_logger("careledger.http")
+REQUESTS = Counter("careledger_http_requests_total", "HTTP requests", ["service", "status"])
+LATENCY = Histogram("careledger_http_request_seconds", "HTTP request latency", ["service"])
+_TITLES = {400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found",
+           405: "Method not allowed", 409: "Conflict", 412: "Precondition failed",
+           415: "Unsupported media type", 422: "Unprocessable content",
+           500: "Internal server error", 503: "Service unavailable"}  # fmt: skip
+
+
+def problem(status: int, detail: str, title: str | None = None, **extra: Any) -> JSONResponse:
+    body = {
+        "type": f"https://careledger.example/problems/{status}",
+        "title": title or _TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+        **extra,
+    }
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+
+
+def _field(loc: Sequence[Any]) -> str:
+    return ".".join(str(p) for p in loc if p not in ("body",)) or "body"
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    """Every error, expected or not, leaves as problem+json; bodies are never echoed back."""
+
+    @app.exception_handler(CareLedgerError)
+    async def _domain(request: Request, exc: CareLedgerError) -> JSONResponse:
+        return problem(exc.status, exc.detail, exc.title, **exc.extra)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = {_field(e["loc"]): e["msg"] for e in exc.errors()}
+        fields = ", ".join(errors)
+        return problem(
+            422, f"invalid input in: {fields}; fix these fields and retry", errors=errors
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        return problem(exc.status_code, detail)
+
+    @app.exception_handler(psycopg.OperationalError)
+    @app.exception_handler(psycopg_pool.PoolTimeout)
+    @app.exception_handler(StoreOperationalError)
+    async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
+        log.warning("database_unavailable", error=type(exc).__name__)
+        return problem(503, "the database did not answer; retry shortly", retry_after=5)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.error("unhandled_error", error=type(exc).__name__, exc_info=exc)
+        return problem(500, "an unexpected error occurred; it has been logged")
+
+
+def parse_if_match(
+    if_match: Annotated[str | None, Header(description='The ETag you read, e.g. "3"')] = None,
+) -> int | None:
+    """The version named by `If-Match` (`"3"` or `W/"3"`), None when absent or `*`."""
+    if if_match is None or if_match.strip() == "*":
+        return None
+    raw = if_match.strip().removeprefix("W/").strip('"')
+    if not raw.isdigit():
+        raise RuleBroken(
+            'If-Match must be an ETag from a read, such as "3"', errors={"If-Match": if_match}
+        )
+    return int(raw)
+
+
+IfMatch = Annotated[int | None, Depends(parse_if_match)]
+
+
+def set_etag(response: Response, version: int) -> None:
+    response.headers["ETag"] = f'"{version}"'
+
+
+@dataclass(frozen=True)
+class Page:
+    limit: int
+    offset: int
+
+    def of(self, items: Sequence[Any], total: int) -> dict[str, Any]:
+        """A page of an already sliced list: items plus where the next page starts."""
+        following = self.offset + len(items)
+        return {
+            "items": list(items),
+            "total": total,
+            "limit": self.limit,
+            "offset": self.offset,
+            "next_offset": following if following < total else None,
+        }
+
+    def slice(self, items: Sequence[Any]) -> dict[str, Any]:
+        """A page cut from the whole list."""
+        return self.of(items[self.offset : self.offset + self.limit], len(items))
+
+
+def page_params(
+    limit: Annotated[int, Query(ge=1, le=200, description="items per page")] = 50,
+    offset: Annotated[int, Query(ge=0, description="items to skip")] = 0,
+) -> Page:
+    return Page(limit=limit, offset=offset)
+
+
+PageParams = Annotated[Page, Depends(page_params)]
+
+
+def create_service_app(
+    service: str,
+    settings: Settings,
+    routers: Sequence[APIRouter],
+    *,
+    description: str,
+    idempotency: IdempotencyStore | None = None,
+    health: Callable[[], bool] | None = None,
+) -> FastAPI:
+    """The FastAPI app of one service, built in its composition root."""
+    app = FastAPI(
+        title=f"careledger {service}",
+        description=description,
+        version="1.0.0",
+        responses={
+            401: {"description": "no or bad bearer token (problem+json)"},
+            403: {"description": "role not allowed (problem+json)"},
+        },
+    )
+    app.state.settings = settings
+    app.state.tokens = TokenService(settings)
+    install_problem_handlers(app)
+    for router in routers:
+        app.include_router(router)
+
+    @app.get("/health", tags=["ops"], summary="Liveness and database reachability (no auth)")
+    def health_check() -> JSONResponse:
+        ok = health() if health else True
+        return JSONResponse({"status": "ok" if ok else "degraded"}, status_code=200 if ok else 503)
+
+    @app.get("/metrics", tags=["ops"], summary="Prometheus metrics (no auth)")
+    def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    async def idempotency_error(scope: Scope, send: Send, exc: CareLedgerError) -> None:
+        response = problem(exc.status, exc.detail, exc.title, **exc.extra)
+        await response(scope, _no_receive, send)
+
+    app.add_middleware(
+        IdempotencyMiddleware,
+        store=idempotency or MemoryIdempotencyStore(),
+        verify=app.state.tokens.verify,
+        on_error=idempotency_error,
+    )
+
+    @app.middleware("http")
+    async def request_log(request: Request, call_next: Callable[..., Any]) -> Response:
+        request.state.request_id = request.headers.get("x-request-id") or new_id()
+        request.state.correlation_id = request.headers.get("x-correlation-id") or new_id()
+        started = time.perf_counter()
+        response: Response = await call_next(request)
+        elapsed = time.perf_counter() - started
+        response.headers["X-Request-Id"] = request.state.request_id
+        response.headers["X-Correlation-Id"] = request.state.correlation_id
+        REQUESTS.labels(service, str(response.status_code)).inc()
+        LATENCY.labels(service).observe(elapsed)
+        log.info(
+            "request",
+            service=service,
+            method=request.method,
+            route=_route_template(request),
+            status=response.status_code,
+            ms=round(elapsed * 1000, 1),
+            request_id=request.state.request_id,
+            correlation_id=request.state.correlation_id,
+            tenant=getattr(request.state, "tenant", None),
+            actor=getattr(request.state, "actor", None),
+        )
+        return response
+
+    return app
+
+
+def _route_template(request: Request) -> str:
+    """The route pattern (`/plans/{plan_id}`), never the raw path or query."""
+    route = request.scope.get("route")
+    return str(getattr(route, "path", "unmatched"))
+
+
+async def _no_receive() -> dict[str, Any]:
+    return {"type": "http.disconnect"}

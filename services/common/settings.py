@@ -1,0 +1,78 @@
+"""Process settings from `CARELEDGER_` env vars; built in a composition root, never at import."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_JWT_SECRET = "careledger-dev-secret-change-me-0123456789"  # noqa: S105 - refused outside dev
+SERVICES = ("plan", "consent", "referral")
+
+
+def stack_home() -> Path:
+    """Where the local stack keeps its state (`CARELEDGER_HOME`, default `<repo>/.local`)."""
+    configured = os.environ.get("CARELEDGER_HOME")
+    if configured:
+        return Path(configured)
+    return Path(__file__).resolve().parents[2] / ".local"
+
+
+def _stack_json() -> dict[str, object]:
+    path = stack_home() / "stack.json"
+    if not path.exists():
+        return {}
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+class Settings(BaseSettings):
+    """Everything a careledger process reads from its environment."""
+
+    model_config = SettingsConfigDict(env_prefix="CARELEDGER_", extra="ignore")
+
+    env: Literal["dev", "test", "prod"] = "prod"
+    database_url: str = ""
+    kafka_bootstrap: str = ""
+    jwt_secret: str = DEV_JWT_SECRET
+    jwt_issuer: str = "careledger"
+    jwt_audience: str = "careledger"
+    token_ttl_seconds: int = Field(default=3600, gt=0)
+    log_level: str = "INFO"
+    db_lock_timeout_seconds: int = Field(default=5, gt=0)
+    db_pool_size: int = Field(default=10, gt=0)
+    consent_url: str = ""
+    service_urls: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _refuse_dev_secret_outside_dev(self) -> Settings:
+        if self.jwt_secret == DEV_JWT_SECRET and self.env != "dev":
+            raise ValueError(
+                "CARELEDGER_JWT_SECRET is the development secret; set a real secret "
+                "(32+ random bytes) or CARELEDGER_ENV=dev for local use"
+            )
+        if len(self.jwt_secret) < 32:
+            raise ValueError("CARELEDGER_JWT_SECRET must be at least 32 characters")
+        return self
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment, falling back to the local stack's `.local/stack.json`."""
+    stack = _stack_json()
+    defaults: dict[str, object] = {}
+    if not os.environ.get("CARELEDGER_DATABASE_URL") and stack.get("database_url"):
+        defaults["database_url"] = stack["database_url"]
+    if not os.environ.get("CARELEDGER_KAFKA_BOOTSTRAP") and stack.get("kafka_bootstrap"):
+        defaults["kafka_bootstrap"] = stack["kafka_bootstrap"]
+    urls = stack.get("service_urls")
+    if isinstance(urls, dict) and not os.environ.get("CARELEDGER_SERVICE_URLS"):
+        defaults["service_urls"] = urls
+    defaults.update(overrides)
+    return Settings(**defaults)  # type: ignore[arg-type]

@@ -1,0 +1,215 @@
+"""The event store: an eventsourcing Application base on PostgreSQL (one schema per service).
+
+Services run with table creation off (`careledger db init` creates tables once, since concurrent
+creation races), with the library's database-functions path off (it skips events for tailing
+readers) and with a lock timeout. Unit tests use the in-memory (popo) store.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any, ClassVar
+from uuid import UUID
+
+import psycopg
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import (
+    IntegrityError,
+    JSONTranscoder,
+    Mapper,
+    OperationalError,
+    ProcessRecorder,
+    Transcoder,
+)
+from psycopg.conninfo import conninfo_to_dict
+
+from contracts.records import event_body, event_meta
+from services.common.context import CommandContext, acting_as
+from services.common.errors import Conflict, NotFound, StaleVersion, Unavailable
+from services.common.events import CareMapper, DateAsISO, decode_state, event_name, event_type
+from services.common.idempotency import create_table_sql as idempotency_table_sql
+from services.common.settings import SERVICES, Settings
+
+IN_MEMORY: dict[str, str] = {"PERSISTENCE_MODULE": "eventsourcing.popo"}
+
+
+def postgres_env(settings: Settings, schema: str, *, create_table: bool = False) -> dict[str, str]:
+    """The eventsourcing environment for one service's schema on the configured server."""
+    if not settings.database_url:
+        raise RuntimeError(
+            "no database configured: set CARELEDGER_DATABASE_URL or run `careledger stack up`"
+        )
+    info = conninfo_to_dict(settings.database_url)
+    return {
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "POSTGRES_DBNAME": str(info.get("dbname", "careledger")),
+        "POSTGRES_HOST": str(info.get("host", "127.0.0.1")),
+        "POSTGRES_PORT": str(info.get("port", "5432")),
+        "POSTGRES_USER": str(info.get("user", "careledger")),
+        "POSTGRES_PASSWORD": str(info.get("password", "")),
+        "POSTGRES_SCHEMA": schema,
+        "POSTGRES_ENABLE_DB_FUNCTIONS": "n",
+        "POSTGRES_LOCK_TIMEOUT": str(settings.db_lock_timeout_seconds),
+        "POSTGRES_CONNECT_TIMEOUT": "5",
+        "POSTGRES_POOL_SIZE": str(settings.db_pool_size),
+        "POSTGRES_MAX_OVERFLOW": str(settings.db_pool_size),
+        "POSTGRES_MAX_WAITING": "5",
+        "POSTGRES_PRE_PING": "y",
+        "CREATE_TABLE": "y" if create_table else "n",
+    }
+
+
+class CareApplication(Application[UUID]):
+    """Base of each service's Application: stable event names, metadata, tracking.
+
+    Subclasses set `name` to the service name (tables `<name>_events` and `<name>_tracking` in
+    the schema of the same name). The recorder is a process recorder so that a consumer can
+    commit its events and the Kafka position it has read in one transaction.
+    """
+
+    name: ClassVar[str] = "careledger"  # type: ignore[misc]
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        return CareMapper(transcoder=self.construct_transcoder())
+
+    def construct_transcoder(self) -> Transcoder:
+        transcoder = JSONTranscoder()
+        self.register_transcodings(transcoder)
+        return transcoder
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        transcoder.register(DateAsISO())
+
+    def construct_recorder(self) -> ProcessRecorder:
+        return self.factory.process_recorder()
+
+    @property
+    def process_recorder(self) -> ProcessRecorder:
+        recorder = self.recorder
+        assert isinstance(recorder, ProcessRecorder)
+        return recorder
+
+    def save_as(self, ctx: CommandContext, *aggregates: Any) -> None:
+        """Save in one transaction as `ctx`; a concurrent change to the same aggregate is a 409."""
+        with acting_as(ctx):
+            try:
+                self.save(*aggregates)
+            except IntegrityError as exc:
+                raise Conflict(
+                    "the record was changed by another request at the same time: "
+                    "read it again and retry"
+                ) from exc
+            except OperationalError as exc:
+                raise Unavailable("the event store did not answer; retry shortly") from exc
+
+    def load(
+        self,
+        aggregate_cls: type[Any],
+        aggregate_id: UUID,
+        tenant: str,
+        *,
+        version: int | None = None,
+    ) -> Any:
+        """The aggregate of this tenant (at `version` if given), else NotFound (404)."""
+        label = aggregate_cls.__name__.lower()
+        try:
+            aggregate: Any = self.repository.get(aggregate_id, version=version)
+        except AggregateNotFoundError:
+            raise NotFound(f"no {label} {aggregate_id}") from None
+        except OperationalError as exc:
+            raise Unavailable("the event store did not answer; retry shortly") from exc
+        if not isinstance(aggregate, aggregate_cls) or getattr(aggregate, "tenant", None) != tenant:
+            raise NotFound(f"no {label} {aggregate_id}")
+        if version is not None and aggregate.version != version:
+            raise NotFound(f"{label} {aggregate_id} has no version {version}")
+        return aggregate
+
+    def load_at(
+        self, aggregate_cls: type[Any], aggregate_id: UUID, tenant: str, at: dt.datetime
+    ) -> Any:
+        """The aggregate as it was at time `at` (the last version stored at or before it)."""
+        current = self.load(aggregate_cls, aggregate_id, tenant)
+        versions = [e for e in self.history_records(aggregate_id) if e["timestamp"] <= at]
+        if not versions:
+            raise NotFound(
+                f"{aggregate_cls.__name__.lower()} {aggregate_id} did not exist at {at.isoformat()}"
+            )
+        version = versions[-1]["version"]
+        return (
+            current
+            if version == current.version
+            else self.load(aggregate_cls, aggregate_id, tenant, version=version)
+        )
+
+    def history_records(self, aggregate_id: UUID) -> list[dict[str, Any]]:
+        """Every stored event of one aggregate: type, version, timestamp, meta and body."""
+        records = []
+        for stored in self.recorder.select_events(aggregate_id):
+            state = decode_state(self.mapper, stored.topic, stored.state)
+            body = event_body(aggregate_id, stored.originator_version, state)
+            records.append(
+                {
+                    "type": event_type(stored.topic, _class_version(stored.topic)),
+                    "event": event_name(stored.topic),
+                    "version": stored.originator_version,
+                    "timestamp": state["timestamp"],
+                    "meta": event_meta(state),
+                    "body": body,
+                }
+            )
+        return records
+
+
+def _class_version(topic: str) -> int:
+    from eventsourcing.utils import resolve_topic
+
+    return int(getattr(resolve_topic(topic), "class_version", 1))
+
+
+def build_application(
+    cls: type[CareApplication],
+    settings: Settings | None,
+    *,
+    env: Mapping[str, str] | None = None,
+    create_table: bool = False,
+) -> Any:
+    """Build `cls` on PostgreSQL (settings given) or in memory (settings None)."""
+    base = (
+        IN_MEMORY
+        if settings is None
+        else postgres_env(settings, cls.name, create_table=create_table)
+    )
+    return cls(env={**base, **(env or {})})
+
+
+def create_event_tables(settings: Settings) -> list[str]:
+    """Create every service's event, tracking and idempotency tables once (`careledger db init`)."""
+    created = []
+    for service in SERVICES:
+        app_cls = type(f"{service.title()}Tables", (CareApplication,), {"name": service})
+        app_cls(env=postgres_env(settings, service, create_table=True)).close()
+        with psycopg.connect(settings.database_url, autocommit=True) as conn:
+            conn.execute(idempotency_table_sql(service))
+        created.append(service)
+    return created
+
+
+def check_version(current: int, expected: int | None) -> None:
+    """Raise 412 when an If-Match version is not the aggregate's current version."""
+    if expected is not None and expected != current:
+        raise StaleVersion(
+            f"the resource is at version {current}, not {expected}: "
+            "read it again and retry with its current ETag",
+            current_version=current,
+        )
+
+
+@contextmanager
+def closing(app: Application[UUID]) -> Iterator[Application[UUID]]:
+    try:
+        yield app
+    finally:
+        app.close()

@@ -1,0 +1,93 @@
+"""A tiny service built from the kit, for the kit's own tests."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+from fastapi import APIRouter, Depends, FastAPI, Response
+from pydantic import BaseModel, Field
+
+from services.common.auth import Caller, Role, allow
+from services.common.events import name_events
+from services.common.http import IfMatch, PageParams, create_service_app, set_etag
+from services.common.settings import Settings
+from services.common.store import CareApplication, build_application, check_version
+
+SETTINGS = Settings(env="dev")
+
+
+class Note(Aggregate):
+    @event("NoteOpened")
+    def __init__(self, tenant: str, client_id: str, text: str) -> None:
+        self.tenant = tenant
+        self.client_id = client_id
+        self.text = text
+
+    @event("NoteAmended")
+    def amend(self, text: str) -> None:
+        self.text = text
+
+
+name_events("kit", Note)
+
+
+class KitApplication(CareApplication):
+    name = "kit"
+
+
+class NoteIn(BaseModel):
+    client_id: str = Field(min_length=1)
+    text: str = Field(min_length=1, max_length=500)
+    patient_name: str | None = None
+
+
+def build() -> tuple[FastAPI, KitApplication]:
+    store: KitApplication = build_application(KitApplication, None)
+    router = APIRouter()
+
+    @router.post("/notes", status_code=201)
+    def open_note(
+        body: NoteIn,
+        response: Response,
+        caller: Caller = Depends(allow(Role.CLINICIAN)),
+    ) -> dict[str, Any]:
+        note = Note(tenant=caller.tenant, client_id=body.client_id, text=body.text)
+        store.save_as(caller.ctx, note)
+        set_etag(response, note.version)
+        return {"id": str(note.id), "version": note.version}
+
+    @router.post("/notes/{note_id}/amendments")
+    def amend(
+        note_id: UUID,
+        body: NoteIn,
+        response: Response,
+        if_match: IfMatch,
+        caller: Caller = Depends(allow(Role.CLINICIAN)),
+    ) -> dict[str, Any]:
+        note = store.load(Note, note_id, caller.tenant)
+        check_version(note.version, if_match)
+        note.amend(text=body.text)
+        store.save_as(caller.ctx, note)
+        set_etag(response, note.version)
+        return {"id": str(note.id), "version": note.version}
+
+    @router.get("/notes/{note_id}")
+    def read(
+        note_id: UUID,
+        response: Response,
+        caller: Caller = Depends(allow(Role.CLINICIAN, Role.COMPLIANCE)),
+    ) -> dict[str, Any]:
+        note = store.load(Note, note_id, caller.tenant)
+        set_etag(response, note.version)
+        return {"id": str(note.id), "text": note.text}
+
+    @router.get("/numbers")
+    def numbers(
+        page: PageParams, caller: Caller = Depends(allow(Role.COMPLIANCE))
+    ) -> dict[str, Any]:
+        return page.slice(list(range(7)))
+
+    app = create_service_app("kit", SETTINGS, [router], description="kit test service")
+    return app, store
