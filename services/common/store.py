@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from functools import cached_property
 from typing import Any, ClassVar
 from uuid import UUID
 
@@ -29,6 +30,7 @@ from contracts.records import event_body, event_meta
 from services.common.context import CommandContext, acting_as
 from services.common.errors import Conflict, NotFound, StaleVersion, Unavailable
 from services.common.events import CareMapper, DateAsISO, decode_state, event_name, event_type
+from services.common.group_commit import GroupCommit
 from services.common.idempotency import create_table_sql as idempotency_table_sql
 from services.common.settings import SERVICES, Settings
 
@@ -92,11 +94,18 @@ class CareApplication(Application[UUID]):
         assert isinstance(recorder, ProcessRecorder)
         return recorder
 
+    @cached_property
+    def _group_commit(self) -> GroupCommit:
+        return GroupCommit(self.events.put)
+
     def save_as(self, ctx: CommandContext, *aggregates: Any) -> None:
-        """Save in one transaction as `ctx`; a concurrent change to the same aggregate is a 409."""
+        """Save atomically as `ctx`; a concurrent change to the same aggregate is a 409.
+
+        Concurrent calls share one database transaction (see group_commit.py).
+        """
         with acting_as(ctx):
             try:
-                self.save(*aggregates)
+                self._group_commit.save(ctx, aggregates)
             except IntegrityError as exc:
                 raise Conflict(
                     "the record was changed by another request at the same time: "
