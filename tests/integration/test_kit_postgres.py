@@ -1,0 +1,113 @@
+"""The service kit against the real PostgreSQL: group commit, metadata, idempotency keys."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+from psycopg_pool import ConnectionPool
+
+from services.common.auth import TokenService
+from services.common.context import CommandContext
+from services.common.errors import Conflict
+from services.common.http import create_service_app
+from services.common.idempotency import PostgresIdempotencyStore, create_table_sql
+from services.common.settings import Settings
+from services.common.store import build_application
+from tests.unit.common.kit_app import KitApplication, Note
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def settings(database_url: str) -> Settings:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("CREATE SCHEMA IF NOT EXISTS kit")
+        conn.execute(create_table_sql("kit"))
+    return Settings(env="dev", database_url=database_url)
+
+
+@pytest.fixture(scope="module")
+def app(settings: Settings) -> KitApplication:
+    return build_application(KitApplication, settings, create_table=True)  # type: ignore[no-any-return]
+
+
+def ctx(actor: str) -> CommandContext:
+    return CommandContext(actor_id=actor, actor_role="clinician", tenant="practice-a")
+
+
+def test_concurrent_commands_on_postgres_all_commit_with_their_own_metadata(
+    app: KitApplication,
+) -> None:
+    notes = [Note(tenant="practice-a", client_id=f"c{i}", text="t") for i in range(64)]
+    threads = [
+        threading.Thread(target=app.save_as, args=(ctx(f"actor-{i}"), n))
+        for i, n in enumerate(notes)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for i, note in enumerate(notes):
+        [record] = app.history_records(note.id)
+        assert record["meta"]["actor_id"] == f"actor-{i}"
+
+
+def test_concurrent_edits_of_one_aggregate_on_postgres_have_exactly_one_winner(
+    app: KitApplication,
+) -> None:
+    note = Note(tenant="practice-a", client_id="c", text="t")
+    app.save_as(ctx("a"), note)
+    copies = [app.load(Note, note.id, "practice-a") for _ in range(8)]
+    outcomes: list[str] = []
+
+    def edit(i: int) -> None:
+        copies[i].amend(text=f"v{i}")
+        try:
+            app.save_as(ctx(f"editor-{i}"), copies[i])
+            outcomes.append("won")
+        except Conflict:
+            outcomes.append("conflict")
+
+    threads = [threading.Thread(target=edit, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert outcomes.count("won") == 1
+    assert outcomes.count("conflict") == 7
+    assert app.load(Note, note.id, "practice-a").version == 2
+
+
+def test_idempotency_keys_kept_in_postgres_survive_a_new_process(
+    app: KitApplication, settings: Settings
+) -> None:
+    from fastapi import APIRouter, Depends
+
+    from services.common.auth import Caller, Role, allow
+
+    def build_api(pool: ConnectionPool) -> TestClient:  # type: ignore[type-arg]
+        router = APIRouter()
+
+        @router.post("/notes", status_code=201)
+        def open_note(caller: Caller = Depends(allow(Role.CLINICIAN))) -> dict[str, str]:
+            note = Note(tenant=caller.tenant, client_id="c", text="t")
+            app.save_as(caller.ctx, note)
+            return {"id": str(note.id)}
+
+        store = PostgresIdempotencyStore(pool, "kit")
+        api = create_service_app("kit", settings, [router], description="t", idempotency=store)
+        return TestClient(api)
+
+    token = TokenService(settings).mint("u", "practice-a", ["clinician"])
+    headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": str(uuid.uuid4())}
+    with ConnectionPool(settings.database_url, min_size=1, max_size=2, open=True) as pool:
+        first = build_api(pool).post("/notes", headers=headers)
+    with ConnectionPool(settings.database_url, min_size=1, max_size=2, open=True) as pool:
+        again = build_api(pool).post("/notes", headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json()
+    assert again.headers["idempotent-replayed"] == "true"
