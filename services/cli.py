@@ -1,0 +1,146 @@
+"""`careledger`: run the stack, the services, their relays and consumers; mint local tokens."""
+
+from __future__ import annotations
+
+import importlib
+import json
+from typing import Annotated, Any
+
+import typer
+from pydantic import ValidationError
+
+from services.common.settings import SERVICES, Settings
+from services.common.settings import load_settings as _load_settings
+from services.stack.cli import db_app, stack_app
+
+app = typer.Typer(no_args_is_help=True, help=__doc__)
+app.add_typer(stack_app, name="stack")
+app.add_typer(db_app, name="db")
+projections_app = typer.Typer(no_args_is_help=True, help="Read models kept from the events.")
+app.add_typer(projections_app, name="projections")
+
+ServiceArg = Annotated[str, typer.Argument(help=f"one of {', '.join(SERVICES)}")]
+
+
+def _service(name: str) -> str:
+    if name not in SERVICES:
+        raise typer.BadParameter(f"unknown service {name!r}; choose one of {', '.join(SERVICES)}")
+    return name
+
+
+def load_settings() -> Settings:
+    """Settings, or a one-line error that says which variable to fix."""
+    try:
+        return _load_settings()
+    except ValidationError as exc:
+        for error in exc.errors():
+            typer.echo(f"configuration error: {error['msg']}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _call(module: str, function: str, *args: Any, **kwargs: Any) -> Any:
+    try:
+        target = getattr(importlib.import_module(module), function)
+    except (ImportError, AttributeError) as exc:
+        typer.echo(f"{module}.{function} is not available: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    return target(*args, **kwargs)
+
+
+@app.command()
+def token(
+    role: Annotated[list[str], typer.Option(help="a role; repeat for several")],
+    tenant: Annotated[str, typer.Option(help="the practice (tenant) id")] = "demo",
+    sub: Annotated[str, typer.Option(help="the caller's id")] = "local-user",
+    ttl: Annotated[int, typer.Option(help="seconds until it expires")] = 8 * 3600,
+) -> None:
+    """Mint a bearer token for local use (signed with CARELEDGER_JWT_SECRET)."""
+    from services.common.auth import TokenService
+
+    try:
+        typer.echo(TokenService(load_settings()).mint(sub, tenant, role, ttl_seconds=ttl))
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+
+
+@app.command()
+def serve(
+    service: ServiceArg,
+    port: Annotated[int, typer.Option(help="TCP port on 127.0.0.1")] = 8000,
+    host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
+) -> None:
+    """Run one service's HTTP API."""
+    import uvicorn
+
+    from services.common.logging import configure_logging
+
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    api = _call(f"services.{_service(service)}.bootstrap", "create_app", settings)
+    uvicorn.run(api, host=host, port=port, log_level="warning", access_log=False)
+
+
+@app.command()
+def relay(
+    service: ServiceArg,
+    status: Annotated[bool, typer.Option("--status", help="print the lag and exit")] = False,
+) -> None:
+    """Publish a service's committed events to Kafka, exactly once, in commit order."""
+    from services.common.logging import configure_logging
+
+    settings = load_settings()
+    if status:
+        typer.echo(json.dumps(_call("services.common.relay", "relay_status", service, settings)))
+        return
+    configure_logging(settings.log_level)
+    _call("services.common.relay", "run_relay", _service(service), settings)
+
+
+@app.command()
+def consume(service: ServiceArg) -> None:
+    """Apply other services' records to this service (reactions), exactly once."""
+    from services.common.logging import configure_logging
+
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    _call(f"services.{_service(service)}.bootstrap", "run_consumer", settings)
+
+
+@app.command()
+def tail(
+    topic: Annotated[str, typer.Argument(help="e.g. careledger.plan")],
+    from_beginning: Annotated[bool, typer.Option(help="start at the oldest record")] = False,
+    limit: Annotated[int | None, typer.Option(help="stop after this many records")] = None,
+    idle: Annotated[float, typer.Option(help="stop after this many quiet seconds (0: never)")] = 0,
+) -> None:
+    """Follow a topic (read_committed): type, subject, sequence and labels of each record."""
+    from services.tail import follow, print_lines
+
+    settings = load_settings()
+    if not settings.kafka_bootstrap:
+        typer.echo(
+            "no Kafka configured: run `careledger stack up` or set CARELEDGER_KAFKA_BOOTSTRAP"
+        )
+        raise typer.Exit(2)
+    lines = follow(
+        settings.kafka_bootstrap, topic, from_beginning=from_beginning, limit=limit,
+        idle_seconds=idle,
+    )  # fmt: skip
+    print_lines(lines)
+
+
+@projections_app.command("run")
+def projections_run(service: ServiceArg) -> None:
+    """Keep a service's read models up to date from its events."""
+    from services.common.logging import configure_logging
+
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    _call(f"services.{_service(service)}.bootstrap", "run_projections", settings)
+
+
+@projections_app.command("rebuild")
+def projections_rebuild(name: Annotated[str, typer.Argument(help="projection name")]) -> None:
+    """Drop one read model and replay every event into it."""
+    _call("services.common.projection", "rebuild", name, load_settings())
+    typer.echo(f"rebuilt {name}")
