@@ -1,0 +1,94 @@
+"""`careledger stack up|down|status` and `careledger db init`."""
+
+from __future__ import annotations
+
+import time
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from services.stack import stack
+from services.stack.prereqs import MissingPrerequisiteError
+from services.stack.state import StackInfo, StackNotRunningError, read_stack_info, stack_file
+
+stack_app = typer.Typer(no_args_is_help=True, help="Run the local stack.")
+db_app = typer.Typer(no_args_is_help=True, help="Create schemas, topics and event tables.")
+console = Console()
+
+
+def _print_info(info: StackInfo) -> None:
+    table = Table(title=f"careledger stack ({stack_file()})")
+    for column in ("component", "pid", "port", "url", "log"):
+        table.add_column(column)
+    for name, c in info.components.items():
+        table.add_row(name, str(c.pid or "-"), str(c.port or "-"), c.url or "-", c.log or "-")
+    console.print(table)
+    console.print(f"CARELEDGER_DATABASE_URL={info.database_url}")
+    console.print(f"CARELEDGER_KAFKA_BOOTSTRAP={info.kafka_bootstrap}")
+    console.print(f"Kafka {info.kafka_version}")
+
+
+@stack_app.command()
+def up(
+    infra_only: bool = typer.Option(False, "--infra-only", help="Kafka and PostgreSQL only."),
+) -> None:
+    """Start Kafka, PostgreSQL and (unless --infra-only) every service that exists."""
+    started = time.monotonic()
+    try:
+        info = stack.up(infra_only=infra_only, on_note=console.print)
+    except MissingPrerequisiteError as exc:
+        console.print(f"[red]cannot start the stack: {exc}[/red]")
+        raise typer.Exit(2) from exc
+    except RuntimeError as exc:
+        console.print(f"[red]stack up failed: {exc}[/red]")
+        raise typer.Exit(1) from exc
+    _print_info(info)
+    console.print(f"up in {time.monotonic() - started:.1f}s")
+
+
+@stack_app.command()
+def down() -> None:
+    """Stop what `up` started (by pid from stack.json)."""
+    stopped = stack.down()
+    console.print(f"stopped: {', '.join(stopped) or 'nothing was running'}")
+
+
+@stack_app.command()
+def status() -> None:
+    """Per component: is its pid alive and does its port answer. Exit 1 if anything is down."""
+    rows = stack.status()
+    if not rows:
+        console.print(f"not running: no {stack_file()}")
+        raise typer.Exit(1)
+    table = Table(title="careledger stack status")
+    for column in ("component", "pid", "alive", "answers", "url"):
+        table.add_column(column)
+    for r in rows:
+        answers = "-" if r.answers is None else ("yes" if r.answers else "NO")
+        table.add_row(r.name, str(r.pid or "-"), "yes" if r.alive else "NO", answers, r.url or "-")
+    console.print(table)
+    if not all(r.alive and r.answers is not False for r in rows):
+        raise typer.Exit(1)
+
+
+@stack_app.command()
+def info() -> None:
+    """Print stack.json's connection facts."""
+    try:
+        _print_info(read_stack_info())
+    except StackNotRunningError as exc:
+        console.print(str(exc))
+        raise typer.Exit(1) from exc
+
+
+@db_app.command("init")
+def init() -> None:
+    """Create PostgreSQL schemas, Kafka topics and event tables for the running stack."""
+    try:
+        info = read_stack_info()
+    except StackNotRunningError as exc:
+        console.print(str(exc))
+        raise typer.Exit(1) from exc
+    for note in stack.db_init(info.database_url, info.kafka_bootstrap):
+        console.print(note)

@@ -1,0 +1,187 @@
+"""`stack up`, `down` and `status`: start and stop the local stack by pid (see stack.json)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from services.stack import kafka, postgres
+from services.stack.prereqs import check_prerequisites, postgres_bindir
+from services.stack.processes import ProcessSpec, service_processes
+from services.stack.state import (
+    Component,
+    StackInfo,
+    StackNotRunningError,
+    logs_dir,
+    pid_alive,
+    port_answers,
+    read_stack_info,
+    stack_home,
+    stop_pid,
+    write_stack_info,
+)
+
+EXTERNAL_DB_ENV = "CARELEDGER_DATABASE_URL"
+
+
+@dataclass(frozen=True)
+class ComponentStatus:
+    name: str
+    pid: int | None
+    alive: bool
+    answers: bool | None  # None: the component has no port to ask
+    url: str | None
+
+
+def _previous() -> StackInfo | None:
+    try:
+        return read_stack_info()
+    except StackNotRunningError:
+        return None
+
+
+def _running(component: Component | None) -> bool:
+    return bool(component and pid_alive(component.pid) and port_answers(component.port))
+
+
+def up(*, infra_only: bool = False, on_note: Callable[[str], None] = print) -> StackInfo:
+    """Start whatever is not already running; running components are kept as they are."""
+    external_db = os.environ.get(EXTERNAL_DB_ENV)
+    bindir = check_prerequisites(need_postgres=not external_db)
+    home = stack_home()
+    home.mkdir(parents=True, exist_ok=True)
+    before = _previous()
+    old = before.components if before else {}
+
+    kafka_c = old["kafka"] if _running(old.get("kafka")) else kafka.start_kafka()
+    if external_db:
+        pg_c = Component("postgres", url=external_db, managed=False)
+    elif _running(old.get("postgres")):
+        pg_c = old["postgres"]
+    else:
+        assert bindir is not None
+        pg_c = postgres.start_postgres(bindir)
+    info = StackInfo(
+        home=str(home),
+        database_url=pg_c.url or "",
+        kafka_bootstrap=kafka_c.url or "",
+        kafka_version=kafka.kafka_version(),
+        components={"kafka": kafka_c, "postgres": pg_c},
+    )
+    write_stack_info(info)  # record pids now, so `down` can stop them even if init fails
+    for note in db_init(info.database_url, info.kafka_bootstrap):
+        on_note(note)
+    if not infra_only:
+        for spec in service_processes():
+            previous = old.get(spec.name)
+            if previous and pid_alive(previous.pid):
+                info.components[spec.name] = previous
+            else:
+                info.components[spec.name] = start_process(spec, info)
+            if spec.name.endswith("-api"):
+                url = info.components[spec.name].url
+                info.service_urls[spec.name.removesuffix("-api")] = url or ""
+        write_stack_info(info)
+    return info
+
+
+def db_init(database_url: str, kafka_bootstrap: str) -> list[str]:
+    """Schemas, topics and the services' event tables; safe to run again. Returns notes."""
+    from services.stack.topics import ensure_topics
+
+    postgres.ensure_schemas(database_url)
+    created = ensure_topics(kafka_bootstrap)
+    notes = [f"topics created: {', '.join(created) or 'none (all exist)'}"]
+    notes.append(create_event_tables(database_url, kafka_bootstrap))
+    return notes
+
+
+def create_event_tables(database_url: str, kafka_bootstrap: str) -> str:
+    """Call services.common.store.create_event_tables(settings) when another team has written it."""
+    try:
+        from services.common import settings, store
+    except ImportError as exc:
+        return f"event tables skipped: {exc}"
+    create = getattr(store, "create_event_tables", None)
+    load = getattr(settings, "load_settings", None)
+    if create is None or load is None:
+        return "event tables skipped: services.common has no create_event_tables yet"
+    # Table creation needs no JWT secret: default to dev so the secret check does not refuse.
+    env = os.environ.get("CARELEDGER_ENV", "dev")
+    created = create(load(database_url=database_url, kafka_bootstrap=kafka_bootstrap, env=env))
+    return f"event tables ready: {created}"
+
+
+def service_env(info: StackInfo) -> dict[str, str]:
+    return {
+        **os.environ,
+        EXTERNAL_DB_ENV: info.database_url,
+        "CARELEDGER_KAFKA_BOOTSTRAP": info.kafka_bootstrap,
+        "CARELEDGER_HOME": info.home,
+        "CARELEDGER_ENV": os.environ.get("CARELEDGER_ENV", "dev"),
+    }
+
+
+def start_process(spec: ProcessSpec, info: StackInfo) -> Component:
+    log = logs_dir() / f"{spec.name}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("ab") as out:
+        proc = subprocess.Popen(
+            [executable(spec.argv[0]), *spec.argv[1:]], stdout=out, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, start_new_session=True, env=service_env(info),
+        )  # fmt: skip
+    url = f"http://127.0.0.1:{spec.port}" if spec.port else None
+    if spec.port:
+        _wait_port(spec.port, proc, timeout=30)
+    return Component(spec.name, pid=proc.pid, port=spec.port, url=url, log=str(log))
+
+
+def executable(name: str = "careledger") -> str:
+    """Prefer the script beside this interpreter: the venv need not be on PATH."""
+    beside = Path(sys.executable).with_name(name)
+    return str(beside) if beside.exists() else name
+
+
+def _wait_port(port: int, proc: subprocess.Popen[bytes], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        if port_answers(port):
+            return
+        time.sleep(0.2)
+
+
+def down() -> list[str]:
+    """Stop what `up` started, by pid: services first, then Kafka, then PostgreSQL."""
+    info = _previous()
+    if info is None:
+        return []
+    stopped: list[str] = []
+    order = [n for n in info.components if n not in ("kafka", "postgres")] + ["kafka", "postgres"]
+    for name in order:
+        component = info.components.get(name)
+        if component is None or not component.managed:
+            continue
+        if name == "postgres":
+            postgres.stop_postgres(postgres_bindir())
+        if component.pid and pid_alive(component.pid):
+            stop_pid(component.pid, timeout=30 if name == "kafka" else 15)
+        stopped.append(name)
+    Path(info.home, "stack.json").unlink(missing_ok=True)
+    return stopped
+
+
+def status() -> list[ComponentStatus]:
+    info = _previous()
+    if info is None:
+        return []
+    result = []
+    for name, c in info.components.items():
+        answers = port_answers(c.port) if c.port else None
+        alive = pid_alive(c.pid) if c.managed else bool(answers)
+        result.append(ComponentStatus(name, c.pid, alive, answers, c.url))
+    return result

@@ -1,0 +1,87 @@
+"""The one definition of careledger's Kafka topics, and `ensure_topics` that creates them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from kafka.admin import KafkaAdminClient
+from kafka.errors import TopicAlreadyExistsError
+
+FOREVER = "-1"
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    partitions: int
+    cleanup_policy: str = "delete"
+    configs: dict[str, str] = field(default_factory=dict)
+
+
+# Domain events are keyed by aggregate id: never compact them (compaction keeps only the last
+# event per key). Retention is forever: Kafka is a durable log of the event store.
+EVENT_TOPICS: tuple[TopicSpec, ...] = tuple(
+    TopicSpec(f"careledger.{service}", partitions=6) for service in ("plan", "consent", "referral")
+)
+DEADLETTER = TopicSpec("careledger.deadletter", partitions=3)
+# Relays keep their store position here, one record per relay, written in the same Kafka
+# transaction as the events they publish; compaction keeps the latest position per relay.
+RELAY_CHECKPOINTS = TopicSpec(
+    "careledger.relay-checkpoints", partitions=1, cleanup_policy="compact"
+)
+TOPICS: tuple[TopicSpec, ...] = (*EVENT_TOPICS, DEADLETTER, RELAY_CHECKPOINTS)
+
+
+def replication_for(broker_count: int) -> tuple[int, int]:
+    """(replication factor, min.insync.replicas): 3 and 2 on a cluster, 1 and 1 on one broker."""
+    return min(3, broker_count), min(2, broker_count)
+
+
+def topic_request(spec: TopicSpec, broker_count: int) -> dict[str, Any]:
+    """The create_topics options for `spec` on a cluster of `broker_count` brokers."""
+    replication, min_isr = replication_for(broker_count)
+    configs = {
+        "cleanup.policy": spec.cleanup_policy,
+        "min.insync.replicas": str(min_isr),
+        **spec.configs,
+    }
+    if spec.cleanup_policy == "delete":
+        configs |= {"retention.ms": FOREVER, "retention.bytes": FOREVER}
+    return {
+        "num_partitions": spec.partitions,
+        "replication_factor": replication,
+        "configs": configs,
+    }
+
+
+def admin_client(bootstrap: str, timeout_ms: int = 10_000) -> KafkaAdminClient:
+    return KafkaAdminClient(
+        bootstrap_servers=bootstrap,
+        client_id="careledger-stack",
+        bootstrap_timeout_ms=timeout_ms,
+        request_timeout_ms=max(timeout_ms, 15_000),
+    )
+
+
+def broker_count(admin: KafkaAdminClient) -> int:
+    return max(1, len(admin.describe_cluster().get("brokers", [])))
+
+
+def ensure_topics(bootstrap: str, specs: tuple[TopicSpec, ...] = TOPICS) -> list[str]:
+    """Create the missing topics of `specs`, leave existing ones alone; return those created."""
+    admin = admin_client(bootstrap)
+    try:
+        existing = set(admin.list_topics())
+        brokers = broker_count(admin)
+        missing = {s.name: topic_request(s, brokers) for s in specs if s.name not in existing}
+        created: list[str] = []
+        for name, request in missing.items():
+            try:
+                admin.create_topics({name: request}, wait_for_metadata=True)
+                created.append(name)
+            except TopicAlreadyExistsError:
+                pass  # another `db init` won the race: fine
+        return created
+    finally:
+        admin.close()
