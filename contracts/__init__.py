@@ -1,0 +1,1 @@
+"""The event contracts: Kafka record envelope, JSON Schemas, schemas.lock and asyncapi.yaml."""

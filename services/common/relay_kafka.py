@@ -1,0 +1,115 @@
+"""The relay's Kafka side: its transactional producer and its checkpoint (last published position).
+
+The checkpoint is one record per relay, keyed by the service name on the compacted
+`careledger.relay-checkpoints` topic, value `{"position": <last notification id>}`, written in
+the same transaction as the events it covers: Kafka itself says how far the relay got.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.errors import KafkaTimeoutError
+
+CHECKPOINT_TOPIC = "careledger.relay-checkpoints"
+
+# The same batch settings serve the relay and its benchmark baseline (bench/relay.py).
+PRODUCER_SETTINGS: dict[str, Any] = {
+    "acks": "all",
+    "enable_idempotence": True,
+    "linger_ms": 5,
+    "batch_size": 512 * 1024,
+    "max_in_flight_requests_per_connection": 5,
+}
+
+
+def transactional_producer(
+    bootstrap: str, transactional_id: str, *, transaction_timeout_ms: int = 60_000
+) -> KafkaProducer:
+    """A producer that has fenced every older producer with the same transactional id.
+
+    `init_transactions` also aborts whatever transaction that older producer left open (or
+    waits for one it was committing), so what is committed is settled once this returns.
+    """
+    producer = KafkaProducer(
+        bootstrap_servers=bootstrap,
+        transactional_id=transactional_id,
+        transaction_timeout_ms=transaction_timeout_ms,
+        bootstrap_timeout_ms=10_000,
+        max_block_ms=30_000,
+        request_timeout_ms=15_000,
+        delivery_timeout_ms=45_000,
+        **PRODUCER_SETTINGS,
+    )
+    try:
+        producer.init_transactions()
+    except BaseException:
+        producer.close(timeout=0)
+        raise
+    return producer
+
+
+def checkpoint_value(position: int) -> bytes:
+    return json.dumps({"position": position}).encode()
+
+
+def read_checkpoint(
+    bootstrap: str,
+    key: str,
+    *,
+    topic: str = CHECKPOINT_TOPIC,
+    timeout_s: float = 120.0,
+    settle: bool = True,
+) -> int:
+    """The last committed position for `key` (0 when the relay never published).
+
+    Reads read_committed up to the log end as it was on entry (not merely the last stable
+    offset): a transaction another relay holds open on this shared partition must not hide a
+    later checkpoint of ours. Call it after `init_transactions`, which settles our own.
+    `settle=False` reads only up to the last stable offset (quick, maybe stale: for status).
+    """
+    partition = TopicPartition(topic, 0)
+    end = _log_end(bootstrap, partition, "read_uncommitted" if settle else "read_committed")
+    consumer = KafkaConsumer(
+        bootstrap_servers=bootstrap,
+        isolation_level="read_committed",
+        enable_auto_commit=False,
+        group_id=None,
+        bootstrap_timeout_ms=10_000,
+    )
+    position = 0
+    wanted = key.encode()
+    deadline = time.monotonic() + timeout_s
+    try:
+        consumer.assign([partition])
+        consumer.seek_to_beginning(partition)
+        while consumer.position(partition) < end:
+            if time.monotonic() > deadline:
+                raise KafkaTimeoutError(
+                    f"{topic} has a transaction open for over {timeout_s}s below offset {end}"
+                )
+            for records in consumer.poll(timeout_ms=500).values():
+                for record in records:
+                    if record.key == wanted and record.value is not None:
+                        position = int(json.loads(record.value)["position"])
+    finally:
+        consumer.close()
+    return position
+
+
+def _log_end(bootstrap: str, partition: TopicPartition, isolation: str) -> int:
+    consumer = KafkaConsumer(
+        bootstrap_servers=bootstrap,
+        isolation_level=isolation,
+        enable_auto_commit=False,
+        group_id=None,
+        bootstrap_timeout_ms=10_000,
+    )
+    try:
+        end: int = consumer.end_offsets([partition])[partition]
+        return end
+    finally:
+        consumer.close()

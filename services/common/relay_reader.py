@@ -1,0 +1,119 @@
+"""Read ahead: a child process reads and encodes the relay's next batches while it publishes.
+
+Reading the notification log and encoding records (decode, contract check, CloudEvents headers)
+cost about as much CPU as kafka-python's own send; in one process both share one GIL, and the
+relay ran at a third of a plain producer's rate. A spawned child does the reading and encoding
+on another core and hands over ready (key, value, headers, partition) in log order, at most
+`depth` batches ahead. Exactly-once does not depend on it: the publisher commits positions in
+Kafka, and after any Kafka failure it discards the reader and starts a new one from the
+committed position. The child exits when its parent dies (it checks its parent pid), and hands
+over the first error it meets (a contract violation is a bug: the relay stops on it).
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import queue
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from services.common.relay import RelayConfig
+    from services.common.settings import Settings
+
+Wire = tuple[bytes, bytes, list[tuple[str, bytes]], int]  # key, value, headers, partition
+Batch = tuple[list[Wire], int]  # records and the last notification id they cover
+
+_CTX = multiprocessing.get_context("spawn")  # never fork a process with client threads
+
+
+class ReadAhead:
+    """Encoded batches after `position`, from a child process; `next()` returns them in order."""
+
+    def __init__(
+        self,
+        config: RelayConfig,
+        settings: Settings,
+        position: int,
+        *,
+        partitions: int,
+        depth: int = 3,
+    ) -> None:
+        self._queue: Any = _CTX.Queue(maxsize=depth)
+        self._halt: Any = _CTX.Event()
+        self._process = _CTX.Process(
+            target=_read_ahead,
+            args=(config, settings, position, partitions, self._queue, self._halt, os.getpid()),
+            name=f"relay-read-ahead-{config.service}",
+            daemon=True,
+        )
+        self._process.start()
+
+    def next(self, timeout: float) -> Batch | None:
+        """The next batch, or None when none arrived within `timeout`; re-raises read errors."""
+        try:
+            item = self._queue.get(timeout=timeout)
+        except queue.Empty:
+            if not self._process.is_alive():
+                raise RuntimeError(
+                    f"the relay's reader exited with {self._process.exitcode}"
+                ) from None
+            return None
+        if isinstance(item, BaseException):
+            raise item
+        batch: Batch = item
+        return batch
+
+    def close(self) -> None:
+        self._halt.set()
+        self._process.join(timeout=5)
+        if self._process.is_alive():
+            self._process.kill()
+            self._process.join(timeout=5)
+        self._queue.cancel_join_thread()
+        self._queue.close()
+
+
+def _read_ahead(
+    config: RelayConfig,
+    settings: Settings,
+    position: int,
+    partitions: int,
+    out: Any,
+    halt: Any,
+    parent: int,
+) -> None:
+    """The child: read, encode, hand over; until halted, orphaned or failed."""
+    from services.common.relay_source import RecordSource
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    source = RecordSource(config, settings)
+    try:
+        while not halt.is_set() and os.getppid() == parent:
+            try:
+                notifications = source.fetch(position + 1)
+                if not notifications:
+                    halt.wait(config.poll_interval_s)
+                    continue
+                item: Batch | BaseException = (
+                    [source.wire(n, partitions) for n in notifications],
+                    notifications[-1].id,
+                )
+            except Exception as exc:  # handed to the publisher, which stops on it
+                item = exc
+            if not _put(out, item, halt, parent) or isinstance(item, BaseException):
+                return
+            position = item[1]
+    finally:
+        source.close()
+
+
+def _put(out: Any, item: Batch | BaseException, halt: Any, parent: int) -> bool:
+    while not halt.is_set() and os.getppid() == parent:
+        try:
+            out.put(item, timeout=0.2)
+            return True
+        except queue.Full:
+            continue
+    return False

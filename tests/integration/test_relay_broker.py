@@ -1,0 +1,117 @@
+"""The relay rides out a Kafka broker that is SIGKILLed and restarted while commands keep arriving.
+
+The broker here is a private one (its own CARELEDGER_HOME and ports, the shared jars), started
+with the stack's own `start_kafka`, so killing it never disturbs the shared stack.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from services.stack.kafka import start_kafka
+from services.stack.state import Component, kafka_libs_dir, pid_alive, stop_pid
+from tests.integration.test_relay_support import (
+    EVENTS_EACH,
+    RelayWorld,
+    assert_exactly_once_in_order,
+    make_world,
+    read_topic,
+    store_probe_events,
+    wait_for_line,
+    wait_until_published,
+)
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+class PrivateBroker:
+    """A single-node KRaft broker under its own home; `kill()` and `start()` it at will."""
+
+    def __init__(self, home: Path, libs: Path) -> None:
+        self.env = {"CARELEDGER_HOME": str(home), "CARELEDGER_KAFKA_LIBS": str(libs)}
+        self.component: Component | None = None
+
+    def start(self) -> None:
+        saved = {k: os.environ.get(k) for k in self.env}
+        os.environ.update(self.env)
+        try:
+            self.component = start_kafka()  # reuses its ports and data on a restart
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+
+    @property
+    def bootstrap(self) -> str:
+        assert self.component is not None and self.component.url
+        return self.component.url
+
+    def kill(self) -> None:
+        assert self.component is not None and self.component.pid
+        os.kill(self.component.pid, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while pid_alive(self.component.pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        if self.component is not None and self.component.pid:
+            stop_pid(self.component.pid)
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[PrivateBroker]:
+    private = PrivateBroker(tmp_path / "home", kafka_libs_dir())
+    private.start()
+    try:
+        yield private
+    finally:
+        private.stop()
+
+
+@pytest.fixture
+def world(database_url: str, broker: PrivateBroker, tmp_path: Path) -> Iterator[RelayWorld]:
+    yield from make_world(database_url, broker.bootstrap, tmp_path)
+
+
+def test_relay_loses_and_doubles_nothing_when_the_broker_is_killed_and_restarted(
+    world: RelayWorld, broker: PrivateBroker, tmp_path: Path
+) -> None:
+    app = world.app()
+    log = tmp_path / "relay.log"
+    stored: list[int] = []
+
+    def commands_keep_arriving() -> None:
+        for _ in range(30):  # the event store takes commands whether or not Kafka is up
+            stored.append(store_probe_events(app, aggregates=10, events_each=EVENTS_EACH))
+            time.sleep(0.4)
+
+    relay = world.start_relay(log, "--batch-size", "25")
+    writer = threading.Thread(target=commands_keep_arriving)
+    try:
+        wait_for_line(log, "resumes after")
+        writer.start()
+        time.sleep(2)
+        broker.kill()
+        time.sleep(4)
+        assert stored[-1] > 0  # commands succeed while the broker is down
+        broker.start()
+        writer.join()
+        wait_until_published(world, app.recorder.max_notification_id(), timeout=180)
+        assert relay.poll() is None, log.read_text()[-3000:]  # it waited; it did not die
+    finally:
+        writer.join()
+        relay.terminate()
+        relay.wait(timeout=30)
+        app.close()
+    assert "KafkaConnectionError" in log.read_text()  # the relay did see the broker go away
+    records = read_topic(world.settings.kafka_bootstrap, world.topic, world.registry)
+    assert_exactly_once_in_order(records, sum(stored))

@@ -1,0 +1,127 @@
+"""The relay publishes every committed event exactly once, in order, though SIGKILLed at random."""
+
+from __future__ import annotations
+
+import random
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.integration.test_relay_support import (
+    EVENTS_EACH,
+    RelayWorld,
+    assert_exactly_once_in_order,
+    make_world,
+    read_topic,
+    store_probe_events,
+    wait_for_line,
+    wait_until_published,
+)
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+TOTAL = 5_000
+
+
+@pytest.fixture
+def world(database_url: str, kafka_bootstrap: str, tmp_path: Path) -> Iterator[RelayWorld]:
+    yield from make_world(database_url, kafka_bootstrap, tmp_path)
+
+
+def keep_storing(app: object, total: int, each_time: int) -> None:
+    for _ in range(total // each_time):
+        store_probe_events(app, aggregates=each_time // EVENTS_EACH, events_each=EVENTS_EACH)
+        time.sleep(0.3)
+
+
+def test_relay_killed_at_random_moments_publishes_every_event_exactly_once_in_order(
+    world: RelayWorld, tmp_path: Path
+) -> None:
+    app = world.app()
+    log = tmp_path / "relay.log"
+    rng = random.Random()
+    kills = 0
+    try:
+        store_probe_events(app, aggregates=TOTAL // EVENTS_EACH * 4 // 5, events_each=EVENTS_EACH)
+        # The rest arrives while the relay is being killed and restarted.
+        writer = threading.Thread(target=keep_storing, args=(app, TOTAL // 5, 100))
+        writer.start()
+        while kills < 6 or writer.is_alive():
+            # Small transactions keep the relay busy for several seconds (start-up takes ~1 s),
+            # so the kills land mid-stream: between sends, before or during a commit.
+            relay = world.start_relay(log, "--batch-size", "7")
+            time.sleep(rng.uniform(1.2, 3.0))
+            relay.send_signal(signal.SIGKILL)
+            relay.wait()
+            kills += 1
+        writer.join()
+        last_log = tmp_path / "last-relay.log"
+        relay = world.start_relay(last_log)
+        try:
+            wait_until_published(world, app.recorder.max_notification_id())
+            wait_for_line(last_log, "resumes after")  # it runs: SIGTERM now stops it cleanly
+        finally:
+            relay.terminate()
+            assert relay.wait(timeout=30) == 0, last_log.read_text()[-3000:]
+    finally:
+        app.close()
+    assert kills >= 5
+    resumed = [int(line.rsplit(" ", 1)[1]) for line in log.read_text().splitlines()
+               if "resumes after position" in line]  # fmt: skip
+    assert resumed == sorted(resumed), resumed
+    assert len([p for p in resumed if 0 < p < TOTAL]) >= 4, f"kills missed the stream: {resumed}"
+    records = read_topic(world.settings.kafka_bootstrap, world.topic, world.registry)
+    assert_exactly_once_in_order(records, TOTAL)
+
+
+def test_a_second_relay_fences_the_first_and_nothing_is_published_twice(
+    world: RelayWorld, tmp_path: Path
+) -> None:
+    app = world.app()
+    try:
+        store_probe_events(app, aggregates=100, events_each=EVENTS_EACH)
+        first = world.start_relay(tmp_path / "first.log", "--batch-size", "20")
+        wait_until_published(world, 1)
+        second = world.start_relay(tmp_path / "second.log", "--batch-size", "20")
+        try:
+            time.sleep(3)  # the second starts up and fences the first
+            for _ in range(40):  # the first learns it was fenced at its next transaction
+                store_probe_events(app, aggregates=10, events_each=EVENTS_EACH)
+                if first.poll() is not None:
+                    break
+                time.sleep(0.5)
+            assert first.wait(timeout=60) == 3, (tmp_path / "first.log").read_text()[-3000:]
+            assert "fenced" in (tmp_path / "first.log").read_text()
+            wait_until_published(world, app.recorder.max_notification_id())
+            total = app.recorder.max_notification_id()
+        finally:
+            wait_for_line(tmp_path / "second.log", "resumes after")
+            second.terminate()
+            assert second.wait(timeout=30) == 0
+            if first.poll() is None:
+                first.kill()
+    finally:
+        app.close()
+    records = read_topic(world.settings.kafka_bootstrap, world.topic, world.registry)
+    assert_exactly_once_in_order(records, total)
+
+
+def test_relay_cli_reports_status_with_lag(world: RelayWorld) -> None:
+    app = world.app()
+    try:
+        stored = store_probe_events(app, aggregates=3, events_each=2)
+    finally:
+        app.close()
+    result = subprocess.run(
+        [*world.relay_argv()[:3], "status", world.store],
+        capture_output=True, text=True, check=False, timeout=60,
+        env={"CARELEDGER_ENV": "dev", "CARELEDGER_DATABASE_URL": world.settings.database_url,
+             "CARELEDGER_KAFKA_BOOTSTRAP": world.settings.kafka_bootstrap, "PATH": ""},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert f'"lag": {stored}' in result.stdout
