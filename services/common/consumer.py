@@ -1,0 +1,312 @@
+"""Kafka -> application, exactly once in effect.
+
+For each record the service's reactions return unsaved aggregates; their events and the record's
+position (`Tracking("<topic>:<partition>", offset)`) commit in one PostgreSQL transaction. The
+position in PostgreSQL is the truth: on every assignment the consumer seeks to the tracked offset
++ 1, and Kafka group offsets are committed only as a hint for tools. A record recorded twice
+fails the tracking insert (single-row tracking only moves forward) and is skipped. A record that
+cannot be parsed or whose reaction raises goes to the dead-letter topic, then its position is
+recorded so the partition moves on. PostgreSQL being down is retried with backoff, never skipped.
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Callable, Iterable, Mapping
+from enum import StrEnum
+from types import FrameType
+from typing import Any
+
+import structlog
+from eventsourcing.application import ProcessingEvent
+from eventsourcing.persistence import (
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    Tracking,
+)
+from kafka import ConsumerRebalanceListener, KafkaConsumer
+from kafka.errors import KafkaError
+from kafka.structs import OffsetAndMetadata
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    wait_exponential_jitter,
+)
+
+from contracts.envelope import parse_consumer_record
+from services.common.context import SYSTEM_ROLE, CommandContext, acting_as
+from services.common.deadletter import DEADLETTER_TOPIC, DeadLetters, DeadLetterSink, reason_for
+from services.common.errors import Unavailable
+from services.common.inbound import InboundRecord, Reactions
+from services.common.settings import Settings
+from services.common.store import CareApplication
+
+log = structlog.get_logger(__name__)
+
+Parser = Callable[[Any], InboundRecord]
+
+
+class Outcome(StrEnum):
+    PROCESSED = "processed"
+    DUPLICATE = "duplicate"
+    DEADLETTERED = "deadlettered"
+
+
+MAX_CONFLICTS = 5
+
+
+class _ReactAgain(Exception):
+    """The aggregates changed under the reaction (not this record's position): react again."""
+
+
+def tracking_name(topic: str, partition: int) -> str:
+    return f"{topic}:{partition}"
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Errors that go away by waiting: the database or the broker did not answer."""
+    return isinstance(exc, OperationalError | InterfaceError | Unavailable | KafkaError)
+
+
+class Consumer:
+    """One service's reaction consumer; drive it with `poll_once()` or `run(until=...)`."""
+
+    def __init__(
+        self,
+        service: str,
+        app: CareApplication,
+        reactions: Reactions,
+        settings: Settings,
+        *,
+        parse: Parser = parse_consumer_record,
+        deadletters: DeadLetterSink | None = None,
+        deadletter_topic: str = DEADLETTER_TOPIC,
+        group_id: str | None = None,
+        poll_timeout_ms: int = 500,
+        max_backoff_s: float = 10.0,
+        kafka_options: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.service = service
+        self.app = app
+        self.reactions = reactions
+        self.settings = settings
+        self.parse = parse
+        self.group_id = group_id or f"careledger-{service}-reactions"
+        self.poll_timeout_ms = poll_timeout_ms
+        self.counts: dict[Outcome, int] = dict.fromkeys(Outcome, 0)
+        self.retries = 0  # waits for the database or broker to answer again
+        self._deadletters = deadletters
+        self._deadletter_topic = deadletter_topic
+        # kafka-python's 45 s default session would stall a crashed member's partitions as long.
+        self._kafka_options = {"session_timeout_ms": 10_000, **(kafka_options or {})}
+        self._kafka: Any = None
+        self._stopping = False
+        self._retrying = Retrying(
+            retry=retry_if_exception(is_transient),
+            wait=wait_exponential_jitter(multiplier=0.1, max=max_backoff_s, jitter=0.1),
+            stop=lambda _state: self._stopping,
+            before_sleep=self._count_retry,
+            reraise=True,
+        )
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Join the group; each assigned partition is positioned from PostgreSQL."""
+        if self._deadletters is None:
+            self._deadletters = DeadLetters(
+                self.settings.kafka_bootstrap, service=self.service, topic=self._deadletter_topic
+            )
+        self._kafka = KafkaConsumer(
+            bootstrap_servers=self.settings.kafka_bootstrap,
+            group_id=self.group_id,
+            client_id=f"careledger-{self.service}-consumer",
+            isolation_level="read_committed",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            **self._kafka_options,
+        )
+        self._kafka.subscribe(topics=list(self.reactions.topics), listener=_SeekToTracked(self))
+
+    def stop(self) -> None:
+        """Finish the record in hand, then leave `run`."""
+        self._stopping = True
+
+    def close(self) -> None:
+        if self._kafka is not None:
+            self._kafka.close(autocommit=False)
+            self._kafka = None
+        if self._deadletters is not None:
+            self._deadletters.close()
+
+    def run(self, until: Callable[[], bool] | None = None) -> None:
+        """Poll until `stop()` is called or `until()` answers true."""
+        if self._kafka is None:
+            self.start()
+        while not self._stopping and not (until is not None and until()):
+            self.poll_once()
+
+    def poll_once(self) -> int:
+        """Process one poll's worth of records; returns how many were handled."""
+        if self._kafka is None:
+            self.start()
+        batch = self._kafka.poll(timeout_ms=self.poll_timeout_ms)
+        handled = 0
+        next_offsets: dict[Any, OffsetAndMetadata] = {}
+        for tp, records in batch.items():
+            for record in records:
+                if self._stopping:
+                    break
+                self.handle(record)
+                handled += 1
+                next_offsets[tp] = OffsetAndMetadata(record.offset + 1, "", -1)
+        if next_offsets:
+            self._commit_hint(next_offsets)
+        return handled
+
+    # -- one record ------------------------------------------------------------------------
+
+    def handle(self, record: Any) -> Outcome:
+        """Process one Kafka record exactly once in effect; returns what happened."""
+        tracking = Tracking(tracking_name(record.topic, record.partition), record.offset)
+        try:
+            inbound = self.parse(record)
+            if not inbound.tenant:
+                raise ValueError("the record has no ce_tenant header")
+        except Exception as exc:
+            outcome = self._deadletter(record, tracking, reason_for(exc))
+        else:
+            outcome = self._react_until_recorded(record, inbound, tracking)
+        self.counts[outcome] += 1
+        return outcome
+
+    def _react_until_recorded(
+        self, record: Any, inbound: InboundRecord, tracking: Tracking
+    ) -> Outcome:
+        # A command saved one of the reaction's aggregates meanwhile: load and react again. A
+        # conflict that persists (say, an aggregate id that already exists) is a poison record.
+        for _ in range(MAX_CONFLICTS):
+            try:
+                outcome: Outcome = self._retrying(self._react_and_record, record, inbound, tracking)
+            except _ReactAgain:
+                continue
+            return outcome
+        reason = f"Conflict: the reaction's aggregates conflicted {MAX_CONFLICTS} times"
+        return self._deadletter(record, tracking, reason)
+
+    def _react_and_record(self, record: Any, inbound: InboundRecord, tracking: Tracking) -> Outcome:
+        ctx = CommandContext(
+            actor_id=f"{self.service}-consumer",
+            actor_role=SYSTEM_ROLE,
+            tenant=inbound.tenant,
+            correlation_id=inbound.headers.get("ce_correlationid") or inbound.ce_id,
+            causation_id=inbound.ce_id,
+        )
+        with acting_as(ctx):
+            try:
+                aggregates = self.reactions.react(self.app, inbound)
+            except Exception as exc:
+                if is_transient(exc):
+                    raise
+                return self._deadletter(record, tracking, reason_for(exc))
+            return self._record(tracking, aggregates)
+
+    def _record(self, tracking: Tracking, aggregates: Iterable[Any]) -> Outcome:
+        processing: ProcessingEvent[Any] = ProcessingEvent(tracking=tracking)
+        processing.collect_events(*aggregates)
+        try:
+            self.app._record(processing)
+        except IntegrityError:
+            if self._already_tracked(tracking):
+                log.info(
+                    "consumer.duplicate",
+                    position=tracking.application_name,
+                    offset=tracking.notification_id,
+                )
+                return Outcome.DUPLICATE
+            raise _ReactAgain from None
+        return Outcome.PROCESSED
+
+    def _already_tracked(self, tracking: Tracking) -> bool:
+        current = self.app.process_recorder.max_tracking_id(tracking.application_name)
+        return current is not None and current >= tracking.notification_id
+
+    def _deadletter(self, record: Any, tracking: Tracking, reason: str) -> Outcome:
+        if self._retrying(self._already_tracked, tracking):
+            return Outcome.DUPLICATE
+        assert self._deadletters is not None, "call start() or pass deadletters"
+        # The dead letter must be durable before the position moves past the record.
+        self._retrying(self._deadletters.send, record, reason)
+        log.warning(
+            "consumer.deadlettered",
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            reason=reason.split(":", 1)[0],
+        )
+        outcome = self._retrying(self._record, tracking, ())
+        return Outcome.DEADLETTERED if outcome is Outcome.PROCESSED else outcome
+
+    def _count_retry(self, state: RetryCallState) -> None:
+        self.retries += 1
+        exc = state.outcome.exception() if state.outcome else None
+        log.warning("consumer.retrying", attempt=state.attempt_number, error=type(exc).__name__)
+
+    # -- positions -------------------------------------------------------------------------
+
+    def tracked_offset(self, topic: str, partition: int) -> int | None:
+        """The last offset of this partition recorded in PostgreSQL (None if none)."""
+        name = tracking_name(topic, partition)
+        result: int | None = self._retrying(self.app.process_recorder.max_tracking_id, name)
+        return result
+
+    def position_partitions(self, partitions: Iterable[Any]) -> None:
+        for tp in partitions:
+            last = self.tracked_offset(tp.topic, tp.partition)
+            if last is None:
+                self._kafka.seek_to_beginning(tp)
+            else:
+                self._kafka.seek(tp, last + 1)
+            log.info(
+                "consumer.positioned",
+                topic=tp.topic,
+                partition=tp.partition,
+                next_offset=None if last is None else last + 1,
+            )
+
+    def _commit_hint(self, offsets: dict[Any, OffsetAndMetadata]) -> None:
+        try:
+            self._kafka.commit_async(offsets=offsets)
+        except KafkaError as exc:  # only a hint: PostgreSQL holds the real position
+            log.info("consumer.offset_hint_failed", error=type(exc).__name__)
+
+
+class _SeekToTracked(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, consumer: Consumer) -> None:
+        self.consumer = consumer
+
+    def on_partitions_revoked(self, revoked: Any) -> None:
+        pass  # every handled record is already committed in PostgreSQL
+
+    def on_partitions_assigned(self, assigned: Any) -> None:
+        self.consumer.position_partitions(assigned)
+
+
+def run_consumer(
+    service: str, app: CareApplication, reactions: Reactions, settings: Settings, **options: Any
+) -> None:
+    """Run the reaction consumer of `service` until SIGTERM or SIGINT (options: see Consumer)."""
+    consumer = Consumer(service, app, reactions, settings, **options)
+
+    def _stop(_signum: int, _frame: FrameType | None) -> None:
+        consumer.stop()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    log.info("consumer.starting", service=service, topics=list(reactions.topics))
+    try:
+        consumer.run()
+    finally:
+        consumer.close()
