@@ -85,7 +85,10 @@ def relay(
     service: ServiceArg,
     status: Annotated[bool, typer.Option("--status", help="print the lag and exit")] = False,
 ) -> None:
-    """Publish a service's committed events to Kafka, exactly once, in commit order."""
+    """Publish a service's committed events to Kafka, exactly once, in commit order.
+
+    Exits 3 when a newer relay for the service fenced this one, 4 when a record broke its contract.
+    """
     from services.common.logging import configure_logging
 
     settings = load_settings()
@@ -93,7 +96,18 @@ def relay(
         typer.echo(json.dumps(_call("services.common.relay", "relay_status", service, settings)))
         return
     configure_logging(settings.log_level)
-    _call("services.common.relay", "run_relay", _service(service), settings)
+    from contracts.schemas import ContractViolation
+    from services.common.relay import RelayFenced, run_relay
+    from services.common.relay_cli import EXIT_CONTRACT, EXIT_FENCED
+
+    try:
+        run_relay(_service(service), settings)
+    except RelayFenced as exc:
+        typer.echo(f"fenced: {exc}", err=True)
+        raise typer.Exit(EXIT_FENCED) from None
+    except ContractViolation as exc:
+        typer.echo(f"stopped, a record broke its contract: {exc}", err=True)
+        raise typer.Exit(EXIT_CONTRACT) from None
 
 
 @app.command()

@@ -89,6 +89,7 @@ def print_lines(lines: Iterator[TailLine], console: Console | None = None) -> in
             f"p{line.partition}@{line.offset} [bold]{line.ce_type}[/] "
             f"subject={line.subject} seq={line.sequence}{labels}{status}",
             highlight=False,
+            soft_wrap=True,
         )
         count += 1
     return count

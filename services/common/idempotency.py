@@ -254,3 +254,9 @@ async def _read_body(receive: Receive) -> bytes:
         if not message.get("more_body"):
             break
     return b"".join(chunks)
+
+
+def postgres_idempotency(database_url: str, schema: str) -> PostgresIdempotencyStore:
+    """The store a service process uses: its own small pool, keys in `<schema>.idempotency_keys`."""
+    pool: ConnectionPool[Any] = ConnectionPool(database_url, min_size=1, max_size=4, open=True)
+    return PostgresIdempotencyStore(pool, schema)

@@ -43,22 +43,45 @@ def _redact(key: str, value: Any) -> Any:
 
 
 def configure_logging(level: str = "INFO", stream: TextIO | None = None) -> None:
-    """JSON lines on stdout (or `stream`); call once in a composition root."""
+    """JSON lines on stdout (or `stream`) from structlog and stdlib loggers alike.
+
+    Call once in a composition root. Both paths end in the same processors, so the PHI mask
+    applies to a library's log line as much as to ours.
+    """
+    numeric = logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
+    out = stream or sys.stdout
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
     structlog.configure(
         processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            *shared,
             structlog.processors.format_exc_info,
             redact_phi,
             structlog.processors.JSONRenderer(),
         ],
-        wrapper_class=structlog.make_filtering_bound_logger(
-            logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
-        ),
-        logger_factory=structlog.PrintLoggerFactory(stream or sys.stdout),
+        wrapper_class=structlog.make_filtering_bound_logger(numeric),
+        logger_factory=structlog.PrintLoggerFactory(out),
         cache_logger_on_first_use=False,
     )
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name],
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.format_exc_info,
+                redact_phi,
+                structlog.processors.JSONRenderer(),
+            ],
+        )
+    )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(numeric)
+    logging.getLogger("kafka").setLevel(max(numeric, logging.WARNING))  # chatty at INFO
 
 
 def get_logger(name: str) -> Any:

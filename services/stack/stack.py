@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -124,6 +125,8 @@ def service_env(info: StackInfo) -> dict[str, str]:
         "CARELEDGER_KAFKA_BOOTSTRAP": info.kafka_bootstrap,
         "CARELEDGER_HOME": info.home,
         "CARELEDGER_ENV": os.environ.get("CARELEDGER_ENV", "dev"),
+        # APIs started earlier in this `up` (consent before referral) are reachable by name.
+        "CARELEDGER_SERVICE_URLS": json.dumps(info.service_urls),
     }
 
 
