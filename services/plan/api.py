@@ -1,0 +1,316 @@
+"""The plan service's HTTP API: parse, authorize, If-Match, call the application, set the ETag.
+
+Callers who act for one client of the unit (a partner portal, or staff relaying to a partner)
+send `X-Acting-For: <client id>`; a format shift's reason and rationale are then hidden unless
+the shift concerns that client (docs/api-plan.md).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Query, Response
+
+from services.common.errors import RuleBroken
+from services.common.http import IfMatch, PageParams, set_etag
+from services.plan.access import ActingFor, Clinician, Reader, Scheduler
+from services.plan.application import PlanApplication
+from services.plan.fhir_api import add_fhir_routes
+from services.plan.schemas import (
+    CommandResult,
+    FormatShiftCreate,
+    GoalCreate,
+    GoalRevise,
+    GoalStatusChange,
+    MeasurementCreate,
+    PlanCreate,
+    ReadinessCreate,
+    ReviewCreate,
+    ScheduleChange,
+    SessionCreate,
+    StatusChange,
+)
+from services.plan.worklists_api import add_worklist_routes
+
+MAX_VERSION = 2**31 - 1
+
+
+def as_utc(at: dt.datetime | None) -> dt.datetime | None:
+    """A timestamp without a zone is read as UTC."""
+    return at.replace(tzinfo=dt.UTC) if at is not None and at.tzinfo is None else at
+
+
+def build_router(app: PlanApplication) -> APIRouter:
+    """The plan routes, bound to one long-lived PlanApplication (built in the composition root)."""
+    router = APIRouter()
+
+    def done(response: Response, result: dict[str, Any], location: str | None = None) -> Any:
+        set_etag(response, result["version"])
+        if location:
+            response.headers["Location"] = location
+        return result
+
+    @router.post(
+        "/plans",
+        tags=["plans"],
+        summary="Create a draft plan for a client unit",
+        status_code=201,
+        response_model=CommandResult,
+    )
+    def create_plan(body: PlanCreate, caller: Clinician, response: Response) -> Any:
+        result = app.create_plan(ctx=caller.ctx, **body.model_dump())
+        return done(response, result, f"/plans/{result['plan_id']}")
+
+    @router.get("/plans", tags=["plans"], summary="List plans, optionally of one client")
+    def list_plans(
+        caller: Reader,
+        page: PageParams,
+        subject: Annotated[str | None, Query(description="a client id")] = None,
+    ) -> dict[str, Any]:
+        items, total = app.list_plans(
+            caller.tenant, subject=subject, offset=page.offset, limit=page.limit
+        )
+        return page.of(items, total)
+
+    @router.get(
+        "/plans/{plan_id}",
+        tags=["plans"],
+        summary="The plan now, at ?version=N or as it was ?at=<timestamp>",
+    )
+    def get_plan(
+        plan_id: UUID,
+        caller: Reader,
+        response: Response,
+        acting_for: ActingFor = None,
+        version: Annotated[int | None, Query(ge=1, le=MAX_VERSION)] = None,
+        at: Annotated[dt.datetime | None, Query(description="ISO 8601; UTC if no zone")] = None,
+    ) -> dict[str, Any]:
+        if version is not None and at is not None:
+            raise RuleBroken("give one of version and at", {"at": "drop either version or at"})
+        view = app.get_plan(
+            plan_id, tenant=caller.tenant, version=version, at=as_utc(at), acting_for=acting_for
+        )
+        set_etag(response, view["version"])
+        return view
+
+    @router.get(
+        "/plans/{plan_id}/history",
+        tags=["plans"],
+        summary="Every event of the plan with who, when and why",
+    )
+    def history(
+        plan_id: UUID, caller: Reader, page: PageParams, acting_for: ActingFor = None
+    ) -> dict[str, Any]:
+        return page.slice(app.history(plan_id, tenant=caller.tenant, acting_for=acting_for))
+
+    @router.post(
+        "/plans/{plan_id}/status",
+        tags=["plans"],
+        response_model=CommandResult,
+        summary="Activate, hold, complete, revoke or mark entered-in-error",
+    )
+    def change_status(
+        plan_id: UUID,
+        body: StatusChange,
+        caller: Clinician,
+        if_match: IfMatch,
+        response: Response,
+    ) -> Any:
+        return done(
+            response,
+            app.change_status(
+                plan_id, ctx=caller.ctx, expected_version=if_match, **body.model_dump()
+            ),
+        )
+
+    @router.patch(
+        "/plans/{plan_id}/schedule",
+        tags=["plans"],
+        response_model=CommandResult,
+        summary="Change cadence, review interval or next review date",
+    )
+    def change_schedule(
+        plan_id: UUID,
+        body: ScheduleChange,
+        caller: Scheduler,
+        if_match: IfMatch,
+        response: Response,
+    ) -> Any:
+        return done(
+            response,
+            app.change_schedule(
+                plan_id, ctx=caller.ctx, expected_version=if_match, **body.model_dump()
+            ),
+        )
+
+    @router.post(
+        "/plans/{plan_id}/goals",
+        tags=["goals"],
+        summary="Add a goal",
+        status_code=201,
+        response_model=CommandResult,
+    )
+    def add_goal(
+        plan_id: UUID,
+        body: GoalCreate,
+        caller: Clinician,
+        if_match: IfMatch,
+        response: Response,
+    ) -> Any:
+        result = app.add_goal(
+            plan_id, ctx=caller.ctx, expected_version=if_match, **body.model_dump()
+        )
+        return done(response, result, f"/fhir/Goal/{result['goal_id']}")
+
+    @router.patch(
+        "/plans/{plan_id}/goals/{goal_id}",
+        tags=["goals"],
+        response_model=CommandResult,
+        summary="Revise a goal",
+    )
+    def revise_goal(
+        plan_id: UUID,
+        goal_id: str,
+        body: GoalRevise,
+        caller: Clinician,
+        if_match: IfMatch,
+        response: Response,
+    ) -> Any:
+        return done(
+            response,
+            app.revise_goal(
+                plan_id, goal_id, ctx=caller.ctx, expected_version=if_match, **body.model_dump()
+            ),
+        )
+
+    @router.post(
+        "/plans/{plan_id}/goals/{goal_id}/status",
+        tags=["goals"],
+        response_model=CommandResult,
+        summary="Change a goal's lifecycle status",
+    )
+    def change_goal_status(
+        plan_id: UUID,
+        goal_id: str,
+        body: GoalStatusChange,
+        caller: Clinician,
+        if_match: IfMatch,
+        response: Response,
+    ) -> Any:
+        return done(
+            response,
+            app.change_goal_status(
+                plan_id, goal_id, ctx=caller.ctx, expected_version=if_match, **body.model_dump()
+            ),
+        )
+
+    @router.post(
+        "/plans/{plan_id}/measurements",
+        tags=["care"],
+        summary="Record a partner's measurement (scored; may raise alerts)",
+        status_code=201,
+        response_model=CommandResult,
+    )
+    def record_measurement(
+        plan_id: UUID,
+        body: MeasurementCreate,
+        caller: Clinician,
+        if_match: IfMatch,
+        response: Response,
+    ) -> Any:
+        return done(
+            response,
+            app.record_measurement(
+                plan_id, ctx=caller.ctx, expected_version=if_match, **body.model_dump()
+            ),
+        )
+
+    @router.post(
+        "/plans/{plan_id}/sessions",
+        tags=["care"],
+        summary="Record a session",
+        status_code=201,
+        response_model=CommandResult,
+    )
+    def record_session(
+        plan_id: UUID,
+        body: SessionCreate,
+        caller: Clinician,
+        if_match: IfMatch,
+        response: Response,
+    ) -> Any:
+        return done(
+            response,
+            app.record_session(
+                plan_id, ctx=caller.ctx, expected_version=if_match, **body.model_dump()
+            ),
+        )
+
+    @router.post(
+        "/plans/{plan_id}/readiness-decisions",
+        tags=["care"],
+        status_code=201,
+        response_model=CommandResult,
+        summary="Record whether the criteria to resume joint work are met",
+    )
+    def record_readiness(
+        plan_id: UUID,
+        body: ReadinessCreate,
+        caller: Clinician,
+        if_match: IfMatch,
+        response: Response,
+    ) -> Any:
+        return done(
+            response,
+            app.record_readiness(
+                plan_id, ctx=caller.ctx, expected_version=if_match, **body.model_dump()
+            ),
+        )
+
+    @router.post(
+        "/plans/{plan_id}/format-shifts",
+        tags=["care"],
+        status_code=201,
+        response_model=CommandResult,
+        summary="Shift the format mix (a pause holds joint goals)",
+    )
+    def shift_format(
+        plan_id: UUID,
+        body: FormatShiftCreate,
+        caller: Clinician,
+        if_match: IfMatch,
+        response: Response,
+    ) -> Any:
+        return done(
+            response,
+            app.shift_format(
+                plan_id, ctx=caller.ctx, expected_version=if_match, **body.model_dump()
+            ),
+        )
+
+    @router.post(
+        "/plans/{plan_id}/reviews",
+        tags=["care"],
+        summary="Record a review",
+        status_code=201,
+        response_model=CommandResult,
+    )
+    def record_review(
+        plan_id: UUID,
+        body: ReviewCreate,
+        caller: Clinician,
+        if_match: IfMatch,
+        response: Response,
+    ) -> Any:
+        return done(
+            response,
+            app.record_review(
+                plan_id, ctx=caller.ctx, expected_version=if_match, **body.model_dump()
+            ),
+        )
+
+    add_worklist_routes(router, app)
+    add_fhir_routes(router, app)
+    return router

@@ -1,0 +1,259 @@
+"""The plan service's Application: commands on treatment plans and queries that return data."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any, ClassVar
+from uuid import UUID
+
+from services.common.context import CommandContext
+from services.common.errors import NotFound
+from services.common.store import CareApplication, check_version
+from services.plan.domain import Plan
+from services.plan.domain.worklists import DEFAULT_STRETCH_WEEKS, review_due, uneven_growth
+from services.plan.projections import InMemorySummaries, SummarySource
+from services.plan.views import history_view, plan_view
+
+Result = dict[str, Any]
+
+
+class PlanApplication(CareApplication):
+    """Treatment plans: lifecycle, goals, measurements, sessions, format shifts and reviews."""
+
+    name: ClassVar[str] = "plan"  # type: ignore[misc]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # In memory until the composition root sets the PostgreSQL projection (bootstrap.py).
+        self.read_model: SummarySource = InMemorySummaries()
+
+    # ---- commands ----------------------------------------------------------------------
+
+    def create_plan(self, *, ctx: CommandContext, **fields: Any) -> Result:
+        """Open a draft plan for a client unit; returns its id and version."""
+        plan = Plan.create(tenant=ctx.tenant, **fields)
+        self.save_as(ctx, plan)
+        return {"plan_id": str(plan.id), "version": plan.version}
+
+    def change_status(
+        self,
+        plan_id: UUID,
+        *,
+        status: str,
+        reason: str | None = None,
+        ctx: CommandContext,
+        expected_version: int | None = None,
+    ) -> Result:
+        """Activate, hold, complete, revoke or mark entered-in-error."""
+        return self._change(
+            plan_id, ctx, expected_version, lambda p: p.change_status(status, reason=reason)
+        )
+
+    def change_schedule(
+        self,
+        plan_id: UUID,
+        *,
+        ctx: CommandContext,
+        expected_version: int | None = None,
+        **schedule: Any,
+    ) -> Result:
+        """Change cadence, review interval or next review date (coordinators may)."""
+        return self._change(plan_id, ctx, expected_version, lambda p: p.change_schedule(**schedule))
+
+    def add_goal(
+        self,
+        plan_id: UUID,
+        *,
+        ctx: CommandContext,
+        expected_version: int | None = None,
+        **goal: Any,
+    ) -> Result:
+        return self._change(
+            plan_id, ctx, expected_version, lambda p: {"goal_id": p.add_goal(**goal)}
+        )
+
+    def revise_goal(
+        self,
+        plan_id: UUID,
+        goal_id: str,
+        *,
+        ctx: CommandContext,
+        expected_version: int | None = None,
+        **changes: Any,
+    ) -> Result:
+        return self._change(
+            plan_id, ctx, expected_version, lambda p: p.revise_goal(goal_id, **changes)
+        )
+
+    def change_goal_status(
+        self,
+        plan_id: UUID,
+        goal_id: str,
+        *,
+        status: str,
+        reason: str | None = None,
+        ctx: CommandContext,
+        expected_version: int | None = None,
+    ) -> Result:
+        return self._change(
+            plan_id,
+            ctx,
+            expected_version,
+            lambda p: p.change_goal_status(goal_id, status, reason=reason),
+        )
+
+    def record_measurement(
+        self,
+        plan_id: UUID,
+        *,
+        ctx: CommandContext,
+        expected_version: int | None = None,
+        **measurement: Any,
+    ) -> Result:
+        def record(plan: Plan) -> Result:
+            measurement_id, alerts = plan.record_measurement(**measurement)
+            return {"measurement_id": measurement_id, "alerts": [a["kind"] for a in alerts]}
+
+        return self._change(plan_id, ctx, expected_version, record)
+
+    def record_session(
+        self,
+        plan_id: UUID,
+        *,
+        ctx: CommandContext,
+        expected_version: int | None = None,
+        **session: Any,
+    ) -> Result:
+        return self._change(
+            plan_id, ctx, expected_version, lambda p: {"session_id": p.record_session(**session)}
+        )
+
+    def record_readiness(
+        self,
+        plan_id: UUID,
+        *,
+        ctx: CommandContext,
+        expected_version: int | None = None,
+        **decision: Any,
+    ) -> Result:
+        return self._change(
+            plan_id,
+            ctx,
+            expected_version,
+            lambda p: {"decision_id": p.record_readiness(**decision)},
+        )
+
+    def shift_format(
+        self,
+        plan_id: UUID,
+        *,
+        ctx: CommandContext,
+        expected_version: int | None = None,
+        **shift: Any,
+    ) -> Result:
+        return self._change(
+            plan_id, ctx, expected_version, lambda p: {"shift_id": p.shift_format(**shift)}
+        )
+
+    def record_review(
+        self,
+        plan_id: UUID,
+        *,
+        ctx: CommandContext,
+        expected_version: int | None = None,
+        **review: Any,
+    ) -> Result:
+        return self._change(
+            plan_id, ctx, expected_version, lambda p: {"review_id": p.record_review(**review)}
+        )
+
+    def _change(
+        self,
+        plan_id: UUID,
+        ctx: CommandContext,
+        expected_version: int | None,
+        command: Callable[[Plan], Result | None],
+    ) -> Result:
+        plan: Plan = self.load(Plan, plan_id, ctx.tenant)
+        check_version(plan.version, expected_version)
+        extra = command(plan) or {}
+        self.save_as(ctx, plan)
+        return {"plan_id": str(plan.id), "version": plan.version, **extra}
+
+    # ---- queries -----------------------------------------------------------------------
+
+    def plan(self, plan_id: UUID, tenant: str) -> Plan:
+        """The current aggregate (for views in this package: FHIR, reactions)."""
+        found: Plan = self.load(Plan, plan_id, tenant)
+        return found
+
+    def get_plan(
+        self,
+        plan_id: UUID,
+        *,
+        tenant: str,
+        version: int | None = None,
+        at: dt.datetime | None = None,
+        acting_for: str | None = None,
+    ) -> Result:
+        """The plan now, at a version or as it was at a time."""
+        return plan_view(self.plan_at(plan_id, tenant, version=version, at=at), acting_for)
+
+    def plan_at(
+        self,
+        plan_id: UUID,
+        tenant: str,
+        *,
+        version: int | None = None,
+        at: dt.datetime | None = None,
+    ) -> Plan:
+        if at is not None:
+            return self.load_at(Plan, plan_id, tenant, at)  # type: ignore[no-any-return]
+        return self.load(Plan, plan_id, tenant, version=version)  # type: ignore[no-any-return]
+
+    def history(self, plan_id: UUID, *, tenant: str, acting_for: str | None = None) -> list[Result]:
+        """Every event of the plan with who, when and why."""
+        self.load(Plan, plan_id, tenant)
+        return [history_view(r, acting_for) for r in self.history_records(plan_id)]
+
+    def summaries(self, tenant: str) -> list[dict[str, Any]]:
+        """The tenant's plan summaries from the read model, oldest plan first."""
+        return self.read_model.of_tenant(self, tenant)
+
+    def plans(
+        self, tenant: str, *, subject: str | None = None, offset: int = 0, limit: int | None = None
+    ) -> tuple[list[Plan], int]:
+        """One page of the tenant's plans (optionally of one client), oldest first, and the total.
+
+        The read model picks the page; only the plans on it are loaded from the event store.
+        """
+        found = [s for s in self.summaries(tenant) if subject is None or subject in s["members"]]
+        end = None if limit is None else offset + limit
+        return [self.plan(UUID(s["plan_id"]), tenant) for s in found[offset:end]], len(found)
+
+    def plan_with_goal(self, goal_id: str, tenant: str) -> Plan:
+        """The plan that holds a goal."""
+        for summary in self.summaries(tenant):
+            if goal_id in summary["goal_ids"]:
+                return self.plan(UUID(summary["plan_id"]), tenant)
+        raise NotFound(f"no goal {goal_id}")
+
+    def list_plans(
+        self, tenant: str, *, subject: str | None = None, offset: int = 0, limit: int | None = None
+    ) -> tuple[list[Result], int]:
+        """One page of plan views and the total."""
+        plans, total = self.plans(tenant, subject=subject, offset=offset, limit=limit)
+        return [plan_view(p) for p in plans], total
+
+    def uneven_growth(
+        self, tenant: str, *, today: dt.date, stretch_weeks: int = DEFAULT_STRETCH_WEEKS
+    ) -> list[Result]:
+        """Plans where only one partner has attended for longer than the stretch."""
+        rows = (uneven_growth(s, today, stretch_weeks) for s in self.summaries(tenant))
+        return [r for r in rows if r is not None]
+
+    def reviews_due(self, tenant: str, *, today: dt.date, within_days: int = 7) -> list[Result]:
+        """Reviews due within `within_days` and overdue ones, earliest first."""
+        rows = [r for s in self.summaries(tenant) if (r := review_due(s, today, within_days))]
+        return sorted(rows, key=lambda r: r["due_on"])

@@ -1,0 +1,83 @@
+"""Composition root of the plan service: application, read model, API, consumer, projections."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from services.common.http import create_service_app
+from services.common.idempotency import IdempotencyStore, postgres_idempotency
+from services.common.readstore import ReadStore
+from services.common.settings import Settings
+from services.common.store import build_application
+from services.plan import reactions
+from services.plan.api import build_router
+from services.plan.application import PlanApplication
+from services.plan.projections import PROJECTIONS, PostgresSummaries
+
+DESCRIPTION = (
+    "Treatment plans for couples, families and individuals: goals, measurements, sessions, "
+    "format shifts, reviews and their history; FHIR R4 CarePlan and Goal views for EHRs. "
+    "Send `X-Acting-For: <client id>` when acting for one client of the unit."
+)
+
+
+def build_plans(
+    settings: Settings | None,
+    *,
+    application_class: type[PlanApplication] = PlanApplication,
+    create_table: bool = False,
+) -> PlanApplication:
+    """The application on PostgreSQL (settings) or in memory (None).
+
+    On PostgreSQL its worklists and lookups read the `plan_summaries` projection in the
+    application's own schema (`application_class.name`).
+    """
+    app: PlanApplication = build_application(application_class, settings, create_table=create_table)
+    if settings is not None:
+        store = ReadStore.from_settings(settings)
+        app.read_model = PostgresSummaries(app, store, schema=application_class.name)
+    return app
+
+
+def close_plans(app: PlanApplication) -> None:
+    """Close the read model's pool (if any) and the event store."""
+    if isinstance(app.read_model, PostgresSummaries):
+        app.read_model.close()
+    app.close()
+
+
+def create_app(
+    settings: Settings,
+    application: PlanApplication | None = None,
+    *,
+    idempotency: IdempotencyStore | None = None,
+) -> FastAPI:
+    """The plan API on PostgreSQL (from settings), or on the application given (tests)."""
+    plans = application or build_plans(settings)
+    if application is None and idempotency is None:
+        idempotency = postgres_idempotency(settings.database_url, "plan")
+    api = create_service_app(
+        "plan", settings, [build_router(plans)], description=DESCRIPTION, idempotency=idempotency
+    )
+    api.state.plans = plans
+    if application is None:
+        api.router.on_shutdown.append(lambda: close_plans(plans))
+    return api
+
+
+def run_projections(settings: Settings) -> None:
+    """`careledger projections run plan`: keep `plan.plan_summaries` up to date."""
+    from services.common.projection import run_projections as run
+
+    run("plan", PROJECTIONS, settings)
+
+
+def run_consumer(settings: Settings) -> None:
+    """`careledger consume plan`: referral events -> notes on the plans they serve."""
+    from services.common.consumer import run_consumer as consume
+
+    app: PlanApplication = build_application(PlanApplication, settings)
+    try:
+        consume("plan", app, reactions, settings)
+    finally:
+        app.close()

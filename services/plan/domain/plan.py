@@ -1,0 +1,305 @@
+"""The treatment plan aggregate: one written plan per client unit (a couple, a family, a person).
+
+The commands (checks first) are in `commands.PlanCommands`; this class holds the state and the
+`@event` methods that apply each event, so replaying history never re-runs today's rules.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from eventsourcing.domain import Aggregate, event
+
+from services.plan.domain.commands import PlanCommands
+
+
+class Plan(PlanCommands, Aggregate):
+    """One treatment plan; its events are stored as `careledger.plan.<EventName>`."""
+
+    @event("PlanCreated")
+    def __init__(
+        self,
+        *,
+        tenant: str,
+        unit_kind: str,
+        members: list[dict[str, Any]],
+        clinicians: list[dict[str, Any]],
+        mix: dict[str, int],
+        cadence_weeks: int,
+        review_interval_weeks: int,
+        starts_on: dt.date,
+        next_review_on: dt.date,
+    ) -> None:
+        self.tenant = tenant
+        self.unit_kind = unit_kind
+        self.members = members
+        self.clinicians = clinicians
+        self.mix = mix
+        self.cadence_weeks = cadence_weeks
+        self.review_interval_weeks = review_interval_weeks
+        self.starts_on = starts_on
+        self.next_review_on = next_review_on
+        self.status = "draft"
+        self.status_reason: str | None = None
+        self.goals: dict[str, dict[str, Any]] = {}
+        self.measurements: list[dict[str, Any]] = []
+        self.alerts: list[dict[str, Any]] = []
+        self.sessions: list[dict[str, Any]] = []
+        self.shifts: list[dict[str, Any]] = []
+        self.readiness: list[dict[str, Any]] = []
+        self.reviews: list[dict[str, Any]] = []
+        self.referrals: dict[str, dict[str, Any]] = {}
+        self.noted_records: set[str] = set()
+        self.joint_paused = False
+        self.readiness_mark = 0
+        self.labels: set[str] = set()
+
+    @event("PlanStatusChanged")
+    def _status_changed(self, from_status: str, status: str, reason: str | None) -> None:
+        self.status = status
+        self.status_reason = reason
+
+    @event("ScheduleChanged")
+    def _schedule_changed(
+        self, cadence_weeks: int, review_interval_weeks: int, next_review_on: dt.date
+    ) -> None:
+        self.cadence_weeks = cadence_weeks
+        self.review_interval_weeks = review_interval_weeks
+        self.next_review_on = next_review_on
+
+    @event("GoalAdded")
+    def _goal_added(
+        self,
+        goal_id: str,
+        description: str,
+        partners: list[str],
+        measure: str,
+        unit: str,
+        baseline: float,
+        target: float,
+        due_on: dt.date,
+        lifecycle_status: str,
+        held_status: str | None,
+    ) -> None:
+        self.goals[goal_id] = {
+            "goal_id": goal_id,
+            "description": description,
+            "partners": partners,
+            "measure": measure,
+            "unit": unit,
+            "baseline": baseline,
+            "target": target,
+            "due_on": due_on,
+            "lifecycle_status": lifecycle_status,
+            "held_status": held_status,
+            "achievement_status": "in-progress",
+        }
+
+    @event("GoalRevised")
+    def _goal_revised(
+        self,
+        goal_id: str,
+        description: str,
+        partners: list[str],
+        measure: str,
+        unit: str,
+        baseline: float,
+        target: float,
+        due_on: dt.date,
+    ) -> None:
+        self.goals[goal_id].update(
+            description=description,
+            partners=partners,
+            measure=measure,
+            unit=unit,
+            baseline=baseline,
+            target=target,
+            due_on=due_on,
+        )
+
+    @event("GoalStatusChanged")
+    def _goal_status_changed(
+        self, goal_id: str, from_status: str, lifecycle_status: str, reason: str | None
+    ) -> None:
+        self.goals[goal_id].update(lifecycle_status=lifecycle_status, held_status=None)
+
+    @event("SessionRecorded")
+    def _session_recorded(
+        self,
+        session_id: str,
+        format: str,
+        modality: str,
+        held_on: dt.date,
+        partner_id: str | None,
+        attendees: list[str],
+        clinician_id: str | None,
+        check_ins: list[dict[str, Any]],
+        focus_issues: list[str],
+        homework: list[str],
+        sharing_agreement_id: str | None,
+        security_labels: list[str],
+    ) -> None:
+        self.sessions.append(
+            {
+                "session_id": session_id,
+                "format": format,
+                "modality": modality,
+                "held_on": held_on,
+                "partner_id": partner_id,
+                "attendees": attendees,
+                "clinician_id": clinician_id,
+                "check_ins": check_ins,
+                "focus_issues": focus_issues,
+                "homework": homework,
+                "sharing_agreement_id": sharing_agreement_id,
+            }
+        )
+        self.labels.update(security_labels)
+
+    @event("MeasurementRecorded")
+    def _measurement_recorded(
+        self,
+        measurement_id: str,
+        partner_id: str,
+        measure: str,
+        goal_id: str | None,
+        value: float,
+        items: list[int] | None,
+        taken_on: dt.date,
+        interpretation: dict[str, Any],
+        security_labels: list[str],
+        achievement: dict[str, str],
+    ) -> None:
+        self.measurements.append(
+            {
+                "measurement_id": measurement_id,
+                "partner_id": partner_id,
+                "measure": measure,
+                "goal_id": goal_id,
+                "value": value,
+                "items": items,
+                "taken_on": taken_on,
+                "interpretation": interpretation,
+            }
+        )
+        for goal_id_, status in achievement.items():
+            self.goals[goal_id_]["achievement_status"] = status
+        self.labels.update(security_labels)
+
+    @event("AlertRaised")
+    def _alert_raised(
+        self,
+        alert_id: str,
+        kind: str,
+        partner_id: str,
+        measure: str,
+        measurement_id: str,
+        security_labels: list[str],
+    ) -> None:
+        self.alerts.append(
+            {
+                "alert_id": alert_id,
+                "kind": kind,
+                "partner_id": partner_id,
+                "measure": measure,
+                "measurement_id": measurement_id,
+            }
+        )
+        self.labels.update(security_labels)
+
+    @event("ReadinessRecorded")
+    def _readiness_recorded(
+        self,
+        decision_id: str,
+        ready: bool,
+        criteria: list[str],
+        decided_by: str,
+        decided_on: dt.date,
+    ) -> None:
+        self.readiness.append(
+            {
+                "decision_id": decision_id,
+                "ready": ready,
+                "criteria": criteria,
+                "decided_by": decided_by,
+                "decided_on": decided_on,
+            }
+        )
+
+    @event("FormatShifted")
+    def _format_shifted(
+        self,
+        shift_id: str,
+        reason: str,
+        rationale: str,
+        about_partner_id: str | None,
+        decided_by: str,
+        effective_on: dt.date,
+        review_on: dt.date,
+        mix: dict[str, int],
+        pauses_joint: bool,
+        resumes_joint: bool,
+        held_goals: list[str],
+        released_goals: dict[str, str],
+        security_labels: list[str],
+    ) -> None:
+        self.shifts.append(
+            {
+                "shift_id": shift_id,
+                "reason": reason,
+                "rationale": rationale,
+                "about_partner_id": about_partner_id,
+                "decided_by": decided_by,
+                "effective_on": effective_on,
+                "review_on": review_on,
+                "mix": mix,
+                "pauses_joint": pauses_joint,
+                "resumes_joint": resumes_joint,
+                "security_labels": security_labels,
+            }
+        )
+        self.mix = mix
+        for goal_id in held_goals:
+            goal = self.goals[goal_id]
+            goal.update(held_status=goal["lifecycle_status"], lifecycle_status="on-hold")
+        for goal_id, status in released_goals.items():
+            self.goals[goal_id].update(lifecycle_status=status, held_status=None)
+        if pauses_joint:
+            self.joint_paused = True
+            self.readiness_mark = len(self.readiness)  # a new pause needs a new decision
+        if resumes_joint:
+            self.joint_paused = False
+        self.labels.update(security_labels)
+
+    @event("ReviewRecorded")
+    def _review_recorded(
+        self,
+        review_id: str,
+        held_on: dt.date,
+        goal_progress: list[dict[str, Any]],
+        strategy_changes: list[str],
+        next_mix: dict[str, int],
+        next_review_on: dt.date,
+    ) -> None:
+        self.reviews.append(
+            {
+                "review_id": review_id,
+                "held_on": held_on,
+                "goal_progress": goal_progress,
+                "strategy_changes": strategy_changes,
+                "next_mix": next_mix,
+            }
+        )
+        for entry in goal_progress:
+            self.goals[entry["goal_id"]]["achievement_status"] = entry["achievement_status"]
+        self.mix = next_mix
+        self.next_review_on = next_review_on
+
+    @event("ReferralNoted")
+    def _referral_noted(
+        self, record_id: str, referral_id: str, stage: str, outcome: str | None
+    ) -> None:
+        self.noted_records.add(record_id)
+        entry = self.referrals.setdefault(referral_id, {"referral_id": referral_id})
+        entry.update(stage=stage, **({"outcome": outcome} if outcome else {}))

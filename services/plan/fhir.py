@@ -1,0 +1,181 @@
+"""FHIR R4 (R4B models) views of a plan for EHRs: CarePlan, Goal and a searchset Bundle.
+
+A couple or family is a contained Group of Patients (the EHR client ids); one person is the
+Patient itself. Security labels travel in `meta.security`. A format shift's reason appears as
+a note for staff and the partner it concerns; its free-text rationale never leaves the service.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.careplan import CarePlan
+from fhir.resources.R4B.goal import Goal
+
+from services.common.errors import NotFound
+from services.plan.domain import Plan
+from services.plan.domain.formats import JOINT_FORMATS, SHIFT_REASONS
+from services.plan.domain.measures import MEASURES
+from services.plan.views import can_see_shift, visible_labels
+
+ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
+CONFIDENTIALITY = "http://terminology.hl7.org/CodeSystem/v3-Confidentiality"
+LOINC = "http://loinc.org"
+ACHIEVEMENT = "http://terminology.hl7.org/CodeSystem/goal-achievement"
+LABEL_DISPLAY = {
+    "R": (CONFIDENTIALITY, "restricted"),
+    "PSY": (ACT_CODE, "psychiatry disorder information sensitivity"),
+    "SDV": (ACT_CODE, "sexual assault, abuse, or domestic violence information sensitivity"),
+    "ETH": (ACT_CODE, "substance abuse information sensitivity"),
+    "42CFRPart2": (ACT_CODE, "42 CFR Part2"),
+    "HIV": (ACT_CODE, "HIV/AIDS information sensitivity"),
+}
+UNIT_TEXT = {
+    "couple": "Couples therapy",
+    "family": "Family therapy",
+    "individual": "Individual therapy",
+}
+
+
+def _dump(model: Any) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(model.model_dump_json(exclude_none=True))
+    return data
+
+
+def security(labels: Sequence[str]) -> list[dict[str, str]]:
+    return [
+        {"system": LABEL_DISPLAY[label][0], "code": label, "display": LABEL_DISPLAY[label][1]}
+        for label in labels
+        if label in LABEL_DISPLAY
+    ]
+
+
+def _subject(plan: Plan, clients: Sequence[str]) -> tuple[dict[str, str], list[dict[str, Any]]]:
+    """A reference to the one Patient, or to a contained Group of the clients."""
+    if len(clients) == 1:
+        return {"reference": f"Patient/{clients[0]}"}, []
+    group = {
+        "resourceType": "Group",
+        "id": "unit",
+        "type": "person",
+        "actual": True,
+        "name": UNIT_TEXT[plan.unit_kind] + " client unit",
+        "member": [{"entity": {"reference": f"Patient/{c}"}} for c in clients],
+    }
+    return {"reference": "#unit"}, [group]
+
+
+def care_plan(plan: Plan, acting_for: str | None = None) -> dict[str, Any]:
+    """The plan as a FHIR CarePlan, validated by the R4B model."""
+    subject, contained = _subject(plan, plan.member_ids)
+    activities = [
+        {
+            "detail": {
+                "kind": "Appointment",
+                "code": {"text": f"{fmt} session"},
+                "status": "on-hold" if plan.joint_paused and fmt in JOINT_FORMATS else "scheduled",
+                "description": f"{count} {fmt} session(s) every {plan.cadence_weeks} week(s)",
+            }
+        }
+        for fmt, count in plan.mix.items()
+        if count
+    ]
+    notes = [
+        {
+            "text": f"Format shift effective {s['effective_on'].isoformat()}: "
+            f"{SHIFT_REASONS[s['reason']].display}; review {s['review_on'].isoformat()}"
+        }
+        for s in plan.shifts
+        if can_see_shift(s, acting_for)
+    ]
+    resource = {
+        "resourceType": "CarePlan",
+        "id": str(plan.id),
+        "meta": {
+            "versionId": str(plan.version),
+            "lastUpdated": plan.modified_on.isoformat(),
+            "security": security(visible_labels(plan, acting_for)),
+        },
+        "contained": contained or None,
+        "status": plan.status,
+        "intent": "plan",
+        "category": [{"text": UNIT_TEXT[plan.unit_kind]}],
+        "title": f"{UNIT_TEXT[plan.unit_kind]} treatment plan",
+        "subject": subject,
+        "period": {"start": plan.starts_on.isoformat()},
+        "created": plan.created_on.isoformat(),
+        "contributor": [
+            {"reference": f"Practitioner/{c['clinician_id']}", "display": ", ".join(c["roles"])}
+            for c in plan.clinicians
+        ],
+        "goal": [{"reference": f"Goal/{g}"} for g in plan.goals],
+        "activity": activities or None,
+        "note": notes or None,
+    }
+    return _dump(CarePlan.model_validate(resource))
+
+
+def goal(plan: Plan, goal_id: str) -> dict[str, Any]:
+    """One goal of the plan as a FHIR Goal."""
+    found = plan.goals.get(goal_id)
+    if found is None:
+        raise NotFound(f"no goal {goal_id}")
+    subject, contained = _subject(plan, found["partners"])
+    known = MEASURES.get(found["measure"])
+    measure: dict[str, Any] = {"text": known.display if known else found["measure"]}
+    if known and known.loinc:
+        measure["coding"] = [{"system": LOINC, "code": known.loinc, "display": known.display}]
+    resource = {
+        "resourceType": "Goal",
+        "id": goal_id,
+        "meta": {
+            "versionId": str(plan.version),
+            "lastUpdated": plan.modified_on.isoformat(),
+            "security": security(["PSY"]),
+        },
+        "contained": contained or None,
+        "lifecycleStatus": found["lifecycle_status"],
+        "achievementStatus": {
+            "coding": [{"system": ACHIEVEMENT, "code": found["achievement_status"]}]
+        },
+        "description": {"text": found["description"]},
+        "subject": subject,
+        "target": [
+            {
+                "measure": measure,
+                "detailQuantity": {"value": found["target"], "unit": found["unit"]},
+                "dueDate": found["due_on"].isoformat(),
+            }
+        ],
+        "note": [{"text": f"Baseline {found['baseline']:g} {found['unit']}"}],
+        "addresses": None,
+    }
+    return _dump(Goal.model_validate(resource))
+
+
+def search_bundle(
+    resources: Sequence[dict[str, Any]],
+    total: int,
+    base_url: str,
+    links: Sequence[tuple[str, str]] = (),
+) -> dict[str, Any]:
+    """A searchset Bundle of CarePlans (one page of them, with `self`/`next` links)."""
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "total": total,
+        "link": [{"relation": relation, "url": url} for relation, url in links] or None,
+        "entry": [
+            {
+                "fullUrl": f"{base_url}/fhir/CarePlan/{r['id']}",
+                "resource": r,
+                "search": {"mode": "match"},
+            }
+            for r in resources
+        ]
+        or None,
+    }
+    return _dump(Bundle.model_validate(bundle))

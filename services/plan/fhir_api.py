@@ -1,0 +1,81 @@
+"""FHIR R4 JSON routes of the plan service, for EHRs (CarePlan, its history, Goal, search)."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+from urllib.parse import urlencode
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+
+from services.common.errors import RuleBroken
+from services.common.http import PageParams, set_etag
+from services.plan import fhir
+from services.plan.access import ActingFor, Reader
+from services.plan.application import PlanApplication
+
+FHIR_JSON = "application/fhir+json"
+
+
+def fhir_response(resource: dict[str, Any], version: int | None = None) -> Response:
+    response = Response(json.dumps(resource), media_type=FHIR_JSON)
+    if version is not None:
+        set_etag(response, version)
+    return response
+
+
+def add_fhir_routes(router: APIRouter, app: PlanApplication) -> None:
+    """FHIR R4 JSON views for EHRs."""
+
+    @router.get("/fhir/CarePlan/{plan_id}", tags=["fhir"], summary="The plan as a CarePlan")
+    def care_plan(plan_id: UUID, caller: Reader, acting_for: ActingFor = None) -> Response:
+        plan = app.plan(plan_id, caller.tenant)
+        return fhir_response(fhir.care_plan(plan, acting_for), plan.version)
+
+    @router.get(
+        "/fhir/CarePlan/{plan_id}/_history/{version}",
+        tags=["fhir"],
+        summary="The CarePlan at one version",
+    )
+    def care_plan_version(
+        plan_id: UUID,
+        version: Annotated[int, Depends(_version)],
+        caller: Reader,
+        acting_for: ActingFor = None,
+    ) -> Response:
+        plan = app.plan_at(plan_id, caller.tenant, version=version)
+        return fhir_response(fhir.care_plan(plan, acting_for), plan.version)
+
+    @router.get("/fhir/Goal/{goal_id}", tags=["fhir"], summary="One goal as a FHIR Goal")
+    def goal(goal_id: str, caller: Reader) -> Response:
+        plan = app.plan_with_goal(goal_id, caller.tenant)
+        return fhir_response(fhir.goal(plan, goal_id), plan.version)
+
+    @router.get("/fhir/CarePlan", tags=["fhir"], summary="Search CarePlans by client id")
+    def search(
+        request: Request,
+        caller: Reader,
+        page: PageParams,
+        subject: Annotated[str, Query(description="Patient/<id> or the client id")],
+        acting_for: ActingFor = None,
+    ) -> Response:
+        client = subject.removeprefix("Patient/")
+        chosen, total = app.plans(
+            caller.tenant, subject=client, offset=page.offset, limit=page.limit
+        )
+        base = str(request.base_url).rstrip("/")
+        resources = [fhir.care_plan(p, acting_for) for p in chosen]
+        links = [("self", str(request.url))]
+        following = page.offset + len(chosen)
+        if following < total:
+            query = urlencode({"subject": subject, "limit": page.limit, "offset": following})
+            links.append(("next", f"{base}/fhir/CarePlan?{query}"))
+        return fhir_response(fhir.search_bundle(resources, total, base, links))
+
+
+def _version(version: str) -> int:
+    """`_history/<version>`: a positive whole number."""
+    if not version.isdigit() or not 1 <= int(version) < 2**31:
+        raise RuleBroken("bad version", {"version": "give a version number of 1 or more"})
+    return int(version)

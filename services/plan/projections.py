@@ -1,0 +1,120 @@
+"""Read models of the plan service: one summary per plan, rebuildable from events.
+
+`PlanSummaries` is the PostgreSQL read model (`plan.plan_summaries`), kept by
+`careledger projections run plan` and caught up by the API before it answers a worklist or a
+lookup (the runner locks the projection's tracking row, so the two take turns).
+`InMemorySummaries` folds the same events in process, for unit tests and stores without
+PostgreSQL. The worklists are pure functions of the summaries (`domain/worklists.py`).
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, ClassVar, LiteralString, Protocol
+
+from psycopg.types.json import Jsonb
+
+from services.common.events import decode_state, event_name
+from services.common.projection import Cursor, ProjectedEvent, Projection, ProjectionRunner
+from services.common.readstore import ReadStore
+from services.plan.summary import Summary, fold
+
+
+class SummarySource(Protocol):
+    """Where the application reads plan summaries from (oldest plan first)."""
+
+    def of_tenant(self, app: Any, tenant: str) -> list[Summary]: ...
+
+
+class InMemorySummaries:
+    """Summaries folded in process from the application's notification log, incrementally."""
+
+    def __init__(self) -> None:
+        self.summaries: dict[str, Summary] = {}
+        self.position = 0
+        self._lock = threading.Lock()
+
+    def catch_up(self, app: Any, *, batch: int = 500) -> None:
+        """Fold every event stored since the last call (the log is in commit order)."""
+        with self._lock:
+            while True:
+                notifications = app.recorder.select_notifications(self.position + 1, batch)
+                for n in notifications:
+                    state = decode_state(app.mapper, n.topic, n.state)
+                    fold(
+                        self.summaries,
+                        event_name(n.topic),
+                        str(n.originator_id),
+                        n.originator_version,
+                        state,
+                    )
+                    self.position = n.id
+                if len(notifications) < batch:
+                    return
+
+    def of_tenant(self, app: Any, tenant: str) -> list[Summary]:
+        self.catch_up(app)
+        return [s for s in self.summaries.values() if s["tenant"] == tenant]
+
+
+class PlanSummaries(Projection):
+    """`plan.plan_summaries`: one JSON summary per plan, by tenant, in creation order."""
+
+    name = "plan_summaries"
+    schema = "plan"
+    tables = ("plan_summaries",)
+    create_sql: ClassVar[tuple[LiteralString, ...]] = (
+        "CREATE TABLE IF NOT EXISTS {schema}.plan_summaries ("
+        " id uuid PRIMARY KEY, tenant text NOT NULL, created_position bigint NOT NULL,"
+        " data jsonb NOT NULL)",
+        "CREATE INDEX IF NOT EXISTS plan_summaries_tenant"
+        " ON {schema}.plan_summaries (tenant, created_position)",
+    )
+
+    def process(self, cursor: Cursor, event: ProjectedEvent) -> None:
+        pid = str(event.aggregate_id)
+        cursor.execute(self.sql("SELECT data FROM {schema}.plan_summaries WHERE id = %s"), (pid,))
+        row = cursor.fetchone()
+        summaries = {pid: row["data"]} if row else {}
+        fold(summaries, event.name, pid, event.version, event.state)
+        if pid not in summaries:
+            return
+        cursor.execute(
+            self.sql(
+                "INSERT INTO {schema}.plan_summaries (id, tenant, created_position, data)"
+                " VALUES (%s, %s, %s, %s) ON CONFLICT (id) DO UPDATE SET data = EXCLUDED.data"
+            ),
+            (pid, summaries[pid]["tenant"], event.position, Jsonb(summaries[pid])),
+        )
+
+    def of_tenant(self, tenant: str) -> list[Summary]:
+        rows = self.query(
+            "SELECT data FROM {schema}.plan_summaries WHERE tenant = %s ORDER BY created_position",
+            (tenant,),
+        )
+        return [dict(row["data"]) for row in rows]
+
+
+class PostgresSummaries:
+    """The PostgreSQL read model, caught up before each read (read-your-writes for the API)."""
+
+    def __init__(self, app: Any, store: ReadStore, *, schema: str = PlanSummaries.schema) -> None:
+        cls: type[PlanSummaries] = PlanSummaries
+        if schema != cls.schema:  # a private schema (tests): the same read model in it
+            cls = type("PlanSummariesIn", (PlanSummaries,), {"schema": schema})
+        self.projection = cls(store)
+        self.runner = ProjectionRunner(self.projection, app, store)
+        self._ready = False
+
+    def of_tenant(self, app: Any, tenant: str) -> list[Summary]:
+        if not self._ready:
+            self.runner.ensure_tables()
+            self._ready = True
+        self.runner.catch_up()
+        return self.projection.of_tenant(tenant)
+
+    def close(self) -> None:
+        self.runner.store.close()
+
+
+PROJECTIONS = [PlanSummaries]

@@ -1,0 +1,53 @@
+"""One plan's summary for the worklists and lookups, folded from its events (pure).
+
+The same fold feeds the in-memory read model (unit tests) and the PostgreSQL projection
+(`plan.plan_summaries`), so both answer alike. Values are JSON (dates as ISO strings).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from contracts.records import to_json_value
+
+Summary = dict[str, Any]
+
+
+def fold(
+    summaries: dict[str, Summary], name: str, plan_id: str, version: int, state: Mapping[str, Any]
+) -> None:
+    """Apply one stored event (decoded state) to the summary of its plan."""
+    data = {k: to_json_value(v) for k, v in state.items() if not k.startswith("_")}
+    if name == "PlanCreated":
+        summaries[plan_id] = {
+            "plan_id": plan_id,
+            "tenant": data["tenant"],
+            "unit_kind": data["unit_kind"],
+            "members": [m["client_id"] for m in data["members"]],
+            "status": "draft",
+            "next_review_on": data["next_review_on"],
+            "last_review_on": None,
+            "sessions": [],
+            "goal_ids": [],
+            "joint_paused": False,
+        }
+    summary = summaries.get(plan_id)
+    if summary is None:
+        return
+    summary["version"] = version
+    if name == "PlanStatusChanged":
+        summary["status"] = data["status"]
+    elif name == "ScheduleChanged":
+        summary["next_review_on"] = data["next_review_on"]
+    elif name == "ReviewRecorded":
+        summary["next_review_on"] = data["next_review_on"]
+        summary["last_review_on"] = data["held_on"]
+    elif name == "SessionRecorded":
+        summary["sessions"].append({k: data[k] for k in ("format", "partner_id", "held_on")})
+    elif name == "GoalAdded":
+        summary["goal_ids"].append(data["goal_id"])
+    elif name == "FormatShifted":
+        summary["joint_paused"] = bool(data["pauses_joint"]) or (
+            summary["joint_paused"] and not data["resumes_joint"]
+        )

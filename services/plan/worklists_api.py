@@ -1,0 +1,51 @@
+"""Worklist routes of the plan service: uneven growth and reviews due (from the read model)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from services.common.http import PageParams
+from services.plan.access import Scheduler
+from services.plan.application import PlanApplication
+from services.plan.domain.worklists import DEFAULT_STRETCH_WEEKS
+
+
+def today() -> dt.date:
+    return dt.datetime.now(dt.UTC).date()
+
+
+def add_worklist_routes(router: APIRouter, app: PlanApplication) -> None:
+    """The therapists' and coordinators' worklists, judged on `on` (default today, UTC)."""
+
+    @router.get(
+        "/worklists/uneven-growth",
+        tags=["worklists"],
+        summary="Plans where only one partner has attended for over the stretch",
+    )
+    def uneven_growth(
+        caller: Scheduler,
+        page: PageParams,
+        stretch_weeks: Annotated[int, Query(ge=1, le=52)] = DEFAULT_STRETCH_WEEKS,
+        on: Annotated[dt.date | None, Query(description="the day to judge (default today)")] = None,
+    ) -> dict[str, Any]:
+        return page.slice(
+            app.uneven_growth(caller.tenant, today=on or today(), stretch_weeks=stretch_weeks)
+        )
+
+    @router.get(
+        "/worklists/reviews-due",
+        tags=["worklists"],
+        summary="Reviews due within N days and overdue ones, earliest first",
+    )
+    def reviews_due(
+        caller: Scheduler,
+        page: PageParams,
+        within_days: Annotated[int, Query(ge=0, le=90)] = 7,
+        on: Annotated[dt.date | None, Query(description="the day to judge (default today)")] = None,
+    ) -> dict[str, Any]:
+        return page.slice(
+            app.reviews_due(caller.tenant, today=on or today(), within_days=within_days)
+        )

@@ -1,0 +1,81 @@
+"""A TestClient on the plan API over an in-memory PlanApplication, with tokens per role."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from services.common.auth import TokenService
+from services.common.settings import Settings
+from tests.unit.plan.builders import ALEX, SAM, TENANT, THERAPIST
+
+SETTINGS = Settings(env="dev")
+TOKENS = TokenService(SETTINGS)
+
+
+def headers(role: str = "clinician", tenant: str = TENANT, **extra: str) -> dict[str, str]:
+    token = TOKENS.mint(f"user-{role}", tenant, [role])
+    return {"Authorization": f"Bearer {token}", **extra}
+
+
+def plan_body(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "unit_kind": "couple",
+        "members": [{"client_id": ALEX, "sex": "female"}, {"client_id": SAM, "sex": "male"}],
+        "clinicians": [
+            {"clinician_id": THERAPIST, "roles": ["couples-therapist", "individual-therapist"]}
+        ],
+        "mix": {"joint": 2, "individual": 2},
+        "starts_on": "2026-01-05",
+    }
+    body.update(overrides)
+    return body
+
+
+def goal_body(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "description": "reduce shutdowns from daily to weekly",
+        "partners": [ALEX, SAM],
+        "measure": "shutdowns",
+        "unit": "per week",
+        "baseline": 7,
+        "target": 1,
+        "due_on": "2026-06-01",
+        "status": "active",
+    }
+    body.update(overrides)
+    return body
+
+
+def shift_body(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "reason": "coercive-control",
+        "rationale": "disclosed tracking of phone in session",
+        "about_partner_id": ALEX,
+        "decided_by": THERAPIST,
+        "effective_on": "2026-02-01",
+        "review_on": "2026-03-01",
+        "mix": {"joint": 0, "individual": 4},
+    }
+    body.update(overrides)
+    return body
+
+
+def active_plan(client: TestClient) -> str:
+    """Create and activate a couple's plan over HTTP; returns its id."""
+    created = client.post("/plans", json=plan_body(), headers=headers())
+    assert created.status_code == 201, created.text
+    plan_id = str(created.json()["plan_id"])
+    activated = client.post(
+        f"/plans/{plan_id}/status",
+        json={"status": "active"},
+        headers=headers(**{"If-Match": '"1"'}),
+    )
+    assert activated.status_code == 200, activated.text
+    return plan_id
+
+
+def today() -> str:
+    return dt.date(2026, 3, 2).isoformat()

@@ -1,0 +1,48 @@
+"""Fixtures for the plan service's unit tests: an in-memory PlanApplication and a couple's plan."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from uuid import UUID
+
+import pytest
+from fastapi.testclient import TestClient
+
+from services.common.context import CommandContext
+from services.common.store import build_application
+from services.plan.application import PlanApplication
+from services.plan.bootstrap import create_app
+from tests.unit.plan.api_client import SETTINGS
+from tests.unit.plan.builders import TENANT, THERAPIST, couple_plan_fields
+from tests.unit.plan.contract_check import contract_errors
+
+
+@pytest.fixture
+def app() -> Iterator[PlanApplication]:
+    """An in-memory plan application; every event a test stores must match its contract."""
+    application: PlanApplication = build_application(PlanApplication, None)
+    yield application
+    errors = contract_errors(application)
+    application.close()
+    assert not errors, "events that do not match their contract:\n" + "\n".join(errors)
+
+
+@pytest.fixture
+def ctx() -> CommandContext:
+    return CommandContext(actor_id=THERAPIST, actor_role="clinician", tenant=TENANT)
+
+
+@pytest.fixture
+def plan_id(app: PlanApplication, ctx: CommandContext) -> UUID:
+    """An active couple's plan."""
+    created = app.create_plan(ctx=ctx, **couple_plan_fields())
+    pid = UUID(created["plan_id"])
+    app.change_status(pid, status="active", ctx=ctx)
+    return pid
+
+
+@pytest.fixture
+def client(app: PlanApplication) -> Iterator[TestClient]:
+    """The plan API over the in-memory application (raises no server errors: they are 500s)."""
+    with TestClient(create_app(SETTINGS, app), raise_server_exceptions=False) as test_client:
+        yield test_client

@@ -1,0 +1,46 @@
+"""Check every event an application stored against its contract schema (JSON Schema 2020-12)."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+from contracts.records import event_body
+from services.common.events import decode_state, event_name
+from services.common.store import CareApplication
+
+SCHEMAS = Path(__file__).resolve().parents[3] / "contracts" / "schemas" / "plan"
+
+
+@cache
+def validator(name: str, version: int = 1) -> Draft202012Validator:
+    schema = json.loads((SCHEMAS / f"{name}.v{version}.json").read_text())
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+def stored_bodies(app: CareApplication) -> list[tuple[str, dict[str, Any]]]:
+    """(event name, record body) of every stored event, in commit order."""
+    notifications = app.process_recorder.select_notifications(None, 100_000)
+    return [
+        (
+            event_name(n.topic),
+            event_body(
+                n.originator_id, n.originator_version, decode_state(app.mapper, n.topic, n.state)
+            ),
+        )
+        for n in notifications
+    ]
+
+
+def contract_errors(app: CareApplication) -> list[str]:
+    """Every failing (event, field path, rule); empty when every stored event validates."""
+    return [
+        f"{name}: {'/'.join(map(str, e.path)) or '(body)'} {e.message}"
+        for name, body in stored_bodies(app)
+        for e in validator(name).iter_errors(body)
+    ]
