@@ -1,0 +1,1 @@
+"""The consent service: who may see what, every decision, every disclosure."""

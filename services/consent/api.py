@@ -1,0 +1,306 @@
+"""The consent HTTP API: agreements, consents, decisions, reviews, disclosures, accounting, FHIR."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+
+from services.common.auth import Caller, Role, allow
+from services.common.errors import RuleBroken
+from services.common.http import IfMatch, PageParams, set_etag
+from services.consent import fhir
+from services.consent.accounting import accounting_csv, accounting_rows, accounting_window
+from services.consent.application import ConsentApplication
+from services.consent.domain.terms import BreakGlass, DecisionRequest, Recipient
+from services.consent.schemas import (
+    AgreementIn,
+    ConsentIn,
+    DecisionIn,
+    DisclosureIn,
+    ExpiryIn,
+    ReviewIn,
+    RevisionIn,
+    RevocationIn,
+    SignatureIn,
+)
+
+router = APIRouter()
+FHIR_JSON = "application/fhir+json"
+
+
+def consent_app(request: Request) -> ConsentApplication:
+    app: ConsentApplication = request.app.state.consent
+    return app
+
+
+Consents = Annotated[ConsentApplication, Depends(consent_app)]
+Writer = Annotated[Caller, Depends(allow(Role.CLINICIAN, Role.COMPLIANCE, Role.ADMIN))]
+Asker = Annotated[Caller, Depends(allow(Role.CLINICIAN, Role.COORDINATOR))]
+Discloser = Annotated[Caller, Depends(allow(Role.CLINICIAN))]
+Reader = Annotated[
+    Caller, Depends(allow(Role.CLINICIAN, Role.COMPLIANCE, Role.INTEGRATION, Role.ADMIN))
+]
+Compliance = Annotated[Caller, Depends(allow(Role.COMPLIANCE))]
+Auditor = Annotated[Caller, Depends(allow(Role.COMPLIANCE, Role.INTEGRATION))]
+
+
+def _sent(response: Response, data: dict[str, Any]) -> dict[str, Any]:
+    set_etag(response, int(data["version"]))
+    return data
+
+
+def _list(values: list[Any] | None) -> list[str] | None:
+    return None if values is None else [str(v) for v in values]
+
+
+def when(value: str | None, name: str) -> dt.datetime | None:
+    """An ISO 8601 date (midnight UTC) or date-time (UTC when no offset); 422 naming the field."""
+    if value is None:
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise RuleBroken(
+            f"'{name}' is not a date",
+            errors={name: "use ISO 8601: 2026-01-31 or 2026-01-31T09:00Z"},
+        ) from None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=dt.UTC)
+
+
+From = Annotated[str | None, Query(alias="from", description="ISO 8601 date or date-time")]
+To = Annotated[str | None, Query(alias="to", description="ISO 8601, exclusive")]
+
+
+# -- agreements ------------------------------------------------------------------------------
+
+
+@router.post("/agreements", status_code=201, tags=["agreements"])
+def draft_agreement(body: AgreementIn, response: Response, app: Consents,
+                    caller: Writer) -> dict[str, Any]:  # fmt: skip
+    """Draft a couple's information-sharing agreement (in force once both partners sign)."""
+    return _sent(response, app.draft_agreement(
+        partner_ids=body.partner_ids, mode=body.mode, carve_outs=_list(body.carve_outs),
+        ctx=caller.ctx,
+    ))  # fmt: skip
+
+
+@router.get("/agreements", tags=["agreements"])
+def couple_agreement(app: Consents, caller: Reader, response: Response,
+                     partner_id: Annotated[list[str], Query(min_length=2, max_length=2)],
+                     ) -> dict[str, Any]:  # fmt: skip
+    """The couple's agreement (`?partner_id=a&partner_id=b`), with the terms in force."""
+    return _sent(response, app.couple_agreement(caller.tenant, partner_id))
+
+
+@router.get("/agreements/{agreement_id}", tags=["agreements"])
+def get_agreement(agreement_id: str, response: Response, app: Consents,
+                  caller: Reader) -> dict[str, Any]:  # fmt: skip
+    return _sent(response, app.get_agreement(agreement_id, caller.tenant))
+
+
+@router.post("/agreements/{agreement_id}/signatures", status_code=201, tags=["agreements"])
+def sign_agreement(agreement_id: str, body: SignatureIn, response: Response, app: Consents,
+                   caller: Writer, if_match: IfMatch) -> dict[str, Any]:  # fmt: skip
+    return _sent(response, app.sign_agreement(
+        agreement_id, partner_id=body.partner_id, signed_on=body.signed_on, ctx=caller.ctx,
+        expected_version=if_match,
+    ))  # fmt: skip
+
+
+@router.post("/agreements/{agreement_id}/revisions", status_code=201, tags=["agreements"])
+def revise_agreement(agreement_id: str, body: RevisionIn, response: Response, app: Consents,
+                     caller: Writer, if_match: IfMatch) -> dict[str, Any]:  # fmt: skip
+    return _sent(response, app.revise_agreement(
+        agreement_id, mode=body.mode, carve_outs=_list(body.carve_outs), ctx=caller.ctx,
+        expected_version=if_match,
+    ))  # fmt: skip
+
+
+# -- consents --------------------------------------------------------------------------------
+
+
+@router.post("/consents", status_code=201, tags=["consents"])
+def create_consent(body: ConsentIn, response: Response, app: Consents,
+                   caller: Writer) -> dict[str, Any]:  # fmt: skip
+    """Record a consent directive; a Part 2 consent missing elements is a 422 naming each."""
+    return _sent(response, app.create_consent(terms=body.terms(), ctx=caller.ctx))
+
+
+@router.get("/consents/{consent_id}", tags=["consents"])
+def get_consent(consent_id: str, response: Response, app: Consents,
+                caller: Reader) -> dict[str, Any]:  # fmt: skip
+    return _sent(response, app.get_consent(consent_id, caller.tenant))
+
+
+@router.get("/consents/{consent_id}/history", tags=["consents"])
+def consent_history(consent_id: str, app: Consents, caller: Reader) -> dict[str, Any]:
+    """Every event of the consent: type, version, when, who (actor, role) and body."""
+    return {"consent_id": consent_id, "events": app.consent_history(consent_id, caller.tenant)}
+
+
+@router.get("/persons/{person_id}/consents", tags=["consents"])
+def consents_of_person(person_id: str, app: Consents, caller: Reader,
+                       page: PageParams) -> dict[str, Any]:  # fmt: skip
+    views = [c.view() for c in app.consents_of(caller.tenant, person_id)]
+    return page.slice(views)
+
+
+@router.post("/consents/{consent_id}/activation", status_code=201, tags=["consents"])
+def activate(consent_id: str, response: Response, app: Consents, caller: Writer,
+             if_match: IfMatch) -> dict[str, Any]:  # fmt: skip
+    return _sent(response, app.change_consent(
+        consent_id, "activate", ctx=caller.ctx, expected_version=if_match))  # fmt: skip
+
+
+@router.post("/consents/{consent_id}/rejection", status_code=201, tags=["consents"])
+def reject(consent_id: str, response: Response, app: Consents, caller: Writer,
+           if_match: IfMatch) -> dict[str, Any]:  # fmt: skip
+    return _sent(response, app.change_consent(
+        consent_id, "reject", ctx=caller.ctx, expected_version=if_match))  # fmt: skip
+
+
+@router.post("/consents/{consent_id}/revocation", status_code=201, tags=["consents"])
+def revoke(consent_id: str, body: RevocationIn, response: Response, app: Consents,
+           caller: Writer, if_match: IfMatch) -> dict[str, Any]:  # fmt: skip
+    """Revoke the whole consent, or only `recipient_id` of a multi-party consent."""
+    return _sent(response, app.change_consent(
+        consent_id, "revoke", ctx=caller.ctx, expected_version=if_match, on=body.on,
+        in_writing=body.in_writing, recipient_id=body.recipient_id,
+    ))  # fmt: skip
+
+
+@router.post("/consents/{consent_id}/entered-in-error", status_code=201, tags=["consents"])
+def enter_in_error(consent_id: str, response: Response, app: Consents, caller: Writer,
+                   if_match: IfMatch) -> dict[str, Any]:  # fmt: skip
+    """Mark a directive recorded by mistake; it never applies again, its history stays."""
+    return _sent(response, app.change_consent(
+        consent_id, "enter-in-error", ctx=caller.ctx, expected_version=if_match))  # fmt: skip
+
+
+@router.post("/consents/{consent_id}/expiry", status_code=201, tags=["consents"])
+def expire(consent_id: str, body: ExpiryIn, response: Response, app: Consents, caller: Writer,
+           if_match: IfMatch) -> dict[str, Any]:  # fmt: skip
+    return _sent(response, app.change_consent(
+        consent_id, "expire", ctx=caller.ctx, expected_version=if_match, on=body.on,
+        expiry_event=body.expiry_event,
+    ))  # fmt: skip
+
+
+# -- decisions and reviews -------------------------------------------------------------------
+
+
+@router.post("/decisions", status_code=201, tags=["decisions"])
+def decide(body: DecisionIn, response: Response, app: Consents, caller: Asker) -> dict[str, Any]:
+    """PERMIT, DENY or NO_CONSENT, with basis, obligations and trace; always recorded."""
+    glass = body.break_glass
+    request = DecisionRequest(
+        person_id=body.person_id,
+        actor_id=caller.sub,
+        recipient=Recipient(**body.recipient.model_dump()),
+        purpose=body.purpose,
+        categories=frozenset(body.categories),
+        labels=frozenset(body.labels),
+        at=app.clock(),
+        individual_session=body.context.individual_session,
+        about_partner_of=body.context.about_partner_of,
+        break_glass=BreakGlass(glass.kind, glass.justification) if glass else None,
+    )
+    return _sent(response, app.decide(request=request, ctx=caller.ctx))
+
+
+@router.get("/decisions", tags=["decisions"])
+def list_decisions(app: Consents, caller: Compliance, page: PageParams,
+                   outcome: Literal["PERMIT", "DENY", "NO_CONSENT"] | None = None,
+                   break_glass: bool | None = None, person_id: str | None = None,
+                   start: From = None, end: To = None) -> dict[str, Any]:  # fmt: skip
+    """Decisions of a period: `?outcome=DENY` for denials, `?break_glass=true` for emergencies."""
+    rows = app.decisions(
+        caller.tenant, outcome=outcome, break_glass=break_glass, person_id=person_id,
+        start=when(start, "from"), end=when(end, "to"),
+    )  # fmt: skip
+    return page.slice(rows)
+
+
+@router.get("/decisions/{decision_id}", tags=["decisions"])
+def get_decision(decision_id: str, response: Response, app: Consents,
+                 caller: Annotated[Caller, Depends(allow(*Role))]) -> dict[str, Any]:  # fmt: skip
+    decision = app.get_decision(decision_id, caller.tenant)
+    if decision["break_glass"] and not caller.has(Role.COMPLIANCE):
+        # The justification is free text about the emergency: compliance reads it, others not.
+        decision["break_glass"] = {**decision["break_glass"], "justification": "(restricted)"}
+    return _sent(response, decision)
+
+
+@router.get("/reviews", tags=["decisions"])
+def review_queue(app: Consents, caller: Compliance, page: PageParams) -> dict[str, Any]:
+    """Break-glass decisions waiting for a compliance finding, oldest first."""
+    return page.slice(app.review_queue(caller.tenant))
+
+
+@router.post("/decisions/{decision_id}/review", status_code=201, tags=["decisions"])
+def close_review(decision_id: str, body: ReviewIn, response: Response, app: Consents,
+                 caller: Compliance, if_match: IfMatch) -> dict[str, Any]:  # fmt: skip
+    return _sent(response, app.close_review(
+        decision_id, finding=body.finding, note=body.note, ctx=caller.ctx,
+        expected_version=if_match,
+    ))  # fmt: skip
+
+
+# -- disclosures and accounting --------------------------------------------------------------
+
+
+@router.post("/disclosures", status_code=201, tags=["disclosures"])
+def record_disclosure(body: DisclosureIn, response: Response, app: Consents,
+                      caller: Discloser) -> dict[str, Any]:  # fmt: skip
+    """Record a disclosure made; 409 naming each mismatch with its PERMIT decision."""
+    return _sent(response, app.record_disclosure(terms=body.terms(), ctx=caller.ctx))
+
+
+@router.get("/persons/{person_id}/disclosure-accounting", tags=["disclosures"], response_model=None)
+def disclosure_accounting(person_id: str, app: Consents, caller: Compliance,
+                          start: From = None, end: To = None,
+                          format: Literal["json", "csv", "fhir"] = "json",
+                          ) -> dict[str, Any] | Response:  # fmt: skip
+    """Accounting of disclosures (HIPAA 6 years, Part 2 3 years) as JSON, CSV or FHIR."""
+    window = accounting_window(app.clock(), when(start, "from"), when(end, "to"))
+    rows = accounting_rows(app.disclosures_of(caller.tenant, person_id), window)
+    if format == "csv":
+        return Response(accounting_csv(rows), media_type="text/csv; charset=utf-8")
+    if format == "fhir":
+        events = [fhir.disclosure_audit_event(r) for r in rows]
+        return _fhir(fhir.bundle(events))
+    return {"person_id": person_id, "window": window, "items": rows, "total": len(rows)}
+
+
+# -- FHIR ------------------------------------------------------------------------------------
+
+
+def _fhir(resource: Any, version: int | None = None) -> Response:
+    response = Response(resource.model_dump_json(exclude_none=True), media_type=FHIR_JSON)
+    if version is not None:
+        set_etag(response, version)
+    return response
+
+
+@router.get("/fhir/Consent/{consent_id}", tags=["fhir"])
+def fhir_consent(consent_id: str, app: Consents, caller: Reader) -> Response:
+    view = app.get_consent(consent_id, caller.tenant)
+    return _fhir(fhir.consent_resource(view), view["version"])
+
+
+@router.get("/fhir/Consent/{consent_id}/_history/{version}", tags=["fhir"])
+def fhir_consent_version(consent_id: str, version: int, app: Consents,
+                         caller: Reader) -> Response:  # fmt: skip
+    view = app.get_consent(consent_id, caller.tenant, version=version)
+    return _fhir(fhir.consent_resource(view), view["version"])
+
+
+@router.get("/fhir/AuditEvent", tags=["fhir"])
+def fhir_audit_events(app: Consents, caller: Auditor,
+                      patient: Annotated[str, Query(min_length=1)]) -> Response:  # fmt: skip
+    """The patient's disclosures as a searchset Bundle of AuditEvent (6-year window)."""
+    window = accounting_window(app.clock(), None, None)
+    rows = accounting_rows(app.disclosures_of(caller.tenant, patient), window)
+    return _fhir(fhir.bundle(fhir.disclosure_audit_event(r) for r in rows))

@@ -1,0 +1,75 @@
+"""Composition root of the consent service: the Application, its read model and the API."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from services.common.http import create_service_app
+from services.common.idempotency import IdempotencyStore, postgres_idempotency
+from services.common.readstore import ReadStore
+from services.common.settings import Settings
+from services.common.store import build_application
+from services.consent.api import router
+from services.consent.application import ConsentApplication
+from services.consent.projections import PROJECTIONS, PostgresDecisions
+
+DESCRIPTION = (
+    "Who may see what: couple information-sharing agreements, consent directives (including "
+    "42 CFR Part 2), a decision point that records every answer, disclosures and their accounting."
+)
+
+
+def build_consents(
+    settings: Settings | None,
+    *,
+    application_class: type[ConsentApplication] = ConsentApplication,
+    create_table: bool = False,
+) -> ConsentApplication:
+    """The application on PostgreSQL (settings) or in memory (None).
+
+    On PostgreSQL the compliance lists read the `compliance_decisions` projection in the
+    application's own schema (`application_class.name`).
+    """
+    app: ConsentApplication = build_application(
+        application_class, settings, create_table=create_table
+    )
+    if settings is not None:
+        store = ReadStore.from_settings(settings)
+        app.decision_log = PostgresDecisions(app, store, schema=application_class.name)
+    return app
+
+
+def close_consents(app: ConsentApplication) -> None:
+    """Close the read model's pool (if any) and the event store."""
+    if isinstance(app.decision_log, PostgresDecisions):
+        app.decision_log.close()
+    app.close()
+
+
+def create_app(
+    settings: Settings,
+    application: ConsentApplication | None = None,
+    *,
+    idempotency: IdempotencyStore | None = None,
+) -> FastAPI:
+    """The consent API on PostgreSQL (from settings), or on the application given (tests)."""
+    consents = application or build_consents(settings)
+    if application is None and idempotency is None:
+        idempotency = postgres_idempotency(settings.database_url, "consent")
+    api = create_service_app(
+        "consent",
+        settings,
+        [router],
+        description=DESCRIPTION,
+        idempotency=idempotency,
+    )
+    api.state.consent = consents
+    api.router.on_shutdown.append(lambda: close_consents(consents))
+    return api
+
+
+def run_projections(settings: Settings) -> None:
+    """`careledger projections run consent`: keep `consent.compliance_decisions` up to date."""
+    from services.common.projection import run_projections as run
+
+    run("consent", PROJECTIONS, settings)

@@ -1,0 +1,204 @@
+"""Value sets and value objects of consent and disclosure: pure, immutable, JSON-friendly."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from services.common.errors import RuleBroken
+
+PURPOSES = ("TREAT", "COC", "HPAYMT", "HOPERAT", "FAMRQT", "PATRQT")
+TPO_PURPOSES = frozenset({"TREAT", "HPAYMT", "HOPERAT"})
+RECIPIENT_KINDS = ("partner", "family-member", "provider", "organization", "ehr", "payer")
+PART2 = "42CFRPart2"
+LABELS = (PART2, "ETH", "PSY", "SDV", "HIV", "R")
+CATEGORIES = (
+    "individual-session",
+    "joint-session",
+    "family-session",
+    "treatment-plan",
+    "assessment",
+    "diagnosis",
+    "medication",
+    "progress-notes",
+    "substance-use",
+    "sud-counseling-notes",
+    "referral",
+    "billing",
+    "demographics",
+)
+SUD_COUNSELING_NOTES = "sud-counseling-notes"
+SCOPES = ("patient-privacy", "treatment")
+PROVISION_TYPES = ("permit", "deny")
+BREAK_GLASS_KINDS = ("medical-emergency", "imminent-threat", "mandated-reporting", "court-order")
+PART2_NOTICE = "42 CFR part 2 prohibits unauthorized use or disclosure of these records."
+
+
+def check_values(field_name: str, values: Iterable[str], allowed: Iterable[str]) -> dict[str, str]:
+    """An error entry naming the unknown values of a coded field and the allowed ones."""
+    allowed_set = tuple(allowed)
+    unknown = sorted({v for v in values if v not in allowed_set})
+    if not unknown:
+        return {}
+    return {field_name: f"unknown {', '.join(unknown)}; use one of {', '.join(allowed_set)}"}
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """Who receives information: a named party (`id`) or a general designation (`id` None)."""
+
+    kind: str
+    id: str | None = None
+    name: str | None = None
+    designation: str | None = None
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Recipient:
+        return cls(
+            kind=str(data["kind"]),
+            id=data.get("id"),
+            name=data.get("name"),
+            designation=data.get("designation"),
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"kind": self.kind, "id": self.id}
+        if self.name is not None:
+            data["name"] = self.name
+        if self.designation is not None:
+            data["designation"] = self.designation
+        return data
+
+    def names(self, other: Recipient) -> bool:
+        """Whether this entry designates `other`: same id, or a general designation of its kind."""
+        if self.kind != other.kind:
+            return False
+        return self.id is None or self.id == other.id
+
+
+@dataclass(frozen=True)
+class Provision:
+    """A permit or deny rule; an empty criterion matches everything; children nest (FHIR)."""
+
+    type: str
+    recipients: tuple[Recipient, ...] = ()
+    purposes: frozenset[str] = frozenset()
+    categories: frozenset[str] = frozenset()
+    labels: frozenset[str] = frozenset()
+    provisions: tuple[Provision, ...] = ()
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Provision:
+        return cls(
+            type=str(data["type"]),
+            recipients=tuple(Recipient.from_dict(r) for r in data.get("recipients") or ()),
+            purposes=frozenset(data.get("purposes") or ()),
+            categories=frozenset(data.get("categories") or ()),
+            labels=frozenset(data.get("labels") or ()),
+            provisions=tuple(cls.from_dict(p) for p in data.get("provisions") or ()),
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "type": self.type,
+            "recipients": [r.as_dict() for r in self.recipients],
+            "purposes": sorted(self.purposes),
+            "categories": sorted(self.categories),
+            "labels": sorted(self.labels),
+            "provisions": [p.as_dict() for p in self.provisions],
+        }
+
+
+def provision_errors(provisions: Iterable[Mapping[str, Any]], where: str) -> dict[str, str]:
+    """Every coding error in nested provision dicts, keyed by their path (`provisions[0].type`)."""
+    errors: dict[str, str] = {}
+    for index, item in enumerate(provisions):
+        path = f"{where}[{index}]"
+        if item.get("type") not in PROVISION_TYPES:
+            errors[f"{path}.type"] = "must be 'permit' or 'deny'"
+        kinds = [str(r.get("kind")) for r in item.get("recipients") or ()]
+        errors.update(check_values(f"{path}.recipients.kind", kinds, RECIPIENT_KINDS))
+        errors.update(check_values(f"{path}.purposes", item.get("purposes") or (), PURPOSES))
+        errors.update(check_values(f"{path}.categories", item.get("categories") or (), CATEGORIES))
+        errors.update(check_values(f"{path}.labels", item.get("labels") or (), LABELS))
+        errors.update(provision_errors(item.get("provisions") or (), f"{path}.provisions"))
+    return errors
+
+
+@dataclass(frozen=True)
+class ConsentTerms:
+    """What the decision engine needs of one consent directive at one version."""
+
+    consent_id: str
+    version: int
+    person_id: str
+    status: str
+    part2: bool
+    root: Provision
+    start: dt.date | None = None
+    end: dt.date | None = None
+
+    def in_force(self, on: dt.date) -> str | None:
+        """None when the consent may apply on `on`, else why it may not."""
+        if self.status != "active":
+            return f"status {self.status}"
+        if self.start is not None and on < self.start:
+            return f"not valid before {self.start.isoformat()}"
+        if self.end is not None and on > self.end:
+            return f"expired {self.end.isoformat()}"
+        return None
+
+
+@dataclass(frozen=True)
+class AgreementTerms:
+    """The couple's information-sharing agreement in force."""
+
+    agreement_id: str
+    version: int
+    mode: str
+    partner_ids: frozenset[str]
+    carve_outs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class BreakGlass:
+    kind: str
+    justification: str
+
+
+@dataclass(frozen=True)
+class DecisionRequest:
+    """May <actor> disclose <categories, labels> of <person> to <recipient> for <purpose> now?"""
+
+    person_id: str
+    actor_id: str
+    recipient: Recipient
+    purpose: str
+    categories: frozenset[str]
+    labels: frozenset[str]
+    at: dt.datetime
+    individual_session: bool = False
+    about_partner_of: str | None = None
+    break_glass: BreakGlass | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The engine's answer: PERMIT, DENY or NO_CONSENT, its basis, obligations and trace."""
+
+    outcome: str
+    basis: dict[str, Any]
+    obligations: tuple[dict[str, Any], ...] = ()
+    trace: tuple[str, ...] = field(default=())
+
+    @property
+    def permitted(self) -> bool:
+        return self.outcome == "PERMIT"
+
+
+def require(errors: Mapping[str, str], detail: str) -> None:
+    """Raise one 422 listing every broken field, if any."""
+    if errors:
+        raise RuleBroken(detail, errors=errors)

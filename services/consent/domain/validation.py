@@ -1,0 +1,81 @@
+"""What a consent directive must contain: coded fields, and the 42 CFR 2.31 elements of Part 2."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from services.consent.domain.terms import (
+    CATEGORIES,
+    LABELS,
+    PURPOSES,
+    RECIPIENT_KINDS,
+    SCOPES,
+    SUD_COUNSELING_NOTES,
+    TPO_PURPOSES,
+    check_values,
+    provision_errors,
+)
+
+
+def part2_missing(terms: Mapping[str, Any]) -> dict[str, str]:
+    """Every required element of a Part 2 written consent (42 CFR 2.31) that is missing."""
+    missing: dict[str, str] = {}
+    signature = terms.get("signature") or {}
+    recipients = terms.get("recipients") or []
+    checks = {
+        "person_id": (terms.get("person_id"), "name the patient"),
+        "disclosers": (terms.get("disclosers"), "name who may disclose (program or clinicians)"),
+        "description": (terms.get("description"), "describe the information specifically"),
+        "recipients": (recipients, "name the recipients (or a general designation for TPO)"),
+        "purposes": (terms.get("purposes"), "state the purpose of the disclosure"),
+        "revocation_right_acknowledged": (
+            terms.get("revocation_right_acknowledged"),
+            "must be true: the patient was told of the right to revoke in writing",
+        ),
+        "expiry": (
+            terms.get("end") or terms.get("expiry_event"),
+            "give an expiry date (end) or an expiry event",
+        ),
+        "signature.signed_by": (
+            signature.get("signed_by"),
+            "the patient (or representative) signs",
+        ),
+        "signature.signed_on": (signature.get("signed_on"), "give the date of signature"),
+    }
+    for name, (value, how) in checks.items():
+        if not value:
+            missing[name] = f"required for a 42 CFR Part 2 consent: {how}"
+    general = [r for r in recipients if not r.get("id")]
+    if general and not set(terms.get("purposes") or ()) <= TPO_PURPOSES:
+        missing["recipients"] = (
+            "a general designation is allowed only in a consent for treatment, payment or "
+            "health care operations (TREAT, HPAYMT, HOPERAT): name each recipient by id"
+        )
+    categories = set(terms.get("categories") or ())
+    if SUD_COUNSELING_NOTES in categories and len(categories) > 1:
+        missing["categories"] = (
+            "substance-use counseling notes need their own consent: list only sud-counseling-notes"
+        )
+    return missing
+
+
+def terms_errors(terms: Mapping[str, Any]) -> dict[str, str]:
+    """Coding errors of the consent's fields (unknown codes, empty lists, bad period)."""
+    errors: dict[str, str] = {}
+    errors.update(check_values("scope", [terms["scope"]], SCOPES))
+    errors.update(check_values("purposes", terms["purposes"], PURPOSES))
+    errors.update(check_values("categories", terms["categories"], CATEGORIES))
+    errors.update(check_values("labels", terms["labels"], LABELS))
+    kinds = [str(r.get("kind")) for r in terms["recipients"]]
+    errors.update(check_values("recipients.kind", kinds, RECIPIENT_KINDS))
+    if terms["provision_type"] not in ("permit", "deny"):
+        errors["provision_type"] = "must be 'permit' or 'deny'"
+    for name in ("recipients", "purposes", "categories"):
+        if not terms[name] and name not in errors:
+            errors[name] = "give at least one"
+    start, end = terms.get("start"), terms.get("end")
+    if start and end and end < start:
+        errors["end"] = "must be on or after start"
+    errors.update(provision_errors(terms["provisions"], "provisions"))
+    return errors

@@ -1,0 +1,163 @@
+"""The compliance read model: every decision, with its break-glass review, rebuildable from events.
+
+`ComplianceDecisions` is the PostgreSQL read model (`consent.compliance_decisions`), kept by
+`careledger projections run consent` and caught up by the API before it answers (read-your-
+writes; the runner locks the projection's tracking row, so the two take turns). It serves the
+list of denials and break-glass decisions for a period and the compliance review queue.
+`InMemoryDecisions` folds the same events in process, for unit tests. Both use `fold`.
+
+The accounting of disclosures needs no projection: each person's `PersonFile` (saved in the same
+transaction as each disclosure) lists their disclosures exactly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Mapping
+from typing import Any, ClassVar, LiteralString, Protocol
+
+from psycopg.types.json import Jsonb
+
+from contracts.records import to_json_value
+from services.common.events import decode_state
+from services.common.projection import Cursor, ProjectedEvent, Projection, ProjectionRunner
+from services.common.readstore import ReadStore
+
+DECISION_RECORDED = "careledger.consent.DecisionRecorded"
+REVIEW_CLOSED = "careledger.consent.BreakGlassReviewClosed"
+TOPICS = (DECISION_RECORDED, REVIEW_CLOSED)
+
+
+def fold(row: dict[str, Any] | None, topic: str, aggregate_id: str,
+         state: Mapping[str, Any]) -> dict[str, Any] | None:  # fmt: skip
+    """The decision row after one of its events (None for an event of an unknown decision)."""
+    if topic == DECISION_RECORDED:
+        fields = ("tenant", "person_id", "actor_id", "recipient", "purpose", "categories",
+                  "labels", "decided_at", "outcome", "basis", "obligations", "break_glass",
+                  "review_required")  # fmt: skip
+        return {"decision_id": aggregate_id, **{f: state[f] for f in fields}, "review": None}
+    if row is None:
+        return None
+    review = {k: state[k] for k in ("finding", "reviewer_id", "note")}
+    return {**row, "review": {**review, "closed_at": state["timestamp"]}}
+
+
+def matches(row: Mapping[str, Any], filters: Mapping[str, Any]) -> bool:
+    """Whether a decision row passes the list filters (outcome, break_glass, person, period)."""
+    if filters.get("outcome") is not None and row["outcome"] != filters["outcome"]:
+        return False
+    glass = filters.get("break_glass")
+    if glass is not None and (row["break_glass"] is not None) != glass:
+        return False
+    if filters.get("person_id") is not None and row["person_id"] != filters["person_id"]:
+        return False
+    if filters.get("start") is not None and row["decided_at"] < filters["start"]:
+        return False
+    return not (filters.get("end") is not None and row["decided_at"] >= filters["end"])
+
+
+class DecisionSource(Protocol):
+    """Where the application reads decision rows from."""
+
+    def of_tenant(self, app: Any, tenant: str) -> list[dict[str, Any]]: ...
+
+
+class InMemoryDecisions:
+    """Decision rows folded in process from the notification log, incrementally."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, dict[str, Any]] = {}
+        self.position = 0
+        self._lock = threading.Lock()
+
+    def of_tenant(self, app: Any, tenant: str, *, batch: int = 500) -> list[dict[str, Any]]:
+        with self._lock:
+            while True:
+                page = app.recorder.select_notifications(
+                    self.position + 1, batch, topics=list(TOPICS)
+                )
+                for n in page:
+                    key = str(n.originator_id)
+                    state = decode_state(app.mapper, n.topic, n.state)
+                    row = fold(self.rows.get(key), n.topic, key, state)
+                    if row is not None:
+                        self.rows[key] = row
+                    self.position = n.id
+                if len(page) < batch:
+                    break
+            return [dict(r) for r in self.rows.values() if r["tenant"] == tenant]
+
+
+class ComplianceDecisions(Projection):
+    """`consent.compliance_decisions`: one row per decision, by tenant, outcome and time."""
+
+    name = "compliance_decisions"
+    schema = "consent"
+    tables = ("compliance_decisions",)
+    topics: ClassVar[tuple[str, ...]] = TOPICS
+    create_sql: ClassVar[tuple[LiteralString, ...]] = (
+        "CREATE TABLE IF NOT EXISTS {schema}.compliance_decisions ("
+        " id uuid PRIMARY KEY, tenant text NOT NULL, decided_at timestamptz NOT NULL,"
+        " data jsonb NOT NULL)",
+        "CREATE INDEX IF NOT EXISTS compliance_decisions_tenant_time"
+        " ON {schema}.compliance_decisions (tenant, decided_at)",
+    )
+
+    def process(self, cursor: Cursor, event: ProjectedEvent) -> None:
+        key = str(event.aggregate_id)
+        cursor.execute(
+            self.sql("SELECT data FROM {schema}.compliance_decisions WHERE id = %s"), (key,)
+        )
+        found = cursor.fetchone()
+        row = fold(_from_json(found["data"]) if found else None, event.stored_name, key,
+                   event.state)  # fmt: skip
+        if row is None:
+            return
+        cursor.execute(
+            self.sql(
+                "INSERT INTO {schema}.compliance_decisions (id, tenant, decided_at, data)"
+                " VALUES (%s, %s, %s, %s) ON CONFLICT (id) DO UPDATE SET data = EXCLUDED.data"
+            ),
+            (key, row["tenant"], row["decided_at"], Jsonb(to_json_value(row))),
+        )
+
+    def of_tenant(self, tenant: str) -> list[dict[str, Any]]:
+        rows = self.query(
+            "SELECT data FROM {schema}.compliance_decisions WHERE tenant = %s ORDER BY decided_at",
+            (tenant,),
+        )
+        return [_from_json(r["data"]) for r in rows]
+
+
+class PostgresDecisions:
+    """The PostgreSQL read model, caught up before each read (read-your-writes for the API)."""
+
+    def __init__(
+        self, app: Any, store: ReadStore, *, schema: str = ComplianceDecisions.schema
+    ) -> None:
+        cls: type[ComplianceDecisions] = ComplianceDecisions
+        if schema != cls.schema:  # a private schema (tests): the same read model in it
+            cls = type("ComplianceDecisionsIn", (ComplianceDecisions,), {"schema": schema})
+        self.projection = cls(store)
+        self.runner = ProjectionRunner(self.projection, app, store)
+        self._ready = False
+
+    def of_tenant(self, app: Any, tenant: str) -> list[dict[str, Any]]:
+        if not self._ready:
+            self.runner.ensure_tables()
+            self._ready = True
+        self.runner.catch_up()
+        return self.projection.of_tenant(tenant)
+
+    def close(self) -> None:
+        self.runner.store.close()
+
+
+def _from_json(data: Mapping[str, Any]) -> dict[str, Any]:
+    row = dict(data)
+    row["decided_at"] = dt.datetime.fromisoformat(row["decided_at"])
+    return row
+
+
+PROJECTIONS = [ComplianceDecisions]

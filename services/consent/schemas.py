@@ -1,0 +1,190 @@
+"""HTTP request bodies of the consent API (pydantic), separate from events and contracts."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+Purpose = Literal["TREAT", "COC", "HPAYMT", "HOPERAT", "FAMRQT", "PATRQT"]
+RecipientKind = Literal["partner", "family-member", "provider", "organization", "ehr", "payer"]
+Label = Literal["42CFRPart2", "ETH", "PSY", "SDV", "HIV", "R"]
+Category = Literal[
+    "individual-session", "joint-session", "family-session", "treatment-plan", "assessment",
+    "diagnosis", "medication", "progress-notes", "substance-use", "sud-counseling-notes",
+    "referral", "billing", "demographics",
+]  # fmt: skip
+Mode = Literal["no-secrets", "limited-secrets", "strict"]
+CarveOut = Literal["imminent-safety-threat", "mandated-reporting", "court-order"]
+BreakGlassKind = Literal[
+    "medical-emergency", "imminent-threat", "mandated-reporting", "court-order"
+]
+Id = Field(min_length=1, max_length=200)
+MAX_DEPTH = 5
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RecipientIn(Body):
+    """A named recipient (`id`), or in a consent a general designation (`id` null)."""
+
+    kind: RecipientKind
+    id: str | None = Field(default=None, max_length=200)
+    name: str | None = Field(default=None, max_length=200, description="PHI when a person")
+    designation: str | None = Field(default=None, max_length=200)
+
+
+class DisclosedTo(RecipientIn):
+    id: str = Id
+    address: str | None = Field(default=None, max_length=500, description="PHI when a person")
+
+
+class AgreementIn(Body):
+    partner_ids: list[str] = Field(min_length=2, max_length=2)
+    mode: Mode
+    carve_outs: list[CarveOut] | None = Field(
+        default=None, description="default: all three (safety threat, mandated report, court)"
+    )
+
+
+class RevisionIn(Body):
+    mode: Mode
+    carve_outs: list[CarveOut] | None = None
+
+
+class SignatureIn(Body):
+    partner_id: str = Id
+    signed_on: dt.date | None = Field(default=None, description="default: today")
+
+
+class ProvisionIn(Body):
+    type: Literal["permit", "deny"]
+    recipients: list[RecipientIn] = Field(default_factory=list, max_length=50)
+    purposes: list[Purpose] = Field(default_factory=list)
+    categories: list[Category] = Field(default_factory=list)
+    labels: list[Label] = Field(default_factory=list)
+    provisions: list[ProvisionIn] = Field(default_factory=list, max_length=20)
+
+
+class ConsentSignature(Body):
+    signed_by: str | None = Field(default=None, max_length=200)
+    signed_on: dt.date | None = None
+
+
+class ConsentIn(Body):
+    """A consent directive; with `part2` true every 42 CFR 2.31 element is required."""
+
+    person_id: str = Id
+    status: Literal["draft", "proposed"] = "draft"
+    scope: Literal["patient-privacy", "treatment"] = "patient-privacy"
+    part2: bool = False
+    disclosers: list[str] = Field(default_factory=list, max_length=20)
+    description: str | None = Field(default=None, max_length=2000)
+    recipients: list[RecipientIn] = Field(min_length=1, max_length=50)
+    purposes: list[Purpose] = Field(min_length=1)
+    categories: list[Category] = Field(min_length=1)
+    labels: list[Label] = Field(default_factory=list)
+    provision_type: Literal["permit", "deny"] = "permit"
+    provisions: list[ProvisionIn] = Field(default_factory=list, max_length=20)
+    start: dt.date | None = None
+    end: dt.date | None = None
+    expiry_event: str | None = Field(default=None, max_length=500)
+    revocation_right_acknowledged: bool = False
+    signature: ConsentSignature | None = None
+
+    @field_validator("provisions")
+    @classmethod
+    def _shallow(cls, value: list[ProvisionIn]) -> list[ProvisionIn]:
+        if _depth(value) > MAX_DEPTH:
+            raise ValueError(f"provisions nest at most {MAX_DEPTH} levels deep")
+        return value
+
+    def terms(self) -> dict[str, Any]:
+        data = self.model_dump(mode="python")
+        data["recipients"] = [_recipient(r) for r in data["recipients"]]
+        data["provisions"] = [_provision(p) for p in data["provisions"]]
+        signature = data["signature"]
+        if signature is not None:
+            signed_on = signature["signed_on"]
+            signature["signed_on"] = signed_on.isoformat() if signed_on else None
+        return dict(data)
+
+
+class RevocationIn(Body):
+    recipient_id: str | None = Field(default=None, description="revoke only this recipient")
+    in_writing: bool = Field(default=False, description="required true for a Part 2 consent")
+    on: dt.date | None = None
+
+
+class ExpiryIn(Body):
+    on: dt.date | None = None
+    expiry_event: str | None = Field(default=None, max_length=500)
+
+
+class DecisionContext(Body):
+    individual_session: bool = False
+    about_partner_of: str | None = Field(default=None, max_length=200)
+
+
+class BreakGlassIn(Body):
+    kind: BreakGlassKind
+    justification: str = Field(min_length=1, max_length=2000)
+
+
+class DecisionIn(Body):
+    """May the caller disclose these categories and labels of the person to the recipient?"""
+
+    person_id: str = Id
+    recipient: RecipientIn
+    purpose: Purpose
+    categories: list[Category] = Field(min_length=1)
+    labels: list[Label] = Field(default_factory=list)
+    context: DecisionContext = Field(default_factory=DecisionContext)
+    break_glass: BreakGlassIn | None = None
+
+
+class ReviewIn(Body):
+    finding: Literal["justified", "not-justified", "needs-follow-up"]
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class DisclosureIn(Body):
+    """A disclosure made, resting on a PERMIT decision that matches it."""
+
+    person_id: str = Id
+    decision_id: str = Id
+    recipient: DisclosedTo
+    description: str = Field(min_length=1, max_length=2000)
+    categories: list[Category] = Field(min_length=1)
+    labels: list[Label] = Field(default_factory=list)
+    purpose: Purpose
+    disclosed_at: dt.datetime
+
+    @field_validator("disclosed_at")
+    @classmethod
+    def _utc_if_naive(cls, value: dt.datetime) -> dt.datetime:
+        return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+
+    def terms(self) -> dict[str, Any]:
+        data = self.model_dump(mode="python")
+        data["recipient"] = {k: v for k, v in data["recipient"].items() if v is not None}
+        return dict(data)
+
+
+def _depth(provisions: list[ProvisionIn]) -> int:
+    return max((1 + _depth(p.provisions) for p in provisions), default=0)
+
+
+def _recipient(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in data.items() if v is not None or k == "id"}
+
+
+def _provision(data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **data,
+        "recipients": [_recipient(r) for r in data["recipients"]],
+        "provisions": [_provision(p) for p in data["provisions"]],
+    }

@@ -1,0 +1,182 @@
+"""Consent directives through the application: lifecycle, Part 2 elements, history."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from services.common.context import CommandContext
+from services.common.errors import Conflict, InvalidTransition, NotFound, RuleBroken, StaleVersion
+from services.consent.application import ConsentApplication
+from tests.unit.consent.builders import (
+    DETOX,
+    SISTER,
+    active_consent,
+    consent_terms,
+    context,
+    part2_terms,
+    request,
+)
+
+
+def test_a_new_consent_is_a_draft_filed_under_its_person(
+    app: ConsentApplication, ctx: CommandContext
+) -> None:
+    created = app.create_consent(terms=consent_terms(), ctx=ctx)
+    assert created["status"] == "draft"
+    assert [str(c.id) for c in app.consents_of(ctx.tenant, "person-a")] == [created["consent_id"]]
+
+
+def test_a_part2_consent_missing_elements_is_rejected_naming_every_one(
+    app: ConsentApplication, ctx: CommandContext
+) -> None:
+    terms = part2_terms(
+        disclosers=[], description=None, end=None, signature=None,
+        revocation_right_acknowledged=False,
+    )  # fmt: skip
+    with pytest.raises(RuleBroken) as caught:
+        app.create_consent(terms=terms, ctx=ctx)
+    assert set(caught.value.extra["errors"]) == {
+        "disclosers", "description", "expiry", "revocation_right_acknowledged",
+        "signature.signed_by", "signature.signed_on",
+    }  # fmt: skip
+
+
+def test_a_part2_consent_with_every_element_is_labelled_part2(
+    app: ConsentApplication, ctx: CommandContext
+) -> None:
+    created = app.create_consent(terms=part2_terms(), ctx=ctx)
+    assert created["part2"] is True
+    assert "42CFRPart2" in created["labels"]
+
+
+def test_a_part2_general_designation_is_allowed_only_for_treatment_payment_operations(
+    app: ConsentApplication, ctx: CommandContext
+) -> None:
+    general = [{"kind": "provider", "id": None, "designation": "my treating providers"}]
+    app.create_consent(terms=part2_terms(recipients=general, purposes=["TREAT"]), ctx=ctx)
+    with pytest.raises(RuleBroken) as caught:
+        app.create_consent(terms=part2_terms(recipients=general, purposes=["FAMRQT"]), ctx=ctx)
+    assert "recipients" in caught.value.extra["errors"]
+
+
+def test_sud_counseling_notes_need_their_own_part2_consent(
+    app: ConsentApplication, ctx: CommandContext
+) -> None:
+    with pytest.raises(RuleBroken) as caught:
+        app.create_consent(
+            terms=part2_terms(categories=["sud-counseling-notes", "assessment"]), ctx=ctx
+        )
+    assert "categories" in caught.value.extra["errors"]
+
+
+def test_unknown_codes_are_rejected_naming_the_field_and_the_allowed_values(
+    app: ConsentApplication, ctx: CommandContext
+) -> None:
+    with pytest.raises(RuleBroken) as caught:
+        app.create_consent(
+            terms=consent_terms(purposes=["GOSSIP"], provisions=[{"type": "maybe"}]), ctx=ctx
+        )
+    errors = caught.value.extra["errors"]
+    assert "TREAT" in errors["purposes"]
+    assert "provisions[0].type" in errors
+
+
+def test_an_unsigned_consent_cannot_be_activated(
+    app: ConsentApplication, ctx: CommandContext
+) -> None:
+    created = app.create_consent(terms=consent_terms(signature=None), ctx=ctx)
+    with pytest.raises(RuleBroken):
+        app.change_consent(created["consent_id"], "activate", ctx=ctx)
+
+
+def test_revoking_one_recipient_keeps_the_others(
+    app: ConsentApplication, ctx: CommandContext
+) -> None:
+    consent = active_consent(app, ctx, recipients=[DETOX, SISTER])
+    revoked = app.change_consent(
+        consent["consent_id"], "revoke", ctx=ctx, recipient_id=SISTER["id"], in_writing=True
+    )
+    assert revoked["status"] == "active"
+    assert [r["id"] for r in revoked["recipients"]] == [DETOX["id"]]
+    assert [r["id"] for r in revoked["revoked_recipients"]] == [SISTER["id"]]
+
+
+def test_a_part2_consent_is_revoked_only_in_writing(
+    app: ConsentApplication, ctx: CommandContext
+) -> None:
+    created = app.create_consent(terms=part2_terms(), ctx=ctx)
+    app.change_consent(created["consent_id"], "activate", ctx=ctx)
+    with pytest.raises(RuleBroken):
+        app.change_consent(created["consent_id"], "revoke", ctx=ctx, in_writing=False)
+    revoked = app.change_consent(created["consent_id"], "revoke", ctx=ctx, in_writing=True)
+    assert (revoked["status"], revoked["status_reason"]) == ("inactive", "revoked")
+
+
+def test_a_revoked_consent_cannot_be_activated_again(
+    app: ConsentApplication, ctx: CommandContext
+) -> None:
+    consent = active_consent(app, ctx)
+    app.change_consent(consent["consent_id"], "revoke", ctx=ctx)
+    with pytest.raises(InvalidTransition):
+        app.change_consent(consent["consent_id"], "activate", ctx=ctx)
+
+
+def test_a_consent_expires_only_after_its_end_date_or_its_expiry_event(
+    app: ConsentApplication, ctx: CommandContext
+) -> None:
+    consent = active_consent(app, ctx)
+    with pytest.raises(Conflict):
+        app.change_consent(consent["consent_id"], "expire", ctx=ctx)
+    app.clock = lambda: dt.datetime(2027, 1, 2, tzinfo=dt.UTC)  # type: ignore[method-assign]
+    expired = app.change_consent(consent["consent_id"], "expire", ctx=ctx)
+    assert expired["status_reason"] == "expired"
+
+
+def test_a_change_dated_in_the_future_is_refused_naming_the_field(
+    app: ConsentApplication, ctx: CommandContext
+) -> None:
+    consent = active_consent(app, ctx)
+    with pytest.raises(RuleBroken) as caught:
+        app.change_consent(consent["consent_id"], "revoke", ctx=ctx, on=dt.date(2030, 1, 1))
+    assert "on" in caught.value.extra["errors"]
+
+
+def test_a_stale_if_match_version_is_refused(app: ConsentApplication, ctx: CommandContext) -> None:
+    created = app.create_consent(terms=consent_terms(), ctx=ctx)
+    with pytest.raises(StaleVersion):
+        app.change_consent(created["consent_id"], "activate", ctx=ctx, expected_version=7)
+
+
+def test_another_practice_cannot_read_the_consent(
+    app: ConsentApplication, ctx: CommandContext
+) -> None:
+    created = app.create_consent(terms=consent_terms(), ctx=ctx)
+    with pytest.raises(NotFound):
+        app.get_consent(created["consent_id"], "practice-2")
+    with pytest.raises(NotFound):
+        app.change_consent(created["consent_id"], "activate", ctx=context(tenant="practice-2"))
+
+
+def test_history_lists_every_change_with_who_and_version(
+    app: ConsentApplication, ctx: CommandContext
+) -> None:
+    consent = active_consent(app, ctx)
+    history = app.consent_history(consent["consent_id"], ctx.tenant)
+    assert [h["event"] for h in history] == ["ConsentCreated", "ConsentActivated"]
+    assert [h["version"] for h in history] == [1, 2]
+    assert history[0]["meta"]["actor_id"] == ctx.actor_id
+    assert app.get_consent(consent["consent_id"], ctx.tenant, version=1)["status"] == "draft"
+
+
+def test_a_consent_entered_in_error_never_permits_and_keeps_its_history(
+    app: ConsentApplication, ctx: CommandContext
+) -> None:
+    consent = active_consent(app, ctx)
+    voided = app.change_consent(consent["consent_id"], "enter-in-error", ctx=ctx)
+    assert voided["status"] == "entered-in-error"
+    assert app.decide(request=request(), ctx=ctx)["outcome"] == "NO_CONSENT"
+    with pytest.raises(InvalidTransition):
+        app.change_consent(consent["consent_id"], "activate", ctx=ctx)
+    assert len(app.consent_history(consent["consent_id"], ctx.tenant)) == 3
