@@ -1,0 +1,1 @@
+"""The referral service: referrals from draft to a closed loop (see docs/api-referral.md)."""

@@ -1,0 +1,108 @@
+"""Composition root of the referral service: application, consent gate, API, consumer."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from services.common.http import create_service_app
+from services.common.idempotency import IdempotencyStore, postgres_idempotency
+from services.common.readstore import ReadStore
+from services.common.settings import Settings
+from services.common.store import build_application
+from services.referral import reactions
+from services.referral.api import router
+from services.referral.application import ReferralApplication
+from services.referral.consent_gate import ConsentGate, HttpConsentGate
+from services.referral.fhir_api import router as fhir_router
+from services.referral.projections import PROJECTIONS, PostgresSummaries
+from services.referral.settings import ReferralSettings
+
+DESCRIPTION = (
+    "Referrals from draft to a closed loop: consent-gated sending, service levels, the "
+    "coordinators' worklist, closed-loop metrics and FHIR ServiceRequest/Task views."
+)
+
+
+def consent_url(settings: Settings) -> str:
+    url = settings.consent_url or settings.service_urls.get("consent", "")
+    if not url:
+        raise RuntimeError(
+            "no consent service configured: set CARELEDGER_CONSENT_URL or run `careledger stack up`"
+        )
+    return url
+
+
+def build_referrals(
+    settings: Settings | None,
+    *,
+    gate: ConsentGate | None = None,
+    referral_settings: ReferralSettings | None = None,
+    application_class: type[ReferralApplication] = ReferralApplication,
+    create_table: bool = False,
+) -> ReferralApplication:
+    """The application on PostgreSQL (settings) or in memory (None), with its consent gate.
+
+    On PostgreSQL its worklist and metrics read the `referral_summaries` projection in the
+    application's own schema (`application_class.name`).
+    """
+    options = referral_settings or ReferralSettings()
+    app: ReferralApplication = build_application(
+        application_class, settings, create_table=create_table
+    )
+    app.service_levels = options.service_levels()
+    if gate is None and settings is not None:
+        gate = HttpConsentGate(consent_url(settings), timeout=options.consent_timeout_seconds)
+    app.consent_gate = gate
+    if settings is not None:
+        store = ReadStore.from_settings(settings)
+        app.read_model = PostgresSummaries(app, store, schema=application_class.name)
+    return app
+
+
+def close_referrals(app: ReferralApplication) -> None:
+    """Close the consent client, the read model's pool (if any) and the event store."""
+    if isinstance(app.consent_gate, HttpConsentGate):
+        app.consent_gate.close()
+    if isinstance(app.read_model, PostgresSummaries):
+        app.read_model.close()
+    app.close()
+
+
+def create_app(
+    settings: Settings,
+    application: ReferralApplication | None = None,
+    *,
+    idempotency: IdempotencyStore | None = None,
+) -> FastAPI:
+    """The referral API on PostgreSQL (from settings), or on the application given (tests)."""
+    referrals = application or build_referrals(settings)
+    if application is None and idempotency is None:
+        idempotency = postgres_idempotency(settings.database_url, "referral")
+    api = create_service_app(
+        "referral",
+        settings,
+        [router, fhir_router],
+        description=DESCRIPTION,
+        idempotency=idempotency,
+    )
+    api.state.referrals = referrals
+    api.router.on_shutdown.append(lambda: close_referrals(referrals))
+    return api
+
+
+def run_projections(settings: Settings) -> None:
+    """`careledger projections run referral`: keep `referral.referral_summaries` up to date."""
+    from services.common.projection import run_projections as run
+
+    run("referral", PROJECTIONS, settings)
+
+
+def run_consumer(settings: Settings) -> None:
+    """`careledger consume referral`: plan format shifts -> draft referral suggestions."""
+    from services.common.consumer import run_consumer as consume
+
+    app: ReferralApplication = build_application(ReferralApplication, settings)
+    try:
+        consume("referral", app, reactions, settings)
+    finally:
+        app.close()

@@ -1,0 +1,113 @@
+"""The consent service's decision point, as the referral service asks it before sending."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import httpx
+
+from services.common.errors import Forbidden, Unavailable
+
+PERMIT = "PERMIT"
+
+
+@dataclass(frozen=True)
+class DecisionRequest:
+    """May the practice disclose these categories of `person_id` to `recipient` for `purpose`?"""
+
+    person_id: str
+    recipient: dict[str, Any]
+    purpose: str
+    categories: list[str]
+    labels: list[str]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "person_id": self.person_id,
+            "recipient": self.recipient,
+            "purpose": self.purpose,
+            "categories": self.categories,
+            "labels": self.labels,
+        }
+
+
+@dataclass(frozen=True)
+class ConsentDecision:
+    decision_id: str
+    outcome: str  # PERMIT, DENY or NO_CONSENT
+    basis: dict[str, Any] = field(default_factory=dict)
+    obligations: list[dict[str, Any]] = field(default_factory=list)
+    trace: list[Any] = field(default_factory=list)
+
+    @property
+    def permitted(self) -> bool:
+        return self.outcome == PERMIT
+
+
+class ConsentGate(Protocol):
+    """Asks for a consent decision; raises Unavailable (503) when no decision could be had."""
+
+    def decide(self, request: DecisionRequest, *, token: str | None) -> ConsentDecision: ...
+
+
+def _obligations(raw: Any) -> list[dict[str, Any]]:
+    """Obligations as dicts (a bare code becomes `{"code": ...}`)."""
+    items = raw if isinstance(raw, list) else []
+    return [item if isinstance(item, dict) else {"code": str(item)} for item in items]
+
+
+def parse_decision(data: Any) -> ConsentDecision:
+    """A decision from the decision point's JSON; Unavailable when it is not one."""
+    if not isinstance(data, dict) or not data.get("decision_id") or not data.get("outcome"):
+        raise Unavailable("the consent service answered without a decision; retry shortly")
+    basis = data.get("basis")
+    trace = data.get("trace")
+    return ConsentDecision(
+        decision_id=str(data["decision_id"]),
+        outcome=str(data["outcome"]).upper(),
+        basis=basis if isinstance(basis, dict) else {},
+        obligations=_obligations(data.get("obligations")),
+        trace=trace if isinstance(trace, list) else [],
+    )
+
+
+class HttpConsentGate:
+    """`POST {consent_url}/decisions` with the caller's bearer token forwarded."""
+
+    def __init__(
+        self, base_url: str, *, timeout: float = 5.0, transport: httpx.BaseTransport | None = None
+    ) -> None:
+        self._client = httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout,
+                                    transport=transport)  # fmt: skip
+
+    def decide(self, request: DecisionRequest, *, token: str | None) -> ConsentDecision:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        try:
+            response = self._client.post("/decisions", json=request.as_json(), headers=headers)
+        except httpx.HTTPError as exc:
+            raise Unavailable(
+                "the consent service did not answer; the referral was not sent, retry shortly"
+            ) from exc
+        if response.status_code in (401, 403):
+            raise Forbidden(
+                f"the consent service refused this caller ({response.status_code}): ask for "
+                "consent decisions as a clinician or coordinator; the referral was not sent"
+            )
+        if response.status_code >= 500 or response.status_code in (404, 408, 429):
+            raise Unavailable(
+                f"the consent service answered {response.status_code}; "
+                "the referral was not sent, retry shortly"
+            )
+        if response.status_code >= 400:
+            raise Unavailable(
+                f"the consent service refused the decision request ({response.status_code}); "
+                "the referral was not sent"
+            )
+        try:
+            return parse_decision(response.json())
+        except ValueError as exc:
+            raise Unavailable("the consent service answered with invalid JSON") from exc
+
+    def close(self) -> None:
+        self._client.close()

@@ -1,0 +1,80 @@
+"""FHIR endpoints of the referral service: ServiceRequest and Task, with version history."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Body, Depends, Path, Response
+from fastapi.responses import JSONResponse
+
+from services.common.auth import Caller, Role, allow
+from services.referral import fhir
+from services.referral.api import READERS, IdempotencyKey, Referrals, keyed_id
+
+router = APIRouter(prefix="/fhir", tags=["fhir"])
+FHIR_JSON = "application/fhir+json"
+EHR_WRITERS = (Role.INTEGRATION, Role.COORDINATOR, Role.ADMIN)
+Version = Annotated[int, Path(ge=1, le=2**31 - 1, description="a version of the referral")]
+
+
+def _resource(body: dict[str, Any], version: int, status: int = 200,
+              location: str | None = None) -> JSONResponse:  # fmt: skip
+    response = JSONResponse(body, status_code=status, media_type=FHIR_JSON)
+    response.headers["ETag"] = f'W/"{version}"'
+    if location:
+        response.headers["Location"] = location
+    return response
+
+
+@router.post("/ServiceRequest", status_code=201, response_class=JSONResponse,
+             summary="An EHR creates a referral (Idempotency-Key honoured)")  # fmt: skip
+def create_service_request(
+    app: Referrals,
+    caller: Annotated[Caller, Depends(allow(*EHR_WRITERS))],
+    resource: Annotated[dict[str, Any], Body(description="a FHIR R4 ServiceRequest")],
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    details = fhir.parse_service_request(resource)
+    view, created = app.draft(
+        caller.ctx, referral_id=keyed_id(caller, idempotency_key), origin="ehr", **details
+    )
+    referral = app.referral(caller.tenant, UUID(view["id"]))
+    return _resource(
+        fhir.service_request(referral), referral.version, 201 if created else 200,
+        f"/fhir/ServiceRequest/{referral.id}/_history/{referral.version}",
+    )  # fmt: skip
+
+
+@router.get("/ServiceRequest/{referral_id}", response_class=JSONResponse)
+def read_service_request(
+    referral_id: UUID, app: Referrals, caller: Annotated[Caller, Depends(allow(*READERS))]
+) -> Response:
+    referral = app.referral(caller.tenant, referral_id)
+    return _resource(fhir.service_request(referral), referral.version)
+
+
+@router.get("/ServiceRequest/{referral_id}/_history/{version}", response_class=JSONResponse)
+def read_service_request_version(
+    referral_id: UUID, version: Version, app: Referrals,
+    caller: Annotated[Caller, Depends(allow(*READERS))],
+) -> Response:  # fmt: skip
+    referral = app.referral(caller.tenant, referral_id, version=version)
+    return _resource(fhir.service_request(referral), referral.version)
+
+
+@router.get("/Task/{referral_id}", response_class=JSONResponse)
+def read_task(
+    referral_id: UUID, app: Referrals, caller: Annotated[Caller, Depends(allow(*READERS))]
+) -> Response:
+    referral = app.referral(caller.tenant, referral_id)
+    return _resource(fhir.task(referral), referral.version)
+
+
+@router.get("/Task/{referral_id}/_history/{version}", response_class=JSONResponse)
+def read_task_version(
+    referral_id: UUID, version: Version, app: Referrals,
+    caller: Annotated[Caller, Depends(allow(*READERS))],
+) -> Response:  # fmt: skip
+    referral = app.referral(caller.tenant, referral_id, version=version)
+    return _resource(fhir.task(referral), referral.version)

@@ -1,0 +1,102 @@
+"""Closed-loop referral metrics over the referrals sent in a period."""
+
+from __future__ import annotations
+
+import datetime as dt
+import statistics
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+from services.referral.summary import ReferralSummary
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def _median_hours(spans: list[dt.timedelta]) -> float | None:
+    if not spans:
+        return None
+    return round(statistics.median(s.total_seconds() for s in spans) / 3600, 2)
+
+
+def referral_metrics(
+    summaries: Iterable[ReferralSummary], start: dt.datetime, end: dt.datetime
+) -> dict[str, Any]:
+    """Loop closure, times to accept and to first appointment, and per-organisation rates.
+
+    The cohort is every referral sent in [start, end). The loop is closed when the referral is
+    completed with an outcome. Detox follow-up: of the detox referrals completed in the period,
+    the share whose client attended another referral's appointment within 7 / 30 days after.
+    """
+    everything = list(summaries)
+    sent = [s for s in everything if s.sent_at is not None and start <= s.sent_at < end]
+    to_accept = [s.accepted_at - s.sent_at for s in sent if s.accepted_at and s.sent_at]
+    to_first = [
+        s.first_appointment_at - s.sent_at for s in sent if s.first_appointment_at and s.sent_at
+    ]
+    return {
+        "from": start,
+        "to": end,
+        "sent": len(sent),
+        "completed": sum(1 for s in sent if s.completed_at is not None),
+        "loop_closure_rate": _rate(sum(1 for s in sent if s.completed_at is not None), len(sent)),
+        "median_hours_to_accept": _median_hours(to_accept),
+        "median_hours_to_first_appointment": _median_hours(to_first),
+        "organizations": _per_organization(sent),
+        "detox_follow_up": _detox_follow_up(everything, start, end),
+    }
+
+
+def _per_organization(sent: list[ReferralSummary]) -> list[dict[str, Any]]:
+    groups: dict[str, list[ReferralSummary]] = defaultdict(list)
+    for s in sent:
+        groups[s.organization_id or "unknown"].append(s)
+    rows = []
+    for org, items in sorted(groups.items()):
+        declined = sum(1 for s in items if s.declined_at is not None)
+        appointments = sum(s.appointments for s in items)
+        no_shows = sum(s.no_shows for s in items)
+        rows.append({
+            "organization_id": org,
+            "sent": len(items),
+            "accepted": sum(1 for s in items if s.accepted_at is not None),
+            "declined": declined,
+            "decline_rate": _rate(declined, len(items)),
+            "appointments": appointments,
+            "no_shows": no_shows,
+            "no_show_rate": _rate(no_shows, appointments),
+            "completed": sum(1 for s in items if s.completed_at is not None),
+        })  # fmt: skip
+    return rows
+
+
+def _detox_follow_up(
+    everything: list[ReferralSummary], start: dt.datetime, end: dt.datetime
+) -> dict[str, Any]:
+    discharges = [
+        s
+        for s in everything
+        if s.referral_type == "detox" and s.completed_at and start <= s.completed_at < end
+    ]
+    within = {7: 0, 30: 0}
+    for detox in discharges:
+        assert detox.completed_at is not None
+        visits = [
+            s.attended_at - detox.completed_at
+            for s in everything
+            if s.id != detox.id and s.tenant == detox.tenant and s.client_id == detox.client_id
+            and s.referral_type != "detox" and s.attended_at is not None
+            and s.attended_at > detox.completed_at
+        ]  # fmt: skip
+        for days in within:
+            if any(v <= dt.timedelta(days=days) for v in visits):
+                within[days] += 1
+    return {
+        "detox_completed": len(discharges),
+        "within_7_days": within[7],
+        "within_30_days": within[30],
+        "rate_7_days": _rate(within[7], len(discharges)),
+        "rate_30_days": _rate(within[30], len(discharges)),
+    }

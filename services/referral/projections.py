@@ -1,0 +1,124 @@
+"""Read models of the referral service: one summary row per referral, rebuildable from events.
+
+`ReferralSummaries` is the PostgreSQL read model (`referral.referral_summaries`), kept by
+`careledger projections run referral` and, so that a coordinator sees their own changes at
+once, caught up by the API before it answers a worklist or metrics query (the runner locks
+the projection's tracking row, so the two take turns). `InMemorySummaries` folds the same
+events in process, for unit tests and stores without PostgreSQL. The worklist and metrics are
+pure functions of the summaries (`worklist.py`, `metrics.py`).
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, ClassVar, LiteralString, Protocol
+
+from psycopg.types.json import Jsonb
+
+from services.common.events import decode_state, event_name
+from services.common.projection import Cursor, ProjectedEvent, Projection, ProjectionRunner
+from services.common.readstore import ReadStore
+from services.referral.summary import (
+    ReferralSummary,
+    fold,
+    summary_from_json,
+    summary_to_json,
+)
+
+
+class SummarySource(Protocol):
+    """Where the application reads referral summaries from."""
+
+    def of_tenant(self, app: Any, tenant: str) -> list[ReferralSummary]: ...
+
+
+class InMemorySummaries:
+    """Summaries folded in process from the application's notification log, incrementally."""
+
+    def __init__(self) -> None:
+        self.summaries: dict[str, ReferralSummary] = {}
+        self.position = 0
+        self._lock = threading.Lock()
+
+    def catch_up(self, app: Any, *, batch: int = 500) -> None:
+        """Fold every event stored since the last call (the log is in commit order)."""
+        with self._lock:
+            while True:
+                notifications = app.recorder.select_notifications(self.position + 1, batch)
+                for n in notifications:
+                    state = decode_state(app.mapper, n.topic, n.state)
+                    fold(self.summaries, event_name(n.topic), str(n.originator_id),
+                         n.originator_version, state)  # fmt: skip
+                    self.position = n.id
+                if len(notifications) < batch:
+                    return
+
+    def of_tenant(self, app: Any, tenant: str) -> list[ReferralSummary]:
+        self.catch_up(app)
+        return [s for s in self.summaries.values() if s.tenant == tenant]
+
+
+class ReferralSummaries(Projection):
+    """`referral.referral_summaries`: one JSON summary per referral, by tenant."""
+
+    name = "referral_summaries"
+    schema = "referral"
+    tables = ("referral_summaries",)
+    create_sql: ClassVar[tuple[LiteralString, ...]] = (
+        "CREATE TABLE IF NOT EXISTS {schema}.referral_summaries ("
+        " id uuid PRIMARY KEY, tenant text NOT NULL, data jsonb NOT NULL)",
+        "CREATE INDEX IF NOT EXISTS referral_summaries_tenant"
+        " ON {schema}.referral_summaries (tenant)",
+    )
+
+    def process(self, cursor: Cursor, event: ProjectedEvent) -> None:
+        rid = str(event.aggregate_id)
+        cursor.execute(
+            self.sql("SELECT data FROM {schema}.referral_summaries WHERE id = %s"), (rid,)
+        )
+        row = cursor.fetchone()
+        summaries = {rid: summary_from_json(row["data"])} if row else {}
+        fold(summaries, event.name, rid, event.version, event.state)
+        if rid not in summaries:
+            return
+        summary = summaries[rid]
+        cursor.execute(
+            self.sql(
+                "INSERT INTO {schema}.referral_summaries (id, tenant, data) VALUES (%s, %s, %s)"
+                " ON CONFLICT (id) DO UPDATE SET data = EXCLUDED.data"
+            ),
+            (rid, summary.tenant, Jsonb(summary_to_json(summary))),
+        )
+
+    def of_tenant(self, tenant: str) -> list[ReferralSummary]:
+        rows = self.query(
+            "SELECT data FROM {schema}.referral_summaries WHERE tenant = %s", (tenant,)
+        )
+        return [summary_from_json(row["data"]) for row in rows]
+
+
+class PostgresSummaries:
+    """The PostgreSQL read model, caught up before each read (read-your-writes for the API)."""
+
+    def __init__(
+        self, app: Any, store: ReadStore, *, schema: str = ReferralSummaries.schema
+    ) -> None:
+        cls: type[ReferralSummaries] = ReferralSummaries
+        if schema != cls.schema:  # a private schema (tests): the same read model in it
+            cls = type("ReferralSummariesIn", (ReferralSummaries,), {"schema": schema})
+        self.projection = cls(store)
+        self.runner = ProjectionRunner(self.projection, app, store)
+        self._ready = False
+
+    def of_tenant(self, app: Any, tenant: str) -> list[ReferralSummary]:
+        if not self._ready:
+            self.runner.ensure_tables()
+            self._ready = True
+        self.runner.catch_up()
+        return self.projection.of_tenant(tenant)
+
+    def close(self) -> None:
+        self.runner.store.close()
+
+
+PROJECTIONS = [ReferralSummaries]

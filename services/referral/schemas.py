@@ -1,0 +1,115 @@
+"""HTTP request and response models of the referral API (separate from events and contracts)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+from uuid import UUID
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+ReferralType = Literal[
+    "family-therapy", "detox", "outpatient-sud", "medication-support", "psychiatry",
+    "ipv-advocacy", "individual-therapy",
+]  # fmt: skip
+Priority = Literal["routine", "urgent", "asap", "stat"]
+Outcome = Literal[
+    "treatment-completed", "engaged-in-care", "referred-on", "client-withdrew", "other"
+]
+Note = str | None
+NOTE = Field(default=None, max_length=4000, description="why this step (free text; never logged)")
+Id = Field(min_length=1, max_length=200)
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class OrganizationIn(Strict):
+    id: str = Id
+    name: str = Field(min_length=1, max_length=300)
+    phone: str | None = Field(default=None, max_length=50)
+    email: str | None = Field(default=None, max_length=300)
+    address: str | None = Field(default=None, max_length=500)
+
+
+class ContactIn(Strict):
+    name: str = Field(min_length=1, max_length=300)
+    role: str | None = Field(default=None, max_length=100)
+    phone: str | None = Field(default=None, max_length=50)
+    email: str | None = Field(default=None, max_length=300)
+
+
+class ReferralDetails(Strict):
+    client_id: str = Id
+    referral_type: ReferralType
+    priority: Priority = "routine"
+    reason: str = Field(min_length=1, max_length=4000)
+    organization: OrganizationIn | None = None
+    contact: ContactIn | None = None
+    categories: list[str] = Field(default_factory=list, max_length=20)
+    coordinator_id: str | None = Field(default=None, max_length=200)
+    note: Note = NOTE
+
+    def domain_details(self) -> dict[str, Any]:
+        """The details as the domain takes them (organisation and contact as plain dicts)."""
+        data = self.model_dump(exclude_none=False)
+        for party in ("organization", "contact"):
+            if data[party] is not None:
+                data[party] = {k: v for k, v in data[party].items() if v is not None}
+        return data
+
+
+class ReferralCreate(ReferralDetails):
+    plan_id: UUID
+
+
+class StepIn(Strict):
+    note: Note = NOTE
+
+
+class DeclineIn(StepIn):
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class ScheduleIn(StepIn):
+    appointment_at: AwareDatetime
+
+
+class AttendanceIn(StepIn):
+    attended_at: AwareDatetime | None = None
+
+
+class CompleteIn(StepIn):
+    outcome: Outcome
+
+
+class ReferralPublic(BaseModel):
+    """A referral as the API shows it."""
+
+    id: UUID
+    version: int
+    plan_id: UUID
+    client_id: str | None
+    referral_type: str
+    priority: str
+    reason: str
+    organization: dict[str, Any] | None
+    contact: dict[str, Any] | None
+    coordinator_id: str | None
+    origin: str
+    source_id: str | None
+    categories: list[str]
+    security_labels: list[str]
+    state: str
+    status: str = Field(description="FHIR Task.status")
+    business_status: str | None = Field(description="closed-loop business status")
+    allowed_steps: list[str]
+    consent: dict[str, Any] | None
+    due: dict[str, str]
+    appointment_at: dt.datetime | None
+    attended_at: dt.datetime | None
+    outcome: str | None
+    decline_reason: str | None
+    created_at: dt.datetime
+    updated_at: dt.datetime

@@ -1,0 +1,104 @@
+"""Builders shared by the referral unit tests: referrals in every state, a fake consent gate."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from services.common.context import CommandContext
+from services.common.errors import Unavailable
+from services.referral.consent_gate import ConsentDecision, DecisionRequest
+from services.referral.domain import Referral, ServiceLevels, State, Step
+
+T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)  # a Monday
+ORG = {"id": "org-detox-1", "name": "Riverside Withdrawal Management"}
+CTX = CommandContext(actor_id="coord-1", actor_role="coordinator", tenant="practice-a")
+
+
+def new_referral(referral_type: str = "detox", **overrides: Any) -> Referral:
+    details: dict[str, Any] = {
+        "id": uuid.uuid4(),
+        "tenant": "practice-a",
+        "plan_id": uuid.uuid4(),
+        "client_id": "client-1",
+        "referral_type": referral_type,
+        "priority": "urgent",
+        "reason": "withdrawal risk after a format shift",
+        "coordinator_id": "coord-1",
+        "organization": ORG,
+        "contact": {"name": "Intake desk", "phone": "555-0100"},
+    }
+    details.update(overrides)
+    return Referral.draft(**details)
+
+
+def step_arguments(step: Step) -> dict[str, Any]:
+    """Valid arguments for each step, so that only the lifecycle decides."""
+    return {
+        Step.REVISE: {
+            "client_id": "client-1", "referral_type": "detox", "priority": "stat",
+            "reason": "revised",
+            "coordinator_id": "coord-1", "organization": ORG, "contact": None,
+        },
+        Step.SEND: {"decision_id": "dec-1", "obligations": [], "levels": ServiceLevels()},
+        Step.DECLINE: {"reason": "no capacity"},
+        Step.SCHEDULE: {"appointment_at": T0 + dt.timedelta(days=2)},
+        Step.RECORD_ATTENDANCE: {"attended_at": T0 + dt.timedelta(days=2)},
+        Step.COMPLETE: {"outcome": "treatment-completed"},
+    }.get(step, {})  # fmt: skip
+
+
+def take(referral: Referral, step: Step) -> None:
+    arguments = step_arguments(step) | ({} if step is Step.REVISE else {"at": T0})
+    getattr(referral, step.value.replace("-", "_"))(**arguments)
+
+
+# The shortest path of steps from a new draft to each state.
+PATHS: dict[State, list[Step]] = {
+    State.DRAFT: [],
+    State.REQUESTED: [Step.SEND],
+    State.RECEIVED: [Step.SEND, Step.RECEIVE],
+    State.ACCEPTED: [Step.SEND, Step.ACCEPT],
+    State.DECLINED: [Step.SEND, Step.DECLINE],
+    State.SCHEDULED: [Step.SEND, Step.ACCEPT, Step.SCHEDULE],
+    State.NO_SHOW: [Step.SEND, Step.ACCEPT, Step.SCHEDULE, Step.RECORD_NO_SHOW],
+    State.APPOINTMENT_CANCELLED: [Step.SEND, Step.ACCEPT, Step.SCHEDULE, Step.CANCEL_APPOINTMENT],
+    State.ATTENDED: [Step.SEND, Step.ACCEPT, Step.SCHEDULE, Step.RECORD_ATTENDANCE],
+    State.CANCELLATION_REQUESTED: [Step.SEND, Step.REQUEST_CANCELLATION],
+    State.FULFILLMENT_CANCELLED: [Step.SEND, Step.REQUEST_CANCELLATION, Step.CONFIRM_CANCELLATION],
+    State.CANCELLED: [Step.CANCEL],
+    State.FAILED: [Step.SEND, Step.ACCEPT, Step.FAIL],
+    State.COMPLETED: [Step.SEND, Step.ACCEPT, Step.SCHEDULE, Step.RECORD_ATTENDANCE, Step.COMPLETE],
+    State.ENTERED_IN_ERROR: [Step.MARK_ENTERED_IN_ERROR],
+}
+
+
+def referral_in(state: State, referral_type: str = "detox") -> Referral:
+    referral = new_referral(referral_type)
+    for step in PATHS[state]:
+        take(referral, step)
+    assert referral.state is state
+    return referral
+
+
+class FakeConsentGate:
+    """Answers every decision request with a fixed outcome (or is down); remembers requests."""
+
+    def __init__(self, outcome: str = "PERMIT", *, down: bool = False) -> None:
+        self.outcome = outcome
+        self.down = down
+        self.requests: list[tuple[DecisionRequest, str | None]] = []
+
+    def decide(self, request: DecisionRequest, *, token: str | None) -> ConsentDecision:
+        if self.down:
+            raise Unavailable("the consent service did not answer; retry shortly")
+        self.requests.append((request, token))
+        obligations = (
+            [{"code": "part2-redisclosure-notice",
+              "text": "42 CFR part 2 prohibits unauthorized use or disclosure of these records."}]
+            if self.outcome == "PERMIT" and "42CFRPart2" in request.labels else []
+        )  # fmt: skip
+        return ConsentDecision(
+            decision_id=f"dec-{len(self.requests)}", outcome=self.outcome, obligations=obligations
+        )
