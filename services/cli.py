@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 from typing import Annotated, Any
 
 import typer
@@ -28,10 +29,17 @@ def _service(name: str) -> str:
     return name
 
 
-def load_settings() -> Settings:
-    """Settings, or a one-line error that says which variable to fix."""
+def load_settings(*, local_tool: bool = False) -> Settings:
+    """Settings, or a one-line error that says which variable to fix.
+
+    Local tools (token, tail, status) default to the dev environment when CARELEDGER_ENV is
+    unset, so they work against `careledger stack up` as they are; servers never do.
+    """
+    overrides: dict[str, object] = {}
+    if local_tool and "CARELEDGER_ENV" not in os.environ:
+        overrides["env"] = "dev"
     try:
-        return _load_settings()
+        return _load_settings(**overrides)
     except ValidationError as exc:
         for error in exc.errors():
             typer.echo(f"configuration error: {error['msg']}", err=True)
@@ -58,7 +66,8 @@ def token(
     from services.common.auth import TokenService
 
     try:
-        typer.echo(TokenService(load_settings()).mint(sub, tenant, role, ttl_seconds=ttl))
+        tokens = TokenService(load_settings(local_tool=True))
+        typer.echo(tokens.mint(sub, tenant, role, ttl_seconds=ttl))
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
 
@@ -91,7 +100,7 @@ def relay(
     """
     from services.common.logging import configure_logging
 
-    settings = load_settings()
+    settings = load_settings(local_tool=status)
     if status:
         typer.echo(json.dumps(_call("services.common.relay", "relay_status", service, settings)))
         return
@@ -130,7 +139,7 @@ def tail(
     """Follow a topic (read_committed): type, subject, sequence and labels of each record."""
     from services.tail import follow, print_lines
 
-    settings = load_settings()
+    settings = load_settings(local_tool=True)
     if not settings.kafka_bootstrap:
         typer.echo(
             "no Kafka configured: run `careledger stack up` or set CARELEDGER_KAFKA_BOOTSTRAP"
@@ -156,5 +165,9 @@ def projections_run(service: ServiceArg) -> None:
 @projections_app.command("rebuild")
 def projections_rebuild(name: Annotated[str, typer.Argument(help="projection name")]) -> None:
     """Drop one read model and replay every event into it."""
-    _call("services.common.projection", "rebuild", name, load_settings())
+    try:
+        _call("services.common.projection", "rebuild", name, load_settings(local_tool=True))
+    except LookupError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
     typer.echo(f"rebuilt {name}")
