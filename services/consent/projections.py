@@ -13,15 +13,15 @@ transaction as each disclosure) lists their disclosures exactly.
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from collections.abc import Mapping
 from typing import Any, ClassVar, LiteralString, Protocol
+from uuid import UUID
 
 from psycopg.types.json import Jsonb
 
 from contracts.records import to_json_value
-from services.common.events import decode_state
-from services.common.projection import Cursor, ProjectedEvent, Projection, ProjectionRunner
+from services.common.projection import Cursor, ProjectedEvent, Projection
+from services.common.readmodel import CaughtUpProjection, InProcessLog
 from services.common.readstore import ReadStore
 
 DECISION_RECORDED = "careledger.consent.DecisionRecorded"
@@ -68,25 +68,19 @@ class InMemoryDecisions:
 
     def __init__(self) -> None:
         self.rows: dict[str, dict[str, Any]] = {}
-        self.position = 0
-        self._lock = threading.Lock()
+        self.log = InProcessLog(self._apply, topics=TOPICS)
 
-    def of_tenant(self, app: Any, tenant: str, *, batch: int = 500) -> list[dict[str, Any]]:
-        with self._lock:
-            while True:
-                page = app.recorder.select_notifications(
-                    self.position + 1, batch, topics=list(TOPICS)
-                )
-                for n in page:
-                    key = str(n.originator_id)
-                    state = decode_state(app.mapper, n.topic, n.state)
-                    row = fold(self.rows.get(key), n.topic, key, state)
-                    if row is not None:
-                        self.rows[key] = row
-                    self.position = n.id
-                if len(page) < batch:
-                    break
-            return [dict(r) for r in self.rows.values() if r["tenant"] == tenant]
+    def _apply(
+        self, topic: str, aggregate_id: UUID, version: int, state: Mapping[str, Any]
+    ) -> None:
+        key = str(aggregate_id)
+        row = fold(self.rows.get(key), topic, key, state)
+        if row is not None:
+            self.rows[key] = row
+
+    def of_tenant(self, app: Any, tenant: str) -> list[dict[str, Any]]:
+        self.log.catch_up(app)
+        return [dict(r) for r in self.rows.values() if r["tenant"] == tenant]
 
 
 class ComplianceDecisions(Projection):
@@ -130,28 +124,16 @@ class ComplianceDecisions(Projection):
         return [_from_json(r["data"]) for r in rows]
 
 
-class PostgresDecisions:
+class PostgresDecisions(CaughtUpProjection[ComplianceDecisions]):
     """The PostgreSQL read model, caught up before each read (read-your-writes for the API)."""
 
     def __init__(
         self, app: Any, store: ReadStore, *, schema: str = ComplianceDecisions.schema
     ) -> None:
-        cls: type[ComplianceDecisions] = ComplianceDecisions
-        if schema != cls.schema:  # a private schema (tests): the same read model in it
-            cls = type("ComplianceDecisionsIn", (ComplianceDecisions,), {"schema": schema})
-        self.projection = cls(store)
-        self.runner = ProjectionRunner(self.projection, app, store)
-        self._ready = False
+        super().__init__(ComplianceDecisions, app, store, schema=schema)
 
     def of_tenant(self, app: Any, tenant: str) -> list[dict[str, Any]]:
-        if not self._ready:
-            self.runner.ensure_tables()
-            self._ready = True
-        self.runner.catch_up()
-        return self.projection.of_tenant(tenant)
-
-    def close(self) -> None:
-        self.runner.store.close()
+        return self.current().of_tenant(tenant)
 
 
 def _from_json(data: Mapping[str, Any]) -> dict[str, Any]:

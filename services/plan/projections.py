@@ -9,13 +9,13 @@ PostgreSQL. The worklists are pure functions of the summaries (`domain/worklists
 
 from __future__ import annotations
 
-import threading
 from typing import Any, ClassVar, LiteralString, Protocol
 
 from psycopg.types.json import Jsonb
 
-from services.common.events import decode_state, event_name
-from services.common.projection import Cursor, ProjectedEvent, Projection, ProjectionRunner
+from services.common.events import event_name
+from services.common.projection import Cursor, ProjectedEvent, Projection
+from services.common.readmodel import CaughtUpProjection, InProcessLog
 from services.common.readstore import ReadStore
 from services.plan.summary import Summary, fold
 
@@ -31,26 +31,15 @@ class InMemorySummaries:
 
     def __init__(self) -> None:
         self.summaries: dict[str, Summary] = {}
-        self.position = 0
-        self._lock = threading.Lock()
+        self.log = InProcessLog(
+            lambda topic, aid, version, state: fold(
+                self.summaries, event_name(topic), str(aid), version, state
+            )
+        )
 
-    def catch_up(self, app: Any, *, batch: int = 500) -> None:
+    def catch_up(self, app: Any) -> None:
         """Fold every event stored since the last call (the log is in commit order)."""
-        with self._lock:
-            while True:
-                notifications = app.recorder.select_notifications(self.position + 1, batch)
-                for n in notifications:
-                    state = decode_state(app.mapper, n.topic, n.state)
-                    fold(
-                        self.summaries,
-                        event_name(n.topic),
-                        str(n.originator_id),
-                        n.originator_version,
-                        state,
-                    )
-                    self.position = n.id
-                if len(notifications) < batch:
-                    return
+        self.log.catch_up(app)
 
     def of_tenant(self, app: Any, tenant: str) -> list[Summary]:
         self.catch_up(app)
@@ -95,26 +84,14 @@ class PlanSummaries(Projection):
         return [dict(row["data"]) for row in rows]
 
 
-class PostgresSummaries:
+class PostgresSummaries(CaughtUpProjection[PlanSummaries]):
     """The PostgreSQL read model, caught up before each read (read-your-writes for the API)."""
 
     def __init__(self, app: Any, store: ReadStore, *, schema: str = PlanSummaries.schema) -> None:
-        cls: type[PlanSummaries] = PlanSummaries
-        if schema != cls.schema:  # a private schema (tests): the same read model in it
-            cls = type("PlanSummariesIn", (PlanSummaries,), {"schema": schema})
-        self.projection = cls(store)
-        self.runner = ProjectionRunner(self.projection, app, store)
-        self._ready = False
+        super().__init__(PlanSummaries, app, store, schema=schema)
 
     def of_tenant(self, app: Any, tenant: str) -> list[Summary]:
-        if not self._ready:
-            self.runner.ensure_tables()
-            self._ready = True
-        self.runner.catch_up()
-        return self.projection.of_tenant(tenant)
-
-    def close(self) -> None:
-        self.runner.store.close()
+        return self.current().of_tenant(tenant)
 
 
 PROJECTIONS = [PlanSummaries]

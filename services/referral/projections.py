@@ -10,13 +10,13 @@ pure functions of the summaries (`worklist.py`, `metrics.py`).
 
 from __future__ import annotations
 
-import threading
 from typing import Any, ClassVar, LiteralString, Protocol
 
 from psycopg.types.json import Jsonb
 
-from services.common.events import decode_state, event_name
-from services.common.projection import Cursor, ProjectedEvent, Projection, ProjectionRunner
+from services.common.events import event_name
+from services.common.projection import Cursor, ProjectedEvent, Projection
+from services.common.readmodel import CaughtUpProjection, InProcessLog
 from services.common.readstore import ReadStore
 from services.referral.summary import (
     ReferralSummary,
@@ -37,21 +37,15 @@ class InMemorySummaries:
 
     def __init__(self) -> None:
         self.summaries: dict[str, ReferralSummary] = {}
-        self.position = 0
-        self._lock = threading.Lock()
+        self.log = InProcessLog(
+            lambda topic, aid, version, state: fold(
+                self.summaries, event_name(topic), str(aid), version, state
+            )
+        )
 
-    def catch_up(self, app: Any, *, batch: int = 500) -> None:
+    def catch_up(self, app: Any) -> None:
         """Fold every event stored since the last call (the log is in commit order)."""
-        with self._lock:
-            while True:
-                notifications = app.recorder.select_notifications(self.position + 1, batch)
-                for n in notifications:
-                    state = decode_state(app.mapper, n.topic, n.state)
-                    fold(self.summaries, event_name(n.topic), str(n.originator_id),
-                         n.originator_version, state)  # fmt: skip
-                    self.position = n.id
-                if len(notifications) < batch:
-                    return
+        self.log.catch_up(app)
 
     def of_tenant(self, app: Any, tenant: str) -> list[ReferralSummary]:
         self.catch_up(app)
@@ -97,28 +91,16 @@ class ReferralSummaries(Projection):
         return [summary_from_json(row["data"]) for row in rows]
 
 
-class PostgresSummaries:
+class PostgresSummaries(CaughtUpProjection[ReferralSummaries]):
     """The PostgreSQL read model, caught up before each read (read-your-writes for the API)."""
 
     def __init__(
         self, app: Any, store: ReadStore, *, schema: str = ReferralSummaries.schema
     ) -> None:
-        cls: type[ReferralSummaries] = ReferralSummaries
-        if schema != cls.schema:  # a private schema (tests): the same read model in it
-            cls = type("ReferralSummariesIn", (ReferralSummaries,), {"schema": schema})
-        self.projection = cls(store)
-        self.runner = ProjectionRunner(self.projection, app, store)
-        self._ready = False
+        super().__init__(ReferralSummaries, app, store, schema=schema)
 
     def of_tenant(self, app: Any, tenant: str) -> list[ReferralSummary]:
-        if not self._ready:
-            self.runner.ensure_tables()
-            self._ready = True
-        self.runner.catch_up()
-        return self.projection.of_tenant(tenant)
-
-    def close(self) -> None:
-        self.runner.store.close()
+        return self.current().of_tenant(tenant)
 
 
 PROJECTIONS = [ReferralSummaries]
