@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 import signal
 import subprocess
@@ -71,8 +72,11 @@ def test_relay_killed_at_random_moments_publishes_every_event_exactly_once_in_or
     finally:
         app.close()
     assert kills >= 5
-    resumed = [int(line.rsplit(" ", 1)[1]) for line in log.read_text().splitlines()
-               if "resumes after position" in line]  # fmt: skip
+    resumed = [
+        int(json.loads(line)["event"].rsplit(" ", 1)[1])  # the relay logs JSON lines
+        for line in log.read_text().splitlines()
+        if "resumes after position" in line
+    ]
     assert resumed == sorted(resumed), resumed
     assert len([p for p in resumed if 0 < p < TOTAL]) >= 4, f"kills missed the stream: {resumed}"
     records = read_topic(world.settings.kafka_bootstrap, world.topic, world.registry)
