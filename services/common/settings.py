@@ -47,7 +47,7 @@ class Settings(BaseSettings):
     token_ttl_seconds: int = Field(default=3600, gt=0)
     log_level: str = "INFO"
     db_lock_timeout_seconds: int = Field(default=5, gt=0)
-    db_pool_size: int = Field(default=10, gt=0)
+    db_pool_size: int = Field(default=4, gt=0)  # connections kept open per process
     consent_url: str = ""
     service_urls: dict[str, str] = Field(default_factory=dict)
 

@@ -56,8 +56,10 @@ def postgres_env(settings: Settings, schema: str, *, create_table: bool = False)
         "POSTGRES_LOCK_TIMEOUT": str(settings.db_lock_timeout_seconds),
         "POSTGRES_CONNECT_TIMEOUT": "5",
         "POSTGRES_POOL_SIZE": str(settings.db_pool_size),
-        "POSTGRES_MAX_OVERFLOW": str(settings.db_pool_size),
-        "POSTGRES_MAX_WAITING": "5",
+        # Group commit needs one writer at a time; overflow serves bursts of reads, and waiting
+        # requests queue (a full queue would turn a burst into 503s).
+        "POSTGRES_MAX_OVERFLOW": str(settings.db_pool_size * 2),
+        "POSTGRES_MAX_WAITING": "256",
         "POSTGRES_PRE_PING": "y",
         "CREATE_TABLE": "y" if create_table else "n",
     }

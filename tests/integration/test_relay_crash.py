@@ -40,6 +40,11 @@ def keep_storing(app: object, total: int, each_time: int) -> None:
         time.sleep(0.3)
 
 
+def _resumes(log: Path) -> int:
+    """How many times a relay has logged its start position in `log`."""
+    return log.read_text().count("resumes after position") if log.exists() else 0
+
+
 def test_relay_killed_at_random_moments_publishes_every_event_exactly_once_in_order(
     world: RelayWorld, tmp_path: Path
 ) -> None:
@@ -55,8 +60,12 @@ def test_relay_killed_at_random_moments_publishes_every_event_exactly_once_in_or
         while kills < 6 or writer.is_alive():
             # Small transactions keep the relay busy for several seconds (start-up takes ~1 s),
             # so the kills land mid-stream: between sends, before or during a commit.
+            started = _resumes(log)
             relay = world.start_relay(log, "--batch-size", "7")
-            time.sleep(rng.uniform(1.2, 3.0))
+            deadline = time.monotonic() + 60  # start-up is slow on a loaded machine: wait for it
+            while _resumes(log) == started and relay.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.05)
+            time.sleep(rng.uniform(0.1, 1.5))
             relay.send_signal(signal.SIGKILL)
             relay.wait()
             kills += 1
