@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -56,6 +57,8 @@ class TokenService:
         self._issuer = settings.jwt_issuer
         self._audience = settings.jwt_audience
         self._ttl = settings.token_ttl_seconds
+        self._verified: dict[str, dict[str, Any]] = {}
+        self._cache_size = 4096
 
     def mint(
         self, sub: str, tenant: str, roles: Iterable[str], ttl_seconds: int | None = None
@@ -76,6 +79,21 @@ class TokenService:
         return jwt.encode(claims, self._secret, algorithm=self.algorithm)
 
     def verify(self, token: str) -> dict[str, Any]:
+        """The token's claims; 401 when it is forged, expired or lacks a claim.
+
+        A verified token is remembered until it expires: a client sends the same token with
+        every request, and checking the signature again each time costs more than the command.
+        """
+        cached = self._verified.get(token)
+        if cached is not None and cached["exp"] > time.time():
+            return cached
+        claims = self._verify(token)
+        if len(self._verified) >= self._cache_size:
+            self._verified.clear()  # crude but bounded; a full cache refills in a few requests
+        self._verified[token] = claims
+        return claims
+
+    def _verify(self, token: str) -> dict[str, Any]:
         try:
             claims: dict[str, Any] = jwt.decode(
                 token,

@@ -19,7 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.common.auth import TokenService
 from services.common.context import new_id
@@ -187,38 +187,64 @@ def create_service_app(
         on_error=idempotency_error,
     )
 
-    @app.middleware("http")
-    async def request_log(request: Request, call_next: Callable[..., Any]) -> Response:
-        request.state.request_id = request.headers.get("x-request-id") or new_id()
-        request.state.correlation_id = request.headers.get("x-correlation-id") or new_id()
-        started = time.perf_counter()
-        response: Response = await call_next(request)
-        elapsed = time.perf_counter() - started
-        response.headers["X-Request-Id"] = request.state.request_id
-        response.headers["X-Correlation-Id"] = request.state.correlation_id
-        REQUESTS.labels(service, str(response.status_code)).inc()
-        LATENCY.labels(service).observe(elapsed)
-        log.info(
-            "request",
-            service=service,
-            method=request.method,
-            route=_route_template(request),
-            status=response.status_code,
-            ms=round(elapsed * 1000, 1),
-            request_id=request.state.request_id,
-            correlation_id=request.state.correlation_id,
-            tenant=getattr(request.state, "tenant", None),
-            actor=getattr(request.state, "actor", None),
-        )
-        return response
-
+    app.add_middleware(RequestLog, service=service)  # added last: the outermost layer
     return app
 
 
-def _route_template(request: Request) -> str:
-    """The route pattern (`/plans/{plan_id}`), never the raw path or query."""
-    route = request.scope.get("route")
-    return str(getattr(route, "path", "unmatched"))
+class RequestLog:
+    """Plain ASGI middleware: request and correlation ids in and out, one log line, metrics.
+
+    Ids go into the request state (the auth dependency copies them into the command context
+    and adds tenant and actor, which this line then logs). The route pattern is logged, never
+    the raw path or query, which could carry identifiers of a person.
+    """
+
+    def __init__(self, app: ASGIApp, service: str) -> None:
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        state = scope.setdefault("state", {})
+        request_id = headers.get(b"x-request-id", b"").decode("latin-1")[:128] or new_id()
+        correlation_id = headers.get(b"x-correlation-id", b"").decode("latin-1")[:128] or new_id()
+        state["request_id"], state["correlation_id"] = request_id, correlation_id
+        ids = [
+            (b"x-request-id", request_id.encode()),
+            (b"x-correlation-id", correlation_id.encode()),
+        ]
+        status = 500
+        started = time.perf_counter()
+
+        async def send_with_ids(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", []), *ids]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_ids)
+        finally:
+            elapsed = time.perf_counter() - started
+            REQUESTS.labels(self.service, str(status)).inc()
+            LATENCY.labels(self.service).observe(elapsed)
+            route = scope.get("route")
+            log.info(
+                "request",
+                service=self.service,
+                method=scope["method"],
+                route=str(getattr(route, "path", "unmatched")),
+                status=status,
+                ms=round(elapsed * 1000, 1),
+                request_id=request_id,
+                correlation_id=correlation_id,
+                tenant=state.get("tenant"),
+                actor=state.get("actor"),
+            )
 
 
 async def _no_receive() -> dict[str, Any]:

@@ -202,3 +202,13 @@ def test_concurrent_amendments_of_one_note_have_one_winner() -> None:
         t.join()
     assert statuses.count(200) == 1
     assert all(s in (409, 412) for s in statuses if s != 200)
+
+
+def test_an_expired_token_is_refused_even_after_it_was_accepted(client: TestClient) -> None:
+    import time
+
+    token = TOKENS.mint("u-1", "practice-a", ["compliance"], ttl_seconds=1)
+    headers = {"Authorization": f"Bearer {token}"}
+    assert client.get("/numbers", headers=headers).status_code == 200
+    time.sleep(2.1)
+    assert client.get("/numbers", headers=headers).status_code == 401
