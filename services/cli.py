@@ -130,6 +130,14 @@ def consume(service: ServiceArg) -> None:
 
 
 @app.command()
+def demo() -> None:
+    """Run the practice's journeys 1-3 against the running stack, then show where to look."""
+    from services.demo.cli import run_demo
+
+    run_demo(load_settings(local_tool=True))
+
+
+@app.command()
 def tail(
     topic: Annotated[str, typer.Argument(help="e.g. careledger.plan")],
     from_beginning: Annotated[bool, typer.Option(help="start at the oldest record")] = False,
