@@ -190,7 +190,13 @@ def missing_consent(referral: Referral, decision: ConsentDecision) -> str:
     org_id = (referral.organization or {}).get("id")
     part2 = "42CFRPart2" in referral.security_labels
     kind = "a Part 2 written consent" if part2 else "an active consent"
-    answer = "denied by a consent provision" if decision.outcome == "DENY" else "no consent found"
+    rule = (decision.basis or {}).get("rule")
+    if decision.outcome != "DENY":
+        answer = "no consent found"
+    elif rule:
+        answer = f"denied by rule {rule}"
+    else:
+        answer = "denied by a consent provision"
     return (
         f"{answer} ({decision.outcome}): record {kind} of client {referral.client_id} to disclose "
         f"{', '.join(referral.categories)} ({', '.join(referral.security_labels)}) to organization "

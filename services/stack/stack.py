@@ -24,6 +24,7 @@ from services.stack.state import (
     read_stack_info,
     stack_home,
     stop_pid,
+    stop_pids,
     write_stack_info,
 )
 
@@ -159,13 +160,15 @@ def _wait_port(port: int, proc: subprocess.Popen[bytes], timeout: float) -> None
 
 
 def down() -> list[str]:
-    """Stop what `up` started, by pid: services first, then Kafka, then PostgreSQL."""
+    """Stop what `up` started, by pid: services (together) first, then Kafka, then PostgreSQL."""
     info = _previous()
     if info is None:
         return []
     stopped: list[str] = []
-    order = [n for n in info.components if n not in ("kafka", "postgres")] + ["kafka", "postgres"]
-    for name in order:
+    services = {n: c for n, c in info.components.items() if n not in ("kafka", "postgres")}
+    stop_pids([c.pid for c in services.values() if c.managed and c.pid], timeout=15)
+    stopped.extend(n for n, c in services.items() if c.managed)
+    for name in ("kafka", "postgres"):
         component = info.components.get(name)
         if component is None or not component.managed:
             continue

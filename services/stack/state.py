@@ -125,17 +125,22 @@ def free_port() -> int:
 
 def stop_pid(pid: int, timeout: float = 20.0) -> None:
     """SIGTERM the process (its group when it leads one), then SIGKILL after `timeout`."""
-    if not pid_alive(pid):
-        return
-    _signal(pid, signal.SIGTERM)
+    stop_pids([pid], timeout)
+
+
+def stop_pids(pids: list[int], timeout: float = 20.0) -> None:
+    """SIGTERM them all at once, wait for them together, SIGKILL what is left after `timeout`."""
+    alive = [pid for pid in pids if pid_alive(pid)]
+    for pid in alive:
+        _signal(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not pid_alive(pid):
-            return
+    while alive and time.monotonic() < deadline:
         time.sleep(0.1)
-    _signal(pid, signal.SIGKILL)
+        alive = [pid for pid in alive if pid_alive(pid)]
+    for pid in alive:
+        _signal(pid, signal.SIGKILL)
     deadline = time.monotonic() + 5
-    while pid_alive(pid) and time.monotonic() < deadline:
+    while any(pid_alive(pid) for pid in alive) and time.monotonic() < deadline:
         time.sleep(0.1)
 
 
