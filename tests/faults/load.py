@@ -1,0 +1,163 @@
+"""Bounded HTTP load on the plan (and referral) APIs from a few threads, recording every answer.
+
+Each unit of work drafts a couple's plan, activates it and shifts its format for substance use or
+withdrawal risk (which makes the referral service draft a suggestion); every tenth unit also
+drafts a referral naming a contact and an address. Requests carry synthetic PHI (names, an
+address, free-text rationale) so that the logs can be scanned for it afterwards.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from services.common.auth import TokenService
+from services.common.settings import Settings
+
+TENANT = "practice-faults"
+SHIFT_REASONS = ("withdrawal-risk", "substance-use")
+# Synthetic PHI: none of these may ever appear in a log line.
+RATIONALE = "relapsed after the lakehouse anniversary weekend"
+CONTACT_NAME = "Marisol Quintanilla-Brightwater"
+ORGANIZATION_ADDRESS = "4417 Juniper Hollow Lane, Tacoma"
+REFERRAL_REASON = "drinks alone most nights since losing the bakery job"
+PHI_VALUES = (RATIONALE, CONTACT_NAME, ORGANIZATION_ADDRESS, REFERRAL_REASON)
+
+
+def token(*, everyone: bool = False) -> str:
+    roles = ["clinician", "coordinator", "compliance", "integration", "admin"]
+    return TokenService(Settings(env="dev")).mint(
+        "clin-faults", TENANT, roles if everyone else roles[:2], ttl_seconds=3600
+    )
+
+
+@dataclass(frozen=True)
+class Answer:
+    at: float  # time.monotonic() when the answer came
+    command: str
+    status: int  # 0: no HTTP answer (connection refused, reset or timed out)
+    content_type: str
+    plan_id: str | None = None
+    version: int | None = None
+
+
+@dataclass
+class PlanLoad:
+    """`commands` plan commands from `threads` threads, one unit of work every `pace` seconds."""
+
+    url: Callable[[str], str]  # service -> base URL, read again for every request
+    commands: int = 300
+    threads: int = 4
+    pace: float = 0.15
+    timeout: float = 20.0
+    answers: list[Answer] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _workers: list[threading.Thread] = field(default_factory=list)
+    _units: Any = field(default_factory=itertools.count)
+
+    def start(self) -> PlanLoad:
+        auth = {"Authorization": f"Bearer {token()}"}
+        for _ in range(self.threads):
+            worker = threading.Thread(target=self._work, args=(auth,), daemon=True)
+            worker.start()
+            self._workers.append(worker)
+        return self
+
+    def join(self, seconds: float = 180) -> None:
+        deadline = time.monotonic() + seconds
+        for worker in self._workers:
+            worker.join(max(0.1, deadline - time.monotonic()))
+        assert not any(w.is_alive() for w in self._workers), "the load did not finish in time"
+
+    def _sent(self) -> int:
+        with self._lock:
+            return len(self.answers)
+
+    def _work(self, auth: dict[str, str]) -> None:
+        with httpx.Client(timeout=self.timeout, headers=auth) as client:
+            while self._sent() < self.commands:
+                unit = next(self._units)
+                self._unit(client, unit)
+                time.sleep(self.pace)
+
+    def _post(self, client: httpx.Client, command: str, service: str, path: str,
+              body: dict[str, Any], **headers: str) -> Answer:  # fmt: skip
+        try:
+            response = client.post(self.url(service) + path, json=body, headers=headers)
+            data = response.json() if response.status_code < 300 else {}
+            answer = Answer(time.monotonic(), command, response.status_code,
+                            response.headers.get("content-type", ""),
+                            data.get("plan_id"), data.get("version"))  # fmt: skip
+        except (httpx.TransportError, ValueError, KeyError):
+            answer = Answer(time.monotonic(), command, 0, "")
+        with self._lock:
+            self.answers.append(answer)
+        return answer
+
+    def _unit(self, client: httpx.Client, unit: int) -> None:
+        a, b = f"client-{uuid.uuid4().hex[:8]}", f"client-{uuid.uuid4().hex[:8]}"
+        created = self._post(client, "create", "plan", "/plans", plan_body(a, b))
+        if created.status != 201 or not created.plan_id:
+            return
+        plan = f"/plans/{created.plan_id}"
+        activated = self._post(client, "activate", "plan", f"{plan}/status",
+                               {"status": "active"}, **{"If-Match": '"1"'})  # fmt: skip
+        if activated.status != 200:
+            return
+        reason = SHIFT_REASONS[unit % len(SHIFT_REASONS)]
+        self._post(client, "shift", "plan", f"{plan}/format-shifts", shift_body(reason, a),
+                   **{"If-Match": '"2"'})  # fmt: skip
+        if unit % 10 == 0:
+            body = referral_body(created.plan_id, a)
+            self._post(client, "referral", "referral", "/referrals", body)
+
+    # What the answers say ---------------------------------------------------------------
+
+    def statuses(self, since: float = 0, until: float = float("inf")) -> Counter[int]:
+        return Counter(a.status for a in self.answers if since <= a.at <= until)
+
+    def acknowledged(self) -> list[tuple[str, int]]:
+        """(plan id, version) of every plan command answered 2xx."""
+        return [(a.plan_id, a.version) for a in self.answers
+                if 200 <= a.status < 300 and a.plan_id and a.version]  # fmt: skip
+
+    def between(self, since: float, until: float) -> list[Answer]:
+        return [a for a in self.answers if since <= a.at <= until]
+
+
+def plan_body(a: str, b: str) -> dict[str, Any]:
+    return {
+        "unit_kind": "couple",
+        "members": [{"client_id": a, "sex": "female"}, {"client_id": b, "sex": "male"}],
+        "clinicians": [
+            {"clinician_id": "clin-faults", "roles": ["couples-therapist", "individual-therapist"]}
+        ],
+        "mix": {"joint": 2, "individual": 2},
+        "starts_on": "2026-01-05",
+    }
+
+
+def shift_body(reason: str, about: str) -> dict[str, Any]:
+    return {
+        "reason": reason, "rationale": RATIONALE, "about_partner_id": about,
+        "decided_by": "clin-faults", "effective_on": "2026-02-01", "review_on": "2026-03-01",
+        "mix": {"joint": 0, "individual": 4},
+    }  # fmt: skip
+
+
+def referral_body(plan_id: str, client_id: str) -> dict[str, Any]:
+    return {
+        "plan_id": plan_id, "client_id": client_id, "referral_type": "outpatient-sud",
+        "priority": "routine", "reason": REFERRAL_REASON,
+        "organization": {"id": "org-harbor", "name": "Harbor Recovery",
+                         "address": ORGANIZATION_ADDRESS},
+        "contact": {"name": CONTACT_NAME, "role": "intake"},
+    }  # fmt: skip
