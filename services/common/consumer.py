@@ -114,7 +114,21 @@ class Consumer:
     # -- lifecycle -------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Join the group; each assigned partition is positioned from PostgreSQL."""
+        """Join the group; each assigned partition is positioned from PostgreSQL.
+
+        A broker that does not answer yet is waited for (with backoff, until stopped): a
+        consumer that gave up here would silently stop every reaction of its service.
+        """
+        for attempt in Retrying(
+            retry=retry_if_exception(lambda exc: isinstance(exc, KafkaError)),
+            wait=wait_exponential_jitter(initial=0.5, max=10),
+            before_sleep=lambda _: log.warning("consumer.broker_unreachable", service=self.service),
+            reraise=True,
+        ):
+            with attempt:
+                self._connect()
+
+    def _connect(self) -> None:
         if self._deadletters is None:
             self._deadletters = DeadLetters(
                 self.settings.kafka_bootstrap, service=self.service, topic=self._deadletter_topic

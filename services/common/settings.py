@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     db_lock_timeout_seconds: int = Field(default=5, gt=0)
     db_pool_size: int = Field(default=4, gt=0)  # connections kept open per process
+    # Also the wait for a pooled connection; the event store retries each call 10 times.
+    db_connect_timeout_seconds: int = Field(default=1, gt=0)
     consent_url: str = ""
     service_urls: dict[str, str] = Field(default_factory=dict)
 

@@ -54,7 +54,7 @@ def postgres_env(settings: Settings, schema: str, *, create_table: bool = False)
         "POSTGRES_SCHEMA": schema,
         "POSTGRES_ENABLE_DB_FUNCTIONS": "n",
         "POSTGRES_LOCK_TIMEOUT": str(settings.db_lock_timeout_seconds),
-        "POSTGRES_CONNECT_TIMEOUT": "5",
+        "POSTGRES_CONNECT_TIMEOUT": str(settings.db_connect_timeout_seconds),
         "POSTGRES_POOL_SIZE": str(settings.db_pool_size),
         # Group commit needs one writer at a time; overflow serves bursts of reads, and waiting
         # requests queue (a full queue would turn a burst into 503s).

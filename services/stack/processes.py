@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from services.stack.state import free_port
@@ -26,8 +27,13 @@ def _exists(module: str) -> bool:
         return False
 
 
-def service_processes() -> list[ProcessSpec]:
-    """APIs (each on a free port), relays, consumers and projections of the services that exist."""
+def service_processes(ports: Mapping[str, int] | None = None) -> list[ProcessSpec]:
+    """APIs, relays, consumers and projections of the services that exist.
+
+    An API keeps the port it had (`ports`, from the last `up`), so that the URLs other services
+    were started with stay true when it alone is restarted; a new API gets a free port.
+    """
+    ports = ports or {}
     specs: list[ProcessSpec] = []
     argv: tuple[str, ...]
     for service in SERVICES:
@@ -35,7 +41,7 @@ def service_processes() -> list[ProcessSpec]:
         if not _exists(f"{root}.bootstrap"):
             continue  # the composition root `careledger serve|consume` loads
         if _exists(f"{root}.api"):
-            port = free_port()
+            port = ports.get(f"{service}-api") or free_port()
             argv = ("careledger", "serve", service, "--port", str(port))
             specs.append(ProcessSpec(f"{service}-api", f"{root}.api", argv, port))
         if _exists(f"{root}.application") and _exists("services.common.relay"):

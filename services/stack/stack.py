@@ -73,13 +73,16 @@ def up(*, infra_only: bool = False, on_note: Callable[[str], None] = print) -> S
         database_url=pg_c.url or "",
         kafka_bootstrap=kafka_c.url or "",
         kafka_version=kafka.kafka_version(),
-        components={"kafka": kafka_c, "postgres": pg_c},
+        # Services of the last `up` stay listed (and stoppable) until this one replaces them.
+        components={**old, "kafka": kafka_c, "postgres": pg_c},
+        service_urls=dict(before.service_urls) if before else {},
     )
     write_stack_info(info)  # record pids now, so `down` can stop them even if init fails
     for note in db_init(info.database_url, info.kafka_bootstrap):
         on_note(note)
     if not infra_only:
-        for spec in service_processes():
+        ports = {name: c.port for name, c in old.items() if c.port}
+        for spec in service_processes(ports):
             previous = old.get(spec.name)
             if previous and pid_alive(previous.pid):
                 info.components[spec.name] = previous
