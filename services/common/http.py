@@ -30,6 +30,7 @@ from services.common.idempotency import (
     MemoryIdempotencyStore,
 )
 from services.common.logging import get_logger
+from services.common.openapi import install_openapi
 from services.common.settings import Settings
 
 PROBLEM_JSON = "application/problem+json"
@@ -156,14 +157,11 @@ def create_service_app(
         title=f"careledger {service}",
         description=description,
         version="1.0.0",
-        responses={
-            401: {"description": "no or bad bearer token (problem+json)"},
-            403: {"description": "role not allowed (problem+json)"},
-        },
     )
     app.state.settings = settings
     app.state.tokens = TokenService(settings)
     install_problem_handlers(app)
+    install_openapi(app)
     for router in routers:
         app.include_router(router)
 

@@ -258,7 +258,13 @@ def record_disclosure(body: DisclosureIn, response: Response, app: Consents,
     return _sent(response, app.record_disclosure(terms=body.terms(), ctx=caller.ctx))
 
 
-@router.get("/persons/{person_id}/disclosure-accounting", tags=["disclosures"], response_model=None)
+@router.get(
+    "/persons/{person_id}/disclosure-accounting",
+    tags=["disclosures"],
+    response_model=None,
+    responses={200: {"content": {"application/json": {}, "text/csv": {},
+                                 "application/fhir+json": {}}}},
+)  # fmt: skip
 def disclosure_accounting(person_id: str, app: Consents, caller: Compliance,
                           start: From = None, end: To = None,
                           format: Literal["json", "csv", "fhir"] = "json",
