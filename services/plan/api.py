@@ -17,6 +17,7 @@ from services.common.errors import RuleBroken
 from services.common.http import IfMatch, PageParams, set_etag
 from services.plan.access import ActingFor, Clinician, Reader, Scheduler
 from services.plan.application import PlanApplication
+from services.plan.command_routes import add_plan_command
 from services.plan.fhir_api import add_fhir_routes
 from services.plan.schemas import (
     CommandResult,
@@ -106,46 +107,6 @@ def build_router(app: PlanApplication) -> APIRouter:
         return page.slice(app.history(plan_id, tenant=caller.tenant, acting_for=acting_for))
 
     @router.post(
-        "/plans/{plan_id}/status",
-        tags=["plans"],
-        response_model=CommandResult,
-        summary="Activate, hold, complete, revoke or mark entered-in-error",
-    )
-    def change_status(
-        plan_id: UUID,
-        body: StatusChange,
-        caller: Clinician,
-        if_match: IfMatch,
-        response: Response,
-    ) -> Any:
-        return done(
-            response,
-            app.change_status(
-                plan_id, ctx=caller.ctx, expected_version=if_match, **body.model_dump()
-            ),
-        )
-
-    @router.patch(
-        "/plans/{plan_id}/schedule",
-        tags=["plans"],
-        response_model=CommandResult,
-        summary="Change cadence, review interval or next review date",
-    )
-    def change_schedule(
-        plan_id: UUID,
-        body: ScheduleChange,
-        caller: Scheduler,
-        if_match: IfMatch,
-        response: Response,
-    ) -> Any:
-        return done(
-            response,
-            app.change_schedule(
-                plan_id, ctx=caller.ctx, expected_version=if_match, **body.model_dump()
-            ),
-        )
-
-    @router.post(
         "/plans/{plan_id}/goals",
         tags=["goals"],
         summary="Add a goal",
@@ -206,111 +167,29 @@ def build_router(app: PlanApplication) -> APIRouter:
             ),
         )
 
-    @router.post(
-        "/plans/{plan_id}/measurements",
-        tags=["care"],
-        summary="Record a partner's measurement (scored; may raise alerts)",
-        status_code=201,
-        response_model=CommandResult,
-    )
-    def record_measurement(
-        plan_id: UUID,
-        body: MeasurementCreate,
-        caller: Clinician,
-        if_match: IfMatch,
-        response: Response,
-    ) -> Any:
-        return done(
-            response,
-            app.record_measurement(
-                plan_id, ctx=caller.ctx, expected_version=if_match, **body.model_dump()
-            ),
-        )
-
-    @router.post(
-        "/plans/{plan_id}/sessions",
-        tags=["care"],
-        summary="Record a session",
-        status_code=201,
-        response_model=CommandResult,
-    )
-    def record_session(
-        plan_id: UUID,
-        body: SessionCreate,
-        caller: Clinician,
-        if_match: IfMatch,
-        response: Response,
-    ) -> Any:
-        return done(
-            response,
-            app.record_session(
-                plan_id, ctx=caller.ctx, expected_version=if_match, **body.model_dump()
-            ),
-        )
-
-    @router.post(
-        "/plans/{plan_id}/readiness-decisions",
-        tags=["care"],
-        status_code=201,
-        response_model=CommandResult,
-        summary="Record whether the criteria to resume joint work are met",
-    )
-    def record_readiness(
-        plan_id: UUID,
-        body: ReadinessCreate,
-        caller: Clinician,
-        if_match: IfMatch,
-        response: Response,
-    ) -> Any:
-        return done(
-            response,
-            app.record_readiness(
-                plan_id, ctx=caller.ctx, expected_version=if_match, **body.model_dump()
-            ),
-        )
-
-    @router.post(
-        "/plans/{plan_id}/format-shifts",
-        tags=["care"],
-        status_code=201,
-        response_model=CommandResult,
-        summary="Shift the format mix (a pause holds joint goals)",
-    )
-    def shift_format(
-        plan_id: UUID,
-        body: FormatShiftCreate,
-        caller: Clinician,
-        if_match: IfMatch,
-        response: Response,
-    ) -> Any:
-        return done(
-            response,
-            app.shift_format(
-                plan_id, ctx=caller.ctx, expected_version=if_match, **body.model_dump()
-            ),
-        )
-
-    @router.post(
-        "/plans/{plan_id}/reviews",
-        tags=["care"],
-        summary="Record a review",
-        status_code=201,
-        response_model=CommandResult,
-    )
-    def record_review(
-        plan_id: UUID,
-        body: ReviewCreate,
-        caller: Clinician,
-        if_match: IfMatch,
-        response: Response,
-    ) -> Any:
-        return done(
-            response,
-            app.record_review(
-                plan_id, ctx=caller.ctx, expected_version=if_match, **body.model_dump()
-            ),
-        )
-
+    commands = (  # (method, path, body, who may call, command, summary, tag, status)
+        ("POST", "/plans/{plan_id}/status", StatusChange, Clinician, app.change_status,
+         "Activate, hold, complete, revoke or mark entered-in-error", "plans", 200),
+        ("PATCH", "/plans/{plan_id}/schedule", ScheduleChange, Scheduler, app.change_schedule,
+         "Change cadence, review interval or next review date", "plans", 200),
+        ("POST", "/plans/{plan_id}/measurements", MeasurementCreate, Clinician,
+         app.record_measurement, "Record a partner's measurement (scored; may raise alerts)",
+         "care", 201),
+        ("POST", "/plans/{plan_id}/sessions", SessionCreate, Clinician, app.record_session,
+         "Record a session", "care", 201),
+        ("POST", "/plans/{plan_id}/readiness-decisions", ReadinessCreate, Clinician,
+         app.record_readiness, "Record whether the criteria to resume joint work are met",
+         "care", 201),
+        ("POST", "/plans/{plan_id}/format-shifts", FormatShiftCreate, Clinician, app.shift_format,
+         "Shift the format mix (a pause holds joint goals)", "care", 201),
+        ("POST", "/plans/{plan_id}/reviews", ReviewCreate, Clinician, app.record_review,
+         "Record a review", "care", 201),
+    )  # fmt: skip
+    for method, path, body, who, command, summary, tag, status in commands:
+        add_plan_command(
+            router, method=method, path=path, body_model=body, caller=who, command=command,
+            summary=summary, tags=[tag], status_code=status,
+        )  # fmt: skip
     add_worklist_routes(router, app)
     add_fhir_routes(router, app)
     return router
