@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.common.auth import TokenService
 from services.common.context import new_id
+from services.common.deadline import deadline
 from services.common.errors import CareLedgerError, RuleBroken
 from services.common.idempotency import (
     IdempotencyMiddleware,
@@ -185,7 +186,8 @@ def create_service_app(
         on_error=idempotency_error,
     )
 
-    app.add_middleware(RequestLog, service=service)  # added last: the outermost layer
+    # Added last: the outermost layer, so the deadline covers the idempotency store too.
+    app.add_middleware(RequestLog, service=service, deadline_s=settings.request_deadline_seconds)
     return app
 
 
@@ -197,9 +199,10 @@ class RequestLog:
     the raw path or query, which could carry identifiers of a person.
     """
 
-    def __init__(self, app: ASGIApp, service: str) -> None:
+    def __init__(self, app: ASGIApp, service: str, deadline_s: float) -> None:
         self.app = app
         self.service = service
+        self.deadline_s = deadline_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -225,7 +228,8 @@ class RequestLog:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_ids)
+            with deadline(self.deadline_s):  # copied into the worker thread that runs the route
+                await self.app(scope, receive, send_with_ids)
         finally:
             elapsed = time.perf_counter() - started
             REQUESTS.labels(self.service, str(status)).inc()

@@ -28,6 +28,7 @@ from psycopg.conninfo import conninfo_to_dict
 
 from contracts.records import event_body, event_meta
 from services.common.context import CommandContext, acting_as
+from services.common.deadline import guard_connections
 from services.common.errors import Conflict, NotFound, StaleVersion, Unavailable
 from services.common.events import CareMapper, DateAsISO, decode_state, event_name, event_type
 from services.common.group_commit import GroupCommit
@@ -88,6 +89,9 @@ class CareApplication(Application[UUID]):
         transcoder.register(DateAsISO())
 
     def construct_recorder(self) -> ProcessRecorder:
+        datastore = getattr(self.factory, "datastore", None)  # PostgreSQL only
+        if datastore is not None:
+            guard_connections(datastore)
         return self.factory.process_recorder()
 
     @property

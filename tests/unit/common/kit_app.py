@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, FastAPI, Response
 from pydantic import BaseModel, Field
 
 from services.common.auth import Caller, Role, allow
+from services.common.deadline import remaining
 from services.common.events import name_events
 from services.common.http import IfMatch, PageParams, create_service_app, set_etag
 from services.common.settings import Settings
@@ -82,6 +83,10 @@ def build() -> tuple[FastAPI, KitApplication]:
         note = store.load(Note, note_id, caller.tenant)
         set_etag(response, note.version)
         return {"id": str(note.id), "text": note.text}
+
+    @router.get("/deadline")
+    def time_left(caller: Caller = Depends(allow(Role.CLINICIAN))) -> dict[str, Any]:
+        return {"remaining": remaining()}  # as the worker thread running this route sees it
 
     @router.get("/numbers")
     def numbers(

@@ -212,3 +212,8 @@ def test_an_expired_token_is_refused_even_after_it_was_accepted(client: TestClie
     assert client.get("/numbers", headers=headers).status_code == 200
     time.sleep(2.1)
     assert client.get("/numbers", headers=headers).status_code == 401
+
+
+def test_a_sync_route_runs_under_the_request_deadline(client: TestClient) -> None:
+    body = client.get("/deadline", headers=bearer("clinician")).json()
+    assert 0 < body["remaining"] <= SETTINGS.request_deadline_seconds
