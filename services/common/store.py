@@ -8,14 +8,14 @@ readers) and with a lock timeout. Unit tests use the in-memory (popo) store.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from functools import cached_property
 from typing import Any, ClassVar
 from uuid import UUID
 
 import psycopg
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, Repository
 from eventsourcing.persistence import (
     IntegrityError,
     JSONTranscoder,
@@ -66,6 +66,26 @@ def postgres_env(settings: Settings, schema: str, *, create_table: bool = False)
     }
 
 
+def replay(aggregate: Any, events: Iterable[Any]) -> Any:
+    """Apply `events` in order: the library's projector without its per-event protocol check.
+
+    `project_aggregate` asserts `isinstance(event, CanMutateProtocol)` for every event, and a
+    runtime-checkable Protocol check costs ~30 us on Python 3.11: over half of a plan's replay.
+    Every event here is a library aggregate event, so the check never fails.
+    """
+    for event in events:
+        aggregate = event.mutate(aggregate)
+    return aggregate
+
+
+class CareRepository(Repository[UUID]):
+    """The library's repository, replaying with `replay` unless told otherwise."""
+
+    def get(self, aggregate_id: UUID, *, version: int | None = None, **options: Any) -> Any:
+        options.setdefault("projector_func", replay)
+        return super().get(aggregate_id, version=version, **options)
+
+
 class CareApplication(Application[UUID]):
     """Base of each service's Application: stable event names, metadata, tracking.
 
@@ -87,6 +107,9 @@ class CareApplication(Application[UUID]):
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         transcoder.register(DateAsISO())
+
+    def construct_repository(self) -> Repository[UUID]:
+        return CareRepository(event_store=self.events, snapshot_store=self.snapshots)
 
     def construct_recorder(self) -> ProcessRecorder:
         datastore = getattr(self.factory, "datastore", None)  # PostgreSQL only
