@@ -120,7 +120,7 @@ def allow(*roles: Role) -> Callable[..., Caller]:
     if not roles:
         raise ValueError("allow() needs at least one role")
 
-    def caller(
+    async def caller(  # no I/O: async saves a worker-thread hop per request
         request: Request,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     ) -> Caller:

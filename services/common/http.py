@@ -92,7 +92,7 @@ def install_problem_handlers(app: FastAPI) -> None:
         return problem(500, "an unexpected error occurred; it has been logged")
 
 
-def parse_if_match(
+async def parse_if_match(
     if_match: Annotated[str | None, Header(description='The ETag you read, e.g. "3"')] = None,
 ) -> int | None:
     """The version named by `If-Match` (`"3"` or `W/"3"`), None when absent or `*`."""
@@ -134,7 +134,7 @@ class Page:
         return self.of(items[self.offset : self.offset + self.limit], len(items))
 
 
-def page_params(
+async def page_params(
     limit: Annotated[int, Query(ge=1, le=200, description="items per page")] = 50,
     offset: Annotated[int, Query(ge=0, description="items to skip")] = 0,
 ) -> Page:

@@ -30,7 +30,7 @@ router = APIRouter()
 FHIR_JSON = "application/fhir+json"
 
 
-def consent_app(request: Request) -> ConsentApplication:
+async def consent_app(request: Request) -> ConsentApplication:
     app: ConsentApplication = request.app.state.consent
     return app
 

@@ -74,7 +74,7 @@ def add_fhir_routes(router: APIRouter, app: PlanApplication) -> None:
         return fhir_response(fhir.search_bundle(resources, total, base, links))
 
 
-def _version(version: str) -> int:
+async def _version(version: str) -> int:
     """`_history/<version>`: a positive whole number."""
     if not version.isdigit() or not 1 <= int(version) < 2**31:
         raise RuleBroken("bad version", {"version": "give a version number of 1 or more"})

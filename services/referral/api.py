@@ -40,7 +40,7 @@ WorklistReason = Literal[
 ]  # fmt: skip
 
 
-def referrals(request: Request) -> ReferralApplication:
+async def referrals(request: Request) -> ReferralApplication:
     app: ReferralApplication = request.app.state.referrals
     return app
 
