@@ -7,6 +7,13 @@ position in PostgreSQL is the truth: on every assignment the consumer seeks to t
 fails the tracking insert (single-row tracking only moves forward) and is skipped. A record that
 cannot be parsed or whose reaction raises goes to the dead-letter topic, then its position is
 recorded so the partition moves on. PostgreSQL being down is retried with backoff, never skipped.
+
+Within a poll, a record whose reaction saves nothing does not get a transaction of its own: its
+position is noted and written once at the end of the poll, or with the next record of the same
+partition that does save something (a later offset covers it). Most records on a topic are of
+no interest to a given service, and one transaction each was most of a consumer's CPU. If the
+process dies first, those records are read again and react to nothing again (or, if the state
+changed meanwhile, react for the first time): still once in effect.
 """
 
 from __future__ import annotations
@@ -103,6 +110,7 @@ class Consumer:
         self._kafka_options = {"session_timeout_ms": 10_000, **(kafka_options or {})}
         self._kafka: Any = None
         self._stopping = False
+        self._idle: dict[str, Tracking] = {}  # positions of this poll's records that saved nothing
         self._retrying = Retrying(
             retry=retry_if_exception(is_transient),
             wait=wait_exponential_jitter(multiplier=0.1, max=max_backoff_s, jitter=0.1),
@@ -121,7 +129,7 @@ class Consumer:
         """
         for attempt in Retrying(
             retry=retry_if_exception(lambda exc: isinstance(exc, KafkaError)),
-            wait=wait_exponential_jitter(initial=0.5, max=10),
+            wait=wait_exponential_jitter(multiplier=0.5, max=10),
             before_sleep=lambda _: log.warning("consumer.broker_unreachable", service=self.service),
             reraise=True,
         ):
@@ -173,17 +181,21 @@ class Consumer:
             for record in records:
                 if self._stopping:
                     break
-                self.handle(record)
+                self.handle(record, defer_idle=True)
                 handled += 1
                 next_offsets[tp] = OffsetAndMetadata(record.offset + 1, "", -1)
+        self.flush_idle()
         if next_offsets:
             self._commit_hint(next_offsets)
         return handled
 
     # -- one record ------------------------------------------------------------------------
 
-    def handle(self, record: Any) -> Outcome:
-        """Process one Kafka record exactly once in effect; returns what happened."""
+    def handle(self, record: Any, *, defer_idle: bool = False) -> Outcome:
+        """Process one Kafka record exactly once in effect; returns what happened.
+
+        With `defer_idle`, the position of a record that saves nothing waits for `flush_idle`.
+        """
         tracking = Tracking(tracking_name(record.topic, record.partition), record.offset)
         try:
             inbound = self.parse(record)
@@ -192,25 +204,38 @@ class Consumer:
         except Exception as exc:
             outcome = self._deadletter(record, tracking, reason_for(exc))
         else:
-            outcome = self._react_until_recorded(record, inbound, tracking)
+            outcome = self._react_until_recorded(record, inbound, tracking, defer_idle)
         self.counts[outcome] += 1
         return outcome
 
+    def flush_idle(self) -> None:
+        """Write the noted positions of records that saved nothing (one transaction each)."""
+        while self._idle:
+            _name, tracking = self._idle.popitem()
+            try:
+                self._retrying(self._record, tracking, ())
+            except _ReactAgain:  # nothing to react again to: a later position is recorded
+                continue
+
     def _react_until_recorded(
-        self, record: Any, inbound: InboundRecord, tracking: Tracking
+        self, record: Any, inbound: InboundRecord, tracking: Tracking, defer_idle: bool
     ) -> Outcome:
         # A command saved one of the reaction's aggregates meanwhile: load and react again. A
         # conflict that persists (say, an aggregate id that already exists) is a poison record.
         for _ in range(MAX_CONFLICTS):
             try:
-                outcome: Outcome = self._retrying(self._react_and_record, record, inbound, tracking)
+                outcome: Outcome = self._retrying(
+                    self._react_and_record, record, inbound, tracking, defer_idle
+                )
             except _ReactAgain:
                 continue
             return outcome
         reason = f"Conflict: the reaction's aggregates conflicted {MAX_CONFLICTS} times"
         return self._deadletter(record, tracking, reason)
 
-    def _react_and_record(self, record: Any, inbound: InboundRecord, tracking: Tracking) -> Outcome:
+    def _react_and_record(
+        self, record: Any, inbound: InboundRecord, tracking: Tracking, defer_idle: bool
+    ) -> Outcome:
         ctx = CommandContext(
             actor_id=f"{self.service}-consumer",
             actor_role=SYSTEM_ROLE,
@@ -225,11 +250,17 @@ class Consumer:
                 if is_transient(exc):
                     raise
                 return self._deadletter(record, tracking, reason_for(exc))
-            return self._record(tracking, aggregates)
+            return self._record(tracking, aggregates, defer_idle=defer_idle)
 
-    def _record(self, tracking: Tracking, aggregates: Iterable[Any]) -> Outcome:
+    def _record(
+        self, tracking: Tracking, aggregates: Iterable[Any], *, defer_idle: bool = False
+    ) -> Outcome:
         processing: ProcessingEvent[Any] = ProcessingEvent(tracking=tracking)
         processing.collect_events(*aggregates)
+        if defer_idle and not processing.events:
+            self._idle[tracking.application_name] = tracking
+            return Outcome.PROCESSED
+        self._idle.pop(tracking.application_name, None)  # this later position covers it
         try:
             self.app._record(processing)
         except IntegrityError:

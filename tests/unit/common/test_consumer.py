@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from eventsourcing.domain import Aggregate, event
 from eventsourcing.persistence import OperationalError
+from kafka import TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 
 from contracts.envelope import build_record, parse_consumer_record
@@ -265,3 +266,67 @@ def test_deadletter_headers_keep_the_original_headers_and_add_where_from_and_why
     assert dict(headers)["dl_partition"] == b"4"
     assert dict(headers)["dl_offset"] == b"9"
     assert dict(headers)["dl_service"] == b"cunit"
+
+
+class OneBatch:
+    """Stands in for KafkaConsumer in `poll_once`: one poll's records, then nothing."""
+
+    def __init__(self, records: list[Any]) -> None:
+        self.batch: dict[Any, list[Any]] = {}
+        for record in records:
+            self.batch.setdefault(TopicPartition(record.topic, record.partition), []).append(record)
+        self.hints: list[Any] = []
+
+    def poll(self, timeout_ms: int) -> dict[Any, list[Any]]:
+        batch, self.batch = self.batch, {}
+        return batch
+
+    def commit_async(self, offsets: Any) -> None:
+        self.hints.append(offsets)
+
+
+class CountingInserts:
+    """Counts the recorder's transactions (each `insert_events` call is one)."""
+
+    def __init__(self, app: CareApplication) -> None:
+        self.calls = 0
+        recorder = app.process_recorder
+        original = recorder.insert_events
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            self.calls += 1
+            return original(*args, **kwargs)
+
+        recorder.insert_events = counted  # type: ignore[method-assign]
+
+
+def test_records_that_save_nothing_share_one_position_write_per_poll(
+    registry: SchemaRegistry,
+) -> None:
+    consumer, app, _ = make_consumer(registry)
+    inserts = CountingInserts(app)
+    idle = [ping_record(registry, offset=o, n=0) for o in range(10, 20)]
+    consumer._kafka = OneBatch([*idle, ping_record(registry, offset=3, n=0, partition=1)])
+    assert consumer.poll_once() == 11
+    assert inserts.calls == 2  # one per partition, not one per record
+    assert app.process_recorder.max_tracking_id(tracking_name(TOPIC, 0)) == 19
+    assert app.process_recorder.max_tracking_id(tracking_name(TOPIC, 1)) == 3
+    assert stored_events(app) == []
+
+
+def test_a_record_that_saves_something_carries_the_earlier_idle_positions_with_it(
+    registry: SchemaRegistry,
+) -> None:
+    consumer, app, _ = make_consumer(registry)
+    inserts = CountingInserts(app)
+    records = [ping_record(registry, offset=o, n=0) for o in range(5)]
+    records.append(ping_record(registry, offset=5, n=7))
+    consumer._kafka = OneBatch(records)
+    consumer.poll_once()
+    assert inserts.calls == 1  # the echo and offset 5 together; offsets 0-4 need no write
+    assert [e.originator_version for e in stored_events(app)] == [1]
+    assert app.process_recorder.max_tracking_id(tracking_name(TOPIC, 0)) == 5
+    # Delivered again (say after a crash before the poll ended): nothing is saved twice.
+    consumer._kafka = OneBatch(records)
+    consumer.poll_once()
+    assert len(stored_events(app)) == 1
