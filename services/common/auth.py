@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any
@@ -115,7 +115,7 @@ class TokenService:
 _bearer = HTTPBearer(auto_error=False)
 
 
-def allow(*roles: Role) -> Callable[..., Caller]:
+def allow(*roles: Role) -> Callable[..., Awaitable[Caller]]:
     """A dependency that authenticates the caller and lets only `roles` through (401/403)."""
     if not roles:
         raise ValueError("allow() needs at least one role")
