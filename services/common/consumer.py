@@ -197,6 +197,10 @@ class Consumer:
         With `defer_idle`, the position of a record that saves nothing waits for `flush_idle`.
         """
         tracking = Tracking(tracking_name(record.topic, record.partition), record.offset)
+        if self._passed_over(record):
+            outcome = self._retrying(self._record, tracking, (), defer_idle=defer_idle)
+            self.counts[outcome] += 1
+            return outcome
         try:
             inbound = self.parse(record)
             if not inbound.tenant:
@@ -207,6 +211,14 @@ class Consumer:
             outcome = self._react_until_recorded(record, inbound, tracking, defer_idle)
         self.counts[outcome] += 1
         return outcome
+
+    def _passed_over(self, record: Any) -> bool:
+        """True for a record of an event the reactions do not read (by its `ce_type` header)."""
+        for name, value in record.headers or ():
+            if name == "ce_type" and isinstance(value, bytes):
+                parts = value.decode("utf-8", "replace").split(".")
+                return len(parts) == 4 and parts[2] not in self.reactions.events
+        return False  # no type: parse it, and the dead-letter topic gets it
 
     def flush_idle(self) -> None:
         """Write the noted positions of records that saved nothing (one transaction each)."""

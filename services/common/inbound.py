@@ -37,5 +37,9 @@ class Reactions(Protocol):
     """
 
     topics: Sequence[str]
+    # Event names (`FormatShifted`) `react` can act on: records of other events are passed
+    # over on their `ce_type` header alone, without being parsed or checked against their
+    # contract (checking what this service does not read is the relay's and the owner's job).
+    events: frozenset[str]
 
     def react(self, app: Any, record: InboundRecord) -> list[Any]: ...

@@ -20,6 +20,7 @@ from services.plan.domain import Plan
 topics: Sequence[str] = ("careledger.referral",)
 
 STAGES = {"ReferralSent": "sent", "ReferralAccepted": "accepted", "ReferralCompleted": "completed"}
+events = frozenset(STAGES)
 
 
 def react(app: PlanApplication, record: InboundRecord) -> list[Any]:

@@ -17,6 +17,7 @@ from services.referral.application import ReferralApplication
 from services.referral.domain import Referral
 
 topics: Sequence[str] = ("careledger.plan",)
+events = frozenset({"FormatShifted"})
 
 SUGGESTION_NAMESPACE = uuid.UUID("5b0f3c8e-2d7a-4f7e-9a51-6f1c2b9d8e40")
 # Format-shift reason -> (referral type, reason recorded on the suggestion). Both spellings of

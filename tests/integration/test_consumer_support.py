@@ -62,6 +62,7 @@ class EchoReactions:
 
     def __init__(self, topic: str, delay_s: float = 0.0) -> None:
         self.topics: Sequence[str] = (topic,)
+        self.events = frozenset({"PingSent"})
         self.delay_s = delay_s
 
     def react(self, app: Any, record: InboundRecord) -> list[Any]:

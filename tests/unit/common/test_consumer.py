@@ -60,6 +60,7 @@ EchoApp = type("EchoApp", (CareApplication,), {"name": "cunit"})
 
 class EchoReactions:
     topics: Sequence[str] = (TOPIC,)
+    events = frozenset({"PingSent"})
 
     def __init__(self, transient_failures: int = 0) -> None:
         self.transient_failures = transient_failures
@@ -330,3 +331,17 @@ def test_a_record_that_saves_something_carries_the_earlier_idle_positions_with_i
     consumer._kafka = OneBatch(records)
     consumer.poll_once()
     assert len(stored_events(app)) == 1
+
+
+class PongReactions(EchoReactions):
+    events = frozenset({"PongSent"})  # not the PingSent records these tests send
+
+
+def test_a_record_of_an_event_the_reactions_do_not_read_is_passed_over_unparsed(
+    registry: SchemaRegistry,
+) -> None:
+    consumer, app, letters = make_consumer(registry, PongReactions())
+    consumer.parse = lambda record: pytest.fail("a passed-over record must not be parsed")
+    assert consumer.handle(ping_record(registry, offset=9, n=3)) is Outcome.PROCESSED
+    assert stored_events(app) == [] and letters.sent == []
+    assert app.process_recorder.max_tracking_id(tracking_name(TOPIC, 0)) == 9
