@@ -214,7 +214,7 @@ class Consumer:
 
     def _passed_over(self, record: Any) -> bool:
         """True for a record of an event the reactions do not read (by its `ce_type` header)."""
-        for name, value in record.headers or ():
+        for name, value in getattr(record, "headers", None) or ():
             if name == "ce_type" and isinstance(value, bytes):
                 parts = value.decode("utf-8", "replace").split(".")
                 return len(parts) == 4 and parts[2] not in self.reactions.events
