@@ -7,7 +7,8 @@ on another core and hands over ready (key, value, headers, partition) in log ord
 `depth` batches ahead. Exactly-once does not depend on it: the publisher commits positions in
 Kafka, and after any Kafka failure it discards the reader and starts a new one from the
 committed position. The child exits when its parent dies (it checks its parent pid), and hands
-over the first error it meets (a contract violation is a bug: the relay stops on it).
+over the first error it meets (a contract violation is a bug: the relay stops on it). Caught up,
+it sleeps until the next commit's notification or the poll interval (relay_source.CommitWakeup).
 """
 
 from __future__ import annotations
@@ -85,16 +86,18 @@ def _read_ahead(
     parent: int,
 ) -> None:
     """The child: read, encode, hand over; until halted, orphaned or failed."""
-    from services.common.relay_source import RecordSource
+    from services.common.relay_source import CommitWakeup, RecordSource
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     source = RecordSource(config, settings)
+    wakeup = CommitWakeup(config.service, settings)
     try:
+        wakeup.listen()  # before the first read, so that no later commit goes unnoticed
         while not halt.is_set() and os.getppid() == parent:
             try:
                 notifications = source.fetch(position + 1)
                 if not notifications:
-                    halt.wait(config.poll_interval_s)
+                    wakeup.wait(config.poll_interval_s, halt)
                     continue
                 item: Batch | BaseException = (
                     [source.wire(n, partitions) for n in notifications],
@@ -106,6 +109,7 @@ def _read_ahead(
                 return
             position = item[1]
     finally:
+        wakeup.close()
         source.close()
 
 

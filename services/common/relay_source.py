@@ -1,22 +1,32 @@
-"""The relay's store side: the service's notification log, read and encoded as Kafka records."""
+"""The relay's store side: the service's notification log, read and encoded as Kafka records.
+
+`CommitWakeup` lets a caught-up reader sleep until the service's next commit (LISTEN on the
+channel its events table's trigger notifies, see store.notify_on_commit) instead of polling: a
+poll interval adds half of itself, on average, to every record's way to Kafka. The poll interval
+remains the longest wait, so a lost notification, a missing trigger or a broken connection
+only brings back the polling delay: correctness never depends on NOTIFY.
+"""
 
 from __future__ import annotations
 
 import importlib
 import logging
+import time
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from uuid import UUID
 
+import psycopg
 from eventsourcing.persistence import InterfaceError, Notification, OperationalError
 from kafka.partitioner.default import murmur2
+from psycopg.sql import SQL, Identifier
 from tenacity import Retrying, retry_if_exception_type, wait_exponential
 
 from contracts.envelope import OutboundRecord, build_record
 from contracts.schemas import SchemaRegistry, default_registry
 from services.common.events import decode_state
 from services.common.settings import Settings
-from services.common.store import CareApplication, build_application
+from services.common.store import CareApplication, build_application, events_channel
 
 if TYPE_CHECKING:
     from services.common.relay import RelayConfig
@@ -24,6 +34,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("careledger.relay")
 DB_DOWN = (OperationalError, InterfaceError)
 T = TypeVar("T")
+HALT_CHECK_S = 0.25  # the longest a wait goes without looking at its halt event
+RECONNECT_S = 1.0  # the shortest time between two attempts to LISTEN again
 
 
 def store_application(service: str, settings: Settings) -> Any:
@@ -105,3 +117,70 @@ class RecordSource:
 
     def close(self) -> None:
         self.app.close()
+
+
+class Halt(Protocol):
+    def is_set(self) -> bool: ...
+    def wait(self, timeout: float | None = None) -> bool: ...
+
+
+class CommitWakeup:
+    """Waits until the service commits new events, or at most a given time (module docstring)."""
+
+    def __init__(self, service: str, settings: Settings) -> None:
+        self.channel = events_channel(service)
+        self._url = settings.database_url
+        self._connect_timeout = settings.db_connect_timeout_seconds
+        self._conn: psycopg.Connection[Any] | None = None
+        self._retry_at = 0.0
+
+    @property
+    def listening(self) -> bool:
+        return self._conn is not None
+
+    def listen(self) -> bool:
+        """Connect and LISTEN (at most once per RECONNECT_S); False if the store did not answer."""
+        self._retry_at = time.monotonic() + RECONNECT_S
+        try:
+            conn = psycopg.connect(
+                self._url, autocommit=True, connect_timeout=self._connect_timeout,
+                keepalives=1, keepalives_idle=30, keepalives_interval=10, keepalives_count=3,
+            )  # fmt: skip
+        except psycopg.Error:
+            return False
+        try:
+            conn.execute(SQL("LISTEN {}").format(Identifier(self.channel)))
+        except psycopg.Error:
+            conn.close()
+            return False
+        self._conn = conn
+        return True
+
+    def wait(self, timeout: float, halt: Halt) -> None:
+        """Return at a notification, at `timeout` or `halt`, or at once after listening again.
+
+        Listening again returns at once: commits while no one listened notified no one, so the
+        caller must read again. Notifications that arrived while the caller read are pending,
+        so the wait returns at once; the extras are drained, as one read covers them all.
+        """
+        if self._conn is None:
+            if time.monotonic() < self._retry_at or not self.listen():
+                halt.wait(timeout)
+            return
+        deadline = time.monotonic() + timeout
+        try:
+            while not halt.is_set() and (remaining := deadline - time.monotonic()) > 0:
+                notifies = self._conn.notifies(timeout=min(remaining, HALT_CHECK_S), stop_after=1)
+                if sum(1 for _ in notifies):
+                    break
+            for _ in self._conn.notifies(timeout=0):
+                pass
+        except psycopg.Error as exc:
+            log.warning("commit notifications lost (%s): polling meanwhile", type(exc).__name__)
+            self.close()
+            halt.wait(max(0.0, deadline - time.monotonic()))
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
