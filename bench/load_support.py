@@ -182,7 +182,7 @@ def _watch(bootstrap: str, topic: str, ready: Any, pipe: PipeEnd) -> None:
     consumer = Consumer({
         "bootstrap.servers": bootstrap, "group.id": f"loadbench-{uuid.uuid4().hex[:8]}",
         "enable.auto.commit": False, "isolation.level": "read_committed",
-        "fetch.wait.max.ms": 5, "fetch.min.bytes": 1, "socket.nagle.disable": True,
+        "fetch.wait.max.ms": 100, "fetch.min.bytes": 1, "socket.nagle.disable": True,
     })  # fmt: skip
     arrivals: dict[str, float] = {}
     expected: set[str] | None = None
