@@ -63,6 +63,9 @@ class RelayConfig:
     checkpoint_key: str = ""  # default: the service name
     batch_size: int = 1000
     poll_interval_s: float = 0.05
+    # At most one transaction per interval: each costs the broker ~2-3 ms of CPU whatever its
+    # size, so under load the batches that queued meanwhile go out together (adds <= 20 ms).
+    min_transaction_interval_s: float = 0.02
     transaction_timeout_ms: int = 60_000
     schema_root: Path | None = None
     domain_modules: Sequence[str] = field(default_factory=tuple)
@@ -108,12 +111,16 @@ class Relay:
         """Publish until `stop` is set; raises RelayFenced or ContractViolation (a bug)."""
         self._connect()
         reader = self._read_ahead()
+        began = 0.0
         try:
             while not self.stop.is_set():
+                self.stop.wait(began + self.config.min_transaction_interval_s - time.monotonic())
                 batch = reader.next(timeout=self.config.poll_interval_s)
                 if batch is None:
                     self._update_lag(force=True)
-                elif not self._commit(*batch):
+                    continue
+                began = time.monotonic()
+                if not self._commit(*reader.more(batch, self.config.batch_size)):
                     reader.close()  # it read ahead of a position that did not commit
                     reader = self._read_ahead()
         finally:

@@ -50,11 +50,14 @@ class ReadAhead:
             daemon=True,
         )
         self._process.start()
+        self._pending: Batch | BaseException | None = None  # taken from the queue by more()
 
     def next(self, timeout: float) -> Batch | None:
         """The next batch, or None when none arrived within `timeout`; re-raises read errors."""
+        item, self._pending = self._pending, None
         try:
-            item = self._queue.get(timeout=timeout)
+            if item is None:
+                item = self._queue.get(timeout=timeout)
         except queue.Empty:
             if not self._process.is_alive():
                 raise RuntimeError(
@@ -65,6 +68,20 @@ class ReadAhead:
             raise item
         batch: Batch = item
         return batch
+
+    def more(self, batch: Batch, limit: int) -> Batch:
+        """`batch` and the batches already waiting after it, joined while under `limit` records."""
+        records, last = batch
+        while self._pending is None:
+            try:
+                self._pending = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            item = self._pending
+            if isinstance(item, BaseException) or len(records) + len(item[0]) > limit:
+                break  # next() hands it over after this batch
+            records, last, self._pending = records + item[0], item[1], None
+        return records, last
 
     def close(self) -> None:
         self._halt.set()
