@@ -589,7 +589,12 @@ def main() -> None:
     )  # fmt: skip
     parser.add_argument("--sustainable-seconds", type=float, default=5)
     parser.add_argument("--max-phase-seconds", type=float, default=30, help="closed-loop cap")
-    parser.add_argument("--warmup", type=int, default=160, help="commands before timing")
+    parser.add_argument(
+        "--warmup",
+        type=int,
+        default=3000,
+        help="untimed commands first (a fresh broker spends ~10 s JIT-compiling)",
+    )
     parser.add_argument("--plans-per-client", type=int, default=20, help="plan service set-up")
     parser.add_argument("--services", default="plan,consent,referral")
     parser.add_argument("--use-running", action="store_true", help="use .local/stack.json")
