@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=4, gt=0)  # connections kept open per process
     # Also the wait for a pooled connection; the event store retries each call 10 times.
     db_connect_timeout_seconds: int = Field(default=1, gt=0)
+    # Current aggregates cached per process (repository.py); 0 turns the cache off.
+    aggregate_cache_size: int = Field(default=500, ge=0)
     # After this, a request takes no new database connection and answers 503 (deadline.py).
     request_deadline_seconds: float = Field(default=4.0, gt=0)
     consent_url: str = ""

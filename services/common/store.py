@@ -8,7 +8,7 @@ readers) and with a lock timeout. Unit tests use the in-memory (popo) store.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from functools import cached_property
 from typing import Any, ClassVar
@@ -34,9 +34,12 @@ from services.common.errors import Conflict, NotFound, StaleVersion, Unavailable
 from services.common.events import CareMapper, DateAsISO, decode_state, event_name, event_type
 from services.common.group_commit import GroupCommit
 from services.common.idempotency import create_table_sql as idempotency_table_sql
+from services.common.repository import CareRepository
 from services.common.settings import SERVICES, Settings
 
 IN_MEMORY: dict[str, str] = {"PERSISTENCE_MODULE": "eventsourcing.popo"}
+CACHE_SIZE_KEY = "CARELEDGER_AGGREGATE_CACHE_SIZE"  # aggregates kept current per process
+DEFAULT_CACHE_SIZE = 500
 
 
 def postgres_env(settings: Settings, schema: str, *, create_table: bool = False) -> dict[str, str]:
@@ -62,29 +65,10 @@ def postgres_env(settings: Settings, schema: str, *, create_table: bool = False)
         # requests queue (a full queue would turn a burst into 503s).
         "POSTGRES_MAX_OVERFLOW": str(settings.db_pool_size * 2),
         "POSTGRES_MAX_WAITING": "256",
-        "POSTGRES_PRE_PING": "y",
+        "POSTGRES_PRE_PING": "n",
         "CREATE_TABLE": "y" if create_table else "n",
+        CACHE_SIZE_KEY: str(settings.aggregate_cache_size),
     }
-
-
-def replay(aggregate: Any, events: Iterable[Any]) -> Any:
-    """Apply `events` in order: the library's projector without its per-event protocol check.
-
-    `project_aggregate` asserts `isinstance(event, CanMutateProtocol)` for every event, and a
-    runtime-checkable Protocol check costs ~30 us on Python 3.11: over half of a plan's replay.
-    Every event here is a library aggregate event, so the check never fails.
-    """
-    for event in events:
-        aggregate = event.mutate(aggregate)
-    return aggregate
-
-
-class CareRepository(Repository[UUID]):
-    """The library's repository, replaying with `replay` unless told otherwise."""
-
-    def get(self, aggregate_id: UUID, *, version: int | None = None, **options: Any) -> Any:
-        options.setdefault("projector_func", replay)
-        return super().get(aggregate_id, version=version, **options)
 
 
 class CareApplication(Application[UUID]):
@@ -110,7 +94,8 @@ class CareApplication(Application[UUID]):
         transcoder.register(DateAsISO())
 
     def construct_repository(self) -> Repository[UUID]:
-        return CareRepository(event_store=self.events, snapshot_store=self.snapshots)
+        size = int(self.env.get(CACHE_SIZE_KEY) or DEFAULT_CACHE_SIZE)
+        return CareRepository(self.events, snapshot_store=self.snapshots, cache_size=size)
 
     def construct_recorder(self) -> ProcessRecorder:
         datastore = getattr(self.factory, "datastore", None)  # PostgreSQL only

@@ -111,3 +111,25 @@ def test_idempotency_keys_kept_in_postgres_survive_a_new_process(
     assert first.status_code == again.status_code == 201
     assert again.json() == first.json()
     assert again.headers["idempotent-replayed"] == "true"
+
+
+def test_a_change_saved_by_another_process_is_in_the_next_cached_load(
+    app: KitApplication, settings: Settings
+) -> None:
+    # Two applications on one store, as a service's API and its consumer are: each caches.
+    other: KitApplication = build_application(KitApplication, settings)
+    try:
+        note = Note(tenant="practice-a", client_id="c-cache", text="v1")
+        app.save_as(ctx("api"), note)
+        assert app.repository.get(note.id).text == "v1"  # now cached in `app`
+        theirs = other.repository.get(note.id)
+        theirs.amend(text="v2 from the consumer")
+        other.save_as(ctx("consumer"), theirs)
+        mine = app.repository.get(note.id)
+        assert (mine.version, mine.text) == (2, "v2 from the consumer")
+        mine.amend(text="v3")
+        app.save_as(ctx("api"), mine)
+        stale = other.repository.get(note.id)
+        assert (stale.version, stale.text) == (3, "v3")
+    finally:
+        other.close()
