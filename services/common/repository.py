@@ -2,16 +2,19 @@
 
 Every command loads its aggregate by replaying its events, so a plan with a year of weekly
 measurements costs a few hundred decodes per command. `CareRepository` keeps the current state of
-recently used aggregates in a per-process LRU cache. A load takes the cached state, applies the
-events stored after its version (one indexed query, usually returning none: another process may
-have written since), and hands out a copy (pickle, about 3x cheaper than `deepcopy` for these
-plain-data aggregates), so a command's unsaved changes never reach the cache. Saving does not
-touch the cache: the next load reads the new events like any other writer's. Loads of one
-aggregate take turns (a striped lock), so the cached state is never read while being brought up
-to date. A load at a given version replays from the store, as before.
+recently used aggregates in a per-process LRU cache. A load takes the cached state and applies
+the events stored after its version (one indexed query for what this process or another saved
+since). A cached aggregate is never changed in place: bringing it up to date
+works on a copy that replaces it (copy on write), so an object once handed out stays a
+consistent state. A command gets its own copy (pickle, about 3x cheaper than `deepcopy` for
+these plain-data aggregates), so its unsaved or refused changes never reach the cache; a reader
+that promises not to change it (`deepcopy_from_cache=False`, the library's own flag) gets the
+cached object itself. A save does not touch the cache: the next load reads the saved events as
+it reads any other writer's. Loads of one aggregate take turns on a striped lock. A load at a
+given version replays from the store.
 
-The library's own cache (`AGGREGATE_CACHE_MAXSIZE`) works the same way but copies with
-`deepcopy` after releasing its fast-forward lock; this does both under the lock.
+The library's own cache (`AGGREGATE_CACHE_MAXSIZE`) fast-forwards the cached object in place and
+copies it with `deepcopy` after releasing its lock, so a copy can catch it half way.
 """
 
 from __future__ import annotations
@@ -58,21 +61,27 @@ class CareRepository(Repository[UUID]):
         self.current: LRUCache[UUID, Any] | None = LRUCache(cache_size) if cache_size else None
         self._locks = [threading.Lock() for _ in range(LOCK_STRIPES)]
 
-    def get(self, aggregate_id: UUID, *, version: int | None = None, **options: Any) -> Any:
+    def get(
+        self,
+        aggregate_id: UUID,
+        *,
+        version: int | None = None,
+        deepcopy_from_cache: bool = True,
+        **options: Any,
+    ) -> Any:
         options.setdefault("projector_func", replay)
         if self.current is None or version is not None:
             return super().get(aggregate_id, version=version, **options)
-        with self._locks[hash(aggregate_id) % LOCK_STRIPES]:
+        with self._lock(aggregate_id):
             try:
                 cached = self.current.get(aggregate_id)
             except KeyError:
                 aggregate = self._reconstruct_aggregate(aggregate_id, None, replay)
             else:
-                try:
-                    newer = self.event_store.get(originator_id=aggregate_id, gt=cached.version)
-                    aggregate = replay(cached, newer)
-                except BaseException:  # half brought up to date: forget it
-                    self.current.get(aggregate_id, evict=True)
-                    raise
+                newer = list(self.event_store.get(originator_id=aggregate_id, gt=cached.version))
+                aggregate = replay(copy_of(cached), newer) if newer else cached
             self.current.put(aggregate_id, aggregate)
-            return copy_of(aggregate)
+        return copy_of(aggregate) if deepcopy_from_cache else aggregate
+
+    def _lock(self, aggregate_id: UUID) -> threading.Lock:
+        return self._locks[hash(aggregate_id) % LOCK_STRIPES]

@@ -91,7 +91,7 @@ class ConsentApplication(CareApplication):
     ) -> AgreementTerms | None:
         try:
             agreement: SharingAgreement = self.repository.get(
-                agreement_id(tenant, [person_a, person_b])
+                agreement_id(tenant, [person_a, person_b]), deepcopy_from_cache=False
             )
         except AggregateNotFoundError:
             return None
@@ -145,10 +145,13 @@ class ConsentApplication(CareApplication):
         return self.history_records(consent.id)
 
     def consents_of(self, tenant: str, person_id: str) -> list[ConsentDirective]:
-        person_file = self._find_person_file(tenant, person_id)
+        """The person's consents as they are now, shared with the cache: read, never change them."""
+        person_file = self._find_person_file(tenant, person_id, reading=True)
         if person_file is None:
             return []
-        return [self.repository.get(UUID(c)) for c in person_file.consent_ids]
+        return [
+            self.repository.get(UUID(c), deepcopy_from_cache=False) for c in person_file.consent_ids
+        ]
 
     # -- decisions --------------------------------------------------------------------------
 
@@ -225,10 +228,13 @@ class ConsentApplication(CareApplication):
         return dict(disclosure.view())
 
     def disclosures_of(self, tenant: str, person_id: str) -> list[dict[str, Any]]:
-        person_file = self._find_person_file(tenant, person_id)
+        person_file = self._find_person_file(tenant, person_id, reading=True)
         if person_file is None:
             return []
-        return [dict(self.repository.get(UUID(d)).view()) for d in person_file.disclosure_ids]
+        return [
+            dict(self.repository.get(UUID(d), deepcopy_from_cache=False).view())
+            for d in person_file.disclosure_ids
+        ]
 
     # -- helpers ----------------------------------------------------------------------------
 
@@ -251,9 +257,14 @@ class ConsentApplication(CareApplication):
     def _exists(self, aggregate_id: UUID) -> bool:
         return bool(self.recorder.select_events(aggregate_id, limit=1))
 
-    def _find_person_file(self, tenant: str, person_id: str) -> PersonFile | None:
+    def _find_person_file(
+        self, tenant: str, person_id: str, *, reading: bool = False
+    ) -> PersonFile | None:
+        """The person's file; `reading` shares the cached one (to read only, never change)."""
         try:
-            found: PersonFile = self.repository.get(PersonFile.create_id(tenant, person_id))
+            found: PersonFile = self.repository.get(
+                PersonFile.create_id(tenant, person_id), deepcopy_from_cache=not reading
+            )
         except AggregateNotFoundError:
             return None
         return found

@@ -78,6 +78,19 @@ def test_a_save_is_seen_by_the_next_load_reading_only_the_newer_events() -> None
     assert reads.reads == [1, 1, 2]  # each load read only what came after the cached version
 
 
+def test_a_reader_shares_the_cached_state_and_a_later_save_never_changes_it() -> None:
+    app = new_app()
+    note_id = opened(app)
+    first = app.repository.get(note_id, deepcopy_from_cache=False)
+    assert app.repository.get(note_id, deepcopy_from_cache=False) is first  # nothing new: shared
+    note = app.repository.get(note_id)
+    note.amend(text="v2")
+    app.save_as(CTX, note)
+    second = app.repository.get(note_id, deepcopy_from_cache=False)
+    assert (second.version, second.text) == (2, "v2")
+    assert (first.version, first.text) == (1, "v1")  # brought up to date on a copy, not in place
+
+
 def test_a_load_at_a_version_replays_the_store_and_leaves_the_cache_alone() -> None:
     app = new_app()
     note_id = opened(app)
