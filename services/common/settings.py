@@ -52,7 +52,7 @@ class Settings(BaseSettings):
     db_connect_timeout_seconds: int = Field(default=1, gt=0)
     # Current aggregates cached per process (repository.py); 0 turns the cache off.
     aggregate_cache_size: int = Field(default=500, ge=0)
-    # After this, a request takes no new database connection and answers 503 (deadline.py).
+    # After this, a request whose database calls fail stops retrying and answers 503.
     request_deadline_seconds: float = Field(default=4.0, gt=0)
     consent_url: str = ""
     service_urls: dict[str, str] = Field(default_factory=dict)

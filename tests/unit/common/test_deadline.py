@@ -65,3 +65,25 @@ def test_the_deadline_reaches_a_thread_run_in_a_copy_of_the_context() -> None:
     worker.join()
     assert seen[0] is not None and 4 < seen[0] <= 5
     assert remaining() is None
+
+
+class SlowDatastore:
+    """A healthy but slow database: every connection works."""
+
+    def __init__(self) -> None:
+        self.attempts = 0
+
+    @contextmanager
+    def get_connection(self) -> Iterator[object]:
+        self.attempts += 1
+        yield object()
+
+
+def test_a_long_request_on_a_healthy_database_is_never_cut_off() -> None:
+    store = SlowDatastore()
+    guard_connections(store)
+    with deadline(0.01):
+        time.sleep(0.02)  # past the deadline, but nothing has failed
+        with store.get_connection():
+            pass
+    assert store.attempts == 1
