@@ -57,6 +57,27 @@ def check(what: str) -> None:
         raise Unavailable(f"{what} did not answer in time; retry shortly")
 
 
+def current() -> _Budget | None:
+    """This request's budget (None outside a request), to hand to work done on its behalf."""
+    return _budget.get()
+
+
+@contextmanager
+def on_behalf_of(budgets: list[_Budget | None]) -> Iterator[None]:
+    """Work for several requests at once (a group commit): bounded by the latest deadline.
+
+    The batch gets a budget of its own, so one request's earlier failures never refuse the
+    others' commands; with any request without a deadline, the batch has none either.
+    """
+    ends = [b.end for b in budgets if b is not None]
+    batch = _Budget(max(ends)) if ends and len(ends) == len(budgets) else None
+    token = _budget.set(batch)
+    try:
+        yield
+    finally:
+        _budget.reset(token)
+
+
 def guard_connections(datastore: Any, what: str = "the event store") -> None:
     """Make `datastore.get_connection` refuse to retry once the request's deadline has passed."""
     original: Callable[[], AbstractContextManager[Any]] = datastore.get_connection
@@ -68,6 +89,8 @@ def guard_connections(datastore: Any, what: str = "the event store") -> None:
             check(what)
         try:
             with original() as connection:
+                if budget is not None:
+                    budget.failed = False  # the database answered: a long request goes on
                 yield connection
         except (OperationalError, InterfaceError):
             if budget is not None:

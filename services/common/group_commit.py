@@ -17,6 +17,7 @@ from typing import Any
 
 from eventsourcing.persistence import IntegrityError
 
+from services.common import deadline
 from services.common.context import CommandContext
 from services.common.events import META_KEY
 
@@ -26,6 +27,7 @@ PutEvents = Callable[[Sequence[Any]], Any]
 @dataclass
 class _Command:
     events: list[Any]
+    budget: Any = None  # the request's deadline budget (deadline.py), None outside a request
     done: threading.Event = field(default_factory=threading.Event)
     error: BaseException | None = None
 
@@ -46,7 +48,7 @@ class GroupCommit:
         meta = ctx.as_metadata()
         for event in events:
             object.__setattr__(event, META_KEY, meta)  # events are frozen dataclasses
-        command = _Command(events)
+        command = _Command(events, budget=deadline.current())
         with self._lock:
             self._queue.append(command)
             lead = not self._leading
@@ -70,7 +72,8 @@ class GroupCommit:
 
     def _commit(self, batch: list[_Command]) -> None:
         try:
-            self._put([event for command in batch for event in command.events])
+            with deadline.on_behalf_of([command.budget for command in batch]):
+                self._put([event for command in batch for event in command.events])
         except IntegrityError:
             if len(batch) == 1:
                 self._finish(batch, IntegrityError("version conflict"))

@@ -186,7 +186,8 @@ def create_service_app(
         on_error=idempotency_error,
     )
 
-    # Added last: the outermost layer, so the deadline covers the idempotency store too.
+    # Added last: the outermost layer. The deadline bounds the event store's retries; the
+    # idempotency and read stores make one attempt, waiting at most the connection timeout.
     app.add_middleware(RequestLog, service=service, deadline_s=settings.request_deadline_seconds)
     return app
 

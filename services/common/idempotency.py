@@ -256,7 +256,15 @@ async def _read_body(receive: Receive) -> bytes:
     return b"".join(chunks)
 
 
-def postgres_idempotency(database_url: str, schema: str) -> PostgresIdempotencyStore:
-    """The store a service process uses: its own small pool, keys in `<schema>.idempotency_keys`."""
-    pool: ConnectionPool[Any] = ConnectionPool(database_url, min_size=1, max_size=4, open=True)
+def postgres_idempotency(
+    database_url: str, schema: str, *, timeout: float = 1.0
+) -> PostgresIdempotencyStore:
+    """The store a service process uses: its own small pool, keys in `<schema>.idempotency_keys`.
+
+    `timeout` bounds the wait for a connection (psycopg_pool's default is 30 s), so with the
+    database down an idempotent POST answers 503 as quickly as the rest.
+    """
+    pool: ConnectionPool[Any] = ConnectionPool(
+        database_url, min_size=1, max_size=4, open=True, timeout=timeout
+    )
     return PostgresIdempotencyStore(pool, schema)

@@ -52,11 +52,15 @@ class ProjectedEvent:
 class ReadStore:
     """A psycopg pool for read models: projections write through it, APIs query through it."""
 
-    def __init__(self, database_url: str, *, min_size: int = 1, max_size: int = 4) -> None:
+    def __init__(
+        self, database_url: str, *, min_size: int = 1, max_size: int = 4, timeout: float = 1.0
+    ) -> None:
+        # `timeout`: the longest wait for a connection (psycopg_pool's default is 30 s).
         self.pool: ConnectionPool[psycopg.Connection[DictRow]] = ConnectionPool(
             database_url,
             min_size=min_size,
             max_size=max_size,
+            timeout=timeout,
             open=True,
             kwargs={"row_factory": dict_row},
             connection_class=psycopg.Connection[DictRow],
@@ -64,7 +68,7 @@ class ReadStore:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ReadStore:
-        return cls(settings.database_url)
+        return cls(settings.database_url, timeout=settings.db_connect_timeout_seconds)
 
     @contextmanager
     def transaction(self) -> Iterator[Cursor]:

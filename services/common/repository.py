@@ -10,8 +10,10 @@ consistent state. A command gets its own copy (pickle, about 3x cheaper than `de
 these plain-data aggregates), so its unsaved or refused changes never reach the cache; a reader
 that promises not to change it (`deepcopy_from_cache=False`, the library's own flag) gets the
 cached object itself. A save does not touch the cache: the next load reads the saved events as
-it reads any other writer's. Loads of one aggregate take turns on a striped lock. A load at a
-given version replays from the store.
+it reads any other writer's. Loads run side by side, outside any lock (with the database down a
+load must not make others wait behind its retries); a load caches what it read only if it is
+later than what the cache holds, so the cache never goes back. A load at a given version, or
+with a projector of its own, replays from the store.
 
 The library's own cache (`AGGREGATE_CACHE_MAXSIZE`) fast-forwards the cached object in place and
 copies it with `deepcopy` after releasing its lock, so a copy can catch it half way.
@@ -27,8 +29,6 @@ from uuid import UUID
 
 from eventsourcing.application import LRUCache, Repository
 from eventsourcing.persistence import EventStore
-
-LOCK_STRIPES = 64
 
 
 def replay(aggregate: Any, events: Iterable[Any]) -> Any:
@@ -59,7 +59,7 @@ class CareRepository(Repository[UUID]):
     ) -> None:
         super().__init__(event_store, snapshot_store=snapshot_store)
         self.current: LRUCache[UUID, Any] | None = LRUCache(cache_size) if cache_size else None
-        self._locks = [threading.Lock() for _ in range(LOCK_STRIPES)]
+        self._lock = threading.Lock()  # around cache updates only, never a database call
 
     def get(
         self,
@@ -70,18 +70,26 @@ class CareRepository(Repository[UUID]):
         **options: Any,
     ) -> Any:
         options.setdefault("projector_func", replay)
-        if self.current is None or version is not None:
+        if self.current is None or version is not None or options["projector_func"] is not replay:
             return super().get(aggregate_id, version=version, **options)
-        with self._lock(aggregate_id):
-            try:
-                cached = self.current.get(aggregate_id)
-            except KeyError:
-                aggregate = self._reconstruct_aggregate(aggregate_id, None, replay)
-            else:
-                newer = list(self.event_store.get(originator_id=aggregate_id, gt=cached.version))
-                aggregate = replay(copy_of(cached), newer) if newer else cached
-            self.current.put(aggregate_id, aggregate)
+        cached: Any = None
+        try:
+            cached = self.current.get(aggregate_id)
+        except KeyError:
+            aggregate = self._reconstruct_aggregate(aggregate_id, None, replay)
+        else:
+            newer = list(self.event_store.get(originator_id=aggregate_id, gt=cached.version))
+            aggregate = replay(copy_of(cached), newer) if newer else cached
+        if aggregate is not cached:
+            self._keep(aggregate)
         return copy_of(aggregate) if deepcopy_from_cache else aggregate
 
-    def _lock(self, aggregate_id: UUID) -> threading.Lock:
-        return self._locks[hash(aggregate_id) % LOCK_STRIPES]
+    def _keep(self, aggregate: Any) -> None:
+        """Cache `aggregate` unless a later version is cached already (loads race unlocked)."""
+        with self._lock:
+            try:
+                held = self.current.get(aggregate.id) if self.current is not None else None
+            except KeyError:
+                held = None
+            if self.current is not None and (held is None or held.version < aggregate.version):
+                self.current.put(aggregate.id, aggregate)

@@ -55,7 +55,9 @@ def create_app(
     """The plan API on PostgreSQL (from settings), or on the application given (tests)."""
     plans = application or build_plans(settings)
     if application is None and idempotency is None:
-        idempotency = postgres_idempotency(settings.database_url, "plan")
+        idempotency = postgres_idempotency(
+            settings.database_url, "plan", timeout=settings.db_connect_timeout_seconds
+        )
     api = create_service_app(
         "plan", settings, [build_router(plans)], description=DESCRIPTION, idempotency=idempotency
     )

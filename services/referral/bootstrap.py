@@ -77,7 +77,9 @@ def create_app(
     """The referral API on PostgreSQL (from settings), or on the application given (tests)."""
     referrals = application or build_referrals(settings)
     if application is None and idempotency is None:
-        idempotency = postgres_idempotency(settings.database_url, "referral")
+        idempotency = postgres_idempotency(
+            settings.database_url, "referral", timeout=settings.db_connect_timeout_seconds
+        )
     api = create_service_app(
         "referral",
         settings,

@@ -87,3 +87,56 @@ def test_a_long_request_on_a_healthy_database_is_never_cut_off() -> None:
         with store.get_connection():
             pass
     assert store.attempts == 1
+
+
+class FlakyDatastore:
+    """The first connection fails (say, a stale pooled one), the rest work."""
+
+    def __init__(self) -> None:
+        self.attempts = 0
+
+    @contextmanager
+    def get_connection(self) -> Iterator[object]:
+        self.attempts += 1
+        if self.attempts == 1:
+            raise OperationalError("server closed the connection unexpectedly")
+        yield object()
+
+
+def test_a_failure_the_retry_got_past_does_not_cut_the_rest_of_the_request() -> None:
+    store = FlakyDatastore()
+    guard_connections(store)
+    with deadline(0.01):
+        with pytest.raises(OperationalError):
+            store.get_connection().__enter__()
+        with store.get_connection():
+            pass  # the database answered again
+        time.sleep(0.02)  # past the deadline
+        with store.get_connection():
+            pass
+    assert store.attempts == 3
+
+
+def test_a_group_commit_batch_runs_on_its_own_budget_not_its_leaders() -> None:
+    from services.common.context import CommandContext
+    from services.common.deadline import current
+    from services.common.group_commit import GroupCommit
+    from tests.unit.common.kit_app import Note
+
+    seen: list[tuple[float | None, bool]] = []
+
+    def put(events: object) -> None:
+        budget = current()
+        seen.append((remaining(), budget.failed if budget else False))
+
+    commit = GroupCommit(put)
+    ctx = CommandContext(actor_id="u1", actor_role="clinician", tenant="practice-a")
+    with deadline(0.01):
+        leader_budget = current()
+        assert leader_budget is not None
+        leader_budget.failed = True  # this request's own call failed earlier...
+        time.sleep(0.02)  # ...and its deadline has passed
+        commit.save(ctx, [Note(tenant="practice-a", client_id="c1", text="t")])
+    left, failed = seen[0]
+    assert left is not None and left < 0  # bounded by the batch's deadline, the latest one
+    assert failed is False  # but not refused for the leader's earlier failure

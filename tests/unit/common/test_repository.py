@@ -139,3 +139,15 @@ def test_concurrent_commands_on_one_aggregate_end_as_a_fresh_replay_says() -> No
     assert (cached.version, cached.text) == (replayed.version, replayed.text)
     assert cached.text in saved
     assert 8 <= len(saved) < 200  # conflicts happened, and were turned away
+
+
+def test_the_cache_never_goes_back_to_an_older_version() -> None:
+    app = new_app()
+    note_id = opened(app)
+    old = app.repository.get(note_id)
+    note = app.repository.get(note_id)
+    note.amend(text="v2")
+    app.save_as(CTX, note)
+    assert app.repository.get(note_id).version == 2  # cached at version 2
+    app.repository._keep(old)  # type: ignore[attr-defined]  # a slower load, finishing late
+    assert app.repository.current.get(note_id).version == 2  # type: ignore[attr-defined]
