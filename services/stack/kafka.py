@@ -85,13 +85,24 @@ def _java(libs: Path, main: str, *args: str) -> list[str]:
     return ["java", "-cp", f"{libs}/*", f"-Dlog4j2.configurationFile={LOG4J2}", main, *args]
 
 
+def new_cluster_id() -> str:
+    """A random cluster id as Kafka writes them (base64url of 16 bytes), never starting with '-'.
+
+    One id in 64 would start with '-', which the storage tool's argument parser reads as an
+    option ("--cluster-id: expected one argument"); Kafka's own Uuid.randomUuid avoids it too.
+    """
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
+
+
 def format_storage(libs: Path, config: Path) -> None:
     """Format the log dir once (a formatted dir has meta.properties)."""
     if (kafka_dir() / "data" / "meta.properties").exists():
         return
-    cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
     cmd = _java(libs, "kafka.tools.StorageTool", "format", "--standalone",
-                "-t", cluster_id, "-c", str(config))  # fmt: skip
+                f"--cluster-id={new_cluster_id()}", "-c", str(config))  # fmt: skip
     result = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise KafkaStartError(f"kafka storage format failed:\n{result.stdout}\n{result.stderr}")
