@@ -107,7 +107,7 @@ def _read_ahead(
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     source = RecordSource(config, settings)
-    wakeup = CommitWakeup(config.service, settings)
+    wakeup = CommitWakeup(source.channel, settings)
     try:
         wakeup.listen()  # before the first read, so that no later commit goes unnoticed
         while not halt.is_set() and os.getppid() == parent:

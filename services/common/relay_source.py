@@ -1,8 +1,10 @@
 """The relay's store side: the service's notification log, read and encoded as Kafka records.
 
-`CommitWakeup` lets a caught-up reader sleep until the service's next commit (LISTEN on the
-channel its events table's trigger notifies, see store.notify_on_commit) instead of polling: a
-poll interval adds half of itself, on average, to every record's way to Kafka. The poll interval
+`CommitWakeup` lets a caught-up reader sleep until the service's next commit instead of polling
+(a poll interval adds half of itself, on average, to every record's way to Kafka). It LISTENs on
+the channel the event store itself notifies in every insert transaction (the PostgreSQL
+recorder's `channel_name`, which the library's own subscriptions listen on too); PostgreSQL
+delivers a NOTIFY only when its transaction commits. The poll interval
 remains the longest wait, so a lost notification, a missing trigger or a broken connection
 only brings back the polling delay: correctness never depends on NOTIFY.
 """
@@ -26,7 +28,7 @@ from contracts.envelope import OutboundRecord, build_record
 from contracts.schemas import SchemaRegistry, default_registry
 from services.common.events import decode_state
 from services.common.settings import Settings
-from services.common.store import CareApplication, build_application, events_channel
+from services.common.store import CareApplication, build_application
 
 if TYPE_CHECKING:
     from services.common.relay import RelayConfig
@@ -115,6 +117,11 @@ class RecordSource:
         except DB_DOWN:
             return None
 
+    @property
+    def channel(self) -> str:
+        """The channel the event store notifies when it commits new events."""
+        return str(self.app.recorder.channel_name)
+
     def close(self) -> None:
         self.app.close()
 
@@ -127,8 +134,8 @@ class Halt(Protocol):
 class CommitWakeup:
     """Waits until the service commits new events, or at most a given time (module docstring)."""
 
-    def __init__(self, service: str, settings: Settings) -> None:
-        self.channel = events_channel(service)
+    def __init__(self, channel: str, settings: Settings) -> None:
+        self.channel = channel
         self._url = settings.database_url
         self._connect_timeout = settings.db_connect_timeout_seconds
         self._conn: psycopg.Connection[Any] | None = None

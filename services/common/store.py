@@ -25,7 +25,6 @@ from eventsourcing.persistence import (
     Transcoder,
 )
 from psycopg.conninfo import conninfo_to_dict
-from psycopg.sql import SQL, Identifier, Literal
 
 from contracts.records import event_body, event_meta
 from services.common.context import CommandContext, acting_as
@@ -210,52 +209,15 @@ def build_application(
 
 
 def create_event_tables(settings: Settings) -> list[str]:
-    """Create every service's event, tracking and idempotency tables once (`careledger db init`).
-
-    Also (re)installs each events table's commit notification (`notify_on_commit`).
-    """
+    """Create every service's event, tracking and idempotency tables once (`careledger db init`)."""
     created = []
     for service in SERVICES:
         app_cls = type(f"{service.title()}Tables", (CareApplication,), {"name": service})
         app_cls(env=postgres_env(settings, service, create_table=True)).close()
         with psycopg.connect(settings.database_url, autocommit=True) as conn:
             conn.execute(idempotency_table_sql(service))
-            notify_on_commit(conn, service)
         created.append(service)
     return created
-
-
-def events_channel(service: str) -> str:
-    """The channel a commit of new `service` events notifies; the relay's reader listens on it."""
-    channel = f"careledger_{service}_events"
-    if len(channel.encode()) > 63:  # PostgreSQL rejects (pg_notify) or truncates (LISTEN) it
-        raise ValueError(f"channel name {channel!r} is longer than 63 bytes")
-    return channel
-
-
-def notify_on_commit(conn: psycopg.Connection[Any], service: str) -> None:
-    """Install, idempotently, a trigger that notifies `events_channel(service)` on each insert.
-
-    It wakes the relay's reader instead of leaving it to poll. PostgreSQL delivers a NOTIFY only
-    when its transaction commits and folds identical ones in a transaction into one, and the
-    trigger is per statement, so a save costs one notification however many events it stores.
-    The reader also polls, so a lost notification only delays a record.
-    """
-    names = {
-        "schema": Identifier(service),
-        "table": Identifier(f"{service}_events"),
-        "func": Identifier("careledger_notify_commit"),
-        "channel": Literal(events_channel(service)),
-    }
-    with conn.transaction():  # never leaves the table without its trigger
-        for statement in (
-            "CREATE OR REPLACE FUNCTION {schema}.{func}() RETURNS trigger LANGUAGE plpgsql"
-            " AS $$ BEGIN PERFORM pg_notify({channel}, ''); RETURN NULL; END $$",
-            "DROP TRIGGER IF EXISTS {func} ON {schema}.{table}",
-            "CREATE TRIGGER {func} AFTER INSERT ON {schema}.{table}"
-            " FOR EACH STATEMENT EXECUTE FUNCTION {schema}.{func}()",
-        ):
-            conn.execute(SQL(statement).format(**names))
 
 
 def check_version(current: int, expected: int | None) -> None:

@@ -1,5 +1,7 @@
 """The relay's reader wakes at a commit (LISTEN/NOTIFY) rather than at its next poll.
 
+The event store notifies its `channel_name` in every insert transaction; the reader listens there.
+
 Each test reads a private schema with the probe aggregate of test_relay_support. The poll
 intervals are long (2 to 5 s) so that a record handed over well before the interval can only
 have come from a notification, not from polling.
@@ -17,14 +19,13 @@ from typing import Any
 
 import psycopg
 import pytest
-from psycopg.sql import SQL, Identifier
 
 from services.common.context import CommandContext
+from services.common.errors import Conflict
 from services.common.relay import RelayConfig
 from services.common.relay_reader import ReadAhead
 from services.common.relay_source import CommitWakeup
-from services.common.settings import SERVICES, Settings, load_settings
-from services.common.store import create_event_tables, events_channel, notify_on_commit
+from services.common.settings import Settings, load_settings
 from tests.integration.test_relay_support import (
     CareApplication,
     RelayProbe,
@@ -44,9 +45,9 @@ class Store:
     app: Any
     schema_root: Path
 
-    def notify(self) -> None:
-        with psycopg.connect(self.settings.database_url, autocommit=True) as conn:
-            notify_on_commit(conn, self.name)
+    @property
+    def channel(self) -> str:
+        return str(self.app.recorder.channel_name)
 
     def reader(self, poll_interval_s: float) -> ReadAhead:
         config = RelayConfig(
@@ -95,39 +96,20 @@ def handed_over_in(reader: ReadAhead, timeout: float) -> float:
     return time.monotonic() - started
 
 
-def test_db_init_installs_one_statement_level_insert_trigger_per_events_table(
-    database_url: str, kafka_bootstrap: str
-) -> None:
-    settings = load_settings(database_url=database_url, kafka_bootstrap=kafka_bootstrap, env="dev")
-    create_event_tables(settings)
-    create_event_tables(settings)  # idempotent: `careledger db init` may run again
-    with psycopg.connect(database_url) as conn:
-        rows = conn.execute(
-            "SELECT c.relname, t.tgtype FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid"
-            " WHERE t.tgname = 'careledger_notify_commit' AND NOT t.tgisinternal"
-        ).fetchall()
-    tables = [name for name, _ in rows]
-    assert sorted(tables) == sorted(f"{s}_events" for s in SERVICES)
-    for _, tgtype in rows:  # bits: 1 row-level, 2 before, 4 insert
-        assert tgtype & 1 == 0 and tgtype & 2 == 0 and tgtype & 4 == 4, tgtype
-
-
 def test_a_save_notifies_once_and_only_when_it_commits(store: Store) -> None:
-    store.notify()
-    store.notify()  # idempotent
-    channel = events_channel(store.name)
+    channel = store.channel
+    first = RelayProbe(tenant=CTX.tenant)
+    store.app.save_as(CTX, first)
     conn = listener(store.settings.database_url, channel)
     try:
-        with psycopg.connect(store.settings.database_url) as writer:  # a rolled-back insert
-            writer.execute(
-                SQL(
-                    "INSERT INTO {}.{} (originator_id, originator_version, topic, state)"
-                    " VALUES (%s, 1, 't', '')"
-                ).format(Identifier(store.name), Identifier(f"{store.name}_events")),
-                (uuid.uuid4(),),
-            )
-            assert received(conn, 0.3) == []  # not before commit
-            writer.rollback()
+        again = store.app.repository.get(first.id)
+        again.record(1)
+        stale = store.app.repository.get(first.id)
+        stale.record(2)
+        store.app.save_as(CTX, again)
+        assert received(conn, 0.5) == [channel]
+        with pytest.raises(Conflict):  # its insert fails and rolls back: no notification
+            store.app.save_as(CTX, stale)
         assert received(conn, 0.3) == []
 
         probes = [RelayProbe(tenant=CTX.tenant) for _ in range(5)]
@@ -140,7 +122,6 @@ def test_a_save_notifies_once_and_only_when_it_commits(store: Store) -> None:
 
 
 def test_the_reader_hands_a_commit_over_long_before_its_poll_interval(store: Store) -> None:
-    store.notify()
     probe = RelayProbe(tenant=CTX.tenant)
     store.app.save_as(CTX, probe)
     reader = store.reader(poll_interval_s=5)
@@ -157,17 +138,15 @@ def test_the_reader_hands_a_commit_over_long_before_its_poll_interval(store: Sto
     assert time.monotonic() - started < 2  # a halt still stops a long wait quickly
 
 
-def test_without_the_trigger_the_reader_still_polls(store: Store) -> None:
-    probe = RelayProbe(tenant=CTX.tenant)
-    store.app.save_as(CTX, probe)
-    reader = store.reader(poll_interval_s=0.5)
+def test_without_a_notification_a_wait_ends_at_the_poll_interval(store: Store) -> None:
+    wakeup, halt = CommitWakeup(f"{store.name}_silent", store.settings), threading.Event()
     try:
-        handed_over_in(reader, timeout=30)
-        probe.record(1)
-        store.app.save_as(CTX, probe)
-        handed_over_in(reader, timeout=3)
+        assert wakeup.listen()
+        started = time.monotonic()
+        wakeup.wait(0.5, halt)  # nobody notifies this channel: the reader polls again
+        assert 0.4 < time.monotonic() - started < 2
     finally:
-        reader.close()
+        wakeup.close()
 
 
 def _terminate_listeners(database_url: str, channel: str) -> int:
@@ -180,14 +159,13 @@ def _terminate_listeners(database_url: str, channel: str) -> int:
 
 
 def test_a_broken_listen_connection_falls_back_to_polling_and_listens_again(store: Store) -> None:
-    store.notify()
     probe = RelayProbe(tenant=CTX.tenant)
     store.app.save_as(CTX, probe)
     reader = store.reader(poll_interval_s=2)
     try:
         handed_over_in(reader, timeout=30)
         time.sleep(0.3)
-        assert _terminate_listeners(store.settings.database_url, events_channel(store.name)) == 1
+        assert _terminate_listeners(store.settings.database_url, store.channel) == 1
         time.sleep(0.3)
         probe.record(1)
         store.app.save_as(CTX, probe)
@@ -201,8 +179,7 @@ def test_a_broken_listen_connection_falls_back_to_polling_and_listens_again(stor
 
 
 def test_commit_wakeup_survives_its_connection_and_returns_at_halt(store: Store) -> None:
-    store.notify()
-    wakeup, halt = CommitWakeup(store.name, store.settings), threading.Event()
+    wakeup, halt = CommitWakeup(store.channel, store.settings), threading.Event()
     try:
         assert wakeup.listen()
         assert _terminate_listeners(store.settings.database_url, wakeup.channel) == 1
