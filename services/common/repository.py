@@ -81,15 +81,15 @@ class CareRepository(Repository[UUID]):
             newer = list(self.event_store.get(originator_id=aggregate_id, gt=cached.version))
             aggregate = replay(copy_of(cached), newer) if newer else cached
         if aggregate is not cached:
-            self._keep(aggregate)
+            self._keep(self.current, aggregate)
         return copy_of(aggregate) if deepcopy_from_cache else aggregate
 
-    def _keep(self, aggregate: Any) -> None:
+    def _keep(self, current: LRUCache[UUID, Any], aggregate: Any) -> None:
         """Cache `aggregate` unless a later version is cached already (loads race unlocked)."""
         with self._lock:
             try:
-                held = self.current.get(aggregate.id) if self.current is not None else None
+                held = current.get(aggregate.id)
             except KeyError:
                 held = None
-            if self.current is not None and (held is None or held.version < aggregate.version):
-                self.current.put(aggregate.id, aggregate)
+            if held is None or held.version < aggregate.version:
+                current.put(aggregate.id, aggregate)

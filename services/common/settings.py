@@ -12,6 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_JWT_SECRET = "careledger-dev-secret-change-me-0123456789"  # noqa: S105 - refused outside dev
 SERVICES = ("plan", "consent", "referral")
+DEFAULT_AGGREGATE_CACHE_SIZE = 500  # also what an in-memory (unit test) application uses
 
 
 def stack_home() -> Path:
@@ -51,7 +52,7 @@ class Settings(BaseSettings):
     # Also the wait for a pooled connection; the event store retries each call 10 times.
     db_connect_timeout_seconds: int = Field(default=1, gt=0)
     # Current aggregates cached per process (repository.py); 0 turns the cache off.
-    aggregate_cache_size: int = Field(default=500, ge=0)
+    aggregate_cache_size: int = Field(default=DEFAULT_AGGREGATE_CACHE_SIZE, ge=0)
     # After this, a request whose database calls fail stops retrying and answers 503.
     request_deadline_seconds: float = Field(default=4.0, gt=0)
     consent_url: str = ""

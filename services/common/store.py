@@ -34,11 +34,10 @@ from services.common.events import CareMapper, DateAsISO, decode_state, event_na
 from services.common.group_commit import GroupCommit
 from services.common.idempotency import create_table_sql as idempotency_table_sql
 from services.common.repository import CareRepository
-from services.common.settings import SERVICES, Settings
+from services.common.settings import DEFAULT_AGGREGATE_CACHE_SIZE, SERVICES, Settings
 
 IN_MEMORY: dict[str, str] = {"PERSISTENCE_MODULE": "eventsourcing.popo"}
 CACHE_SIZE_KEY = "CARELEDGER_AGGREGATE_CACHE_SIZE"  # aggregates kept current per process
-DEFAULT_CACHE_SIZE = 500
 
 
 def postgres_env(settings: Settings, schema: str, *, create_table: bool = False) -> dict[str, str]:
@@ -93,7 +92,7 @@ class CareApplication(Application[UUID]):
         transcoder.register(DateAsISO())
 
     def construct_repository(self) -> Repository[UUID]:
-        size = int(self.env.get(CACHE_SIZE_KEY) or DEFAULT_CACHE_SIZE)
+        size = int(self.env.get(CACHE_SIZE_KEY) or DEFAULT_AGGREGATE_CACHE_SIZE)
         return CareRepository(self.events, snapshot_store=self.snapshots, cache_size=size)
 
     def construct_recorder(self) -> ProcessRecorder:

@@ -149,5 +149,6 @@ def test_the_cache_never_goes_back_to_an_older_version() -> None:
     note.amend(text="v2")
     app.save_as(CTX, note)
     assert app.repository.get(note_id).version == 2  # cached at version 2
-    app.repository._keep(old)  # type: ignore[attr-defined]  # a slower load, finishing late
+    repository = app.repository
+    repository._keep(repository.current, old)  # type: ignore[attr-defined]  # a late, slow load
     assert app.repository.current.get(note_id).version == 2  # type: ignore[attr-defined]
