@@ -43,6 +43,7 @@ from tenacity import (
 )
 
 from contracts.envelope import parse_consumer_record
+from contracts.schemas import ContractId, ContractViolation
 from services.common.context import SYSTEM_ROLE, CommandContext, acting_as
 from services.common.deadletter import DEADLETTER_TOPIC, DeadLetters, DeadLetterSink, reason_for
 from services.common.errors import Unavailable
@@ -216,8 +217,11 @@ class Consumer:
         """True for a record of an event the reactions do not read (by its `ce_type` header)."""
         for name, value in getattr(record, "headers", None) or ():
             if name == "ce_type" and isinstance(value, bytes):
-                parts = value.decode("utf-8", "replace").split(".")
-                return len(parts) == 4 and parts[2] not in self.reactions.events
+                try:
+                    contract = ContractId.from_ce_type(value.decode())
+                except (ContractViolation, UnicodeDecodeError):
+                    return False  # parse it, and the dead-letter topic gets it
+                return contract.event not in self.reactions.events
         return False  # no type: parse it, and the dead-letter topic gets it
 
     def flush_idle(self) -> None:
