@@ -102,6 +102,7 @@ class Relay:
         self.stop = threading.Event()
         self.position = 0
         self._producer: KafkaProducer | None = None
+        self._sent: list[Any] = []  # the send futures of the transaction in hand
         self._partitions = 0
         self._lag_checked = 0.0
 
@@ -137,7 +138,7 @@ class Relay:
         try:
             self._publish(records, last)
         except KafkaError as exc:
-            if was_fenced(exc, self._producer):
+            if was_fenced(exc, self._producer, self._sent):
                 raise RelayFenced(
                     f"relay {self.config.producer_id} was fenced by a newer one: exiting"
                 ) from exc
@@ -154,12 +155,16 @@ class Relay:
         assert producer is not None
         producer.begin_transaction()
         topic = self.config.event_topic
+        self._sent = sent = []  # kept for was_fenced, even if a send below raises
         for key, value, headers, partition in records:
-            producer.send(topic, value=value, key=key, headers=headers, partition=partition)
-        producer.send(
-            self.config.checkpoint_topic,
-            key=self.config.key.encode(),
-            value=checkpoint_value(last),
+            sent.append(producer.send(topic, value=value, key=key, headers=headers,
+                                      partition=partition))  # fmt: skip
+        sent.append(
+            producer.send(
+                self.config.checkpoint_topic,
+                key=self.config.key.encode(),
+                value=checkpoint_value(last),
+            )
         )
         # flush bounds the wait on a broker that went away; commit then only ends the txn.
         producer.flush(timeout=self.config.transaction_timeout_ms / 2000)
@@ -231,16 +236,22 @@ class Relay:
             self.metrics.lag(highest, self.position)
 
 
-def was_fenced(exc: BaseException, producer: KafkaProducer | None) -> bool:
+def was_fenced(
+    exc: BaseException, producer: KafkaProducer | None, sent: Sequence[Any] = ()
+) -> bool:
     """Whether a failed transaction means a newer relay took over.
 
     kafka-python often reports the broker's ProducerFenced as a plain KafkaError ("in an error
-    state: ..."); its transaction manager keeps the real cause. Reconnecting after a fence would
-    fence the newer relay in turn, and the two would take turns forever.
+    state: ..."); its transaction manager keeps the real cause. When the fence reaches a produce
+    request first, the broker answers InvalidProducerEpoch, which kafka-python takes for a
+    recoverable error (it bumps the epoch and forgets the cause); only the failed send futures
+    (`sent`) keep it. Reconnecting after a fence would fence the newer relay in turn, and the
+    two would take turns.
     """
     if isinstance(exc, FENCED):
         return True
     causes: list[object] = [*exc.args, exc.__cause__]
+    causes += [future.exception for future in sent if future.failed()]
     manager = getattr(producer, "_transaction_manager", None)  # kafka-python keeps the cause here
     if manager is not None:
         causes.append(manager.last_error)
