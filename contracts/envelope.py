@@ -26,9 +26,10 @@ from cloudevents.core.formats.json import JSONFormat
 from cloudevents.core.v1.event import CloudEvent
 from eventsourcing.utils import resolve_topic
 
+from contracts.privacy import Publication
 from contracts.records import event_body, event_meta
 from contracts.schemas import ContractId, SchemaRegistry, default_registry
-from services.common.events import event_name, security_labels, service_of
+from services.common.events import event_name, publication_of, security_labels, service_of
 from services.common.inbound import InboundRecord
 
 CONTENT_TYPE = "application/json"
@@ -73,18 +74,18 @@ class OutboundRecord:
 
 
 def sensitivity(event_cls: type[Any], state: Mapping[str, Any]) -> list[str]:
-    """The event's security labels (class `SECURITY_LABELS` plus a `security_labels` field)."""
-    event = object.__new__(event_cls)
-    object.__setattr__(event, "__dict__", dict(state))
-    return security_labels(event)
+    """The event's security labels: declared by its class, its own, implied; never empty."""
+    return security_labels(event_cls, state)
 
 
 @lru_cache(maxsize=1024)
-def _contract_of(stored_topic: str) -> tuple[type[Any], ContractId]:
-    """The event class and contract of a stored name (class_version: the current one)."""
+def _contract_of(stored_topic: str) -> tuple[type[Any], ContractId, Publication]:
+    """The event class, the contract its records have and how it is published."""
     event_cls = resolve_topic(stored_topic)
-    version = int(getattr(event_cls, "class_version", 1))
-    return event_cls, ContractId(service_of(stored_topic), event_name(stored_topic), version)
+    publication = publication_of(event_cls)
+    version = publication.version or int(getattr(event_cls, "class_version", 1))
+    contract = ContractId(service_of(stored_topic), event_name(stored_topic), version)
+    return event_cls, contract, publication
 
 
 def build_record(
@@ -97,10 +98,13 @@ def build_record(
     registry: SchemaRegistry | None = None,
     validate: bool = True,
 ) -> OutboundRecord:
-    """The record for one decoded (and upcast) stored event; checked against its contract."""
+    """The record for one decoded (and upcast) stored event; checked against its contract.
+
+    The body leaves out the fields its class declares private (the store keeps them).
+    """
     registry = registry or default_registry()
-    event_cls, contract = _contract_of(stored_topic)
-    body = event_body(aggregate_id, version, state)
+    event_cls, contract, publication = _contract_of(stored_topic)
+    body = publication.withdraw(event_body(aggregate_id, version, state))
     if validate:
         registry.validate(contract, body)
     meta = event_meta(state)

@@ -16,6 +16,9 @@ from typing import Any, NamedTuple
 
 from jsonschema import Draft202012Validator
 
+from contracts.fields import WITHDRAWN, covered, fields
+from contracts.privacy import canonical
+
 try:  # Rust validator: ~100x faster on the relay's hot path; same 2020-12 semantics
     import jsonschema_rs
 except ImportError:  # pragma: no cover - optional accelerator
@@ -128,20 +131,36 @@ class SchemaRegistry:
 
 
 def breaking_changes(older: Mapping[str, Any], newer: Mapping[str, Any]) -> list[str]:
-    """What `newer` breaks for readers of `older`: a required field removed, made optional or
-    retyped. An empty list means `newer` is a backward compatible next version."""
-    problems = []
-    new_required = set(newer.get("required", ()))
-    old_props, new_props = older.get("properties", {}), newer.get("properties", {})
-    for name in older.get("required", ()):
-        if name not in new_props:
-            problems.append(f"required field {name!r} was removed")
-        elif name not in new_required:
-            problems.append(f"required field {name!r} became optional")
-        elif old_props.get(name, {}).get("type") != new_props[name].get("type"):
+    """What `newer` breaks for readers of `older`: a field removed, a required field made
+    optional, a field retyped (at any depth). A field `newer` lists under `x-withdrawn` (a
+    private field, kept in the event store and read through the API) may be removed or made
+    optional; nothing else may. An empty list means `newer` is a compatible next version."""
+    withdrawn = [str(p) for p in newer.get(WITHDRAWN, ())]
+    old, new = fields(older), fields(newer)
+    problems = [
+        f"{path!r} is declared withdrawn but {older.get('title', 'the older version')} has no "
+        "such field"
+        for path in map(canonical, withdrawn)
+        if path not in old
+    ]
+    gone: list[str] = []
+    for path, was in old.items():
+        if covered(path, withdrawn) or any(path.startswith((g + ".", g + "[].")) for g in gone):
+            continue
+        kind = "required field" if was.required else "field"
+        now = new.get(path)
+        if now is None:
+            gone.append(path)
             problems.append(
-                f"required field {name!r} changed type from "
-                f"{old_props.get(name, {}).get('type')!r} to {new_props[name].get('type')!r}"
+                f"{kind} {path!r} was removed"
+                + ("" if was.required else ": only fields declared private (x-withdrawn) may be")
+            )
+        elif was.required and not now.required:
+            problems.append(f"required field {path!r} became optional")
+        elif was.schema.get("type") != now.schema.get("type"):
+            problems.append(
+                f"{kind} {path!r} changed type from "
+                f"{was.schema.get('type')!r} to {now.schema.get('type')!r}"
             )
     return problems
 

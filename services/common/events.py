@@ -10,20 +10,57 @@ stores, under the `_meta` key of the event state.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
-from typing import Any, cast
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TypeVar, cast
 from uuid import UUID
 
-from eventsourcing.domain import CanMutateAggregate, DomainEvent
+from eventsourcing.domain import CanMutateAggregate, CommandMethodDecorator, DomainEvent
 from eventsourcing.persistence import Mapper, StoredEvent, Transcoding
 from eventsourcing.utils import register_topic, resolve_topic
 
+from contracts.privacy import UNDECLARED, Publication, labels_of
 from services.common.context import maybe_context
 
 META_KEY = "_meta"
 PREFIX = "careledger"
 _BASE_NAMES = frozenset({"Event", "Created"})  # bases; name creation events explicitly
 _named: dict[str, type[Any]] = {}
+_PUBLICATION = "careledger_publication"
+_Method = TypeVar("_Method")
+
+
+def published(
+    *,
+    labels: Iterable[str],
+    private: Iterable[str] = (),
+    coded: Mapping[str, Iterable[str]] | None = None,
+    version: int | None = None,
+) -> Callable[[_Method], _Method]:
+    """Declare how an `@event` method's event is published (above or below `@event(...)`).
+
+    `labels`: HL7 HCS codes every record of it carries, at least N or R; `private`: field
+    paths kept in the store and off the topic; `coded`: fields published only when they hold
+    one of the given codes; `version`: the contract version of the record (default: the
+    class_version). `name_events` puts it on the event class. See contracts/envelope.md.
+    """
+    publication = Publication(
+        labels=tuple(labels),
+        private=tuple(private),
+        coded={path: frozenset(codes) for path, codes in (coded or {}).items()},
+        version=version,
+    )
+
+    def declare(method: _Method) -> _Method:
+        setattr(getattr(method, "decorated_func", method), _PUBLICATION, publication)
+        return method
+
+    return declare
+
+
+def publication_of(event_cls: type[Any]) -> Publication:
+    """The declared publication of an event class (R and nothing withdrawn if none)."""
+    found = getattr(event_cls, "PUBLICATION", None)
+    return found if isinstance(found, Publication) else UNDECLARED
 
 
 def name_events(service: str, *aggregates: type[Any]) -> None:
@@ -34,9 +71,18 @@ def name_events(service: str, *aggregates: type[Any]) -> None:
     """
     for aggregate in aggregates:
         _assign(f"{PREFIX}.{service}.{aggregate.__name__}", aggregate)
+        _attach_publications(aggregate)
         for name, attr in vars(aggregate).items():
             if isinstance(attr, type) and issubclass(attr, DomainEvent) and name not in _BASE_NAMES:
                 _assign(f"{PREFIX}.{service}.{name}", attr)
+
+
+def _attach_publications(aggregate: type[Any]) -> None:
+    for attr in list(vars(aggregate).values()):
+        if isinstance(attr, CommandMethodDecorator) and attr.event_cls_name:
+            publication = getattr(attr.decorated_func, _PUBLICATION, None)
+            if publication is not None:
+                getattr(aggregate, attr.event_cls_name).PUBLICATION = publication
 
 
 def _assign(topic: str, cls: type[Any]) -> None:
@@ -78,11 +124,11 @@ def named_event_classes(service: str | None = None) -> dict[str, type[Any]]:
     }
 
 
-def security_labels(event: object) -> list[str]:
-    """Labels of an event: the class's `SECURITY_LABELS` plus a `security_labels` field."""
-    labels: set[str] = set(getattr(type(event), "SECURITY_LABELS", ()))
-    labels.update(cast(Iterable[str], getattr(event, "security_labels", None) or ()))
-    return sorted(labels)
+def security_labels(event_cls: type[Any], state: Mapping[str, Any]) -> list[str]:
+    """Labels of a stored event: its class's declared ones, its `security_labels` field, and
+    what they imply (`contracts.privacy.labels_of`); never empty."""
+    data = cast(Iterable[str], state.get("security_labels") or ())
+    return labels_of(publication_of(event_cls).labels, data)
 
 
 class DateAsISO(Transcoding):
@@ -143,6 +189,8 @@ __all__ = [
     "event_type",
     "name_events",
     "named_event_classes",
+    "publication_of",
+    "published",
     "security_labels",
     "service_of",
     "stored_name",

@@ -86,10 +86,12 @@ def test_a_couple_starts_therapy_with_a_no_secrets_agreement_and_measurable_goal
     assert len(plan["reviews"]) == 1
 
     review = record(result, "review")
-    assert review.ce_type == "careledger.plan.ReviewRecorded.v1"
+    assert review.ce_type == "careledger.plan.ReviewRecorded.v2"
     assert review.tenant == practice.tenant and review.subject == ids["plan_id"]
-    assert record(result, "last measurement").ce_type == "careledger.plan.MeasurementRecorded.v1"
-    assert records_of(result, "SessionRecorded", ids["plan_id"])[0].labels == ("PSY",)
+    assert record(result, "last measurement").ce_type == "careledger.plan.MeasurementRecorded.v2"
+    session_record = records_of(result, "SessionRecorded", ids["plan_id"])[0]
+    assert session_record.labels == ("BH", "PSY", "PSYTHPN", "R")
+    assert "focus_issues" not in session_record.body, "session notes stay in the store"
     signed = records_of(result, "AgreementSigned", ids["agreement_id"])
     assert len(signed) == 2
 
@@ -113,11 +115,11 @@ def test_a_coercive_control_disclosure_pauses_joint_work_and_the_partner_is_deni
     assert as_b["format_shifts"][0]["reason"] == "coercive-control"
 
     shift = record(result, "shift")
-    assert shift.ce_type == "careledger.plan.FormatShifted.v1"
+    assert shift.ce_type == "careledger.plan.FormatShifted.v2"
     assert shift.body["reason"] == "coercive-control"
     assert {"R", "SDV"} <= set(shift.labels)
     denial = record(result, "denial")
-    assert denial.ce_type == "careledger.consent.DecisionRecorded.v1"
+    assert denial.ce_type == "careledger.consent.DecisionRecorded.v2"
     assert denial.subject == ids["decision_id"] and denial.body["outcome"] == "DENY"
     assert {"PSY", "SDV"} <= set(denial.labels)
     assert denial.actor == "clinician-partner-a", "who asked travels with the record"
@@ -154,7 +156,7 @@ def test_substance_use_leads_to_a_consented_detox_referral_and_joint_therapy_res
     assert suggested[0].body["source_id"] == result.records["pause"]
     assert record(result, "blocked send").ce_type == "careledger.referral.ReferralSendBlocked.v1"
     completed = record(result, "referral completed")
-    assert completed.ce_type == "careledger.referral.ReferralCompleted.v1"
+    assert completed.ce_type == "careledger.referral.ReferralCompleted.v2"
     assert "42CFRPart2" in completed.labels
     assert records_of(result, "ReferralNoted", ids["plan_id"]), "the plan noted the referral"
     assert record(result, "resume").body["reason"] == "ready-to-resume"
@@ -176,7 +178,7 @@ def test_compliance_finds_every_disclosure_and_every_denial_for_each_partner(
     assert facts["denials"][result.ids["partner_a"]]["basis"]["rule"] == "part2-consent-required"
 
     for label in ("disclosure a", "disclosure b"):
-        assert record(result, label).ce_type == "careledger.consent.DisclosureRecorded.v1"
+        assert record(result, label).ce_type == "careledger.consent.DisclosureRecorded.v2"
     for label in ("denial a", "denial b"):
         assert record(result, label).body["outcome"] == "DENY"
     sent = records_of(result, "ReferralSent", result.ids["referral_id"])

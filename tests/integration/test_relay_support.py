@@ -27,7 +27,7 @@ from kafka import KafkaConsumer
 from contracts.envelope import parse_consumer_record
 from contracts.schemas import SchemaRegistry
 from services.common.context import CommandContext
-from services.common.events import name_events
+from services.common.events import name_events, published
 from services.common.inbound import InboundRecord
 from services.common.relay_kafka import read_checkpoint
 from services.common.settings import Settings, load_settings
@@ -50,12 +50,12 @@ class RelayProbe(Aggregate):
     def record(self, n: int) -> None:
         self._recorded(n=n, security_labels=["PSY"] if n % 2 else [])
 
+    @published(labels=["R"])
     @event("RelayProbeRecorded")
     def _recorded(self, n: int, security_labels: list[str]) -> None:
         self.count = n
 
 
-RelayProbe.RelayProbeRecorded.SECURITY_LABELS = ("R",)  # type: ignore[attr-defined]
 name_events(PROBE_SERVICE, RelayProbe)
 
 _BASE = {"id": {"type": "string", "format": "uuid"}, "version": {"type": "integer", "minimum": 1},

@@ -10,6 +10,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from services.common.errors import Conflict, RuleBroken
+from services.common.events import published
 from services.consent.domain.terms import AgreementTerms, check_values, require
 
 MODES = ("no-secrets", "limited-secrets", "strict")
@@ -50,6 +51,7 @@ class SharingAgreement(Aggregate):
         _check_terms(mode, chosen)
         return cls(tenant=tenant, partner_ids=partners, mode=mode, carve_outs=chosen)
 
+    @published(labels=["N"])
     @event("AgreementDrafted")
     def __init__(
         self, *, tenant: str, partner_ids: list[str], mode: str, carve_outs: list[str]
@@ -75,6 +77,7 @@ class SharingAgreement(Aggregate):
             )
         self._signed(partner_id=partner_id, signed_on=signed_on, terms_version=self.terms_version)
 
+    @published(labels=["N"])
     @event("AgreementSigned")
     def _signed(self, partner_id: str, signed_on: dt.date, terms_version: int) -> None:
         self.signatures[partner_id] = signed_on.isoformat()
@@ -93,6 +96,7 @@ class SharingAgreement(Aggregate):
         _check_terms(mode, chosen)
         self._revised(mode=mode, carve_outs=chosen, terms_version=self.terms_version + 1)
 
+    @published(labels=["N"])
     @event("AgreementRevised")
     def _revised(self, mode: str, carve_outs: list[str], terms_version: int) -> None:
         self.mode = mode

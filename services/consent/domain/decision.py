@@ -10,6 +10,8 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from services.common.errors import Conflict, RuleBroken
+from services.common.events import published
+from services.consent.domain.disclosure import RECIPIENT_DETAILS
 from services.consent.domain.terms import DecisionRequest, Outcome
 
 FINDINGS = ("justified", "not-justified", "needs-follow-up")
@@ -48,6 +50,7 @@ class Decision(Aggregate):
             security_labels=sorted(request.labels | ({"R"} if break_glass else set())),
         )
 
+    @published(labels=["N"], private=[*RECIPIENT_DETAILS, "break_glass.justification"], version=2)
     @event("DecisionRecorded")
     def __init__(
         self,
@@ -98,6 +101,7 @@ class Decision(Aggregate):
             )
         self._review_closed(finding=finding, reviewer_id=reviewer_id, note=note)
 
+    @published(labels=["R"], private=["note"], version=2)
     @event("BreakGlassReviewClosed")
     def _review_closed(self, finding: str, reviewer_id: str, note: str | None) -> None:
         self.review = {"finding": finding, "reviewer_id": reviewer_id, "note": note}
@@ -131,6 +135,7 @@ class PersonFile(Aggregate):
     def create_id(tenant: str, person_id: str) -> UUID:
         return uuid.uuid5(_NAMESPACE, f"{tenant}:{person_id}")
 
+    @published(labels=["N"])
     @event("PersonFileOpened")
     def __init__(self, *, tenant: str, person_id: str) -> None:
         self.tenant = tenant
@@ -138,10 +143,12 @@ class PersonFile(Aggregate):
         self.consent_ids: list[str] = []
         self.disclosure_ids: list[str] = []
 
+    @published(labels=["N"])
     @event("ConsentFiled")
     def file_consent(self, consent_id: str) -> None:
         self.consent_ids.append(consent_id)
 
+    @published(labels=["N"])
     @event("DisclosureFiled")
     def file_disclosure(self, disclosure_id: str) -> None:
         self.disclosure_ids.append(disclosure_id)

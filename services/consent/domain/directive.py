@@ -9,8 +9,16 @@ from typing import Any
 from eventsourcing.domain import Aggregate, event
 
 from services.common.errors import Conflict, InvalidTransition, RuleBroken
+from services.common.events import published
 from services.consent.domain.terms import PART2, ConsentTerms, Provision, Recipient, require
 from services.consent.domain.validation import part2_missing, terms_errors
+
+# Kept in the store, off the topic: free text and who the recipients are (contracts/envelope.md).
+_PRIVATE_TERMS = [
+    "description", "disclosers", "expiry_event", "signature.signed_by",
+    *(f"{where}.{field}" for where in ("recipients[]", "provisions[]*.recipients[]")
+      for field in ("name", "designation", "address")),
+]  # fmt: skip
 
 TRANSITIONS: dict[str, frozenset[str]] = {
     "draft": frozenset({"proposed", "active", "rejected", "entered-in-error"}),
@@ -41,6 +49,7 @@ class ConsentDirective(Aggregate):
             )
         return cls(tenant=tenant, security_labels=list(terms["labels"]), **terms)
 
+    @published(labels=["N"], private=_PRIVATE_TERMS, version=2)
     @event("ConsentCreated")
     def __init__(
         self,
@@ -103,6 +112,7 @@ class ConsentDirective(Aggregate):
             raise Conflict(f"the consent ended on {self.end.isoformat()}: it cannot be activated")
         self._activated(activated_on=on, security_labels=list(self.labels))
 
+    @published(labels=["N"])
     @event("ConsentActivated")
     def _activated(self, activated_on: dt.date, security_labels: list[str]) -> None:
         self.status = "active"
@@ -112,6 +122,7 @@ class ConsentDirective(Aggregate):
         self._move("rejected")
         self._rejected(rejected_on=on, security_labels=list(self.labels))
 
+    @published(labels=["N"])
     @event("ConsentRejected")
     def _rejected(self, rejected_on: dt.date, security_labels: list[str]) -> None:
         self.status = "rejected"
@@ -127,6 +138,7 @@ class ConsentDirective(Aggregate):
             )
         self._revoked(revoked_on=on, in_writing=in_writing, security_labels=list(self.labels))
 
+    @published(labels=["N"])
     @event("ConsentRevoked")
     def _revoked(self, revoked_on: dt.date, in_writing: bool, security_labels: list[str]) -> None:
         self.status = "inactive"
@@ -156,6 +168,7 @@ class ConsentDirective(Aggregate):
             security_labels=list(self.labels),
         )
 
+    @published(labels=["N"])
     @event("ConsentRecipientRevoked")
     def _recipient_revoked(
         self, recipient_id: str, revoked_on: dt.date, in_writing: bool, security_labels: list[str]
@@ -173,6 +186,7 @@ class ConsentDirective(Aggregate):
             )
         self._expired(expired_on=on, expiry_event=expiry_event, security_labels=list(self.labels))
 
+    @published(labels=["N"], private=["expiry_event"], version=2)
     @event("ConsentExpired")
     def _expired(
         self, expired_on: dt.date, expiry_event: str | None, security_labels: list[str]
@@ -186,6 +200,7 @@ class ConsentDirective(Aggregate):
         self._move("entered-in-error")
         self._entered_in_error(on=on, security_labels=list(self.labels))
 
+    @published(labels=["N"])
     @event("ConsentEnteredInError")
     def _entered_in_error(self, on: dt.date, security_labels: list[str]) -> None:
         self.status = "entered-in-error"

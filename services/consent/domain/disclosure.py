@@ -9,7 +9,11 @@ from typing import Any
 from eventsourcing.domain import Aggregate, event
 
 from services.common.errors import Conflict
+from services.common.events import published
 from services.consent.domain.terms import PART2
+
+# Who a recipient is, beyond its kind and id: kept in the store, off the topic.
+RECIPIENT_DETAILS = ("recipient.name", "recipient.designation", "recipient.address")
 
 CLOCK_SKEW = dt.timedelta(minutes=5)  # the discloser's clock may run a little behind ours
 
@@ -78,6 +82,7 @@ class Disclosure(Aggregate):
             **{**terms, "labels": labels, "categories": sorted(terms["categories"])},
         )
 
+    @published(labels=["N"], private=["description", *RECIPIENT_DETAILS], version=2)
     @event("DisclosureRecorded")
     def __init__(
         self,

@@ -11,12 +11,21 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate, event
 
+from services.common.events import published
 from services.plan.domain.commands import PlanCommands
+from services.plan.domain.measures import MEASURES
+
+# How each event is published (contracts/envelope.md): labels, and what stays off the topic.
+_ABOUT_CARE = ("N", "BH")  # ids, statuses, dates of a unit's care
+_CLINICAL = ("R", "BH")  # what the clinician recorded of the care itself
+_MEASURE = {"measure": MEASURES}  # a goal's own measure name is free text
+_SESSION_NOTES = ["focus_issues", "homework", "check_ins[].triggers"]
 
 
 class Plan(PlanCommands, Aggregate):
     """One treatment plan; its events are stored as `careledger.plan.<EventName>`."""
 
+    @published(labels=_ABOUT_CARE)
     @event("PlanCreated")
     def __init__(
         self,
@@ -55,11 +64,13 @@ class Plan(PlanCommands, Aggregate):
         self.readiness_mark = 0
         self.labels: set[str] = set()
 
+    @published(labels=_ABOUT_CARE, private=["reason"], version=2)
     @event("PlanStatusChanged")
     def _status_changed(self, from_status: str, status: str, reason: str | None) -> None:
         self.status = status
         self.status_reason = reason
 
+    @published(labels=_ABOUT_CARE)
     @event("ScheduleChanged")
     def _schedule_changed(
         self, cadence_weeks: int, review_interval_weeks: int, next_review_on: dt.date
@@ -68,6 +79,7 @@ class Plan(PlanCommands, Aggregate):
         self.review_interval_weeks = review_interval_weeks
         self.next_review_on = next_review_on
 
+    @published(labels=_CLINICAL, private=["description", "unit"], coded=_MEASURE, version=2)
     @event("GoalAdded")
     def _goal_added(
         self,
@@ -96,6 +108,7 @@ class Plan(PlanCommands, Aggregate):
             "achievement_status": "in-progress",
         }
 
+    @published(labels=_CLINICAL, private=["description", "unit"], coded=_MEASURE, version=2)
     @event("GoalRevised")
     def _goal_revised(
         self,
@@ -118,12 +131,14 @@ class Plan(PlanCommands, Aggregate):
             due_on=due_on,
         )
 
+    @published(labels=_ABOUT_CARE, private=["reason"], version=2)
     @event("GoalStatusChanged")
     def _goal_status_changed(
         self, goal_id: str, from_status: str, lifecycle_status: str, reason: str | None
     ) -> None:
         self.goals[goal_id].update(lifecycle_status=lifecycle_status, held_status=None)
 
+    @published(labels=(*_CLINICAL, "PSYTHPN"), private=_SESSION_NOTES, version=2)
     @event("SessionRecorded")
     def _session_recorded(
         self,
@@ -157,6 +172,7 @@ class Plan(PlanCommands, Aggregate):
         )
         self.labels.update(security_labels)
 
+    @published(labels=_CLINICAL, coded=_MEASURE, version=2)
     @event("MeasurementRecorded")
     def _measurement_recorded(
         self,
@@ -187,6 +203,7 @@ class Plan(PlanCommands, Aggregate):
             self.goals[goal_id_]["achievement_status"] = status
         self.labels.update(security_labels)
 
+    @published(labels=_CLINICAL)
     @event("AlertRaised")
     def _alert_raised(
         self,
@@ -208,6 +225,7 @@ class Plan(PlanCommands, Aggregate):
         )
         self.labels.update(security_labels)
 
+    @published(labels=_CLINICAL, private=["criteria"], version=2)
     @event("ReadinessRecorded")
     def _readiness_recorded(
         self,
@@ -227,6 +245,7 @@ class Plan(PlanCommands, Aggregate):
             }
         )
 
+    @published(labels=_CLINICAL, private=["rationale"], version=2)
     @event("FormatShifted")
     def _format_shifted(
         self,
@@ -272,6 +291,7 @@ class Plan(PlanCommands, Aggregate):
             self.joint_paused = False
         self.labels.update(security_labels)
 
+    @published(labels=_CLINICAL, private=["goal_progress[].note", "strategy_changes"], version=2)
     @event("ReviewRecorded")
     def _review_recorded(
         self,
@@ -296,6 +316,7 @@ class Plan(PlanCommands, Aggregate):
         self.mix = next_mix
         self.next_review_on = next_review_on
 
+    @published(labels=_ABOUT_CARE)
     @event("ReferralNoted")
     def _referral_noted(
         self, record_id: str, referral_id: str, stage: str, outcome: str | None

@@ -15,6 +15,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from services.common.errors import RuleBroken
+from services.common.events import published
 from services.referral.domain.lifecycle import STATES, State, Step, allowed_steps, next_state
 from services.referral.domain.service_levels import ServiceLevels
 from services.referral.domain.vocabulary import (
@@ -29,6 +30,11 @@ from services.referral.domain.vocabulary import (
 
 Party = dict[str, Any] | None
 Note = str | None
+# How each event is published (contracts/envelope.md): every referral is restricted behavioural
+# health information; free text and contact details stay in the store, off the topic.
+_LABELS = ("R", "BH")
+_ORGANIZATION = [f"organization.{detail}" for detail in ("name", "phone", "email", "address")]
+_step = published(labels=_LABELS, private=["note"], version=2)
 
 
 class Referral(Aggregate):
@@ -53,6 +59,7 @@ class Referral(Aggregate):
             categories=cats, security_labels=labels, origin=origin, source_id=source_id, note=note,
         )  # fmt: skip
 
+    @published(labels=_LABELS, private=["reason", "note", "contact", *_ORGANIZATION], version=2)
     @event("ReferralDrafted")
     def __init__(self, *, id: UUID, tenant: str, plan_id: UUID, client_id: str | None,
                  referral_type: str, priority: str, reason: str, coordinator_id: str | None,
@@ -109,6 +116,7 @@ class Referral(Aggregate):
             categories=cats, security_labels=labels, note=note,
         )  # fmt: skip
 
+    @published(labels=_LABELS, private=["reason", "note", "contact", *_ORGANIZATION], version=2)
     @event("ReferralRevised")
     def _revised(self, *, client_id: str, referral_type: str, priority: str, reason: str,
                  coordinator_id: str | None, organization: Party, contact: Party,
@@ -143,6 +151,7 @@ class Referral(Aggregate):
                            obligations=obligations, at=at,
                            security_labels=self.security_labels)  # fmt: skip
 
+    @published(labels=_LABELS)
     @event("ReferralSendBlocked")
     def _send_blocked(self, *, decision_id: str, outcome: str, missing: str,
                       obligations: list[dict[str, Any]], at: dt.datetime,
@@ -165,6 +174,7 @@ class Referral(Aggregate):
             security_labels=self.security_labels, note=note,
         )  # fmt: skip
 
+    @published(labels=_LABELS, private=["note", *_ORGANIZATION], version=2)
     @event("ReferralSent")
     def _sent(self, *, plan_id: UUID, client_id: str, organization: Party, referral_type: str,
               priority: str, decision_id: str, obligations: list[dict[str, Any]],
@@ -183,6 +193,7 @@ class Referral(Aggregate):
         state = next_state(self.state, Step.RECEIVE)
         self._received(state=state, at=at, note=note, security_labels=self.security_labels)
 
+    @_step
     @event("ReferralReceived")
     def _received(self, *, state: State, at: dt.datetime, note: Note,
                   security_labels: list[str]) -> None:  # fmt: skip
@@ -193,6 +204,7 @@ class Referral(Aggregate):
         self._accepted(state=state, plan_id=self.plan_id, at=at, note=note,
                        security_labels=self.security_labels)  # fmt: skip
 
+    @_step
     @event("ReferralAccepted")
     def _accepted(self, *, state: State, plan_id: UUID, at: dt.datetime, note: Note,
                   security_labels: list[str]) -> None:  # fmt: skip
@@ -205,6 +217,7 @@ class Referral(Aggregate):
         self._declined(state=state, reason=reason, at=at, note=note,
                        security_labels=self.security_labels)  # fmt: skip
 
+    @published(labels=_LABELS, private=["note", "reason"], version=2)
     @event("ReferralDeclined")
     def _declined(self, *, state: State, reason: str, at: dt.datetime, note: Note,
                   security_labels: list[str]) -> None:  # fmt: skip
@@ -217,6 +230,7 @@ class Referral(Aggregate):
         self._scheduled(state=state, appointment_at=appointment_at, at=at, note=note,
                         security_labels=self.security_labels)  # fmt: skip
 
+    @_step
     @event("AppointmentScheduled")
     def _scheduled(self, *, state: State, appointment_at: dt.datetime, at: dt.datetime,
                    note: Note, security_labels: list[str]) -> None:  # fmt: skip
@@ -228,6 +242,7 @@ class Referral(Aggregate):
         self._no_show(state=state, appointment_at=self.appointment_at, at=at, note=note,
                       security_labels=self.security_labels)  # fmt: skip
 
+    @_step
     @event("AppointmentMissed")
     def _no_show(self, *, state: State, appointment_at: dt.datetime | None, at: dt.datetime,
                  note: Note, security_labels: list[str]) -> None:  # fmt: skip
@@ -238,6 +253,7 @@ class Referral(Aggregate):
         self._appointment_cancelled(state=state, appointment_at=self.appointment_at, at=at,
                                     note=note, security_labels=self.security_labels)  # fmt: skip
 
+    @_step
     @event("AppointmentCancelled")
     def _appointment_cancelled(self, *, state: State, appointment_at: dt.datetime | None,
                                at: dt.datetime, note: Note,
@@ -254,6 +270,7 @@ class Referral(Aggregate):
         self._attended(state=state, attended_at=when, at=at, note=note,
                        security_labels=self.security_labels)  # fmt: skip
 
+    @_step
     @event("AppointmentAttended")
     def _attended(self, *, state: State, attended_at: dt.datetime, at: dt.datetime, note: Note,
                   security_labels: list[str]) -> None:  # fmt: skip
@@ -265,6 +282,7 @@ class Referral(Aggregate):
         self._cancellation_requested(state=state, at=at, note=note,
                                      security_labels=self.security_labels)  # fmt: skip
 
+    @_step
     @event("CancellationRequested")
     def _cancellation_requested(self, *, state: State, at: dt.datetime, note: Note,
                                 security_labels: list[str]) -> None:  # fmt: skip
@@ -275,6 +293,7 @@ class Referral(Aggregate):
         self._fulfillment_cancelled(state=state, at=at, note=note,
                                     security_labels=self.security_labels)  # fmt: skip
 
+    @_step
     @event("FulfillmentCancelled")
     def _fulfillment_cancelled(self, *, state: State, at: dt.datetime, note: Note,
                                security_labels: list[str]) -> None:  # fmt: skip
@@ -285,6 +304,7 @@ class Referral(Aggregate):
         state = next_state(self.state, Step.CANCEL)
         self._cancelled(state=state, at=at, note=note, security_labels=self.security_labels)
 
+    @_step
     @event("ReferralCancelled")
     def _cancelled(self, *, state: State, at: dt.datetime, note: Note,
                    security_labels: list[str]) -> None:  # fmt: skip
@@ -295,6 +315,7 @@ class Referral(Aggregate):
         state = next_state(self.state, Step.FAIL)
         self._failed(state=state, at=at, note=note, security_labels=self.security_labels)
 
+    @_step
     @event("ReferralFailed")
     def _failed(self, *, state: State, at: dt.datetime, note: Note,
                 security_labels: list[str]) -> None:  # fmt: skip
@@ -307,6 +328,7 @@ class Referral(Aggregate):
         self._completed(state=state, plan_id=self.plan_id, outcome=outcome, at=at, note=note,
                         security_labels=self.security_labels)  # fmt: skip
 
+    @_step
     @event("ReferralCompleted")
     def _completed(self, *, state: State, plan_id: UUID, outcome: str, at: dt.datetime,
                    note: Note, security_labels: list[str]) -> None:  # fmt: skip
@@ -318,6 +340,7 @@ class Referral(Aggregate):
         self._entered_in_error(state=state, at=at, note=note,
                                security_labels=self.security_labels)  # fmt: skip
 
+    @_step
     @event("ReferralEnteredInError")
     def _entered_in_error(self, *, state: State, at: dt.datetime, note: Note,
                           security_labels: list[str]) -> None:  # fmt: skip

@@ -135,7 +135,7 @@ def test_a_strict_agreement_denies_a_partner_and_the_denial_is_on_kafka(
 
     relay_everything(world, consent)
     records = read_topic(world.settings.kafka_bootstrap, world.topic, default_registry())
-    denials = [r for r in records if r.ce_type == "careledger.consent.DecisionRecorded.v1"]
+    denials = [r for r in records if r.ce_type == "careledger.consent.DecisionRecorded.v2"]
     assert [(r.subject, r.body["outcome"]) for r in denials] == [(decision["decision_id"], "DENY")]
     assert denials[0].tenant == TENANT
     assert denials[0].body["basis"]["agreement_id"] == agreement["agreement_id"]

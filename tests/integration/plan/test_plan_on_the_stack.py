@@ -128,7 +128,7 @@ def test_a_coercive_control_shift_pauses_joint_work_and_reaches_kafka_labelled(
     relay_everything(world, plans)
     records = read_until(world, count=4)
     assert [r.subject for r in records] == [plan_id] * 4
-    shifted = [r for r in records if r.ce_type == "careledger.plan.FormatShifted.v1"]
+    shifted = [r for r in records if r.ce_type == "careledger.plan.FormatShifted.v2"]
     assert len(shifted) == 1
     record = shifted[0]
     assert record.body["shift_id"] == shift["shift_id"]

@@ -21,7 +21,7 @@ from contracts.envelope import (
 )
 from contracts.schemas import ContractViolation, SchemaRegistry
 from services.common.context import CommandContext
-from services.common.events import decode_state, name_events
+from services.common.events import decode_state, name_events, published
 from services.common.store import CareApplication, build_application
 
 
@@ -33,12 +33,12 @@ class Chart(Aggregate):
     def flag(self, reason_code: str, labels: list[str]) -> None:
         self._flagged(reason_code=reason_code, security_labels=labels)
 
+    @published(labels=["R"])
     @event("ChartFlagged")
     def _flagged(self, reason_code: str, security_labels: list[str]) -> None:
         self.reason_code = reason_code
 
 
-Chart.ChartFlagged.SECURITY_LABELS = ("R",)  # type: ignore[attr-defined]
 name_events("envelopeprobe", Chart)
 
 BASE = {"id": {"type": "string"}, "version": {"type": "integer"}, "timestamp": {"type": "string"}}
@@ -110,7 +110,7 @@ def test_headers_say_what_who_where_why_and_how_sensitive_in_cloudevents_binary_
         "practice-1", "u-7", "clinician")  # fmt: skip
     assert (headers["ce_correlationid"], headers["ce_causationid"]) == ("corr-1", "cause-1")
     assert (headers["ce_sequence"], headers["ce_position"]) == ("2", "2")
-    assert headers["ce_sensitivity"] == "42CFRPart2,R"
+    assert headers["ce_sensitivity"] == "42CFRPart2,NORDSCLCD,R"
 
 
 def test_ce_id_is_the_same_whenever_the_same_event_is_published_again(
@@ -135,7 +135,7 @@ def test_a_published_record_parses_back_into_an_inbound_record(registry: SchemaR
     assert inbound.event_name == "ChartFlagged"
     assert (inbound.subject, inbound.tenant) == (str(chart.id), "practice-1")
     assert inbound.body == record.body
-    assert list(inbound.labels) == ["42CFRPart2", "R"]
+    assert list(inbound.labels) == ["42CFRPart2", "NORDSCLCD", "R"]
     assert (inbound.partition, inbound.offset) == (3, 42)
 
 

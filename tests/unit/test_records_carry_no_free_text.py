@@ -1,0 +1,159 @@
+"""What the store keeps as free text or contact details never reaches a record (in memory).
+
+For each service a scenario stores events full of free text; every stored free-text value (the
+fields the stored contract version has as free text) must be absent from the record the relay
+would publish, while the record still validates and carries its labels.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from typing import Any
+from uuid import UUID
+
+from contracts.envelope import OutboundRecord, build_record
+from contracts.fields import free_text_paths
+from contracts.privacy import CONFIDENTIALITY, parse_path
+from contracts.records import event_body
+from contracts.schemas import ContractId, default_registry
+from services.common.events import decode_state, event_name, service_of
+from services.common.store import CareApplication, build_application
+from services.consent.application import ConsentApplication
+from services.consent.domain.terms import BreakGlass, Recipient
+from services.plan.application import PlanApplication
+from services.referral.application import ReferralApplication
+from services.referral.domain import Step
+from tests.unit.consent.builders import NOW, active_consent, context, request
+from tests.unit.consent.test_contracts import produce_every_event
+from tests.unit.consent.test_decisions_and_disclosures import disclosure_terms
+from tests.unit.plan.builders import (
+    ALEX,
+    SAM,
+    THERAPIST,
+    couple_plan_fields,
+    individual_session,
+    joint_goal,
+    joint_session,
+    shift_fields,
+)
+from tests.unit.referral.helpers import CTX, FakeConsentGate, step_arguments
+from tests.unit.referral.test_application import draft
+
+MARK = "zq-private-7731"
+
+
+def published(app: CareApplication) -> Iterator[tuple[str, dict[str, Any], OutboundRecord]]:
+    """(stored name, stored body, record) of every event the application stored."""
+    for n in app.recorder.select_notifications(1, 10_000):
+        state = decode_state(app.mapper, n.topic, n.state)
+        record = build_record(stored_topic=n.topic, aggregate_id=n.originator_id,
+                              version=n.originator_version, position=n.id, state=state)  # fmt: skip
+        yield n.topic, event_body(n.originator_id, n.originator_version, state), record
+
+
+def values_at(node: Any, steps: tuple[tuple[str, str], ...]) -> Iterator[str]:
+    if not steps:
+        yield from (node if isinstance(node, list) else [node])
+        return
+    if isinstance(node, dict):
+        (name, kind), rest = steps[0], steps[1:]
+        value = node.get(name)
+        for item in (value or []) if kind and isinstance(value, list) else [value]:
+            yield from values_at(item, rest)
+
+
+def assert_no_stored_free_text_published(app: CareApplication, least: int) -> None:
+    """No free-text field of the stored event is in its record, and no marker at all."""
+    checked = 0
+    for topic, body, record in published(app):
+        stored = ContractId(service_of(topic), event_name(topic), 1)
+        for path in free_text_paths(default_registry().load(stored)):
+            steps = parse_path(path)
+            held = [v for v in values_at(body, steps) if isinstance(v, str) and v]
+            assert not [v for v in values_at(record.body, steps) if v is not None], (
+                f"{record.contract.ce_type} publishes its {path}"
+            )
+            checked += len(held)
+        assert MARK not in record.value.decode(), f"{record.contract.ce_type} carries the marker"
+        labels = dict(record.headers)["ce_sensitivity"].decode().split(",")
+        assert set(labels) & CONFIDENTIALITY, f"{record.contract.ce_type} has no confidentiality"
+    assert checked >= least, f"only {checked} free-text values were stored: the scenario is thin"
+
+
+def test_plan_records_carry_none_of_the_plan_free_text() -> None:
+    app: PlanApplication = build_application(PlanApplication, None)
+    ctx = context(actor=THERAPIST, tenant="practice-1")
+    plan_id = UUID(app.create_plan(ctx=ctx, **couple_plan_fields())["plan_id"])
+    app.change_status(plan_id, status="active", reason=f"{MARK} intake done", ctx=ctx)
+    goal = joint_goal(description=f"{MARK} goal", measure=f"{MARK} count", unit=f"{MARK} unit")
+    goal_id = app.add_goal(plan_id, ctx=ctx, **goal)["goal_id"]
+    app.revise_goal(plan_id, goal_id, ctx=ctx, description=f"{MARK} revised goal")
+    app.record_measurement(plan_id, ctx=ctx, partner_id=ALEX, goal_id=goal_id, value=5,
+                           taken_on=dt.date(2026, 1, 9))  # fmt: skip
+    check_ins = [{"partner_id": ALEX, "mood": 5, "triggers": [f"{MARK} trigger"]},
+                 {"partner_id": SAM, "mood": 4, "triggers": []}]  # fmt: skip
+    notes = {"focus_issues": [f"{MARK} focus"], "homework": [f"{MARK} homework"]}
+    app.record_session(plan_id, ctx=ctx, **joint_session(check_ins=check_ins, **notes))
+    app.record_session(plan_id, ctx=ctx, **individual_session(**notes))
+    app.record_review(plan_id, ctx=ctx, held_on=dt.date(2026, 2, 2), next_mix={"individual": 2},
+                      goal_progress=[{"goal_id": goal_id, "achievement_status": "improving",
+                                      "note": f"{MARK} note"}],
+                      strategy_changes=[f"{MARK} strategy"])  # fmt: skip
+    app.shift_format(plan_id, ctx=ctx, **shift_fields(rationale=f"{MARK} rationale"))
+    app.change_goal_status(plan_id, goal_id, status="cancelled", reason=f"{MARK} why", ctx=ctx)
+    app.record_readiness(plan_id, ctx=ctx, ready=False, criteria=[f"{MARK} criterion"],
+                         decided_by=THERAPIST, decided_on=dt.date(2026, 2, 20))  # fmt: skip
+    assert_no_stored_free_text_published(app, least=14)
+    history = app.history(plan_id, tenant="practice-1")
+    assert str(history).count(MARK) >= 14, "the store keeps the free text"
+
+
+def test_consent_records_carry_no_recipient_details_descriptions_or_justifications() -> None:
+    app: ConsentApplication = build_application(ConsentApplication, None)
+    app.clock = lambda: NOW  # type: ignore[method-assign]
+    ctx = context()
+    produce_every_event(app, ctx)
+    person = {"kind": "family-member", "id": "person-mother", "name": f"{MARK} Ruth",
+              "address": f"{MARK} 3 Oak Lane"}  # fmt: skip
+    consent = active_consent(app, ctx, description=f"{MARK} what", recipients=[person],
+                             expiry_event=f"{MARK} discharge")  # fmt: skip
+    glass = BreakGlass(kind="medical-emergency", justification=f"{MARK} collapsed")
+    recipient = Recipient(kind="family-member", id="person-mother", name=f"{MARK} Ruth")
+    decision = app.decide(request=request(recipient=recipient, break_glass=glass), ctx=ctx)
+    app.record_disclosure(ctx=ctx, terms=disclosure_terms(decision, description=f"{MARK} notes",
+                                                          labels=[]))  # fmt: skip
+    app.close_review(decision["decision_id"], finding="justified", note=f"{MARK} ok",
+                     ctx=context(role="compliance"))  # fmt: skip
+    app.change_consent(consent["consent_id"], "expire", ctx=ctx, on=None,
+                       expiry_event=f"{MARK} discharged")  # fmt: skip
+    assert_no_stored_free_text_published(app, least=25)
+
+
+def test_referral_records_carry_no_reasons_notes_or_contact_details() -> None:
+    app: ReferralApplication = build_application(ReferralApplication, None)
+    app.consent_gate = FakeConsentGate("PERMIT")
+    organization = {"id": "org-1", "name": f"{MARK} House", "phone": "555-0199",
+                    "email": "intake@example.org", "address": "9 Elm St"}  # fmt: skip
+    contact = {"name": f"{MARK} Lee", "role": "intake nurse", "phone": "555-0198"}
+    rid = draft(app, reason=f"{MARK} reason", organization=organization, contact=contact,
+                note=f"{MARK} drafted")  # fmt: skip
+    app.revise(
+        CTX,
+        rid,
+        expected_version=None,
+        **{
+            **step_arguments(Step.REVISE),
+            "reason": f"{MARK} revised",
+            "organization": organization,
+            "contact": contact,
+        },
+    )
+    app.send(CTX, rid, expected_version=None, token=None, note=f"{MARK} sent")
+    for step in (Step.RECEIVE, Step.DECLINE):
+        arguments = {**step_arguments(step), "note": f"{MARK} {step.value}"}
+        if step is Step.DECLINE:
+            arguments["reason"] = f"{MARK} no capacity"
+        app.step(CTX, rid, step, expected_version=None, **arguments)
+    assert_no_stored_free_text_published(app, least=20)
+    assert MARK in str(app.get("practice-a", rid))
