@@ -16,6 +16,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from services.common.context import CommandContext, new_id
 from services.common.errors import CareLedgerError, Forbidden
 from services.common.settings import Settings
+from services.common.validation import text_problem
 
 
 class Role(StrEnum):
@@ -107,9 +108,31 @@ class TokenService:
             raise Unauthorized("the bearer token has expired: get a new one") from None
         except jwt.PyJWTError as exc:
             raise Unauthorized(f"the bearer token is not valid: {exc}") from None
-        if not isinstance(claims.get("roles"), list) or not isinstance(claims.get("tenant"), str):
-            raise Unauthorized("the bearer token needs a `tenant` string and a `roles` list")
+        check_claims(claims)
         return claims
+
+
+MAX_CLAIM_CHARS = 200
+KNOWN_ROLES = frozenset(r.value for r in Role)
+
+
+def check_claims(claims: dict[str, Any]) -> None:
+    """401 unless `sub` and `tenant` are ids the stores can hold and `roles` lists known roles."""
+    for name in ("sub", "tenant"):
+        value = claims.get(name)
+        if not isinstance(value, str) or not 1 <= len(value) <= MAX_CLAIM_CHARS:
+            raise Unauthorized(f"the bearer token's `{name}` must be text of 1-200 characters")
+        if text_problem(value):
+            raise Unauthorized(f"the bearer token's `{name}` {text_problem(value)}")
+    roles = claims.get("roles")
+    if not isinstance(roles, list) or not all(isinstance(role, str) for role in roles):
+        raise Unauthorized("the bearer token's `roles` must be a list of role names")
+    unknown = sorted(set(roles) - KNOWN_ROLES)
+    if unknown:
+        raise Unauthorized(
+            f"the bearer token names unknown roles ({len(unknown)}); "
+            f"roles are {', '.join(sorted(KNOWN_ROLES))}"
+        )
 
 
 _bearer = HTTPBearer(auto_error=False)

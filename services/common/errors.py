@@ -66,6 +66,13 @@ class RuleBroken(CareLedgerError):
         super().__init__(detail, errors=dict(errors or {}))
 
 
+class TooLarge(CareLedgerError):
+    """A request body or an event over the size the system accepts (413)."""
+
+    status = 413
+    title = "Content too large"
+
+
 class Forbidden(CareLedgerError):
     status = 403
     title = "Forbidden"

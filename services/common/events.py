@@ -20,6 +20,9 @@ from eventsourcing.utils import register_topic, resolve_topic
 
 from contracts.privacy import UNDECLARED, Publication, labels_of
 from services.common.context import maybe_context
+from services.common.errors import RuleBroken, TooLarge
+from services.common.settings import DEFAULT_MAX_EVENT_BYTES
+from services.common.validation import problems
 
 META_KEY = "_meta"
 PREFIX = "careledger"
@@ -143,7 +146,18 @@ class DateAsISO(Transcoding):
 
 
 class CareMapper(Mapper[UUID]):
-    """Stores events under their stable name, with the command context as `_meta`."""
+    """Stores events under their stable name, with the command context as `_meta`.
+
+    An event the stores or Kafka could not hold is refused here, before it is stored: text with
+    U+0000 or a lone surrogate (422, naming the event field) and an event over `max_event_bytes`
+    (413), which the broker would refuse as a record. The API refuses such input first; this
+    also covers what consumers' reactions save.
+    """
+
+    def __init__(self, *args: Any, max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
+                 **kwargs: Any) -> None:  # fmt: skip
+        super().__init__(*args, **kwargs)
+        self.max_event_bytes = max_event_bytes
 
     def to_stored_event(self, domain_event: Any) -> StoredEvent:
         cls = type(domain_event)
@@ -160,12 +174,33 @@ class CareMapper(Mapper[UUID]):
                     f"{cls.__qualname__} stored outside a command context: use acting_as(...)"
                 )
             state[META_KEY] = ctx.as_metadata()
+        try:
+            data = self.transcoder.encode(state)
+        except UnicodeEncodeError:
+            data = b""  # a lone surrogate: _refuse_unstorable names the field
+        if not data or _ESCAPED_NUL in data:
+            _refuse_unstorable(cls.__name__, state)
+        if len(data) > self.max_event_bytes:
+            raise TooLarge(
+                f"the change is {len(data)} bytes once stored, over the {self.max_event_bytes} "
+                "a record may hold: send less text or fewer items",
+                max_bytes=self.max_event_bytes,
+            )
         return StoredEvent(
             originator_id=originator_id,
             originator_version=originator_version,
             topic=stored_name(cls),
-            state=self.transcoder.encode(state),
+            state=data,
         )
+
+
+_ESCAPED_NUL = b"\\u0000"  # how the JSON transcoder writes U+0000 (and "\\u0000" as text)
+
+
+def _refuse_unstorable(event: str, state: dict[str, Any]) -> None:
+    """422 naming the first field of the event that the stores cannot hold, if any."""
+    for where, why in problems(state, text_only=True):
+        raise RuleBroken(f"{event}.{where} {why}", errors={where: why})
 
 
 def decode_state(mapper: Mapper[UUID], stored_topic: str, state: bytes) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from services.common.auth import TokenService
 from services.common.context import new_id
 from services.common.deadline import deadline
 from services.common.errors import CareLedgerError, RuleBroken
+from services.common.guard import RequestGuard
 from services.common.idempotency import (
     IdempotencyMiddleware,
     IdempotencyStore,
@@ -35,12 +36,13 @@ from services.common.openapi import install_openapi
 from services.common.settings import Settings
 
 PROBLEM_JSON = "application/problem+json"
+MAX_VERSION_DIGITS = 15  # an aggregate version; int() of a longer number is never a version
 log = get_logger("careledger.http")
 REQUESTS = Counter("careledger_http_requests_total", "HTTP requests", ["service", "status"])
 LATENCY = Histogram("careledger_http_request_seconds", "HTTP request latency", ["service"])
 _TITLES = {400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found",
            405: "Method not allowed", 409: "Conflict", 412: "Precondition failed",
-           415: "Unsupported media type", 422: "Unprocessable content",
+           413: "Content too large", 415: "Unsupported media type", 422: "Unprocessable content",
            500: "Internal server error", 503: "Service unavailable"}  # fmt: skip
 
 
@@ -99,9 +101,10 @@ async def parse_if_match(
     if if_match is None or if_match.strip() == "*":
         return None
     raw = if_match.strip().removeprefix("W/").strip('"')
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= MAX_VERSION_DIGITS):
         raise RuleBroken(
-            'If-Match must be an ETag from a read, such as "3"', errors={"If-Match": if_match}
+            'If-Match must be an ETag from a read, such as "3"',
+            errors={"If-Match": 'the ETag of a read, such as "3"'},
         )
     return int(raw)
 
@@ -175,16 +178,13 @@ def create_service_app(
     def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
-    async def idempotency_error(scope: Scope, send: Send, exc: CareLedgerError) -> None:
-        response = problem(exc.status, exc.detail, exc.title, **exc.extra)
-        await response(scope, _no_receive, send)
-
     app.add_middleware(
         IdempotencyMiddleware,
         store=idempotency or MemoryIdempotencyStore(),
         verify=app.state.tokens.verify,
-        on_error=idempotency_error,
+        on_error=answer_error,
     )
+    app.add_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes, on_error=answer_error)
 
     # Added last: the outermost layer. The deadline bounds the event store's retries; the
     # idempotency and read stores make one attempt, waiting at most the connection timeout.
@@ -248,6 +248,12 @@ class RequestLog:
                 tenant=state.get("tenant"),
                 actor=state.get("actor"),
             )
+
+
+async def answer_error(scope: Scope, send: Send, exc: CareLedgerError) -> None:
+    """Answer an error met in a middleware, before any route ran, as problem+json."""
+    response = problem(exc.status, exc.detail, exc.title, **exc.extra)
+    await response(scope, _no_receive, send)
 
 
 async def _no_receive() -> dict[str, Any]:

@@ -21,6 +21,7 @@ ERRORS = {
     "404": "Not found (or another practice's)",
     "409": "Conflicts with the current state; the detail says what is allowed",
     "412": "If-Match names a version that is no longer current",
+    "413": "The body is over the size accepted (CARELEDGER_MAX_BODY_BYTES), or the change is",
     "422": "Invalid input; `errors` names each field and how to fix it",
     "500": "Unexpected error (logged)",
     "503": "A dependency (database, another service) did not answer; retry",

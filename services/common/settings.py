@@ -13,6 +13,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEV_JWT_SECRET = "careledger-dev-secret-change-me-0123456789"  # noqa: S105 - refused outside dev
 SERVICES = ("plan", "consent", "referral")
 DEFAULT_AGGREGATE_CACHE_SIZE = 500  # also what an in-memory (unit test) application uses
+DEFAULT_MAX_EVENT_BYTES = 1_000_000
 
 
 def stack_home() -> Path:
@@ -55,6 +56,11 @@ class Settings(BaseSettings):
     aggregate_cache_size: int = Field(default=DEFAULT_AGGREGATE_CACHE_SIZE, ge=0)
     # After this, a request whose database calls fail stops retrying and answers 503.
     request_deadline_seconds: float = Field(default=4.0, gt=0)
+    # A request body over this is refused with 413 before it is read further.
+    max_body_bytes: int = Field(default=256 * 1024, gt=0)
+    # An event whose stored form is over this is refused when saved (413): the broker takes
+    # records up to 1 MiB (message.max.bytes), headers and batch framing included.
+    max_event_bytes: int = Field(default=DEFAULT_MAX_EVENT_BYTES, gt=0)
     consent_url: str = ""
     service_urls: dict[str, str] = Field(default_factory=dict)
 

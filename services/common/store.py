@@ -34,10 +34,16 @@ from services.common.events import CareMapper, DateAsISO, decode_state, event_na
 from services.common.group_commit import GroupCommit
 from services.common.idempotency import create_table_sql as idempotency_table_sql
 from services.common.repository import CareRepository
-from services.common.settings import DEFAULT_AGGREGATE_CACHE_SIZE, SERVICES, Settings
+from services.common.settings import (
+    DEFAULT_AGGREGATE_CACHE_SIZE,
+    DEFAULT_MAX_EVENT_BYTES,
+    SERVICES,
+    Settings,
+)
 
 IN_MEMORY: dict[str, str] = {"PERSISTENCE_MODULE": "eventsourcing.popo"}
 CACHE_SIZE_KEY = "CARELEDGER_AGGREGATE_CACHE_SIZE"  # aggregates kept current per process
+MAX_EVENT_BYTES_KEY = "CARELEDGER_MAX_EVENT_BYTES"
 
 
 def postgres_env(settings: Settings, schema: str, *, create_table: bool = False) -> dict[str, str]:
@@ -66,6 +72,7 @@ def postgres_env(settings: Settings, schema: str, *, create_table: bool = False)
         "POSTGRES_PRE_PING": "n",
         "CREATE_TABLE": "y" if create_table else "n",
         CACHE_SIZE_KEY: str(settings.aggregate_cache_size),
+        MAX_EVENT_BYTES_KEY: str(settings.max_event_bytes),
     }
 
 
@@ -80,7 +87,8 @@ class CareApplication(Application[UUID]):
     name: ClassVar[str] = "careledger"  # type: ignore[misc]
 
     def construct_mapper(self) -> Mapper[UUID]:
-        return CareMapper(transcoder=self.construct_transcoder())
+        limit = int(self.env.get(MAX_EVENT_BYTES_KEY) or DEFAULT_MAX_EVENT_BYTES)
+        return CareMapper(transcoder=self.construct_transcoder(), max_event_bytes=limit)
 
     def construct_transcoder(self) -> Transcoder:
         transcoder = JSONTranscoder()
@@ -109,7 +117,7 @@ class CareApplication(Application[UUID]):
 
     @cached_property
     def _group_commit(self) -> GroupCommit:
-        return GroupCommit(self.events.put)
+        return GroupCommit(self.recorder.insert_events, self.mapper.to_stored_event)
 
     def save_as(self, ctx: CommandContext, *aggregates: Any) -> None:
         """Save atomically as `ctx`; a concurrent change to the same aggregate is a 409.

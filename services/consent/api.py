@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from services.common.auth import Caller, Role, allow
 from services.common.errors import RuleBroken
 from services.common.http import IfMatch, PageParams, set_etag
+from services.common.validation import moment_in_range
 from services.consent import fhir
 from services.consent.accounting import accounting_csv, accounting_rows, accounting_window
 from services.consent.application import ConsentApplication
@@ -66,7 +67,7 @@ def when(value: str | None, name: str) -> dt.datetime | None:
             f"'{name}' is not a date",
             errors={name: "use ISO 8601: 2026-01-31 or 2026-01-31T09:00Z"},
         ) from None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=dt.UTC)
+    return moment_in_range(name, parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC))
 
 
 From = Annotated[str | None, Query(alias="from", description="ISO 8601 date or date-time")]

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
+
+from services.common.validation import RequestModel
 
 Purpose = Literal["TREAT", "COC", "HPAYMT", "HOPERAT", "FAMRQT", "PATRQT"]
 RecipientKind = Literal["partner", "family-member", "provider", "organization", "ehr", "payer"]
@@ -21,11 +23,12 @@ BreakGlassKind = Literal[
     "medical-emergency", "imminent-threat", "mandated-reporting", "court-order"
 ]
 Id = Field(min_length=1, max_length=200)
+IdText = Annotated[str, Field(min_length=1, max_length=200)]
 MAX_DEPTH = 5
 
 
-class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Body(RequestModel):
+    """Request bodies: unknown fields refused; every value checked by the kit (validation.py)."""
 
 
 class RecipientIn(Body):
@@ -43,16 +46,18 @@ class DisclosedTo(RecipientIn):
 
 
 class AgreementIn(Body):
-    partner_ids: list[str] = Field(min_length=2, max_length=2)
+    partner_ids: list[IdText] = Field(min_length=2, max_length=2)
     mode: Mode
     carve_outs: list[CarveOut] | None = Field(
-        default=None, description="default: all three (safety threat, mandated report, court)"
+        default=None,
+        max_length=3,
+        description="default: all three (safety threat, mandated report, court)",
     )
 
 
 class RevisionIn(Body):
     mode: Mode
-    carve_outs: list[CarveOut] | None = None
+    carve_outs: list[CarveOut] | None = Field(default=None, max_length=3)
 
 
 class SignatureIn(Body):
@@ -63,9 +68,9 @@ class SignatureIn(Body):
 class ProvisionIn(Body):
     type: Literal["permit", "deny"]
     recipients: list[RecipientIn] = Field(default_factory=list, max_length=50)
-    purposes: list[Purpose] = Field(default_factory=list)
-    categories: list[Category] = Field(default_factory=list)
-    labels: list[Label] = Field(default_factory=list)
+    purposes: list[Purpose] = Field(default_factory=list, max_length=20)
+    categories: list[Category] = Field(default_factory=list, max_length=20)
+    labels: list[Label] = Field(default_factory=list, max_length=20)
     provisions: list[ProvisionIn] = Field(default_factory=list, max_length=20)
 
 
@@ -81,12 +86,12 @@ class ConsentIn(Body):
     status: Literal["draft", "proposed"] = "draft"
     scope: Literal["patient-privacy", "treatment"] = "patient-privacy"
     part2: bool = False
-    disclosers: list[str] = Field(default_factory=list, max_length=20)
+    disclosers: list[IdText] = Field(default_factory=list, max_length=20)
     description: str | None = Field(default=None, max_length=2000)
     recipients: list[RecipientIn] = Field(min_length=1, max_length=50)
-    purposes: list[Purpose] = Field(min_length=1)
-    categories: list[Category] = Field(min_length=1)
-    labels: list[Label] = Field(default_factory=list)
+    purposes: list[Purpose] = Field(min_length=1, max_length=20)
+    categories: list[Category] = Field(min_length=1, max_length=20)
+    labels: list[Label] = Field(default_factory=list, max_length=20)
     provision_type: Literal["permit", "deny"] = "permit"
     provisions: list[ProvisionIn] = Field(default_factory=list, max_length=20)
     start: dt.date | None = None
@@ -114,7 +119,9 @@ class ConsentIn(Body):
 
 
 class RevocationIn(Body):
-    recipient_id: str | None = Field(default=None, description="revoke only this recipient")
+    recipient_id: str | None = Field(
+        default=None, max_length=200, description="revoke only this recipient"
+    )
     in_writing: bool = Field(default=False, description="required true for a Part 2 consent")
     on: dt.date | None = None
 
@@ -140,8 +147,8 @@ class DecisionIn(Body):
     person_id: str = Id
     recipient: RecipientIn
     purpose: Purpose
-    categories: list[Category] = Field(min_length=1)
-    labels: list[Label] = Field(default_factory=list)
+    categories: list[Category] = Field(min_length=1, max_length=20)
+    labels: list[Label] = Field(default_factory=list, max_length=20)
     context: DecisionContext = Field(default_factory=DecisionContext)
     break_glass: BreakGlassIn | None = None
 
@@ -158,8 +165,8 @@ class DisclosureIn(Body):
     decision_id: str = Id
     recipient: DisclosedTo
     description: str = Field(min_length=1, max_length=2000)
-    categories: list[Category] = Field(min_length=1)
-    labels: list[Label] = Field(default_factory=list)
+    categories: list[Category] = Field(min_length=1, max_length=20)
+    labels: list[Label] = Field(default_factory=list, max_length=20)
     purpose: Purpose
     disclosed_at: dt.datetime
 

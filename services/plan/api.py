@@ -15,6 +15,7 @@ from fastapi import APIRouter, Query, Response
 
 from services.common.errors import RuleBroken
 from services.common.http import IfMatch, PageParams, set_etag
+from services.common.validation import Moment
 from services.plan.access import ActingFor, Clinician, Reader, Scheduler
 from services.plan.application import PlanApplication
 from services.plan.command_routes import add_plan_command
@@ -86,7 +87,7 @@ def build_router(app: PlanApplication) -> APIRouter:
         response: Response,
         acting_for: ActingFor = None,
         version: Annotated[int | None, Query(ge=1, le=MAX_VERSION)] = None,
-        at: Annotated[dt.datetime | None, Query(description="ISO 8601; UTC if no zone")] = None,
+        at: Annotated[Moment | None, Query(description="ISO 8601; UTC if no zone")] = None,
     ) -> dict[str, Any]:
         if version is not None and at is not None:
             raise RuleBroken("give one of version and at", {"at": "drop either version or at"})

@@ -7,9 +7,11 @@ The literal value sets mirror the domain's tuples; a unit test keeps them equal.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from services.common.validation import RequestModel
 
 UnitKind = Literal["couple", "family", "individual"]
 Sex = Literal["male", "female", "other", "unknown"]
@@ -57,10 +59,12 @@ ShiftReason = Literal[
 ]
 Mix = dict[SessionFormat, int]
 MIX_EXAMPLE = {"joint": 2, "individual": 2}
+ClientId = Annotated[str, Field(min_length=1, max_length=100, description="an EHR client id")]
+Phrase = Annotated[str, Field(min_length=1, max_length=500)]
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Strict(RequestModel):
+    """Request bodies: unknown fields refused; every value checked by the kit (validation.py)."""
 
 
 class Member(Strict):
@@ -70,13 +74,13 @@ class Member(Strict):
 
 class Clinician(Strict):
     clinician_id: str = Field(min_length=1, max_length=100)
-    roles: list[ClinicianRole] = Field(min_length=1)
+    roles: list[ClinicianRole] = Field(min_length=1, max_length=4)
 
 
 class PlanCreate(Strict):
     unit_kind: UnitKind
     members: list[Member] = Field(min_length=1, max_length=12)
-    clinicians: list[Clinician] = Field(min_length=1)
+    clinicians: list[Clinician] = Field(min_length=1, max_length=20)
     mix: Mix = Field(description="intended sessions per cadence, by format", examples=[MIX_EXAMPLE])
     cadence_weeks: int = Field(4, ge=1, le=12)
     review_interval_weeks: int = Field(4, ge=1, le=26)
@@ -98,7 +102,9 @@ class GoalCreate(Strict):
     description: str = Field(
         min_length=1, max_length=500, examples=["reduce shutdowns from daily to weekly"]
     )
-    partners: list[str] = Field(min_length=1, description="the client id(s) the goal is for")
+    partners: list[ClientId] = Field(
+        min_length=1, max_length=12, description="the client id(s) the goal is for"
+    )
     measure: str = Field(min_length=1, max_length=200, examples=["shutdowns", "phq-9"])
     unit: str = Field(min_length=1, max_length=50, examples=["per week"])
     baseline: float
@@ -109,7 +115,7 @@ class GoalCreate(Strict):
 
 class GoalRevise(Strict):
     description: str | None = Field(None, min_length=1, max_length=500)
-    partners: list[str] | None = Field(None, min_length=1)
+    partners: list[ClientId] | None = Field(None, min_length=1, max_length=12)
     measure: str | None = Field(None, min_length=1, max_length=200)
     unit: str | None = Field(None, min_length=1, max_length=50)
     baseline: float | None = None
@@ -126,19 +132,24 @@ class MeasurementCreate(Strict):
     partner_id: str = Field(min_length=1, max_length=100)
     measure: str | None = Field(
         None,
+        max_length=50,
         description="a measure code (phq-9, gad-7, audit-c, csi-4, csi-16, connection, "
         "trust, closeness, fight-duration, repair-time, disconnection-days) or omit with goal_id",
     )
-    goal_id: str | None = Field(None, description="the goal whose own measure this observes")
+    goal_id: str | None = Field(
+        None, max_length=100, description="the goal whose own measure this observes"
+    )
     value: float | None = Field(None, description="the value or an instrument's total")
-    items: list[int] | None = Field(None, description="an instrument's item scores, in order")
+    items: list[int] | None = Field(
+        None, max_length=64, description="an instrument's item scores, in order"
+    )
     taken_on: dt.date
 
 
 class CheckIn(Strict):
     partner_id: str = Field(min_length=1, max_length=100)
     mood: float = Field(ge=0, le=10)
-    triggers: list[str] = Field(
+    triggers: list[Phrase] = Field(
         default_factory=list, max_length=10, description="triggers since the last joint session"
     )
 
@@ -147,12 +158,14 @@ class SessionCreate(Strict):
     format: SessionFormat
     modality: Modality
     held_on: dt.date
-    partner_id: str | None = Field(None, description="which partner, for an individual session")
-    attendees: list[str] | None = None
-    clinician_id: str | None = None
-    check_ins: list[CheckIn] = Field(default_factory=list)
-    focus_issues: list[str] = Field(min_length=1, max_length=2)
-    homework: list[str] = Field(default_factory=list, max_length=10)
+    partner_id: str | None = Field(
+        None, max_length=100, description="which partner, for an individual session"
+    )
+    attendees: list[ClientId] | None = Field(None, max_length=12)
+    clinician_id: str | None = Field(None, max_length=100)
+    check_ins: list[CheckIn] = Field(default_factory=list, max_length=12)
+    focus_issues: list[Phrase] = Field(min_length=1, max_length=2)
+    homework: list[Phrase] = Field(default_factory=list, max_length=10)
     sharing_agreement_id: str | None = Field(
         None,
         max_length=100,
@@ -162,7 +175,7 @@ class SessionCreate(Strict):
 
 class ReadinessCreate(Strict):
     ready: bool
-    criteria: list[str] = Field(min_length=1, max_length=10)
+    criteria: list[Phrase] = Field(min_length=1, max_length=10)
     decided_by: str = Field(min_length=1, max_length=100)
     decided_on: dt.date
 
@@ -172,7 +185,9 @@ class FormatShiftCreate(Strict):
     rationale: str = Field(
         min_length=1, max_length=2000, description="restricted: never shown to the other partner"
     )
-    about_partner_id: str | None = Field(None, description="the partner the reason concerns")
+    about_partner_id: str | None = Field(
+        None, max_length=100, description="the partner the reason concerns"
+    )
     decided_by: str = Field(min_length=1, max_length=100)
     effective_on: dt.date
     review_on: dt.date
@@ -180,15 +195,15 @@ class FormatShiftCreate(Strict):
 
 
 class GoalProgress(Strict):
-    goal_id: str
+    goal_id: str = Field(max_length=100)
     achievement_status: Achievement
     note: str | None = Field(None, max_length=2000)
 
 
 class ReviewCreate(Strict):
     held_on: dt.date
-    goal_progress: list[GoalProgress] = Field(default_factory=list)
-    strategy_changes: list[str] = Field(default_factory=list, max_length=20)
+    goal_progress: list[GoalProgress] = Field(default_factory=list, max_length=50)
+    strategy_changes: list[Phrase] = Field(default_factory=list, max_length=20)
     next_mix: Mix
 
 

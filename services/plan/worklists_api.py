@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from services.common.http import PageParams
+from services.common.validation import Day
 from services.plan.access import Scheduler
 from services.plan.application import PlanApplication
 from services.plan.domain.worklists import DEFAULT_STRETCH_WEEKS
@@ -29,7 +30,7 @@ def add_worklist_routes(router: APIRouter, app: PlanApplication) -> None:
         caller: Scheduler,
         page: PageParams,
         stretch_weeks: Annotated[int, Query(ge=1, le=52)] = DEFAULT_STRETCH_WEEKS,
-        on: Annotated[dt.date | None, Query(description="the day to judge (default today)")] = None,
+        on: Annotated[Day | None, Query(description="the day to judge (default today)")] = None,
     ) -> dict[str, Any]:
         return page.slice(
             app.uneven_growth(caller.tenant, today=on or today(), stretch_weeks=stretch_weeks)
@@ -44,7 +45,7 @@ def add_worklist_routes(router: APIRouter, app: PlanApplication) -> None:
         caller: Scheduler,
         page: PageParams,
         within_days: Annotated[int, Query(ge=0, le=90)] = 7,
-        on: Annotated[dt.date | None, Query(description="the day to judge (default today)")] = None,
+        on: Annotated[Day | None, Query(description="the day to judge (default today)")] = None,
     ) -> dict[str, Any]:
         return page.slice(
             app.reviews_due(caller.tenant, today=on or today(), within_days=within_days)

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from services.common.auth import Caller, Role, allow
 from services.common.errors import RuleBroken
 from services.common.http import IfMatch, PageParams, set_etag
+from services.common.validation import moment_in_range
 from services.referral.application import ReferralApplication
 from services.referral.domain import Step
 from services.referral.schemas import (
@@ -101,8 +102,9 @@ def _moment(field: str, text: str) -> dt.datetime:
     """An ISO date (midnight UTC) or an ISO time with an offset."""
     try:
         if len(text) == 10:
-            return dt.datetime.combine(dt.date.fromisoformat(text), dt.time(0), tzinfo=dt.UTC)
-        moment = dt.datetime.fromisoformat(text)
+            moment = dt.datetime.combine(dt.date.fromisoformat(text), dt.time(0), tzinfo=dt.UTC)
+        else:
+            moment = dt.datetime.fromisoformat(text)
     except ValueError:
         moment = None
     if moment is None or moment.tzinfo is None:
@@ -110,7 +112,7 @@ def _moment(field: str, text: str) -> dt.datetime:
             f"`{field}` is not a date or a time with an offset",
             errors={field: "use 2026-03-01 or 2026-03-01T00:00:00Z"},
         )
-    return moment
+    return moment_in_range(field, moment)
 
 
 # -- one referral ------------------------------------------------------------------------

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, Field
+
+from services.common.validation import RequestModel
 
 ReferralType = Literal[
     "family-therapy", "detox", "outpatient-sud", "medication-support", "psychiatry",
@@ -21,8 +23,8 @@ NOTE = Field(default=None, max_length=4000, description="why this step (free tex
 Id = Field(min_length=1, max_length=200)
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Strict(RequestModel):
+    """Request bodies: unknown fields refused; every value checked by the kit (validation.py)."""
 
 
 class OrganizationIn(Strict):
@@ -47,7 +49,9 @@ class ReferralDetails(Strict):
     reason: str = Field(min_length=1, max_length=4000)
     organization: OrganizationIn | None = None
     contact: ContactIn | None = None
-    categories: list[str] = Field(default_factory=list, max_length=20)
+    categories: list[Annotated[str, Field(max_length=100)]] = Field(
+        default_factory=list, max_length=20
+    )
     coordinator_id: str | None = Field(default=None, max_length=200)
     note: Note = NOTE
 

@@ -11,9 +11,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -27,32 +25,12 @@ from services.common.inbound import InboundRecord
 from services.common.relay import Relay, RelayConfig
 from services.plan import reactions
 from services.plan.application import PlanApplication
-from services.plan.bootstrap import build_plans, close_plans, create_app
 from services.plan.projections import PostgresSummaries
-from tests.integration.test_relay_support import RelayWorld, make_world, read_topic
+from tests.integration.test_relay_support import RelayWorld, read_topic
 from tests.unit.plan.api_client import goal_body, plan_body, shift_body
 from tests.unit.plan.builders import ALEX, SAM, TENANT
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def world(database_url: str, kafka_bootstrap: str, tmp_path: Path) -> Iterator[RelayWorld]:
-    yield from make_world(database_url, kafka_bootstrap, tmp_path)
-
-
-@pytest.fixture
-def plans(world: RelayWorld) -> Iterator[PlanApplication]:
-    cls = type("PlanOnStack", (PlanApplication,), {"name": world.store})
-    app = build_plans(world.settings, application_class=cls, create_table=True)
-    yield app
-    close_plans(app)
-
-
-@pytest.fixture
-def client(world: RelayWorld, plans: PlanApplication) -> Iterator[TestClient]:
-    with TestClient(create_app(world.settings, plans), raise_server_exceptions=False) as test:
-        yield test
 
 
 def auth(world: RelayWorld, role: str = "clinician", **extra: str) -> dict[str, str]:

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 from fastapi import APIRouter, Depends, FastAPI, Response
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from services.common.auth import Caller, Role, allow
 from services.common.deadline import remaining
@@ -15,6 +15,7 @@ from services.common.events import name_events
 from services.common.http import IfMatch, PageParams, create_service_app, set_etag
 from services.common.settings import Settings
 from services.common.store import CareApplication, build_application, check_version
+from services.common.validation import RequestModel
 
 SETTINGS = Settings(env="dev")
 
@@ -38,14 +39,16 @@ class KitApplication(CareApplication):
     name = "kit"
 
 
-class NoteIn(BaseModel):
+class NoteIn(RequestModel):
     client_id: str = Field(min_length=1)
     text: str = Field(min_length=1, max_length=500)
     patient_name: str | None = None
 
 
-def build() -> tuple[FastAPI, KitApplication]:
-    store: KitApplication = build_application(KitApplication, None)
+def build(
+    settings: Settings = SETTINGS, env: dict[str, str] | None = None
+) -> tuple[FastAPI, KitApplication]:
+    store: KitApplication = build_application(KitApplication, None, env=env)
     router = APIRouter()
 
     @router.post("/notes", status_code=201)
@@ -94,5 +97,13 @@ def build() -> tuple[FastAPI, KitApplication]:
     ) -> dict[str, Any]:
         return page.slice(list(range(7)))
 
-    app = create_service_app("kit", SETTINGS, [router], description="kit test service")
+    @router.get("/notes")
+    def find(
+        page: PageParams,
+        client_id: str | None = None,
+        caller: Caller = Depends(allow(Role.CLINICIAN)),
+    ) -> dict[str, Any]:
+        return page.slice([client_id] if client_id else [])
+
+    app = create_service_app("kit", settings, [router], description="kit test service")
     return app, store

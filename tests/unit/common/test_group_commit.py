@@ -86,3 +86,48 @@ def test_the_loser_of_a_concurrent_edit_gets_a_conflict() -> None:
     with pytest.raises(Conflict):
         app.save_as(ctx("b"), second)
     assert app.load(Note, note.id, "practice-a").text == "x"
+
+
+class _Event:
+    def __init__(self, owner: int) -> None:
+        self.owner = owner
+
+
+class _Pending:
+    """An aggregate stand-in whose one pending event names the thread that saves it."""
+
+    def collect_events(self) -> list[_Event]:
+        return [_Event(threading.get_ident())]
+
+
+def test_a_leader_commits_one_batch_then_hands_leadership_on_under_sustained_load() -> None:
+    commits: list[tuple[int, set[int]]] = []  # (thread that ran put, threads in the batch)
+    puts_by_thread: dict[int, int] = {}
+    lock = threading.Lock()
+
+    def put(events: Sequence[Any]) -> None:
+        me = threading.get_ident()
+        with lock:
+            commits.append((me, {e.owner for e in events}))
+            puts_by_thread[me] = puts_by_thread.get(me, 0) + 1
+        threading.Event().wait(0.002)  # a transaction takes a little while
+
+    group = GroupCommit(put)
+    stop = threading.Event()
+
+    def keep_saving() -> None:
+        while not stop.is_set():
+            group.save(ctx("a"), [_Pending()])
+
+    workers = [threading.Thread(target=keep_saving, daemon=True) for _ in range(12)]
+    for worker in workers:
+        worker.start()
+    threading.Event().wait(0.5)
+    stop.set()
+    for worker in workers:
+        worker.join(5)
+    assert len(commits) > 20
+    assert any(len(batch) > 1 for _, batch in commits), "no batch ever joined two commands"
+    # Each transaction ran in a thread whose own command was in it: nobody commits for others
+    # after its own answer is known, so no request waits behind more than one batch.
+    assert all(runner in batch for runner, batch in commits)
