@@ -34,10 +34,12 @@ def test_a_permitted_send_records_the_decision_and_forwards_the_callers_token(
     api: Api, gate: FakeConsentGate
 ) -> None:
     rid = created(api)["id"]
-    response = api.post(f"/referrals/{rid}/send", headers={"If-Match": '"1"'})
+    token = api.token()  # minted once: a second later it would differ in iat and exp
+    response = api.client.post(f"/referrals/{rid}/send", headers={
+        "If-Match": '"1"', "Authorization": f"Bearer {token}"})  # fmt: skip
     assert response.status_code == 200, response.text
     assert response.json()["consent"]["decision_id"] == "dec-1"
-    assert gate.requests[0][1] == api.token()
+    assert gate.requests[0][1] == token
 
 
 def test_a_send_without_consent_is_a_409_naming_the_missing_consent(
