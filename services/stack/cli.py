@@ -32,11 +32,14 @@ def _print_info(info: StackInfo) -> None:
 @stack_app.command()
 def up(
     infra_only: bool = typer.Option(False, "--infra-only", help="Kafka and PostgreSQL only."),
+    brokers: int | None = typer.Option(
+        None, "--brokers", help="1 or 3 KRaft brokers (default: as before, else 1)."
+    ),
 ) -> None:
     """Start Kafka, PostgreSQL and (unless --infra-only) every service that exists."""
     started = time.monotonic()
     try:
-        info = stack.up(infra_only=infra_only, on_note=console.print)
+        info = stack.up(infra_only=infra_only, brokers=brokers, on_note=console.print)
     except MissingPrerequisiteError as exc:
         console.print(f"[red]cannot start the stack: {exc}[/red]")
         raise typer.Exit(2) from exc

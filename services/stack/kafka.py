@@ -1,4 +1,10 @@
-"""A single-node KRaft broker from the Maven Central jars, run as a background java process."""
+"""KRaft brokers from the Maven Central jars, run as background java processes.
+
+One broker (the default) is both broker and controller and lives in <home>/kafka. A cluster of
+three lives in <home>/kafka/node-<id>: each node is broker and controller, the three controllers
+form the quorum (static voters), and internal topics get replication 3 and min ISR 2, like the
+event topics (topics.py). The layout on disk says how many brokers a home was formatted for.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,7 @@ import base64
 import subprocess
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from string import Template
 
@@ -20,12 +27,15 @@ from services.stack.state import (
     logs_dir,
     stack_home,
 )
-from services.stack.topics import admin_client
+from services.stack.topics import admin_client, replication_for
 
 POM = REPO_ROOT / "deploy" / "kafka" / "pom.xml"
 TEMPLATE = REPO_ROOT / "deploy" / "kafka" / "server.properties"
 LOG4J2 = REPO_ROOT / "deploy" / "kafka" / "log4j2.properties"
 BROKER_JAR_GLOB = "kafka_2.13-*.jar"
+BROKER_COUNTS = (1, 3)
+# A broker of a cluster on one machine gets half the heap of a lone broker: three share the RAM.
+HEAP = {1: ("-Xms512m", "-Xmx1g"), 3: ("-Xms256m", "-Xmx512m")}
 
 
 class KafkaStartError(RuntimeError):
@@ -34,6 +44,61 @@ class KafkaStartError(RuntimeError):
 
 def kafka_dir() -> Path:
     return stack_home() / "kafka"
+
+
+@dataclass(frozen=True)
+class BrokerNode:
+    """One broker of a cluster of `count`: where its config, data and log are."""
+
+    node_id: int
+    count: int
+
+    @property
+    def name(self) -> str:
+        return "kafka" if self.count == 1 else f"kafka-{self.node_id}"
+
+    @property
+    def home(self) -> Path:
+        return kafka_dir() if self.count == 1 else kafka_dir() / f"node-{self.node_id}"
+
+    @property
+    def config(self) -> Path:
+        return self.home / "server.properties"
+
+    @property
+    def data(self) -> Path:
+        return self.home / "data"
+
+    @property
+    def log(self) -> Path:
+        return logs_dir() / f"{self.name}.log"
+
+
+def nodes(count: int) -> list[BrokerNode]:
+    return [BrokerNode(node_id, count) for node_id in range(1, count + 1)]
+
+
+def formatted_count() -> int | None:
+    """How many brokers this home's Kafka was formatted for (None: not formatted yet)."""
+    cluster = sorted(kafka_dir().glob("node-*/data/meta.properties"))
+    if cluster:
+        return len(cluster)
+    return 1 if (kafka_dir() / "data" / "meta.properties").exists() else None
+
+
+def broker_count(requested: int | None) -> int:
+    """The broker count to run: as requested, else as formatted, else 1; refuse a change."""
+    formatted = formatted_count()
+    count = requested or formatted or 1
+    if count not in BROKER_COUNTS:
+        raise KafkaStartError(f"--brokers {count}: choose 1 or 3")
+    if formatted and count != formatted:
+        raise KafkaStartError(
+            f"this stack's Kafka was formatted for {formatted} broker(s) ({kafka_dir()}); to run "
+            f"{count}, stop it (`careledger stack down`) and remove {kafka_dir()} (its topics "
+            "go with it)"
+        )
+    return count
 
 
 def kafka_version(libs: Path | None = None) -> str:
@@ -57,17 +122,56 @@ def fetch_jars() -> Path:
     return libs
 
 
-def write_config(broker_port: int, controller_port: int) -> Path:
-    """Fill deploy/kafka/server.properties into <home>/kafka/server.properties."""
-    target = kafka_dir() / "server.properties"
-    target.parent.mkdir(parents=True, exist_ok=True)
+Ports = dict[int, tuple[int, int]]  # node id -> (broker port, controller port)
+
+
+def cluster_overrides(node: BrokerNode, ports: Ports) -> dict[str, str | None]:
+    """What a node of a cluster changes in the one-node template (None: the key goes)."""
+    if node.count == 1:
+        return {}
+    replication, min_isr = replication_for(node.count)
+    voters = ",".join(f"{i}@127.0.0.1:{controller}" for i, (_, controller) in ports.items())
+    internal = {
+        "offsets.topic.replication.factor": replication,
+        "transaction.state.log.replication.factor": replication,
+        "transaction.state.log.min.isr": min_isr,
+        "share.coordinator.state.topic.replication.factor": replication,
+        "share.coordinator.state.topic.min.isr": min_isr,
+        "default.replication.factor": replication,
+        "min.insync.replicas": min_isr,
+    }
+    return {
+        "node.id": str(node.node_id),
+        "controller.quorum.bootstrap.servers": None,  # static voters instead
+        "controller.quorum.voters": voters,
+        **{key: str(value) for key, value in internal.items()},
+    }
+
+
+def with_overrides(text: str, overrides: dict[str, str | None]) -> str:
+    """`text` (a .properties file) with each key of `overrides` set in place, or removed."""
+    lines, left = [], dict(overrides)
+    for line in text.splitlines():
+        key = line.split("=", 1)[0].strip() if "=" in line and not line.startswith("#") else ""
+        if key in left:
+            value = left.pop(key)
+            if value is not None:
+                lines.append(f"{key}={value}")
+        else:
+            lines.append(line)
+    lines += [f"{key}={value}" for key, value in left.items() if value is not None]
+    return "\n".join(lines) + "\n"
+
+
+def write_config(node: BrokerNode, ports: Ports) -> Path:
+    """Fill deploy/kafka/server.properties (plus a cluster node's overrides) into its home."""
+    node.config.parent.mkdir(parents=True, exist_ok=True)
+    broker_port, controller_port = ports[node.node_id]
     text = Template(TEMPLATE.read_text()).substitute(
-        broker_port=broker_port,
-        controller_port=controller_port,
-        log_dir=kafka_dir() / "data",
+        broker_port=broker_port, controller_port=controller_port, log_dir=node.data
     )
-    target.write_text(text)
-    return target
+    node.config.write_text(with_overrides(text, cluster_overrides(node, ports)))
+    return node.config
 
 
 def read_ports(config: Path) -> tuple[int, int] | None:
@@ -79,6 +183,14 @@ def read_ports(config: Path) -> tuple[int, int] | None:
             ports = [int(part.rsplit(":", 1)[1]) for part in line.split("=", 1)[1].split(",")]
             return ports[0], ports[1]
     return None
+
+
+def node_ports(count: int) -> Ports:
+    """Every node's ports: as configured before, or all new when any node has no config yet."""
+    known = {node.node_id: read_ports(node.config) for node in nodes(count)}
+    if all(known.values()):
+        return {node_id: ports for node_id, ports in known.items() if ports}
+    return {node.node_id: (free_port(), free_port()) for node in nodes(count)}
 
 
 def _java(libs: Path, main: str, *args: str) -> list[str]:
@@ -97,35 +209,74 @@ def new_cluster_id() -> str:
             return cluster_id
 
 
-def format_storage(libs: Path, config: Path) -> None:
-    """Format the log dir once (a formatted dir has meta.properties)."""
-    if (kafka_dir() / "data" / "meta.properties").exists():
+def existing_cluster_id(count: int) -> str | None:
+    """The cluster id a formatted node of the cluster already has (the others must share it)."""
+    for node in nodes(count):
+        meta = node.data / "meta.properties"
+        if meta.exists():
+            for line in meta.read_text().splitlines():
+                if line.startswith("cluster.id="):
+                    return line.split("=", 1)[1].strip()
+    return None
+
+
+def format_storage(libs: Path, node: BrokerNode, cluster_id: str) -> None:
+    """Format the node's log dir once (a formatted dir has meta.properties)."""
+    if (node.data / "meta.properties").exists():
         return
-    cmd = _java(libs, "kafka.tools.StorageTool", "format", "--standalone",
-                f"--cluster-id={new_cluster_id()}", "-c", str(config))  # fmt: skip
+    quorum = ["--standalone"] if node.count == 1 else []  # a cluster names its static voters
+    cmd = _java(libs, "kafka.tools.StorageTool", "format", *quorum,
+                f"--cluster-id={cluster_id}", "-c", str(node.config))  # fmt: skip
     result = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise KafkaStartError(f"kafka storage format failed:\n{result.stdout}\n{result.stderr}")
 
 
-def start_kafka() -> Component:
-    """Fetch jars, write config, format storage, start the broker and wait until it answers."""
+def bootstrap_servers(count: int, ports: Ports | None = None) -> str:
+    ports = ports or node_ports(count)
+    return ",".join(f"127.0.0.1:{ports[node.node_id][0]}" for node in nodes(count))
+
+
+def start_brokers(count: int, running: set[str]) -> dict[str, Component]:
+    """Start the nodes of a `count`-broker cluster not in `running` (by name), all at once.
+
+    Nodes of a cluster must start together: none answers before a majority of the controller
+    quorum is up. Returns the components started.
+    """
     libs = fetch_jars()
-    ports = read_ports(kafka_dir() / "server.properties") or (free_port(), free_port())
-    config = write_config(*ports)
-    format_storage(libs, config)
-    log = logs_dir() / "kafka.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
-    cmd = ["java", "-Xms512m", "-Xmx1g", "-XX:+UseG1GC", "-Djava.awt.headless=true",
-           *_java(libs, "kafka.Kafka", str(config))[1:]]  # fmt: skip
-    with log.open("ab") as out:
-        proc = subprocess.Popen(
+    ports = node_ports(count)
+    cluster_id = existing_cluster_id(count) or new_cluster_id()
+    started: dict[str, tuple[BrokerNode, subprocess.Popen[bytes]]] = {}
+    for node in nodes(count):
+        if node.name in running:
+            continue
+        write_config(node, ports)
+        format_storage(libs, node, cluster_id)
+        started[node.name] = (node, _launch(libs, node))
+    components = {}
+    for name, (node, proc) in started.items():
+        bootstrap = f"127.0.0.1:{ports[node.node_id][0]}"
+        wait_for_kafka(bootstrap, proc, node.log)
+        components[name] = Component(
+            name, pid=proc.pid, port=ports[node.node_id][0], url=bootstrap, log=str(node.log)
+        )
+    return components
+
+
+def start_kafka() -> Component:
+    """Start a one-broker stack's broker and wait until it answers."""
+    return start_brokers(1, set())["kafka"]
+
+
+def _launch(libs: Path, node: BrokerNode) -> subprocess.Popen[bytes]:
+    node.log.parent.mkdir(parents=True, exist_ok=True)
+    cmd = ["java", *HEAP[node.count], "-XX:+UseG1GC", "-Djava.awt.headless=true",
+           *_java(libs, "kafka.Kafka", str(node.config))[1:]]  # fmt: skip
+    with node.log.open("ab") as out:
+        return subprocess.Popen(
             cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True, cwd=kafka_dir(),
+            start_new_session=True, cwd=node.home,
         )  # fmt: skip
-    bootstrap = f"127.0.0.1:{ports[0]}"
-    wait_for_kafka(bootstrap, proc, log)
-    return Component("kafka", pid=proc.pid, port=ports[0], url=bootstrap, log=str(log))
 
 
 def kafka_answers(bootstrap: str, timeout_ms: int = 2_000) -> bool:
@@ -143,7 +294,7 @@ def kafka_answers(bootstrap: str, timeout_ms: int = 2_000) -> bool:
 
 
 def wait_for_kafka(
-    bootstrap: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 90
+    bootstrap: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 120
 ) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

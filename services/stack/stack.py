@@ -51,16 +51,30 @@ def _running(component: Component | None) -> bool:
     return bool(component and pid_alive(component.pid) and port_answers(component.port))
 
 
-def up(*, infra_only: bool = False, on_note: Callable[[str], None] = print) -> StackInfo:
-    """Start whatever is not already running; running components are kept as they are."""
+def is_infra(name: str) -> bool:
+    """Kafka nodes (`kafka`, `kafka-2`) and PostgreSQL nodes (`postgres`, `postgres-2`)."""
+    return name.split("-", 1)[0] in ("kafka", "postgres")
+
+
+def up(
+    *,
+    infra_only: bool = False,
+    brokers: int | None = None,
+    on_note: Callable[[str], None] = print,
+) -> StackInfo:
+    """Start whatever is not already running; running components are kept as they are.
+
+    `brokers` is 1 or 3; None keeps what this home's Kafka was formatted for (1 when new).
+    """
     external_db = os.environ.get(EXTERNAL_DB_ENV)
     bindir = check_prerequisites(need_postgres=not external_db)
+    count = kafka.broker_count(brokers)
     home = stack_home()
     home.mkdir(parents=True, exist_ok=True)
     before = _previous()
     old = before.components if before else {}
 
-    kafka_c = old["kafka"] if _running(old.get("kafka")) else kafka.start_kafka()
+    brokers_c = _start_brokers(count, old)
     if external_db:
         pg_c = Component("postgres", url=external_db, managed=False)
     elif _running(old.get("postgres")):
@@ -68,17 +82,18 @@ def up(*, infra_only: bool = False, on_note: Callable[[str], None] = print) -> S
     else:
         assert bindir is not None
         pg_c = postgres.start_postgres(bindir)
+    services = {n: c for n, c in old.items() if not is_infra(n)}
     info = StackInfo(
         home=str(home),
         database_url=pg_c.url or "",
-        kafka_bootstrap=kafka_c.url or "",
+        kafka_bootstrap=kafka.bootstrap_servers(count),
         kafka_version=kafka.kafka_version(),
         # Services of the last `up` stay listed (and stoppable) until this one replaces them.
-        components={**old, "kafka": kafka_c, "postgres": pg_c},
+        components={**brokers_c, "postgres": pg_c, **services},
         service_urls=dict(before.service_urls) if before else {},
     )
     write_stack_info(info)  # record pids now, so `down` can stop them even if init fails
-    for note in db_init(info.database_url, info.kafka_bootstrap):
+    for note in db_init(info.database_url, info.kafka_bootstrap, brokers=count):
         on_note(note)
     if not infra_only:
         ports = {name: c.port for name, c in old.items() if c.port}
@@ -95,12 +110,23 @@ def up(*, infra_only: bool = False, on_note: Callable[[str], None] = print) -> S
     return info
 
 
-def db_init(database_url: str, kafka_bootstrap: str) -> list[str]:
-    """Schemas, topics and the services' event tables; safe to run again. Returns notes."""
+def _start_brokers(count: int, old: dict[str, Component]) -> dict[str, Component]:
+    """Every broker node, in node order: those running as they are, the others started."""
+    names = [node.name for node in kafka.nodes(count)]
+    running = {name: old[name] for name in names if _running(old.get(name))}
+    started = kafka.start_brokers(count, set(running))
+    return {name: running.get(name) or started[name] for name in names}
+
+
+def db_init(database_url: str, kafka_bootstrap: str, *, brokers: int | None = None) -> list[str]:
+    """Schemas, topics and the services' event tables; safe to run again. Returns notes.
+
+    `brokers`: the cluster's size, for the topics' replication (None: the brokers that answer).
+    """
     from services.stack.topics import ensure_topics
 
     postgres.ensure_schemas(database_url)
-    created = ensure_topics(kafka_bootstrap)
+    created = ensure_topics(kafka_bootstrap, brokers=brokers)
     notes = [f"topics created: {', '.join(created) or 'none (all exist)'}"]
     notes.append(create_event_tables(database_url, kafka_bootstrap))
     return notes
@@ -168,18 +194,18 @@ def down() -> list[str]:
     if info is None:
         return []
     stopped: list[str] = []
-    services = {n: c for n, c in info.components.items() if n not in ("kafka", "postgres")}
+    services = {n: c for n, c in info.components.items() if not is_infra(n)}
     stop_pids([c.pid for c in services.values() if c.managed and c.pid], timeout=15)
     stopped.extend(n for n, c in services.items() if c.managed)
-    for name in ("kafka", "postgres"):
-        component = info.components.get(name)
-        if component is None or not component.managed:
-            continue
-        if name == "postgres":
-            postgres.stop_postgres(postgres_bindir())
+    brokers = {n: c for n, c in info.components.items() if n.startswith("kafka") and c.managed}
+    stop_pids([c.pid for c in brokers.values() if c.pid], timeout=30)
+    stopped.extend(brokers)
+    component = info.components.get("postgres")
+    if component is not None and component.managed:
+        postgres.stop_postgres(postgres_bindir())
         if component.pid and pid_alive(component.pid):
-            stop_pid(component.pid, timeout=30 if name == "kafka" else 15)
-        stopped.append(name)
+            stop_pid(component.pid, timeout=15)
+        stopped.append("postgres")
     Path(info.home, "stack.json").unlink(missing_ok=True)
     return stopped
 

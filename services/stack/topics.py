@@ -68,12 +68,18 @@ def broker_count(admin: KafkaAdminClient) -> int:
     return max(1, len(admin.describe_cluster().get("brokers", [])))
 
 
-def ensure_topics(bootstrap: str, specs: tuple[TopicSpec, ...] = TOPICS) -> list[str]:
-    """Create the missing topics of `specs`, leave existing ones alone; return those created."""
+def ensure_topics(
+    bootstrap: str, specs: tuple[TopicSpec, ...] = TOPICS, *, brokers: int | None = None
+) -> list[str]:
+    """Create the missing topics of `specs`, leave existing ones alone; return those created.
+
+    `brokers` is the cluster's size (default: the brokers that answer now, which is fewer
+    than the cluster has while one is down).
+    """
     admin = admin_client(bootstrap)
     try:
         existing = set(admin.list_topics())
-        brokers = broker_count(admin)
+        brokers = brokers or broker_count(admin)
         missing = {s.name: topic_request(s, brokers) for s in specs if s.name not in existing}
         created: list[str] = []
         for name, request in missing.items():
