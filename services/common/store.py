@@ -8,6 +8,7 @@ readers) and with a lock timeout. Unit tests use the in-memory (popo) store.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from functools import cached_property
@@ -44,6 +45,11 @@ from services.common.settings import (
 IN_MEMORY: dict[str, str] = {"PERSISTENCE_MODULE": "eventsourcing.popo"}
 CACHE_SIZE_KEY = "CARELEDGER_AGGREGATE_CACHE_SIZE"  # aggregates kept current per process
 MAX_EVENT_BYTES_KEY = "CARELEDGER_MAX_EVENT_BYTES"
+# libpq parameters of the URL that eventsourcing's settings have no name for (JSON), e.g.
+# target_session_attrs=read-write, which makes a URL naming a primary and its standby reach
+# whichever accepts writes, or sslmode.
+CONNINFO_KEY = "CARELEDGER_POSTGRES_CONNINFO"
+STORE_PARAMETERS = ("dbname", "host", "port", "user", "password")
 
 
 def postgres_env(settings: Settings, schema: str, *, create_table: bool = False) -> dict[str, str]:
@@ -53,6 +59,7 @@ def postgres_env(settings: Settings, schema: str, *, create_table: bool = False)
             "no database configured: set CARELEDGER_DATABASE_URL or run `careledger stack up`"
         )
     info = conninfo_to_dict(settings.database_url)
+    extra = {key: str(value) for key, value in info.items() if key not in STORE_PARAMETERS}
     return {
         "PERSISTENCE_MODULE": "eventsourcing.postgres",
         "POSTGRES_DBNAME": str(info.get("dbname", "careledger")),
@@ -73,6 +80,7 @@ def postgres_env(settings: Settings, schema: str, *, create_table: bool = False)
         "CREATE_TABLE": "y" if create_table else "n",
         CACHE_SIZE_KEY: str(settings.aggregate_cache_size),
         MAX_EVENT_BYTES_KEY: str(settings.max_event_bytes),
+        CONNINFO_KEY: json.dumps(extra),
     }
 
 
@@ -107,6 +115,7 @@ class CareApplication(Application[UUID]):
         datastore = getattr(self.factory, "datastore", None)  # PostgreSQL only
         if datastore is not None:
             guard_connections(datastore)
+            datastore.pool.kwargs.update(json.loads(self.env.get(CONNINFO_KEY) or "{}"))
         return self.factory.process_recorder()
 
     @property

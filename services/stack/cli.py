@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 import typer
@@ -35,11 +36,16 @@ def up(
     brokers: int | None = typer.Option(
         None, "--brokers", help="1 or 3 KRaft brokers (default: as before, else 1)."
     ),
+    pg_standby: bool = typer.Option(
+        False, "--pg-standby", help="Add a synchronous streaming standby of PostgreSQL (kept)."
+    ),
 ) -> None:
     """Start Kafka, PostgreSQL and (unless --infra-only) every service that exists."""
     started = time.monotonic()
     try:
-        info = stack.up(infra_only=infra_only, brokers=brokers, on_note=console.print)
+        info = stack.up(
+            infra_only=infra_only, brokers=brokers, pg_standby=pg_standby, on_note=console.print
+        )
     except MissingPrerequisiteError as exc:
         console.print(f"[red]cannot start the stack: {exc}[/red]")
         raise typer.Exit(2) from exc
@@ -48,6 +54,19 @@ def up(
         raise typer.Exit(1) from exc
     _print_info(info)
     console.print(f"up in {time.monotonic() - started:.1f}s")
+
+
+@stack_app.command()
+def failover() -> None:
+    """Promote the PostgreSQL standby, then make the old primary its standby (pg_rewind)."""
+    started = time.monotonic()
+    try:
+        info = stack.failover(on_note=console.print)
+    except (StackNotRunningError, RuntimeError) as exc:
+        console.print(f"[red]failover failed: {exc}[/red]")
+        raise typer.Exit(1) from exc
+    _print_info(info)
+    console.print(f"failover done in {time.monotonic() - started:.1f}s")
 
 
 @stack_app.command()
@@ -65,11 +84,12 @@ def status() -> None:
         console.print(f"not running: no {stack_file()}")
         raise typer.Exit(1)
     table = Table(title="careledger stack status")
-    for column in ("component", "pid", "alive", "answers", "url"):
+    for column in ("component", "pid", "alive", "answers", "role", "url"):
         table.add_column(column)
     for r in rows:
         answers = "-" if r.answers is None else ("yes" if r.answers else "NO")
-        table.add_row(r.name, str(r.pid or "-"), "yes" if r.alive else "NO", answers, r.url or "-")
+        alive = "yes" if r.alive else "NO"
+        table.add_row(r.name, str(r.pid or "-"), alive, answers, r.role or "-", r.url or "-")
     console.print(table)
     if not all(r.alive and r.answers is not False for r in rows):
         raise typer.Exit(1)
@@ -86,12 +106,25 @@ def info() -> None:
 
 
 @db_app.command("init")
-def init() -> None:
-    """Create PostgreSQL schemas, Kafka topics and event tables for the running stack."""
+def init(
+    topics: bool = typer.Option(
+        True,
+        "--topics/--no-topics",
+        help="Also create the Kafka topics (off where an operator does).",
+    ),
+) -> None:
+    """Create PostgreSQL schemas, Kafka topics and event tables: for CARELEDGER_DATABASE_URL
+    (and CARELEDGER_KAFKA_BOOTSTRAP) when set, else for the running stack."""
+    env = os.environ
     try:
-        info = read_stack_info()
+        info: StackInfo | None = read_stack_info()
+        missing = ""
     except StackNotRunningError as exc:
-        console.print(str(exc))
-        raise typer.Exit(1) from exc
-    for note in stack.db_init(info.database_url, info.kafka_bootstrap):
+        info, missing = None, str(exc)
+    database_url = env.get("CARELEDGER_DATABASE_URL") or (info.database_url if info else "")
+    bootstrap = env.get("CARELEDGER_KAFKA_BOOTSTRAP") or (info.kafka_bootstrap if info else "")
+    if not database_url:
+        console.print(missing or "no database: set CARELEDGER_DATABASE_URL")
+        raise typer.Exit(1)
+    for note in stack.db_init(database_url, bootstrap if topics else ""):
         console.print(note)

@@ -12,6 +12,7 @@ import base64
 import subprocess
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from string import Template
@@ -220,16 +221,20 @@ def existing_cluster_id(count: int) -> str | None:
     return None
 
 
-def format_storage(libs: Path, node: BrokerNode, cluster_id: str) -> None:
-    """Format the node's log dir once (a formatted dir has meta.properties)."""
-    if (node.data / "meta.properties").exists():
-        return
-    quorum = ["--standalone"] if node.count == 1 else []  # a cluster names its static voters
-    cmd = _java(libs, "kafka.tools.StorageTool", "format", *quorum,
-                f"--cluster-id={cluster_id}", "-c", str(node.config))  # fmt: skip
-    result = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        raise KafkaStartError(f"kafka storage format failed:\n{result.stdout}\n{result.stderr}")
+def format_storage(libs: Path, node_list: list[BrokerNode], cluster_id: str) -> None:
+    """Format each node's log dir once (a formatted dir has meta.properties), all at once."""
+    running = []
+    for node in node_list:
+        if (node.data / "meta.properties").exists():
+            continue
+        quorum = ["--standalone"] if node.count == 1 else []  # a cluster names its voters
+        cmd = _java(libs, "kafka.tools.StorageTool", "format", *quorum,
+                    f"--cluster-id={cluster_id}", "-c", str(node.config))  # fmt: skip
+        running.append(subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT))
+    for proc in running:
+        output, _ = proc.communicate(timeout=300)
+        if proc.returncode != 0:
+            raise KafkaStartError(f"kafka storage format failed:\n{output.decode()}")
 
 
 def bootstrap_servers(count: int, ports: Ports | None = None) -> str:
@@ -237,29 +242,33 @@ def bootstrap_servers(count: int, ports: Ports | None = None) -> str:
     return ",".join(f"127.0.0.1:{ports[node.node_id][0]}" for node in nodes(count))
 
 
-def start_brokers(count: int, running: set[str]) -> dict[str, Component]:
+def start_brokers(
+    count: int,
+    running: set[str],
+    on_launch: Callable[[dict[str, Component]], None] = lambda _: None,
+) -> dict[str, Component]:
     """Start the nodes of a `count`-broker cluster not in `running` (by name), all at once.
 
     Nodes of a cluster must start together: none answers before a majority of the controller
-    quorum is up. Returns the components started.
+    quorum is up. `on_launch` gets their pids before the wait (to record them, so that they can
+    be stopped whatever happens next). Returns the components started.
     """
     libs = fetch_jars()
     ports = node_ports(count)
     cluster_id = existing_cluster_id(count) or new_cluster_id()
-    started: dict[str, tuple[BrokerNode, subprocess.Popen[bytes]]] = {}
-    for node in nodes(count):
-        if node.name in running:
-            continue
+    missing = [node for node in nodes(count) if node.name not in running]
+    for node in missing:
         write_config(node, ports)
-        format_storage(libs, node, cluster_id)
-        started[node.name] = (node, _launch(libs, node))
-    components = {}
+    format_storage(libs, missing, cluster_id)
+    started = {node.name: (node, _launch(libs, node)) for node in missing}
+    components = {
+        name: Component(name, pid=proc.pid, port=ports[node.node_id][0],
+                        url=f"127.0.0.1:{ports[node.node_id][0]}", log=str(node.log))
+        for name, (node, proc) in started.items()
+    }  # fmt: skip
+    on_launch(components)
     for name, (node, proc) in started.items():
-        bootstrap = f"127.0.0.1:{ports[node.node_id][0]}"
-        wait_for_kafka(bootstrap, proc, node.log)
-        components[name] = Component(
-            name, pid=proc.pid, port=ports[node.node_id][0], url=bootstrap, log=str(node.log)
-        )
+        wait_for_kafka(components[name].url or "", proc, node.log)
     return components
 
 

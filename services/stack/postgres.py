@@ -81,8 +81,8 @@ def socket_dir(port: int) -> Path:
     return inside if len(str(inside)) < 80 else Path(f"/tmp/careledger-{port}")  # noqa: S108 (postgres owns it)
 
 
-def read_port() -> int | None:
-    conf = data_dir() / "postgresql.auto.conf"
+def read_port(data: Path | None = None) -> int | None:
+    conf = (data or data_dir()) / "postgresql.auto.conf"
     if conf.exists():
         for line in conf.read_text().splitlines():
             if line.startswith("port"):
@@ -104,51 +104,73 @@ def init_cluster(bindir: Path) -> int:
     _run([str(bindir / "initdb"), "-D", str(data_dir()), "-U", PG_USER, "--auth=trust",
           "--encoding=UTF8", "--no-instructions"], "initdb")  # fmt: skip
     port = free_port()
-    sock = socket_dir(port)
-    auto_conf = (
-        f"port = {port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '{sock}'\n"
-        "fsync = on\nmax_connections = 200\n"
-    )
-    (data_dir() / "postgresql.auto.conf").write_text(auto_conf)
-    if _is_root():
-        shutil.chown(data_dir() / "postgresql.auto.conf", user=PG_USER, group=None)
+    write_node_conf(data_dir(), port)
     return port
+
+
+def write_node_conf(
+    data: Path, port: int, *, primary_port: int | None = None, synchronous: bool = False
+) -> None:
+    """The node's own settings (postgresql.auto.conf): its port, and its part in replication.
+
+    A standby follows `primary_port`; a primary with `synchronous` waits at each commit until
+    its standby has the WAL on disk. pg_basebackup and pg_rewind copy this file from the other
+    node, so it is written again after either.
+    """
+    lines = [
+        f"port = {port}", "listen_addresses = '127.0.0.1'",
+        f"unix_socket_directories = '{socket_dir(port)}'", "fsync = on", "max_connections = 200",
+        # pg_rewind needs hint-bit changes in the WAL; a standby that was away needs the WAL
+        # written meanwhile (beyond this, it is cloned again).
+        "wal_log_hints = on", "wal_keep_size = '256MB'", "synchronous_commit = on",
+        f"synchronous_standby_names = '{'*' if synchronous else ''}'",
+    ]  # fmt: skip
+    if primary_port:
+        conninfo = f"host=127.0.0.1 port={primary_port} user={PG_USER} application_name={data.name}"
+        lines.append(f"primary_conninfo = '{conninfo}'")
+    conf = data / "postgresql.auto.conf"
+    conf.write_text("\n".join(lines) + "\n")
+    if _is_root():
+        shutil.chown(conf, user=PG_USER, group=None)
 
 
 def start_postgres(bindir: Path) -> Component:
     """Create (once) and start the private cluster and the `careledger` database."""
     port = init_cluster(bindir)
+    pid = start_node(bindir, data_dir(), logs_dir() / "postgres.log")
+    create_database(port)
+    return Component("postgres", pid=pid, port=port, url=database_url(port), log=str(log_of()))
+
+
+def log_of(data: Path | None = None) -> Path:
+    """logs/postgres.log for the first node (pg/data), logs/postgres-2.log for pg/data-2."""
+    suffix = (data or data_dir()).name.removeprefix("data")
+    return logs_dir() / f"postgres{suffix}.log"
+
+
+def start_node(bindir: Path, data: Path, log: Path | None = None) -> int | None:
+    """`pg_ctl start` the node in `data` unless it runs; returns the postmaster's pid."""
+    port = read_port(data)
+    assert port, f"{data} has no port in postgresql.auto.conf"
     sock = socket_dir(port)
-    log = logs_dir() / "postgres.log"
+    log = log or log_of(data)
     log.parent.mkdir(parents=True, exist_ok=True)
     sock.mkdir(parents=True, exist_ok=True)
     log.touch()
     if _is_root():
         for path in (sock, log):
             shutil.chown(path, user=PG_USER, group=None)
-    if not pid_alive(postgres_pid()):
-        cmd = [
-            str(bindir / "pg_ctl"),
-            "start",
-            "-w",
-            "-t",
-            "60",
-            "-D",
-            str(data_dir()),
-            "-l",
-            str(log),
-        ]
+    if not pid_alive(postgres_pid(data)):
+        cmd = [str(bindir / "pg_ctl"), "start", "-w", "-t", "60", "-D", str(data), "-l", str(log)]
         result = subprocess.run(_as_pg_user(cmd), capture_output=True, text=True, check=False)
         if result.returncode != 0:
             raise PostgresStartError(f"pg_ctl start failed: {result.stderr}\n{log_tail(log)}")
-    create_database(port)
-    url = database_url(port)
-    return Component("postgres", pid=postgres_pid(), port=port, url=url, log=str(log))
+    return postgres_pid(data)
 
 
-def postgres_pid() -> int | None:
+def postgres_pid(data: Path | None = None) -> int | None:
     """The postmaster's pid from postmaster.pid, if the file exists."""
-    pidfile = data_dir() / "postmaster.pid"
+    pidfile = (data or data_dir()) / "postmaster.pid"
     try:
         return int(pidfile.read_text().splitlines()[0])
     except (OSError, ValueError, IndexError):
@@ -163,11 +185,12 @@ def create_database(port: int) -> None:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DATABASE)))
 
 
-def stop_postgres(bindir: Path | None) -> None:
-    """`pg_ctl stop -m fast` as the cluster's owner."""
-    if not bindir or not (data_dir() / "postmaster.pid").exists():
+def stop_postgres(bindir: Path | None, data: Path | None = None, mode: str = "fast") -> None:
+    """`pg_ctl stop -m fast` (or `mode`) as the cluster's owner."""
+    data = data or data_dir()
+    if not bindir or not (data / "postmaster.pid").exists():
         return
-    cmd = [str(bindir / "pg_ctl"), "stop", "-w", "-m", "fast", "-D", str(data_dir())]
+    cmd = [str(bindir / "pg_ctl"), "stop", "-w", "-m", mode, "-D", str(data)]
     subprocess.run(_as_pg_user(cmd), capture_output=True, text=True, check=False)
 
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from services.stack import kafka, postgres
+from services.stack import kafka, postgres, standby
 from services.stack.prereqs import check_prerequisites, postgres_bindir
 from services.stack.processes import ProcessSpec, service_processes
 from services.stack.state import (
@@ -38,6 +38,7 @@ class ComponentStatus:
     alive: bool
     answers: bool | None  # None: the component has no port to ask
     url: str | None
+    role: str | None = None  # a PostgreSQL node of a pair: primary or standby
 
 
 def _previous() -> StackInfo | None:
@@ -60,11 +61,13 @@ def up(
     *,
     infra_only: bool = False,
     brokers: int | None = None,
+    pg_standby: bool = False,
     on_note: Callable[[str], None] = print,
 ) -> StackInfo:
     """Start whatever is not already running; running components are kept as they are.
 
     `brokers` is 1 or 3; None keeps what this home's Kafka was formatted for (1 when new).
+    `pg_standby` adds a streaming standby; a home that has one keeps it.
     """
     external_db = os.environ.get(EXTERNAL_DB_ENV)
     bindir = check_prerequisites(need_postgres=not external_db)
@@ -76,20 +79,19 @@ def up(
 
     brokers_c = _start_brokers(count, old)
     if external_db:
-        pg_c = Component("postgres", url=external_db, managed=False)
-    elif _running(old.get("postgres")):
-        pg_c = old["postgres"]
+        pg_c = {"postgres": Component("postgres", url=external_db, managed=False)}
+        database_url = external_db
     else:
         assert bindir is not None
-        pg_c = postgres.start_postgres(bindir)
+        pg_c, database_url = _start_databases(bindir, old, pg_standby, on_note)
     services = {n: c for n, c in old.items() if not is_infra(n)}
     info = StackInfo(
         home=str(home),
-        database_url=pg_c.url or "",
+        database_url=database_url,
         kafka_bootstrap=kafka.bootstrap_servers(count),
         kafka_version=kafka.kafka_version(),
         # Services of the last `up` stay listed (and stoppable) until this one replaces them.
-        components={**brokers_c, "postgres": pg_c, **services},
+        components={**brokers_c, **pg_c, **services},
         service_urls=dict(before.service_urls) if before else {},
     )
     write_stack_info(info)  # record pids now, so `down` can stop them even if init fails
@@ -106,7 +108,7 @@ def up(
             if spec.name.endswith("-api"):
                 url = info.components[spec.name].url
                 info.service_urls[spec.name.removesuffix("-api")] = url or ""
-        write_stack_info(info)
+            write_stack_info(info)  # each pid as soon as it runs
     return info
 
 
@@ -114,8 +116,43 @@ def _start_brokers(count: int, old: dict[str, Component]) -> dict[str, Component
     """Every broker node, in node order: those running as they are, the others started."""
     names = [node.name for node in kafka.nodes(count)]
     running = {name: old[name] for name in names if _running(old.get(name))}
-    started = kafka.start_brokers(count, set(running))
+    started = kafka.start_brokers(count, set(running), on_launch=_remember)
     return {name: running.get(name) or started[name] for name in names}
+
+
+def _remember(components: dict[str, Component]) -> None:
+    """Record pids in stack.json as soon as they exist, so that `down` finds them anyway."""
+    info = _previous() or StackInfo(home=str(stack_home()), database_url="", kafka_bootstrap="")
+    info.components.update(components)
+    write_stack_info(info)
+
+
+def _start_databases(
+    bindir: Path, old: dict[str, Component], pg_standby: bool, on_note: Callable[[str], None]
+) -> tuple[dict[str, Component], str]:
+    """PostgreSQL nodes and the URL the services use (naming both nodes when there are two)."""
+    if not (pg_standby or standby.has_standby()):
+        pg_c = old["postgres"] if _running(old.get("postgres")) else postgres.start_postgres(bindir)
+        return {"postgres": pg_c}, pg_c.url or ""
+    primary, _ = standby.roles()
+    if primary.exists:
+        postgres.start_node(bindir, primary.data)
+    else:
+        postgres.start_postgres(bindir)  # a new home: initdb the first node
+    standby.start_standby(bindir, on_note)
+    return {node.name: node.component() for node in standby.pg_nodes()}, standby.cluster_url()
+
+
+def failover(on_note: Callable[[str], None] = print) -> StackInfo:
+    """Promote the PostgreSQL standby and make the old primary its standby (stack.json too)."""
+    info = read_stack_info()
+    bindir = postgres_bindir()
+    if bindir is None:
+        raise RuntimeError("no PostgreSQL binaries found (CARELEDGER_PG_BINDIR)")
+    standby.failover(bindir, on_note)
+    info.components.update({node.name: node.component() for node in standby.pg_nodes()})
+    write_stack_info(info)
+    return info
 
 
 def db_init(database_url: str, kafka_bootstrap: str, *, brokers: int | None = None) -> list[str]:
@@ -126,8 +163,10 @@ def db_init(database_url: str, kafka_bootstrap: str, *, brokers: int | None = No
     from services.stack.topics import ensure_topics
 
     postgres.ensure_schemas(database_url)
-    created = ensure_topics(kafka_bootstrap, brokers=brokers)
-    notes = [f"topics created: {', '.join(created) or 'none (all exist)'}"]
+    notes = []
+    if kafka_bootstrap:  # none: topics are someone else's (Strimzi's topic operator)
+        created = ensure_topics(kafka_bootstrap, brokers=brokers)
+        notes.append(f"topics created: {', '.join(created) or 'none (all exist)'}")
     notes.append(create_event_tables(database_url, kafka_bootstrap))
     return notes
 
@@ -200,12 +239,17 @@ def down() -> list[str]:
     brokers = {n: c for n, c in info.components.items() if n.startswith("kafka") and c.managed}
     stop_pids([c.pid for c in brokers.values() if c.pid], timeout=30)
     stopped.extend(brokers)
-    component = info.components.get("postgres")
-    if component is not None and component.managed:
-        postgres.stop_postgres(postgres_bindir())
+    # The primary first: its shutdown checkpoint still reaches the standby. A node is stopped
+    # by its data dir even if a `stack up` that started it never got to record it.
+    external = not info.components.get("postgres", Component("postgres")).managed
+    for node in () if external else standby.roles():
+        component = info.components.get(node.name) or node.component()
+        if not node.exists:
+            continue
+        postgres.stop_postgres(postgres_bindir(), node.data)
         if component.pid and pid_alive(component.pid):
             stop_pid(component.pid, timeout=15)
-        stopped.append("postgres")
+        stopped.append(node.name)
     Path(info.home, "stack.json").unlink(missing_ok=True)
     return stopped
 
@@ -215,8 +259,9 @@ def status() -> list[ComponentStatus]:
     if info is None:
         return []
     result = []
+    roles = standby.role_names() if "postgres-2" in info.components else {}
     for name, c in info.components.items():
         answers = port_answers(c.port) if c.port else None
         alive = pid_alive(c.pid) if c.managed else bool(answers)
-        result.append(ComponentStatus(name, c.pid, alive, answers, c.url))
+        result.append(ComponentStatus(name, c.pid, alive, answers, c.url, roles.get(name)))
     return result

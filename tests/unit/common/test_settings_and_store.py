@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import uuid
 
 import pytest
@@ -10,7 +11,7 @@ from services.common.context import CommandContext
 from services.common.errors import NotFound
 from services.common.events import name_events, stored_name
 from services.common.settings import DEV_JWT_SECRET, Settings
-from services.common.store import CareApplication, build_application
+from services.common.store import CONNINFO_KEY, CareApplication, build_application, postgres_env
 from tests.unit.common.kit_app import KitApplication, Note
 
 CTX = CommandContext(actor_id="u-9", actor_role="clinician", tenant="practice-a",
@@ -117,3 +118,17 @@ def test_an_old_event_version_is_upcast_when_read() -> None:
     assert restored.total == 3
     assert app.history_records(counter.id)[1]["body"]["unit"] == "each"
     assert app.history_records(counter.id)[1]["type"] == "careledger.kitcount.Added.v2"
+
+
+def test_the_store_keeps_the_libpq_parameters_of_a_url_that_names_a_primary_and_its_standby() -> (
+    None
+):
+    url = (
+        "postgresql://careledger@127.0.0.1:5001,127.0.0.1:5002/careledger"
+        "?target_session_attrs=read-write&sslmode=prefer"
+    )
+    env = postgres_env(Settings(env="dev", database_url=url), "plan")
+    assert env["POSTGRES_HOST"] == "127.0.0.1,127.0.0.1" and env["POSTGRES_PORT"] == "5001,5002"
+    assert json.loads(env[CONNINFO_KEY]) == {
+        "target_session_attrs": "read-write", "sslmode": "prefer"
+    }  # fmt: skip
