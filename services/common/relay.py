@@ -34,6 +34,7 @@ from tenacity import (
 from services.common.relay_kafka import (
     CHECKPOINT_TOPIC,
     checkpoint_value,
+    commit_within,
     read_checkpoint,
     transactional_producer,
 )
@@ -168,7 +169,7 @@ class Relay:
         )
         # flush bounds the wait on a broker that went away; commit then only ends the txn.
         producer.flush(timeout=self.config.transaction_timeout_ms / 2000)
-        producer.commit_transaction()
+        commit_within(producer, self.config.transaction_timeout_ms / 2000)
 
     # -- connections --------------------------------------------------------------------------
 

@@ -61,6 +61,21 @@ def transactional_producer(
     return producer
 
 
+def commit_within(producer: KafkaProducer, timeout_s: float) -> None:
+    """`commit_transaction`, but raising KafkaTimeoutError after `timeout_s`.
+
+    kafka-python waits for the commit without a bound; when the transaction coordinator died
+    mid-commit and the cluster lost its controller quorum, the wait never ended (seen with two
+    of three brokers SIGKILLed: the relay hung after they came back). A relay that times out
+    reconnects: its new producer's `init_transactions` settles the old transaction either way.
+    """
+    manager = producer._transaction_manager
+    result = manager.begin_commit()
+    producer._sender.wakeup()
+    if not result.wait(timeout_ms=timeout_s * 1000):
+        raise KafkaTimeoutError(f"the transaction did not commit within {timeout_s:.0f}s")
+
+
 def checkpoint_value(position: int) -> bytes:
     return json.dumps({"position": position}).encode()
 
