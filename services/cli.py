@@ -130,6 +130,16 @@ def consume(service: ServiceArg) -> None:
 
 
 @app.command()
+def ready() -> None:
+    """Exit 0 when PostgreSQL and Kafka answer: the readiness probe of relays and consumers."""
+    from services.common.readiness import readiness
+
+    checks = readiness(load_settings(local_tool=True))
+    typer.echo(json.dumps(checks))
+    raise typer.Exit(0 if checks and all(checks.values()) else 1)
+
+
+@app.command()
 def demo() -> None:
     """Run the practice's journeys 1-3 against the running stack, then show where to look."""
     from services.demo.cli import run_demo

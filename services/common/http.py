@@ -33,6 +33,7 @@ from services.common.idempotency import (
 )
 from services.common.logging import get_logger
 from services.common.openapi import install_openapi
+from services.common.readiness import readiness
 from services.common.settings import Settings
 
 PROBLEM_JSON = "application/problem+json"
@@ -173,6 +174,13 @@ def create_service_app(
     def health_check() -> JSONResponse:
         ok = health() if health else True
         return JSONResponse({"status": "ok" if ok else "degraded"}, status_code=200 if ok else 503)
+
+    @app.get("/ready", tags=["ops"], summary="Readiness: PostgreSQL and Kafka answer (no auth)")
+    def ready_check() -> JSONResponse:
+        checks = readiness(settings)
+        ok = all(checks.values())
+        body = {"status": "ready" if ok else "unavailable", "checks": checks}
+        return JSONResponse(body, status_code=200 if ok else 503)
 
     @app.get("/metrics", tags=["ops"], summary="Prometheus metrics (no auth)")
     def metrics() -> Response:
