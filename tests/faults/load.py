@@ -45,23 +45,32 @@ class Answer:
     command: str
     status: int  # 0: no HTTP answer (connection refused, reset or timed out)
     content_type: str
-    plan_id: str | None = None
+    plan_id: str | None = None  # the record the command changed (a plan, consent or referral)
     version: int | None = None
+    service: str = "plan"
 
 
 @dataclass
 class PlanLoad:
-    """`commands` plan commands from `threads` threads, one unit of work every `pace` seconds."""
+    """`commands` plan commands from `threads` threads, one unit of work every `pace` seconds.
+
+    With `consent`, each unit also records and activates a Part 2 consent. A request that
+    could not connect is sent again up to `connect_retries` times (it never reached a server),
+    to the URL `url` gives then: a load balancer's retry on the next replica.
+    """
 
     url: Callable[[str], str]  # service -> base URL, read again for every request
     commands: int = 300
     threads: int = 4
     pace: float = 0.15
     timeout: float = 20.0
+    consent: bool = False
+    connect_retries: int = 0
     answers: list[Answer] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _workers: list[threading.Thread] = field(default_factory=list)
     _units: Any = field(default_factory=itertools.count)
+    _stopped: threading.Event = field(default_factory=threading.Event)
 
     def start(self) -> PlanLoad:
         auth = {"Authorization": f"Bearer {token()}"}
@@ -70,6 +79,10 @@ class PlanLoad:
             worker.start()
             self._workers.append(worker)
         return self
+
+    def stop(self) -> None:
+        """No new unit of work after the ones under way."""
+        self._stopped.set()
 
     def join(self, seconds: float = 180) -> None:
         deadline = time.monotonic() + seconds
@@ -83,7 +96,7 @@ class PlanLoad:
 
     def _work(self, auth: dict[str, str]) -> None:
         with httpx.Client(timeout=self.timeout, headers=auth) as client:
-            while self._sent() < self.commands:
+            while self._sent() < self.commands and not self._stopped.is_set():
                 unit = next(self._units)
                 self._unit(client, unit)
                 time.sleep(self.pace)
@@ -91,16 +104,27 @@ class PlanLoad:
     def _post(self, client: httpx.Client, command: str, service: str, path: str,
               body: dict[str, Any], **headers: str) -> Answer:  # fmt: skip
         try:
-            response = client.post(self.url(service) + path, json=body, headers=headers)
+            response = self._send(client, service, path, body, headers)
             data = response.json() if response.status_code < 300 else {}
+            version = data.get("version") or _etag_version(response.headers.get("etag"))
             answer = Answer(time.monotonic(), command, response.status_code,
                             response.headers.get("content-type", ""),
-                            data.get("plan_id"), data.get("version"))  # fmt: skip
+                            data.get(ID_FIELDS[service]), version, service)  # fmt: skip
         except (httpx.TransportError, ValueError, KeyError):
-            answer = Answer(time.monotonic(), command, 0, "")
+            answer = Answer(time.monotonic(), command, 0, "", service=service)
         with self._lock:
             self.answers.append(answer)
         return answer
+
+    def _send(self, client: httpx.Client, service: str, path: str, body: dict[str, Any],
+              headers: dict[str, str]) -> httpx.Response:  # fmt: skip
+        for attempt in range(self.connect_retries + 1):
+            try:
+                return client.post(self.url(service) + path, json=body, headers=headers)
+            except httpx.ConnectError:
+                if attempt == self.connect_retries:
+                    raise
+        raise AssertionError("unreachable")
 
     def _unit(self, client: httpx.Client, unit: int) -> None:
         a, b = f"client-{uuid.uuid4().hex[:8]}", f"client-{uuid.uuid4().hex[:8]}"
@@ -118,19 +142,46 @@ class PlanLoad:
         if unit % 10 == 0:
             body = referral_body(created.plan_id, a)
             self._post(client, "referral", "referral", "/referrals", body)
+        if self.consent:
+            drafted = self._post(client, "consent", "consent", "/consents", consent_body(a))
+            if drafted.status == 201 and drafted.plan_id:
+                self._post(client, "consent-activate", "consent",
+                           f"/consents/{drafted.plan_id}/activation", {},
+                           **{"If-Match": f'"{drafted.version}"'})  # fmt: skip
 
     # What the answers say ---------------------------------------------------------------
 
     def statuses(self, since: float = 0, until: float = float("inf")) -> Counter[int]:
         return Counter(a.status for a in self.answers if since <= a.at <= until)
 
-    def acknowledged(self) -> list[tuple[str, int]]:
-        """(plan id, version) of every plan command answered 2xx."""
+    def acknowledged(self, service: str = "plan") -> list[tuple[str, int]]:
+        """(record id, version) of every command of `service` answered 2xx."""
         return [(a.plan_id, a.version) for a in self.answers
-                if 200 <= a.status < 300 and a.plan_id and a.version]  # fmt: skip
+                if 200 <= a.status < 300 and a.plan_id and a.version
+                and a.service == service]  # fmt: skip
 
     def between(self, since: float, until: float) -> list[Answer]:
         return [a for a in self.answers if since <= a.at <= until]
+
+
+ID_FIELDS = {"plan": "plan_id", "consent": "consent_id", "referral": "id"}
+
+
+def _etag_version(etag: str | None) -> int | None:
+    digits = (etag or "").strip('W/"')
+    return int(digits) if digits.isdigit() else None
+
+
+def consent_body(person: str) -> dict[str, Any]:
+    return {
+        "person_id": person, "part2": True, "disclosers": [TENANT],
+        "description": RATIONALE,
+        "recipients": [{"kind": "organization", "id": "org-harbor", "name": "Harbor Recovery"}],
+        "purposes": ["TREAT"], "categories": ["substance-use", "assessment"],
+        "labels": ["42CFRPart2", "ETH"],
+        "start": "2026-01-01", "end": "2030-01-01", "revocation_right_acknowledged": True,
+        "signature": {"signed_by": person, "signed_on": "2026-01-01"},
+    }  # fmt: skip
 
 
 def plan_body(a: str, b: str) -> dict[str, Any]:

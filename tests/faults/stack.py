@@ -61,10 +61,10 @@ class PrivateStack:
             timeout=timeout, check=False,
         )  # fmt: skip
 
-    def up(self) -> float:
+    def up(self, *flags: str, timeout: float = 240) -> float:
         """`stack up` (starts whatever is not running); returns the seconds it took."""
         started = time.monotonic()
-        result = self.careledger("stack", "up")
+        result = self.careledger("stack", "up", *flags, timeout=timeout)
         if result.returncode != 0:
             raise StackError(f"stack up failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
         return time.monotonic() - started
@@ -167,8 +167,11 @@ class TopicReader:
             for message in self.consumer.consume(500, timeout=min(left, 0.5)):
                 if message.error():
                     continue  # the broker is down or restarting: keep polling
-                headers = dict(message.headers() or [])
-                self.counts[headers["ce_id"].decode()] += 1
+                self.record(message)
+
+    def record(self, message: Any) -> None:
+        headers = dict(message.headers() or [])
+        self.counts[headers["ce_id"].decode()] += 1
 
     def close(self) -> None:
         self.consumer.close()
