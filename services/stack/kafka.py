@@ -303,7 +303,7 @@ def kafka_answers(bootstrap: str, timeout_ms: int = 2_000) -> bool:
 
 
 def wait_for_kafka(
-    bootstrap: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 120
+    bootstrap: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 240
 ) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
