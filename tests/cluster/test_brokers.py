@@ -43,7 +43,7 @@ def test_the_broker_leading_most_partitions_dies_and_relays_and_consumers_carry_
     )  # fmt: skip
     during = running.between(down_at, time.monotonic())
     assert cluster.dead_services() == [], "a service process died with the broker"
-    restart = cluster.up()
+    restart = cluster.up(timeout=480)
     caught = wait_for(cluster.fully_replicated, 180, "the broker to catch up its replicas")
     running.stop()
     running.join(120)
@@ -73,7 +73,7 @@ def test_with_two_brokers_down_kafka_takes_no_writes_yet_commands_are_kept_and_a
     # What was in flight settles; then a quiet window: the stores grow, the topics do not.
     quiet = _quiet_window(cluster, topics, seconds=8.0)
     during = running.between(down_at, time.monotonic())
-    restart = cluster.up()
+    restart = cluster.up(timeout=480)
     caught = wait_for(cluster.fully_replicated, 180, "both brokers to catch up")
     running.stop()
     running.join(120)
