@@ -13,7 +13,7 @@ import time
 import pytest
 
 from tests.cluster.cluster import Cluster, OrderedReader, load, read_all, settled, stored
-from tests.faults.load import PlanLoad
+from tests.faults.load import Answer, PlanLoad
 from tests.faults.stack import wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(900)]
@@ -43,19 +43,13 @@ def test_the_broker_leading_most_partitions_dies_and_relays_and_consumers_carry_
     )  # fmt: skip
     during = running.between(down_at, time.monotonic())
     assert cluster.dead_services() == [], "a service process died with the broker"
-    restart = cluster.up(timeout=480)
-    caught = wait_for(cluster.fully_replicated, 180, "the broker to catch up its replicas")
-    running.stop()
-    running.join(120)
-    published = settled(cluster, topics)
+    restart, caught, published = brokers_back(cluster, topics, running)
 
     print(f"\nkafka-{victim} (leader of {led}/18) down: progress after {waited:.1f}s, "
           f"{len(during)} commands {dict(running.statuses(down_at))}; back {restart:.1f}s, "
           f"in sync {caught:.1f}s later; exactly once {published}")  # fmt: skip
     assert cluster.service_pids() == pids, "stack up restarted a service: none should have died"
-    assert len(during) >= 10 and all(200 <= a.status < 300 for a in during), sorted(
-        {a.status for a in during}
-    )
+    assert len(during) >= 10 and all_2xx(during), sorted({a.status for a in during})
 
 
 def test_with_two_brokers_down_kafka_takes_no_writes_yet_commands_are_kept_and_arrive_once(
@@ -73,20 +67,29 @@ def test_with_two_brokers_down_kafka_takes_no_writes_yet_commands_are_kept_and_a
     # What was in flight settles; then a quiet window: the stores grow, the topics do not.
     quiet = _quiet_window(cluster, topics, seconds=8.0)
     during = running.between(down_at, time.monotonic())
-    restart = cluster.up(timeout=480)
-    caught = wait_for(cluster.fully_replicated, 180, "both brokers to catch up")
-    running.stop()
-    running.join(120)
-    published = settled(cluster, topics)
+    restart, caught, published = brokers_back(cluster, topics, running)
 
     print(f"\nkafka-{first} then kafka-{second} down: {quiet}; {len(during)} commands "
           f"{sorted({a.status for a in during})}; back {restart:.1f}s, in sync {caught:.1f}s "
           f"later; exactly once {published}")  # fmt: skip
     assert quiet["stored"] >= 10 and quiet["on_kafka"] == 0, quiet
-    assert len(during) >= 10 and all(200 <= a.status < 300 for a in during), sorted(
-        {a.status for a in during}
-    )
+    assert len(during) >= 10 and all_2xx(during), sorted({a.status for a in during})
     assert cluster.dead_services() == []
+
+
+def brokers_back(
+    cluster: Cluster, topics: dict[str, OrderedReader], running: PlanLoad
+) -> tuple[float, float, dict[str, int]]:
+    """`stack up` restarts the dead brokers; every replica back in sync; load stopped; checked."""
+    restart = cluster.up(timeout=480)
+    caught = wait_for(cluster.fully_replicated, 180, "the brokers to catch up their replicas")
+    running.stop()
+    running.join(120)
+    return restart, caught, settled(cluster, topics)
+
+
+def all_2xx(answers: list[Answer]) -> bool:
+    return all(200 <= a.status < 300 for a in answers)
 
 
 def _fenced(cluster: Cluster, node: int) -> bool:

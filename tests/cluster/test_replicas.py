@@ -75,7 +75,8 @@ def test_one_api_replica_and_one_consumer_of_each_group_die_and_nothing_is_lost_
     further = cluster.spawn("plan-relay-2", "relay", "plan")
     wait_for(lambda: not pid_alive(relay), 120, f"the running relay ({relay}) to be fenced")
     assert further.poll() is None, "the further relay should be the one publishing now"
-    cluster.up(timeout=480)  # the killed APIs and consumers, and plan's own relay, which fences plan-relay-2
+    # The killed APIs and consumers come back, and plan's own relay, which fences plan-relay-2.
+    cluster.up(timeout=480)
     wait_for(lambda: further.poll() is not None, 120, "the further relay to be fenced in turn")
     running.stop()
     running.join(120)

@@ -32,7 +32,15 @@ from tests.unit.referral.helpers import FakeConsentGate
 SETTINGS = Settings(env="dev")
 TOKENS = TokenService(SETTINGS)
 HOME, FOREIGN = "practice-home", "practice-foreign"
-UNGUARDED = {"/health", "/ready", "/metrics", "/docs", "/docs/oauth2-redirect", "/openapi.json", "/redoc"}
+UNGUARDED = {
+    "/health",
+    "/ready",
+    "/metrics",
+    "/docs",
+    "/docs/oauth2-redirect",
+    "/openapi.json",
+    "/redoc",
+}
 RECORD_PARAMS = {"plan_id", "goal_id", "agreement_id", "consent_id", "decision_id", "referral_id"}
 DETOX = {"kind": "organization", "id": "org-detox", "name": "Harbor Detox"}
 
