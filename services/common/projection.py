@@ -22,7 +22,7 @@ import signal
 import time
 from collections.abc import Callable, Mapping, Sequence
 from types import FrameType
-from typing import Any, ClassVar, LiteralString
+from typing import Any, ClassVar, LiteralString, TypeVar
 from uuid import UUID
 
 import psycopg
@@ -263,6 +263,23 @@ def rebuild(
         app.close()
 
 
+T = TypeVar("T")
+STORE_DOWN = (psycopg.OperationalError, OperationalError, InterfaceError)
+
+
+def _until_store_answers(call: Callable[[], T]) -> T:
+    """`call()`, again with backoff while PostgreSQL does not answer: a runner that starts
+    during an outage (or a failover) waits for the store instead of exiting."""
+    backoff = 0.5
+    while True:
+        try:
+            return call()
+        except STORE_DOWN as exc:
+            log.warning("projection.store_down", error=type(exc).__name__)
+            time.sleep(backoff)
+            backoff = min(backoff * 2, 10.0)
+
+
 def run_projections(
     service: str,
     projections: Sequence[type[Projection]] | None,
@@ -282,17 +299,18 @@ def run_projections(
 
         signal.signal(signal.SIGTERM, _stop)
         signal.signal(signal.SIGINT, _stop)
-    app, store = reader_app(service, settings), ReadStore.from_settings(settings)
+    app = _until_store_answers(lambda: reader_app(service, settings))
+    store = ReadStore.from_settings(settings)
     runners = [ProjectionRunner(cls(store), app, store) for cls in projections]
     backoff = poll_interval_s
     try:
         for runner in runners:
-            runner.ensure_tables()
+            _until_store_answers(runner.ensure_tables)
         while not stopping and not (until is not None and until()):
             try:
                 applied = sum(runner.run_once() for runner in runners)
                 backoff = poll_interval_s
-            except (psycopg.OperationalError, OperationalError, InterfaceError) as exc:
+            except STORE_DOWN as exc:
                 log.warning("projection.retrying", service=service, error=type(exc).__name__)
                 applied, backoff = 0, min(backoff * 2, 10.0)
             if not applied:

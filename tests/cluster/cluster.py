@@ -233,3 +233,10 @@ def in_store(cluster: Cluster, service: str) -> list[tuple[str, int]]:
         f"SELECT originator_id::text, originator_version FROM {service}.{service}_events",  # noqa: S608
     )
     return [(str(oid), int(version)) for oid, version in rows]
+
+
+def steady(cluster: Cluster, running: PlanLoad) -> None:
+    """The load runs and the referral consumer reacts to it."""
+    before = cluster.suggestions()
+    wait_for(lambda: cluster.suggestions() > before, 120, "the referral consumer to react")
+    assert not running.statuses()[500]

@@ -12,18 +12,19 @@ import time
 
 import pytest
 
-from tests.cluster.cluster import Cluster, OrderedReader, load, read_all, settled, stored
+from tests.cluster.cluster import (
+    Cluster,
+    OrderedReader,
+    load,
+    read_all,
+    settled,
+    steady,
+    stored,
+)
 from tests.faults.load import Answer, PlanLoad
 from tests.faults.stack import wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(900)]
-
-
-def steady(cluster: Cluster, running: PlanLoad) -> None:
-    """The load runs and the referral consumer reacts to it."""
-    before = cluster.suggestions()
-    wait_for(lambda: cluster.suggestions() > before, 120, "the referral consumer to react")
-    assert not running.statuses()[500]
 
 
 def test_the_broker_leading_most_partitions_dies_and_relays_and_consumers_carry_on(

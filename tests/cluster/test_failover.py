@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from tests.cluster.cluster import Cluster, OrderedReader, in_store, load, settled
+from tests.cluster.cluster import Cluster, OrderedReader, in_store, load, settled, steady
 from tests.faults.load import Answer
 from tests.faults.stack import SERVICES, missing, version_gaps, wait_for
 
@@ -25,7 +25,7 @@ def test_the_promoted_standby_holds_every_acknowledged_command_and_the_relays_re
     cluster: Cluster, topics: dict[str, OrderedReader]
 ) -> None:
     running = load(cluster)
-    wait_for(lambda: len(running.answers) >= 30, 120, "the load to get going")
+    steady(cluster, running)  # every process up and following (a read model starts lazily)
     pids = cluster.service_pids()
     primary = cluster.postgres_primary()
     cluster.kill(primary)
