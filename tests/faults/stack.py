@@ -61,7 +61,7 @@ class PrivateStack:
             timeout=timeout, check=False,
         )  # fmt: skip
 
-    def up(self, *flags: str, timeout: float = 240) -> float:
+    def up(self, *flags: str, timeout: float = 480) -> float:
         """`stack up` (starts whatever is not running); returns the seconds it took."""
         started = time.monotonic()
         result = self.careledger("stack", "up", *flags, timeout=timeout)
