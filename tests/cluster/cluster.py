@@ -75,7 +75,8 @@ class Cluster(PrivateStack):
 
     def group_members(self, group: str) -> dict[str, set[tuple[str, int]]]:
         """Member id -> the partitions it is assigned, for a consumer group."""
-        [future] = self.admin().describe_consumer_groups([group]).values()
+        admin = self.admin()  # kept while waiting: a collected client never completes futures
+        [future] = admin.describe_consumer_groups([group], request_timeout=15).values()
         description = future.result(timeout=20)
         return {
             m.member_id: {(tp.topic, tp.partition) for tp in m.assignment.topic_partitions}
