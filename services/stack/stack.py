@@ -208,9 +208,11 @@ def start_process(spec: ProcessSpec, info: StackInfo) -> Component:
             stdin=subprocess.DEVNULL, start_new_session=True, env=service_env(info),
         )  # fmt: skip
     url = f"http://127.0.0.1:{spec.port}" if spec.port else None
+    component = Component(spec.name, pid=proc.pid, port=spec.port, url=url, log=str(log))
+    _remember({spec.name: component})  # before the wait: `down` stops it whatever happens
     if spec.port:
         _wait_port(spec.port, proc, timeout=30)
-    return Component(spec.name, pid=proc.pid, port=spec.port, url=url, log=str(log))
+    return component
 
 
 def executable(name: str = "careledger") -> str:

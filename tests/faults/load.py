@@ -110,8 +110,8 @@ class PlanLoad:
             answer = Answer(time.monotonic(), command, response.status_code,
                             response.headers.get("content-type", ""),
                             data.get(ID_FIELDS[service]), version, service)  # fmt: skip
-        except (httpx.TransportError, ValueError, KeyError):
-            answer = Answer(time.monotonic(), command, 0, "", service=service)
+        except (httpx.TransportError, ValueError, KeyError) as exc:  # no answer: say why
+            answer = Answer(time.monotonic(), command, 0, type(exc).__name__, service=service)
         with self._lock:
             self.answers.append(answer)
         return answer
