@@ -163,8 +163,10 @@ def tail(
             "no Kafka configured: run `careledger stack up` or set CARELEDGER_KAFKA_BOOTSTRAP"
         )
         raise typer.Exit(2)
+    from services.common.kafka_access import kafka_access
+
     lines = follow(
-        settings.kafka_bootstrap, topic, from_beginning=from_beginning, limit=limit,
+        kafka_access(settings), topic, from_beginning=from_beginning, limit=limit,
         idle_seconds=idle,
     )  # fmt: skip
     print_lines(lines)

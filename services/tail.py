@@ -10,6 +10,7 @@ from kafka import KafkaConsumer, TopicPartition
 from rich.console import Console
 
 from contracts.envelope import parse_consumer_record
+from services.common.kafka_access import KafkaTarget, as_access
 
 
 @dataclass(frozen=True)
@@ -25,11 +26,12 @@ class TailLine:
 
 
 def follow(
-    bootstrap: str, topic: str, *, from_beginning: bool, limit: int | None, idle_seconds: float
+    kafka: KafkaTarget, topic: str, *, from_beginning: bool, limit: int | None, idle_seconds: float
 ) -> Iterator[TailLine]:
     """Records of `topic` as they arrive; stops after `limit` records or `idle_seconds` of quiet."""
+    access = as_access(kafka)
     consumer = KafkaConsumer(
-        bootstrap_servers=bootstrap,
+        **access.options(),
         isolation_level="read_committed",
         enable_auto_commit=False,
         group_id=None,
@@ -37,7 +39,7 @@ def follow(
     try:
         partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
         if not partitions:
-            raise SystemExit(f"no topic {topic!r} on {bootstrap}")
+            raise SystemExit(f"no topic {topic!r} on {access.bootstrap}")
         consumer.assign(partitions)
         if from_beginning:
             consumer.seek_to_beginning(*partitions)

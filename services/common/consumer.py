@@ -48,6 +48,7 @@ from services.common.context import SYSTEM_ROLE, CommandContext, acting_as
 from services.common.deadletter import DEADLETTER_TOPIC, DeadLetters, DeadLetterSink, reason_for
 from services.common.errors import Unavailable
 from services.common.inbound import InboundRecord, Reactions
+from services.common.kafka_access import kafka_access
 from services.common.settings import Settings
 from services.common.store import CareApplication
 
@@ -140,10 +141,10 @@ class Consumer:
     def _connect(self) -> None:
         if self._deadletters is None:
             self._deadletters = DeadLetters(
-                self.settings.kafka_bootstrap, service=self.service, topic=self._deadletter_topic
+                kafka_access(self.settings), service=self.service, topic=self._deadletter_topic
             )
         self._kafka = KafkaConsumer(
-            bootstrap_servers=self.settings.kafka_bootstrap,
+            **kafka_access(self.settings).options(),
             group_id=self.group_id,
             client_id=f"careledger-{self.service}-consumer",
             isolation_level="read_committed",

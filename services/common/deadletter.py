@@ -12,6 +12,8 @@ from typing import Any, Protocol
 
 from kafka import KafkaProducer
 
+from services.common.kafka_access import KafkaTarget, as_access
+
 DEADLETTER_TOPIC = "careledger.deadletter"
 MAX_REASON_CHARS = 1_000
 DL_HEADERS = ("dl_reason", "dl_topic", "dl_partition", "dl_offset", "dl_service")
@@ -47,7 +49,7 @@ class DeadLetters:
 
     def __init__(
         self,
-        bootstrap: str,
+        kafka: KafkaTarget,
         *,
         service: str,
         topic: str = DEADLETTER_TOPIC,
@@ -57,7 +59,7 @@ class DeadLetters:
         self.topic = topic
         self.timeout_s = timeout_s
         self._producer: Any = KafkaProducer(
-            bootstrap_servers=bootstrap,
+            **as_access(kafka).options(),
             client_id=f"careledger-{service}-deadletter",
             acks="all",
             enable_idempotence=True,

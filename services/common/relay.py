@@ -31,6 +31,7 @@ from tenacity import (
     wait_exponential,
 )
 
+from services.common.kafka_access import kafka_access
 from services.common.relay_kafka import (
     CHECKPOINT_TOPIC,
     checkpoint_value,
@@ -191,16 +192,16 @@ class Relay:
 
     def _open_producer(self) -> None:
         self._close_producer()
-        bootstrap = self.settings.kafka_bootstrap
+        kafka = kafka_access(self.settings)
         producer = transactional_producer(
-            bootstrap,
+            kafka,
             self.config.producer_id,
             transaction_timeout_ms=self.config.transaction_timeout_ms,
         )
         try:
             self._partitions = len(producer.partitions_for(self.config.event_topic))
             self.position = read_checkpoint(
-                bootstrap, self.config.key, topic=self.config.checkpoint_topic
+                kafka, self.config.key, topic=self.config.checkpoint_topic
             )
         except BaseException:
             producer.close(timeout=0)

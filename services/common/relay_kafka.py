@@ -14,6 +14,8 @@ from typing import Any
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.errors import KafkaTimeoutError
 
+from services.common.kafka_access import KafkaTarget, as_access
+
 CHECKPOINT_TOPIC = "careledger.relay-checkpoints"
 
 # The same batch settings serve the relay and its benchmark baseline (bench/relay.py).
@@ -30,7 +32,7 @@ TRANSACTION_RETRY_BACKOFF_MS = 10
 
 
 def transactional_producer(
-    bootstrap: str, transactional_id: str, *, transaction_timeout_ms: int = 60_000
+    kafka: KafkaTarget, transactional_id: str, *, transaction_timeout_ms: int = 60_000
 ) -> KafkaProducer:
     """A producer that has fenced every older producer with the same transactional id.
 
@@ -38,7 +40,7 @@ def transactional_producer(
     waits for one it was committing), so what is committed is settled once this returns.
     """
     producer = KafkaProducer(
-        bootstrap_servers=bootstrap,
+        **as_access(kafka).options(),
         transactional_id=transactional_id,
         transaction_timeout_ms=transaction_timeout_ms,
         bootstrap_timeout_ms=10_000,
@@ -81,7 +83,7 @@ def checkpoint_value(position: int) -> bytes:
 
 
 def read_checkpoint(
-    bootstrap: str,
+    kafka: KafkaTarget,
     key: str,
     *,
     topic: str = CHECKPOINT_TOPIC,
@@ -96,9 +98,9 @@ def read_checkpoint(
     `settle=False` reads only up to the last stable offset (quick, maybe stale: for status).
     """
     partition = TopicPartition(topic, 0)
-    end = _log_end(bootstrap, partition, "read_uncommitted" if settle else "read_committed")
+    end = _log_end(kafka, partition, "read_uncommitted" if settle else "read_committed")
     consumer = KafkaConsumer(
-        bootstrap_servers=bootstrap,
+        **as_access(kafka).options(),
         isolation_level="read_committed",
         enable_auto_commit=False,
         group_id=None,
@@ -124,9 +126,9 @@ def read_checkpoint(
     return position
 
 
-def _log_end(bootstrap: str, partition: TopicPartition, isolation: str) -> int:
+def _log_end(kafka: KafkaTarget, partition: TopicPartition, isolation: str) -> int:
     consumer = KafkaConsumer(
-        bootstrap_servers=bootstrap,
+        **as_access(kafka).options(),
         isolation_level=isolation,
         enable_auto_commit=False,
         group_id=None,

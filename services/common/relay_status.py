@@ -6,6 +6,7 @@ from typing import Any
 
 from prometheus_client import Counter, Gauge, start_http_server
 
+from services.common.kafka_access import kafka_access
 from services.common.relay_kafka import CHECKPOINT_TOPIC, read_checkpoint
 from services.common.settings import Settings
 
@@ -56,7 +57,7 @@ def relay_status(
     from services.common.relay_source import store_application
 
     position = read_checkpoint(
-        settings.kafka_bootstrap, checkpoint_key or service, topic=checkpoint_topic, settle=False
+        kafka_access(settings), checkpoint_key or service, topic=checkpoint_topic, settle=False
     )
     app = store_application(service, settings)
     try:

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_JWT_SECRET = "careledger-dev-secret-change-me-0123456789"  # noqa: S105 - refused outside dev
@@ -43,6 +43,13 @@ class Settings(BaseSettings):
     env: Literal["dev", "test", "prod"] = "prod"
     database_url: str = ""
     kafka_bootstrap: str = ""
+    # How the Kafka clients connect (services/common/kafka_access.py): PLAINTEXT locally,
+    # SASL_SSL with SCRAM-SHA-512 and the cluster CA in production (deploy/k8s/base/config.yaml).
+    kafka_security_protocol: str = "PLAINTEXT"
+    kafka_sasl_mechanism: str = "SCRAM-SHA-512"
+    kafka_sasl_username: str = ""
+    kafka_sasl_password: SecretStr = SecretStr("")
+    kafka_ssl_cafile: str = ""
     jwt_secret: str = DEV_JWT_SECRET
     jwt_issuer: str = "careledger"
     jwt_audience: str = "careledger"
@@ -84,6 +91,9 @@ def load_settings(**overrides: object) -> Settings:
         defaults["database_url"] = stack["database_url"]
     if not os.environ.get("CARELEDGER_KAFKA_BOOTSTRAP") and stack.get("kafka_bootstrap"):
         defaults["kafka_bootstrap"] = stack["kafka_bootstrap"]
+        security = stack.get("kafka_security")  # a stack whose broker takes TLS + SCRAM only
+        if isinstance(security, dict):
+            defaults |= {f"kafka_{k}": v for k, v in security.items()}
     urls = stack.get("service_urls")
     if isinstance(urls, dict) and not os.environ.get("CARELEDGER_SERVICE_URLS"):
         defaults["service_urls"] = urls

@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 
 from services.common.auth import TokenService
+from services.common.kafka_access import kafka_access
 from services.common.settings import Settings
 from services.demo.client import ROLES, JourneyError, Practice, StackNotUp, Step
 from services.demo.couple import JourneyResult
@@ -52,7 +53,7 @@ def kafka_checker(settings: Settings, *, whole_store: bool = False,
 
     def check(result: JourneyResult) -> KafkaReport:
         tenant = None if whole_store else result.tenant
-        return check_kafka(settings.database_url, settings.kafka_bootstrap, tenant=tenant,
+        return check_kafka(settings.database_url, kafka_access(settings), tenant=tenant,
                            timeout=timeout)  # fmt: skip
 
     return check

@@ -20,6 +20,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartiti
 from psycopg import sql
 
 from contracts.envelope import event_id, parse_record
+from services.common.kafka_access import KafkaTarget, as_access
 from services.common.settings import SERVICES
 
 TOPICS = {service: f"careledger.{service}" for service in SERVICES}
@@ -109,17 +110,20 @@ def read_store(database_url: str, tenant: str | None) -> dict[str, Stored]:
 class TopicReader:
     """All partitions of the three topics from the beginning, read_committed, kept open."""
 
-    def __init__(self, bootstrap: str) -> None:
-        self.consumer = Consumer({
-            "bootstrap.servers": bootstrap, "group.id": "careledger-kafka-check",
+    def __init__(self, kafka: KafkaTarget) -> None:
+        access = as_access(kafka)
+        self.consumer = Consumer(access.librdkafka(**{
+            "group.id": "careledger-kafka-check",
             "enable.auto.commit": False, "isolation.level": "read_committed",
             "enable.partition.eof": True, "auto.offset.reset": "earliest",
-        })  # fmt: skip
+        }))  # fmt: skip
         meta = self.consumer.list_topics(timeout=10)
         partitions = []
         for topic in TOPICS.values():
             if topic not in meta.topics:
-                raise RuntimeError(f"no topic {topic} on {bootstrap}: run `careledger db init`")
+                raise RuntimeError(
+                    f"no topic {topic} on {access.bootstrap}: run `careledger db init`"
+                )
             partitions += [TopicPartition(topic, p, OFFSET_BEGINNING)
                            for p in meta.topics[topic].partitions]  # fmt: skip
         self.consumer.assign(partitions)
@@ -180,11 +184,11 @@ def _int(text: str | None) -> int:
 
 
 def check_kafka(
-    database_url: str, bootstrap: str, *, tenant: str | None = None, timeout: float = 60.0
+    database_url: str, kafka: KafkaTarget, *, tenant: str | None = None, timeout: float = 60.0
 ) -> KafkaReport:
     """Compare the stores with the topics (see the module doc); waits for the relays' lag."""
     started = time.monotonic()
-    reader = TopicReader(bootstrap)
+    reader = TopicReader(kafka)
     try:
         while True:
             stored = read_store(database_url, tenant)

@@ -9,6 +9,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from services.common.kafka_access import KafkaTarget, kafka_access
+from services.common.settings import Settings
 from services.stack import stack
 from services.stack.prereqs import MissingPrerequisiteError
 from services.stack.state import StackInfo, StackNotRunningError, read_stack_info, stack_file
@@ -27,6 +29,9 @@ def _print_info(info: StackInfo) -> None:
     console.print(table)
     console.print(f"CARELEDGER_DATABASE_URL={info.database_url}")
     console.print(f"CARELEDGER_KAFKA_BOOTSTRAP={info.kafka_bootstrap}")
+    for key, value in info.kafka_security.items():
+        shown = "(in stack.json)" if key == "sasl_password" else value
+        console.print(f"CARELEDGER_KAFKA_{key.upper()}={shown}")
     console.print(f"Kafka {info.kafka_version}")
 
 
@@ -39,13 +44,17 @@ def up(
     pg_standby: bool = typer.Option(
         False, "--pg-standby", help="Add a synchronous streaming standby of PostgreSQL (kept)."
     ),
+    kafka_tls: bool = typer.Option(
+        False, "--kafka-tls", help="A new home's broker takes TLS + SCRAM clients only (kept)."
+    ),
 ) -> None:
     """Start Kafka, PostgreSQL and (unless --infra-only) every service that exists."""
     started = time.monotonic()
     try:
         info = stack.up(
-            infra_only=infra_only, brokers=brokers, pg_standby=pg_standby, on_note=console.print
-        )
+            infra_only=infra_only, brokers=brokers, pg_standby=pg_standby,
+            kafka_tls=kafka_tls, on_note=console.print,
+        )  # fmt: skip
     except MissingPrerequisiteError as exc:
         console.print(f"[red]cannot start the stack: {exc}[/red]")
         raise typer.Exit(2) from exc
@@ -122,9 +131,12 @@ def init(
     except StackNotRunningError as exc:
         info, missing = None, str(exc)
     database_url = env.get("CARELEDGER_DATABASE_URL") or (info.database_url if info else "")
-    bootstrap = env.get("CARELEDGER_KAFKA_BOOTSTRAP") or (info.kafka_bootstrap if info else "")
+    if env.get("CARELEDGER_KAFKA_BOOTSTRAP"):  # with its CARELEDGER_KAFKA_* security settings
+        kafka: KafkaTarget = kafka_access(Settings(env="dev"))
+    else:
+        kafka = stack.stack_kafka(info) if info else ""
     if not database_url:
         console.print(missing or "no database: set CARELEDGER_DATABASE_URL")
         raise typer.Exit(1)
-    for note in stack.db_init(database_url, bootstrap if topics else ""):
+    for note in stack.db_init(database_url, kafka if topics else ""):
         console.print(note)

@@ -19,6 +19,8 @@ from string import Template
 
 from kafka.errors import KafkaError
 
+from services.common.kafka_access import KafkaTarget, as_access
+from services.stack import kafka_tls
 from services.stack.state import (
     REPO_ROOT,
     Component,
@@ -171,7 +173,10 @@ def write_config(node: BrokerNode, ports: Ports) -> Path:
     text = Template(TEMPLATE.read_text()).substitute(
         broker_port=broker_port, controller_port=controller_port, log_dir=node.data
     )
-    node.config.write_text(with_overrides(text, cluster_overrides(node, ports)))
+    overrides = cluster_overrides(node, ports)
+    if kafka_tls.enabled(kafka_dir()):
+        overrides |= kafka_tls.broker_overrides(kafka_dir(), broker_port, controller_port)
+    node.config.write_text(with_overrides(text, overrides))
     return node.config
 
 
@@ -228,6 +233,8 @@ def format_storage(libs: Path, node_list: list[BrokerNode], cluster_id: str) -> 
         if (node.data / "meta.properties").exists():
             continue
         quorum = ["--standalone"] if node.count == 1 else []  # a cluster names its voters
+        if kafka_tls.enabled(kafka_dir()):
+            quorum += kafka_tls.format_arguments(kafka_dir())  # the SCRAM users
         cmd = _java(libs, "kafka.tools.StorageTool", "format", *quorum,
                     f"--cluster-id={cluster_id}", "-c", str(node.config))  # fmt: skip
         running.append(subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT))
@@ -246,14 +253,18 @@ def start_brokers(
     count: int,
     running: set[str],
     on_launch: Callable[[dict[str, Component]], None] = lambda _: None,
+    *,
+    tls: bool = False,
 ) -> dict[str, Component]:
     """Start the nodes of a `count`-broker cluster not in `running` (by name), all at once.
 
     Nodes of a cluster must start together: none answers before a majority of the controller
     quorum is up. `on_launch` gets their pids before the wait (to record them, so that they can
-    be stopped whatever happens next). Returns the components started.
+    be stopped whatever happens next). Returns the components started. `tls` formats a new
+    home's broker for TLS + SCRAM only (kafka_tls.py); a home formatted so keeps it.
     """
     libs = fetch_jars()
+    use_tls(count, tls)
     ports = node_ports(count)
     cluster_id = existing_cluster_id(count) or new_cluster_id()
     missing = [node for node in nodes(count) if node.name not in running]
@@ -268,8 +279,32 @@ def start_brokers(
     }  # fmt: skip
     on_launch(components)
     for name, (node, proc) in started.items():
-        wait_for_kafka(components[name].url or "", proc, node.log)
+        access = kafka_tls.client_access(kafka_dir(), components[name].url or "")
+        wait_for_kafka(access, proc, node.log)
     return components
+
+
+def use_tls(count: int, requested: bool) -> None:
+    """Make the TLS material for a new home that asks for it; refuse to change a formatted one."""
+    if kafka_tls.enabled(kafka_dir()):
+        if count != 1:
+            raise KafkaStartError("--kafka-tls runs one broker; this home was formatted for it")
+        return
+    if not requested:
+        return
+    if formatted_count():
+        raise KafkaStartError(
+            f"this stack's Kafka was formatted without TLS ({kafka_dir()}); for --kafka-tls, "
+            f"stop it (`careledger stack down`) and remove {kafka_dir()} (its topics go with it)"
+        )
+    if count != 1:
+        raise KafkaStartError("--kafka-tls runs one broker: leave out --brokers 3")
+    kafka_tls.make_material(kafka_dir())
+
+
+def client_security() -> dict[str, str]:
+    """The `kafka_*` client settings of this home's broker ({} for PLAINTEXT)."""
+    return kafka_tls.client_security(kafka_dir())
 
 
 def start_kafka() -> Component:
@@ -288,9 +323,9 @@ def _launch(libs: Path, node: BrokerNode) -> subprocess.Popen[bytes]:
         )  # fmt: skip
 
 
-def kafka_answers(bootstrap: str, timeout_ms: int = 2_000) -> bool:
+def kafka_answers(kafka: KafkaTarget, timeout_ms: int = 2_000) -> bool:
     try:
-        admin = admin_client(bootstrap, timeout_ms=timeout_ms)
+        admin = admin_client(kafka, timeout_ms=timeout_ms)
     except (KafkaError, OSError):
         return False
     try:
@@ -303,7 +338,7 @@ def kafka_answers(bootstrap: str, timeout_ms: int = 2_000) -> bool:
 
 
 def wait_for_kafka(
-    bootstrap: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 240
+    kafka: KafkaTarget, proc: subprocess.Popen[bytes], log: Path, timeout: float = 240
 ) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -311,9 +346,10 @@ def wait_for_kafka(
             raise KafkaStartError(
                 f"kafka exited with {proc.returncode}; log tail:\n{log_tail(log)}"
             )
-        if kafka_answers(bootstrap):
+        if kafka_answers(kafka):
             return
         time.sleep(0.5)
     raise KafkaStartError(
-        f"kafka did not answer on {bootstrap} in {timeout}s; log tail:\n{log_tail(log)}"
+        f"kafka did not answer on {as_access(kafka).bootstrap} in {timeout}s; "
+        f"log tail:\n{log_tail(log)}"
     )

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from services.common.kafka_access import KafkaAccess, KafkaTarget, as_access
 from services.stack import kafka, postgres, standby
 from services.stack.prereqs import check_prerequisites, postgres_bindir
 from services.stack.processes import ProcessSpec, service_processes
@@ -62,12 +63,14 @@ def up(
     infra_only: bool = False,
     brokers: int | None = None,
     pg_standby: bool = False,
+    kafka_tls: bool = False,
     on_note: Callable[[str], None] = print,
 ) -> StackInfo:
     """Start whatever is not already running; running components are kept as they are.
 
     `brokers` is 1 or 3; None keeps what this home's Kafka was formatted for (1 when new).
-    `pg_standby` adds a streaming standby; a home that has one keeps it.
+    `pg_standby` adds a streaming standby; a home that has one keeps it. `kafka_tls` formats a
+    new home's broker for TLS + SCRAM clients only; a home formatted so keeps it.
     """
     external_db = os.environ.get(EXTERNAL_DB_ENV)
     bindir = check_prerequisites(need_postgres=not external_db)
@@ -77,7 +80,7 @@ def up(
     before = _previous()
     old = before.components if before else {}
 
-    brokers_c = _start_brokers(count, old)
+    brokers_c = _start_brokers(count, old, kafka_tls)
     if external_db:
         pg_c = {"postgres": Component("postgres", url=external_db, managed=False)}
         database_url = external_db
@@ -93,9 +96,10 @@ def up(
         # Services of the last `up` stay listed (and stoppable) until this one replaces them.
         components={**brokers_c, **pg_c, **services},
         service_urls=dict(before.service_urls) if before else {},
+        kafka_security=kafka.client_security(),
     )
     write_stack_info(info)  # record pids now, so `down` can stop them even if init fails
-    for note in db_init(info.database_url, info.kafka_bootstrap, brokers=count):
+    for note in db_init(info.database_url, stack_kafka(info), brokers=count):
         on_note(note)
     if not infra_only:
         ports = {name: c.port for name, c in old.items() if c.port}
@@ -112,11 +116,11 @@ def up(
     return info
 
 
-def _start_brokers(count: int, old: dict[str, Component]) -> dict[str, Component]:
+def _start_brokers(count: int, old: dict[str, Component], tls: bool) -> dict[str, Component]:
     """Every broker node, in node order: those running as they are, the others started."""
     names = [node.name for node in kafka.nodes(count)]
     running = {name: old[name] for name in names if _running(old.get(name))}
-    started = kafka.start_brokers(count, set(running), on_launch=_remember)
+    started = kafka.start_brokers(count, set(running), on_launch=_remember, tls=tls)
     return {name: running.get(name) or started[name] for name in names}
 
 
@@ -155,20 +159,26 @@ def failover(on_note: Callable[[str], None] = print) -> StackInfo:
     return info
 
 
-def db_init(database_url: str, kafka_bootstrap: str, *, brokers: int | None = None) -> list[str]:
+def db_init(database_url: str, kafka: KafkaTarget, *, brokers: int | None = None) -> list[str]:
     """Schemas, topics and the services' event tables; safe to run again. Returns notes.
 
     `brokers`: the cluster's size, for the topics' replication (None: the brokers that answer).
     """
     from services.stack.topics import ensure_topics
 
+    access = as_access(kafka)
     postgres.ensure_schemas(database_url)
     notes = []
-    if kafka_bootstrap:  # none: topics are someone else's (Strimzi's topic operator)
-        created = ensure_topics(kafka_bootstrap, brokers=brokers)
+    if access.bootstrap:  # none: topics are someone else's (Strimzi's topic operator)
+        created = ensure_topics(access, brokers=brokers)
         notes.append(f"topics created: {', '.join(created) or 'none (all exist)'}")
-    notes.append(create_event_tables(database_url, kafka_bootstrap))
+    notes.append(create_event_tables(database_url, access.bootstrap))
     return notes
+
+
+def stack_kafka(info: StackInfo) -> KafkaAccess:
+    """How this stack's clients reach its broker (TLS + SCRAM when it was formatted so)."""
+    return KafkaAccess(info.kafka_bootstrap, **info.kafka_security)
 
 
 def create_event_tables(database_url: str, kafka_bootstrap: str) -> str:
@@ -191,7 +201,7 @@ def service_env(info: StackInfo) -> dict[str, str]:
     return {
         **os.environ,
         EXTERNAL_DB_ENV: info.database_url,
-        "CARELEDGER_KAFKA_BOOTSTRAP": info.kafka_bootstrap,
+        **stack_kafka(info).environment(),
         "CARELEDGER_HOME": info.home,
         "CARELEDGER_ENV": os.environ.get("CARELEDGER_ENV", "dev"),
         # APIs started earlier in this `up` (consent before referral) are reachable by name.

@@ -54,6 +54,9 @@ class StackInfo:
     kafka_bootstrap: str
     kafka_version: str = ""
     service_urls: dict[str, str] = field(default_factory=dict)  # service name -> API base URL
+    # How clients reach a broker that takes TLS + SCRAM only (`stack up --kafka-tls`): the
+    # `kafka_*` settings of services/common/settings.py without the prefix; {} for PLAINTEXT.
+    kafka_security: dict[str, str] = field(default_factory=dict)
     components: dict[str, Component] = field(default_factory=dict)
 
     @property

@@ -8,6 +8,8 @@ from typing import Any
 from kafka.admin import KafkaAdminClient
 from kafka.errors import TopicAlreadyExistsError
 
+from services.common.kafka_access import KafkaTarget, as_access
+
 FOREVER = "-1"
 
 
@@ -55,9 +57,9 @@ def topic_request(spec: TopicSpec, broker_count: int) -> dict[str, Any]:
     }
 
 
-def admin_client(bootstrap: str, timeout_ms: int = 10_000) -> KafkaAdminClient:
+def admin_client(kafka: KafkaTarget, timeout_ms: int = 10_000) -> KafkaAdminClient:
     return KafkaAdminClient(
-        bootstrap_servers=bootstrap,
+        **as_access(kafka).options(),
         client_id="careledger-stack",
         bootstrap_timeout_ms=timeout_ms,
         request_timeout_ms=max(timeout_ms, 15_000),
@@ -69,14 +71,14 @@ def broker_count(admin: KafkaAdminClient) -> int:
 
 
 def ensure_topics(
-    bootstrap: str, specs: tuple[TopicSpec, ...] = TOPICS, *, brokers: int | None = None
+    kafka: KafkaTarget, specs: tuple[TopicSpec, ...] = TOPICS, *, brokers: int | None = None
 ) -> list[str]:
     """Create the missing topics of `specs`, leave existing ones alone; return those created.
 
     `brokers` is the cluster's size (default: the brokers that answer now, which is fewer
     than the cluster has while one is down).
     """
-    admin = admin_client(bootstrap)
+    admin = admin_client(kafka)
     try:
         existing = set(admin.list_topics())
         brokers = brokers or broker_count(admin)

@@ -29,6 +29,7 @@ from contracts.schemas import SchemaRegistry
 from services.common.context import CommandContext
 from services.common.events import name_events, published
 from services.common.inbound import InboundRecord
+from services.common.kafka_access import KafkaTarget, as_access, kafka_access
 from services.common.relay_kafka import read_checkpoint
 from services.common.settings import Settings, load_settings
 from services.common.store import CareApplication, build_application
@@ -114,7 +115,7 @@ class RelayWorld:
     def start_relay(self, log: Path, *extra: str) -> subprocess.Popen[bytes]:
         env = {**os.environ, "CARELEDGER_ENV": "dev",
                "CARELEDGER_DATABASE_URL": self.settings.database_url,
-               "CARELEDGER_KAFKA_BOOTSTRAP": self.settings.kafka_bootstrap,
+               **kafka_access(self.settings).environment(),
                "PYTHONPATH": str(REPO)}  # fmt: skip
         with log.open("ab") as out:
             return subprocess.Popen(
@@ -122,21 +123,22 @@ class RelayWorld:
             )
 
 
-def make_world(database_url: str, bootstrap: str, tmp: Path) -> Iterator[RelayWorld]:
+def make_world(database_url: str, kafka: KafkaTarget, tmp: Path) -> Iterator[RelayWorld]:
     """Create the private schema and topics; drop them afterwards."""
     suffix = uuid.uuid4().hex[:10]
     store = f"relayprobe_{suffix}"
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute(f"CREATE SCHEMA {store}")
     topic, checkpoints = f"test.relay.{suffix}", f"test.relay-checkpoints.{suffix}"
-    admin = admin_client(bootstrap)
+    admin = admin_client(kafka)
     try:
         admin.create_topics(
             {topic: topic_request(TopicSpec(topic, 6), 1),
              checkpoints: topic_request(TopicSpec(checkpoints, 1, cleanup_policy="compact"), 1)},
             wait_for_metadata=True,
         )  # fmt: skip
-        settings = load_settings(database_url=database_url, kafka_bootstrap=bootstrap, env="dev")
+        reach = as_access(kafka).settings()
+        settings = load_settings(database_url=database_url, env="dev", **reach)
         yield RelayWorld(
             settings=settings, store=store, topic=topic, checkpoint_topic=checkpoints,
             transactional_id=f"test-relay-{suffix}", schema_root=tmp / "schemas",
@@ -161,11 +163,11 @@ def store_probe_events(app: Any, *, aggregates: int, events_each: int, per_save:
     return aggregates * events_each
 
 
-def read_topic(bootstrap: str, topic: str, registry: SchemaRegistry) -> list[InboundRecord]:
+def read_topic(kafka: KafkaTarget, topic: str, registry: SchemaRegistry) -> list[InboundRecord]:
     """Every committed record of `topic`, parsed and validated against its contract."""
     consumer = KafkaConsumer(
         topic,
-        bootstrap_servers=bootstrap,
+        **as_access(kafka).options(),
         isolation_level="read_committed",
         enable_auto_commit=False,
         auto_offset_reset="earliest",
@@ -179,9 +181,7 @@ def read_topic(bootstrap: str, topic: str, registry: SchemaRegistry) -> list[Inb
 
 
 def committed_position(world: RelayWorld) -> int:
-    return read_checkpoint(
-        world.settings.kafka_bootstrap, world.store, topic=world.checkpoint_topic
-    )
+    return read_checkpoint(kafka_access(world.settings), world.store, topic=world.checkpoint_topic)
 
 
 def wait_until_published(world: RelayWorld, position: int, timeout: float = 90) -> None:
