@@ -61,13 +61,32 @@ def token(
     tenant: Annotated[str, typer.Option(help="the practice (tenant) id")] = "demo",
     sub: Annotated[str, typer.Option(help="the caller's id")] = "local-user",
     ttl: Annotated[int, typer.Option(help="seconds until it expires")] = 8 * 3600,
+    patient: Annotated[
+        str | None, typer.Option(help="with --role client: the client id the token belongs to")
+    ] = None,
+    scope: Annotated[
+        str | None, typer.Option(help="SMART scopes, e.g. 'patient/CarePlan.rs'")
+    ] = None,
+    fhir_user: Annotated[
+        str | None, typer.Option(help="SMART fhirUser, e.g. Practitioner/c-1 or Patient/p-1")
+    ] = None,
 ) -> None:
     """Mint a bearer token for local use (signed with CARELEDGER_JWT_SECRET)."""
     from services.common.auth import TokenService
 
     try:
         tokens = TokenService(load_settings(local_tool=True))
-        typer.echo(tokens.mint(sub, tenant, role, ttl_seconds=ttl))
+        typer.echo(
+            tokens.mint(
+                sub,
+                tenant,
+                role,
+                ttl_seconds=ttl,
+                patient=patient,
+                scope=scope,
+                fhir_user=fhir_user,
+            )
+        )
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
 

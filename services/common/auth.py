@@ -14,9 +14,10 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from services.common.context import CommandContext, new_id
-from services.common.errors import CareLedgerError, Forbidden
+from services.common.errors import CareLedgerError, Forbidden, RuleBroken
 from services.common.settings import Settings
 from services.common.validation import text_problem
+from services.common.viewer import DEFAULT_PURPOSE, PURPOSES_OF_USE, Viewer
 
 
 class Role(StrEnum):
@@ -25,6 +26,7 @@ class Role(StrEnum):
     COMPLIANCE = "compliance"
     INTEGRATION = "integration"
     ADMIN = "admin"
+    CLIENT = "client"  # a partner or family member (portal, app); the token names its `patient`
 
 
 ALL_ROLES: tuple[Role, ...] = tuple(Role)
@@ -43,13 +45,24 @@ class Caller:
     tenant: str
     roles: frozenset[str]
     ctx: CommandContext
+    viewer: Viewer | None = None
 
     def has(self, *roles: Role) -> bool:
         return any(role.value in self.roles for role in roles)
 
+    @property
+    def reader(self) -> Viewer:
+        """The caller as the read policies see it."""
+        return self.viewer or Viewer(self.sub, self.tenant, self.roles)
+
 
 class TokenService:
-    """Mints and verifies HS256 tokens carrying `sub`, `tenant` and `roles`."""
+    """Mints and verifies HS256 tokens carrying `sub`, `tenant` and `roles`.
+
+    Following SMART on FHIR v2 where it fits: a client's token has role `client` and the
+    `patient` claim (its client id); any token may carry `fhirUser` and a space-separated
+    `scope` (`patient/CarePlan.rs`, `user/*.rs`, `system/*.rs`).
+    """
 
     algorithm = "HS256"
 
@@ -62,13 +75,28 @@ class TokenService:
         self._cache_size = 4096
 
     def mint(
-        self, sub: str, tenant: str, roles: Iterable[str], ttl_seconds: int | None = None
+        self,
+        sub: str,
+        tenant: str,
+        roles: Iterable[str],
+        ttl_seconds: int | None = None,
+        *,
+        patient: str | None = None,
+        scope: str | None = None,
+        fhir_user: str | None = None,
     ) -> str:
+        roles = list(roles)
         unknown = sorted(set(roles) - {r.value for r in Role})
         if unknown:
             raise ValueError(f"unknown role(s) {unknown}; roles are {[r.value for r in Role]}")
+        if (Role.CLIENT.value in roles) != (patient is not None):
+            raise ValueError("a client token needs --patient <client id>, and only it may have one")
+        if patient is not None and set(roles) != {Role.CLIENT.value}:
+            raise ValueError("a client token has the role client only")
         now = dt.datetime.now(dt.UTC)
+        extra = {"patient": patient, "scope": scope, "fhirUser": fhir_user}
         claims = {
+            **{k: v for k, v in extra.items() if v is not None},
             "sub": sub,
             "tenant": tenant,
             "roles": sorted(set(roles)),
@@ -109,6 +137,7 @@ class TokenService:
         except jwt.PyJWTError as exc:
             raise Unauthorized(f"the bearer token is not valid: {exc}") from None
         check_claims(claims)
+        check_smart_claims(claims)
         return claims
 
 
@@ -135,7 +164,38 @@ def check_claims(claims: dict[str, Any]) -> None:
         )
 
 
+def check_smart_claims(claims: dict[str, Any]) -> None:
+    """401 unless a client token (role `client` alone) names its `patient`, and only it does."""
+    patient = claims.get("patient")
+    is_client = Role.CLIENT.value in claims["roles"]
+    if is_client and (not isinstance(patient, str) or not 1 <= len(patient) <= MAX_CLAIM_CHARS):
+        raise Unauthorized("a client token needs a `patient` claim naming the client id")
+    if is_client and text_problem(patient):
+        raise Unauthorized(f"the bearer token's `patient` {text_problem(patient)}")
+    if is_client and len(claims["roles"]) != 1:
+        raise Unauthorized("a client token has the role `client` only")
+    if not is_client and patient is not None:
+        raise Unauthorized("only a client token may carry a `patient` claim")
+    scope = claims.get("scope", "")
+    if not isinstance(scope, str) or len(scope) > 10 * MAX_CLAIM_CHARS or text_problem(scope):
+        raise Unauthorized("`scope` is a space-separated string of SMART scopes")
+
+
 _bearer = HTTPBearer(auto_error=False)
+
+
+def purpose_of_use(request: Request) -> str:
+    """`X-Purpose-Of-Use` (an HL7 PurposeOfUse code), TREAT when absent; 422 when unknown."""
+    declared = request.headers.get("x-purpose-of-use")
+    if declared is None:
+        return DEFAULT_PURPOSE
+    code = declared.strip().upper()
+    if code not in PURPOSES_OF_USE:
+        raise RuleBroken(
+            "unknown purpose of use",
+            {"X-Purpose-Of-Use": f"give one of {', '.join(PURPOSES_OF_USE)}"},
+        )
+    return code
 
 
 def allow(*roles: Role) -> Callable[..., Awaitable[Caller]]:
@@ -166,7 +226,17 @@ def allow(*roles: Role) -> Callable[..., Awaitable[Caller]]:
         )
         request.state.tenant = ctx.tenant  # read by the request log
         request.state.actor = ctx.actor_id
-        return Caller(claims["sub"], claims["tenant"], frozenset(claims["roles"]), ctx)
+        viewer = Viewer(
+            sub=str(claims["sub"]),
+            tenant=claims["tenant"],
+            roles=frozenset(claims["roles"]),
+            patient=claims.get("patient"),
+            scopes=frozenset(str(claims.get("scope") or "").split()),
+            purpose=purpose_of_use(request),
+            acting_for=request.headers.get("x-acting-for") or None,
+        )
+        request.state.viewer = viewer  # read by the access log when a read is refused
+        return Caller(claims["sub"], claims["tenant"], frozenset(claims["roles"]), ctx, viewer)
 
     caller.allowed_roles = frozenset(roles)  # type: ignore[attr-defined]  # read by access tests
     return caller

@@ -21,6 +21,9 @@ from services.plan.application import PlanApplication
 from services.plan.command_routes import add_plan_command
 from services.plan.fhir_api import add_fhir_routes
 from services.plan.schemas import (
+    CareTeamAssign,
+    CareTeamChange,
+    CareTeamRemoval,
     CommandResult,
     FormatShiftCreate,
     GoalCreate,
@@ -168,6 +171,56 @@ def build_router(app: PlanApplication) -> APIRouter:
             ),
         )
 
+    @router.patch(
+        "/plans/{plan_id}/care-team/{clinician_id}",
+        tags=["care team"],
+        response_model=CommandResult,
+        summary="Change a care-team member's roles or clients, with a reason",
+    )
+    def change_clinician_roles(
+        plan_id: UUID,
+        clinician_id: str,
+        body: CareTeamChange,
+        caller: Scheduler,
+        if_match: IfMatch,
+        response: Response,
+    ) -> Any:
+        return done(
+            response,
+            app.change_clinician_roles(
+                plan_id,
+                clinician_id,
+                ctx=caller.ctx,
+                expected_version=if_match,
+                **body.model_dump(),
+            ),
+        )
+
+    @router.post(
+        "/plans/{plan_id}/care-team/{clinician_id}/removal",
+        tags=["care team"],
+        response_model=CommandResult,
+        summary="Take a clinician off the care team, with a reason",
+    )
+    def remove_clinician(
+        plan_id: UUID,
+        clinician_id: str,
+        body: CareTeamRemoval,
+        caller: Scheduler,
+        if_match: IfMatch,
+        response: Response,
+    ) -> Any:
+        return done(
+            response,
+            app.remove_clinician(
+                plan_id,
+                clinician_id,
+                ctx=caller.ctx,
+                expected_version=if_match,
+                **body.model_dump(),
+            ),
+        )
+
     commands = (  # (method, path, body, who may call, command, summary, tag, status)
         ("POST", "/plans/{plan_id}/status", StatusChange, Clinician, app.change_status,
          "Activate, hold, complete, revoke or mark entered-in-error", "plans", 200),
@@ -183,6 +236,8 @@ def build_router(app: PlanApplication) -> APIRouter:
          "care", 201),
         ("POST", "/plans/{plan_id}/format-shifts", FormatShiftCreate, Clinician, app.shift_format,
          "Shift the format mix (a pause holds joint goals)", "care", 201),
+        ("POST", "/plans/{plan_id}/care-team", CareTeamAssign, Scheduler, app.assign_clinician,
+         "Assign a clinician to the care team, with a reason", "care team", 201),
         ("POST", "/plans/{plan_id}/reviews", ReviewCreate, Clinician, app.record_review,
          "Record a review", "care", 201),
     )  # fmt: skip

@@ -11,6 +11,7 @@ from services.common.context import CommandContext
 from services.common.errors import NotFound
 from services.common.store import CareApplication, check_version
 from services.plan.domain import Plan
+from services.plan.domain.care_team import require_team_manager
 from services.plan.domain.worklists import DEFAULT_STRETCH_WEEKS, review_due, uneven_growth
 from services.plan.projections import InMemorySummaries, SummarySource
 from services.plan.views import history_view, plan_view
@@ -167,6 +168,50 @@ class PlanApplication(CareApplication):
         return self._change(
             plan_id, ctx, expected_version, lambda p: {"review_id": p.record_review(**review)}
         )
+
+    def assign_clinician(
+        self, plan_id: UUID, *, ctx: CommandContext, expected_version: int | None = None,
+        **assignment: Any,
+    ) -> Result:  # fmt: skip
+        """Add a clinician to the plan's care team (its lead or a coordinator may)."""
+        return self._team_change(
+            plan_id, ctx, expected_version, lambda p: p.assign_clinician(**assignment)
+        )
+
+    def change_clinician_roles(
+        self, plan_id: UUID, clinician_id: str, *, ctx: CommandContext,
+        expected_version: int | None = None, **change: Any,
+    ) -> Result:  # fmt: skip
+        """Change a team member's roles and the clients they serve."""
+        return self._team_change(
+            plan_id, ctx, expected_version,
+            lambda p: p.change_clinician_roles(clinician_id, **change),
+        )  # fmt: skip
+
+    def remove_clinician(
+        self, plan_id: UUID, clinician_id: str, *, reason: str, ctx: CommandContext,
+        expected_version: int | None = None,
+    ) -> Result:  # fmt: skip
+        """Take a clinician off the care team."""
+        return self._team_change(
+            plan_id,
+            ctx,
+            expected_version,
+            lambda p: p.remove_clinician(clinician_id, reason=reason),
+        )
+
+    def _team_change(
+        self,
+        plan_id: UUID,
+        ctx: CommandContext,
+        expected_version: int | None,
+        command: Callable[[Plan], None],
+    ) -> Result:
+        def checked(plan: Plan) -> None:
+            require_team_manager(plan, ctx.actor_id, ctx.actor_role)
+            command(plan)
+
+        return self._change(plan_id, ctx, expected_version, checked)
 
     def _change(
         self,

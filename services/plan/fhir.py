@@ -68,6 +68,35 @@ def _subject(plan: Plan, clients: Sequence[str]) -> tuple[dict[str, str], list[d
     return {"reference": "#unit"}, [group]
 
 
+ROLE_TEXT = {
+    "couples-therapist": "Couples therapist",
+    "family-therapist": "Family therapist",
+    "individual-therapist": "Individual therapist",
+    "care-coordinator": "Care coordinator",
+}
+
+
+def care_team(plan: Plan) -> dict[str, Any]:
+    """The plan's care team as a contained FHIR CareTeam (role per member, whom they serve)."""
+    participants = []
+    for entry in plan.clinicians:
+        for role in entry["roles"]:
+            participant: dict[str, Any] = {
+                "role": [{"text": ROLE_TEXT[role], "coding": [{"code": role}]}],
+                "member": {"reference": f"Practitioner/{entry['clinician_id']}"},
+            }
+            if role == "individual-therapist" and entry.get("clients"):
+                participant["onBehalfOf"] = {"display": "sees alone: " + ", ".join(
+                    f"Patient/{c}" for c in entry["clients"])}  # fmt: skip
+            participants.append(participant)
+    return {
+        "resourceType": "CareTeam",
+        "id": "team",
+        "status": "active",
+        "participant": participants or None,
+    }
+
+
 def care_plan(plan: Plan, acting_for: str | None = None) -> dict[str, Any]:
     """The plan as a FHIR CarePlan, validated by the R4B model."""
     subject, contained = _subject(plan, plan.member_ids)
@@ -99,9 +128,10 @@ def care_plan(plan: Plan, acting_for: str | None = None) -> dict[str, Any]:
             "lastUpdated": plan.modified_on.isoformat(),
             "security": security(visible_labels(plan, acting_for)),
         },
-        "contained": contained or None,
+        "contained": [*contained, care_team(plan)],
         "status": plan.status,
         "intent": "plan",
+        "careTeam": [{"reference": "#team"}],
         "category": [{"text": UNIT_TEXT[plan.unit_kind]}],
         "title": f"{UNIT_TEXT[plan.unit_kind]} treatment plan",
         "subject": subject,

@@ -207,6 +207,32 @@ class ReviewCreate(Strict):
     next_mix: Mix
 
 
+TeamChangeReason = Literal[
+    "intake", "caseload-change", "clinician-leaving", "client-request", "specialist-needed",
+    "conflict-of-interest", "coverage", "entered-in-error",
+]  # fmt: skip
+ClientIds = Field(
+    None, max_length=12, description="for an individual therapist: the client(s) they see alone"
+)
+
+
+class CareTeamAssign(Strict):
+    clinician_id: str = Field(min_length=1, max_length=100)
+    roles: list[ClinicianRole] = Field(min_length=1)
+    clients: list[str] | None = ClientIds
+    reason: TeamChangeReason
+
+
+class CareTeamChange(Strict):
+    roles: list[ClinicianRole] = Field(min_length=1)
+    clients: list[str] | None = ClientIds
+    reason: TeamChangeReason
+
+
+class CareTeamRemoval(Strict):
+    reason: TeamChangeReason
+
+
 class CommandResult(BaseModel):
     """What a write returns: the plan, its new version (also the ETag) and any new id."""
 

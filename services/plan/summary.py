@@ -31,6 +31,7 @@ def fold(
             "sessions": [],
             "goal_ids": [],
             "joint_paused": False,
+            "team": [c["clinician_id"] for c in data["clinicians"]],
         }
     summary = summaries.get(plan_id)
     if summary is None:
@@ -45,6 +46,10 @@ def fold(
         summary["last_review_on"] = data["held_on"]
     elif name == "SessionRecorded":
         summary["sessions"].append({k: data[k] for k in ("format", "partner_id", "held_on")})
+    elif name == "ClinicianAssigned":
+        summary["team"] = [*summary.get("team", []), data["clinician_id"]]
+    elif name == "ClinicianRemoved":
+        summary["team"] = [c for c in summary.get("team", []) if c != data["clinician_id"]]
     elif name == "GoalAdded":
         summary["goal_ids"].append(data["goal_id"])
     elif name == "FormatShifted":

@@ -46,7 +46,12 @@ DETOX = {"kind": "organization", "id": "org-detox", "name": "Harbor Detox"}
 
 
 def bearer(roles: list[str], tenant: str = HOME) -> dict[str, str]:
-    return {"Authorization": f"Bearer {TOKENS.mint('access-probe', tenant, roles)}"}
+    """A token with these roles; a client's token stands alone and names its patient."""
+    if "client" in roles and len(roles) > 1:
+        roles = [r for r in roles if r != "client"]
+    patient = "person-a" if roles == ["client"] else None
+    token = TOKENS.mint("access-probe", tenant, roles, patient=patient)
+    return {"Authorization": f"Bearer {token}"}
 
 
 @dataclass(frozen=True)

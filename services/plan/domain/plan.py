@@ -12,6 +12,7 @@ from typing import Any
 from eventsourcing.domain import Aggregate, event
 
 from services.common.events import published
+from services.plan.domain.care_team import CareTeamCommands
 from services.plan.domain.commands import PlanCommands
 from services.plan.domain.measures import MEASURES
 
@@ -22,7 +23,7 @@ _MEASURE = {"measure": MEASURES}  # a goal's own measure name is free text
 _SESSION_NOTES = ["focus_issues", "homework", "check_ins[].triggers"]
 
 
-class Plan(PlanCommands, Aggregate):
+class Plan(PlanCommands, CareTeamCommands, Aggregate):
     """One treatment plan; its events are stored as `careledger.plan.<EventName>`."""
 
     @published(labels=_ABOUT_CARE)
@@ -78,6 +79,33 @@ class Plan(PlanCommands, Aggregate):
         self.cadence_weeks = cadence_weeks
         self.review_interval_weeks = review_interval_weeks
         self.next_review_on = next_review_on
+
+    @published(labels=_ABOUT_CARE)
+    @event("ClinicianAssigned")
+    def _clinician_assigned(
+        self, clinician_id: str, roles: list[str], clients: list[str], reason: str
+    ) -> None:
+        self.clinicians = [
+            *self.clinicians,
+            {"clinician_id": clinician_id, "roles": roles, "clients": clients},
+        ]
+
+    @published(labels=_ABOUT_CARE)
+    @event("ClinicianRolesChanged")
+    def _clinician_roles_changed(
+        self, clinician_id: str, roles: list[str], clients: list[str], reason: str
+    ) -> None:
+        self.clinicians = [
+            {"clinician_id": clinician_id, "roles": roles, "clients": clients}
+            if c["clinician_id"] == clinician_id
+            else c
+            for c in self.clinicians
+        ]
+
+    @published(labels=_ABOUT_CARE)
+    @event("ClinicianRemoved")
+    def _clinician_removed(self, clinician_id: str, reason: str) -> None:
+        self.clinicians = [c for c in self.clinicians if c["clinician_id"] != clinician_id]
 
     @published(labels=_CLINICAL, private=["description", "unit"], coded=_MEASURE, version=2)
     @event("GoalAdded")

@@ -13,7 +13,14 @@ from services.common.errors import NotFound
 from services.common.inbound import InboundRecord
 from services.plan import reactions
 from services.plan.domain import Plan
-from tests.unit.plan.builders import TENANT, THERAPIST, individual_session, joint_goal, shift_fields
+from tests.unit.plan.builders import (
+    SAM,
+    TENANT,
+    THERAPIST,
+    individual_session,
+    joint_goal,
+    shift_fields,
+)
 from tests.unit.plan.contract_check import SCHEMAS, stored_bodies
 
 
@@ -150,6 +157,12 @@ def test_every_plan_event_type_has_a_contract_and_a_scenario_produces_each(app, 
         decided_on=dt.date(2026, 2, 20),
     )
     app.record_review(plan_id, ctx=ctx, held_on=dt.date(2026, 2, 2), next_mix={"individual": 2})
+    team = {"ctx": ctx, "reason": "caseload-change"}
+    app.assign_clinician(plan_id, clinician_id="clin-new", roles=["care-coordinator"], **team)
+    app.change_clinician_roles(
+        plan_id, "clin-new", roles=["individual-therapist"], clients=[SAM], **team
+    )
+    app.remove_clinician(plan_id, "clin-new", **team)
     record = referral_record(plan_id, "ReferralSent")
     app.save_as(system_ctx(record), *reactions.react(app, record))
     produced = {name for name, _ in stored_bodies(app)}

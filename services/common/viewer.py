@@ -1,0 +1,67 @@
+"""Who reads, as the read policies see it: pure data, no framework (domains import it).
+
+A `Viewer` is built from the verified token (services/common/auth.py). Staff tokens carry
+`roles`; a client's token carries role `client` and the `patient` claim naming the client it
+belongs to (SMART on FHIR v2). `acting_for` is the `X-Acting-For` header: it may only narrow
+what a caller sees (a staff member relaying to one partner sees what that partner may see).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+# HL7 v3 PurposeOfUse codes a caller may declare in `X-Purpose-Of-Use` (ETREAT: emergency).
+PURPOSES_OF_USE = (
+    "TREAT", "ETREAT", "COC", "HPAYMT", "HOPERAT", "HRESCH", "PUBHLTH", "HLEGAL", "FAMRQT",
+    "PATRQT",
+)  # fmt: skip
+DEFAULT_PURPOSE = "TREAT"
+
+
+class Access(StrEnum):
+    """What a read policy answers for one data class: all of it, part of it, or nothing."""
+
+    FULL = "full"
+    REDACTED = "redacted"
+    DENIED = "denied"
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """The caller of one read: identity, practice, roles, and whom they read for."""
+
+    sub: str
+    tenant: str
+    roles: frozenset[str]
+    patient: str | None = None  # a client's own token: the client id it belongs to
+    scopes: frozenset[str] = field(default_factory=frozenset)
+    purpose: str = DEFAULT_PURPOSE
+    acting_for: str | None = None  # X-Acting-For: only narrows
+
+    def has(self, role: str) -> bool:
+        return role in self.roles
+
+    @property
+    def is_client(self) -> bool:
+        return self.patient is not None
+
+    @property
+    def reads_for(self) -> str | None:
+        """The client whose view this caller gets: a client's own id, or the narrowing header."""
+        return self.patient if self.patient is not None else self.acting_for
+
+    def may_read(self, resource_type: str) -> bool:
+        """SMART v2 scopes: a token that carries scopes must grant read (`r`) of the type."""
+        if not self.scopes:
+            return True
+        for scope in self.scopes:
+            context, _, rest = scope.partition("/")
+            resource, _, actions = rest.partition(".")
+            if context not in ("patient", "user", "system"):
+                continue
+            if context == "patient" and not self.is_client:
+                continue
+            if resource in ("*", resource_type) and ("r" in actions or actions == "read"):
+                return True
+        return False
