@@ -19,6 +19,7 @@ class CareLedgerError(Exception):
         super().__init__(detail)
         self.detail = detail
         self.extra: dict[str, Any] = extra
+        self.audit: Any = None  # what a refused read touched, for the access log (never shown)
 
 
 class NotFound(CareLedgerError):

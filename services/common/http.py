@@ -21,6 +21,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from services.common.access_http import record_refusal
 from services.common.auth import TokenService
 from services.common.context import new_id
 from services.common.deadline import deadline
@@ -67,6 +68,12 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(CareLedgerError)
     async def _domain(request: Request, exc: CareLedgerError) -> JSONResponse:
+        try:
+            await record_refusal(request, exc)  # a refused read is an access event too
+        except CareLedgerError as failed:
+            return problem(failed.status, failed.detail, failed.title, **failed.extra)
+        except (StoreOperationalError, psycopg.OperationalError):
+            return problem(503, "the access log could not be written; retry shortly")
         return problem(exc.status, exc.detail, exc.title, **exc.extra)
 
     @app.exception_handler(RequestValidationError)

@@ -31,6 +31,7 @@ from tenacity import (
     wait_exponential,
 )
 
+from services.common.access_log import ACCESS_TOPIC, ACCESS_TYPE_PREFIX
 from services.common.kafka_access import kafka_access
 from services.common.relay_kafka import (
     CHECKPOINT_TOPIC,
@@ -159,7 +160,10 @@ class Relay:
         topic = self.config.event_topic
         self._sent = sent = []  # kept for was_fenced, even if a send below raises
         for key, value, headers, partition in records:
-            sent.append(producer.send(topic, value=value, key=key, headers=headers,
+            # Access events share the store and this transaction, and go to their own topic
+            # (as many partitions as the event topics, so the partition picked still holds).
+            to = ACCESS_TOPIC if headers[3][1].startswith(ACCESS_TYPE_PREFIX) else topic
+            sent.append(producer.send(to, value=value, key=key, headers=headers,
                                       partition=partition))  # fmt: skip
         sent.append(
             producer.send(

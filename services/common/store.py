@@ -28,6 +28,7 @@ from eventsourcing.persistence import (
 from psycopg.conninfo import conninfo_to_dict
 
 from contracts.records import event_body, event_meta
+from services.common import access_log as _access_log
 from services.common.context import CommandContext, acting_as
 from services.common.deadline import guard_connections
 from services.common.errors import Conflict, NotFound, StaleVersion, Unavailable
@@ -93,6 +94,7 @@ class CareApplication(Application[UUID]):
     """
 
     name: ClassVar[str] = "careledger"  # type: ignore[misc]
+    access_log: Any = None  # the access log's read model (access_reads.py), set at composition
 
     def construct_mapper(self) -> Mapper[UUID]:
         limit = int(self.env.get(MAX_EVENT_BYTES_KEY) or DEFAULT_MAX_EVENT_BYTES)
@@ -160,8 +162,18 @@ class CareApplication(Application[UUID]):
             raise NotFound(f"no {label} {aggregate_id}") from None
         except OperationalError as exc:
             raise Unavailable("the event store did not answer; retry shortly") from exc
-        if not isinstance(aggregate, aggregate_cls) or getattr(aggregate, "tenant", None) != tenant:
+        if not isinstance(aggregate, aggregate_cls):
             raise NotFound(f"no {label} {aggregate_id}")
+        if getattr(aggregate, "tenant", None) != tenant:
+            missing = NotFound(f"no {label} {aggregate_id}")
+            # the attempt is recorded in the record's own practice (services/common/access_log.py)
+            missing.audit = _access_log.Touched(
+                resource_type=label,
+                records=[(str(aggregate_id), aggregate.version)],
+                clients=list(getattr(aggregate, "access_clients", ())),
+                tenant=aggregate.tenant,
+            )
+            raise missing
         if version is not None and aggregate.version != version:
             raise NotFound(f"{label} {aggregate_id} has no version {version}")
         return aggregate

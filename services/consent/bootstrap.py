@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from services.common.access_http import install_access_log
+from services.common.access_reads import PostgresAccessLog
 from services.common.http import create_service_app
 from services.common.idempotency import IdempotencyStore, postgres_idempotency
 from services.common.readstore import ReadStore
@@ -35,6 +37,7 @@ def build_consents(
     )
     if settings is not None:
         store = ReadStore.from_settings(settings)
+        app.access_log = PostgresAccessLog(app, store, schema=application_class.name)
         app.decision_log = PostgresDecisions(app, store, schema=application_class.name)
     return app
 
@@ -65,6 +68,9 @@ def create_app(
         description=DESCRIPTION,
         idempotency=idempotency,
     )
+    install_access_log(
+        api, "consent", consents
+    )  # refusals and the compliance log; see compliance.md
     api.state.consent = consents
     api.router.on_shutdown.append(lambda: close_consents(consents))
     return api

@@ -20,6 +20,7 @@ from uuid import UUID
 from psycopg.types.json import Jsonb
 
 from contracts.records import to_json_value
+from services.common.access_reads import projection_for
 from services.common.projection import Cursor, ProjectedEvent, Projection
 from services.common.readmodel import CaughtUpProjection, InProcessLog
 from services.common.readstore import ReadStore
@@ -142,4 +143,4 @@ def _from_json(data: Mapping[str, Any]) -> dict[str, Any]:
     return row
 
 
-PROJECTIONS = [ComplianceDecisions]
+PROJECTIONS: list[type[Projection]] = [ComplianceDecisions, projection_for("consent")]

@@ -1,8 +1,7 @@
 """The plan service's HTTP API: parse, authorize, If-Match, call the application, set the ETag.
 
-Callers who act for one client of the unit (a partner portal, or staff relaying to a partner)
-send `X-Acting-For: <client id>`; a format shift's reason and rationale are then hidden unless
-the shift concerns that client (docs/api-plan.md).
+What each caller sees of a plan is the read policy's (docs/access-policy.md), applied in
+`reads.PlanReads`; `X-Acting-For: <client id>` only narrows it.
 """
 
 from __future__ import annotations
@@ -11,16 +10,20 @@ import datetime as dt
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 
+from services.common.access_http import asked, bearer_token
 from services.common.errors import RuleBroken
 from services.common.http import IfMatch, PageParams, set_etag
 from services.common.validation import Moment
-from services.plan.access import ActingFor, Clinician, Reader, Scheduler
+from services.plan.access import Clinician, Compliance, Reader, Scheduler
 from services.plan.application import PlanApplication
 from services.plan.command_routes import add_plan_command
 from services.plan.fhir_api import add_fhir_routes
+from services.plan.reads import PlanReads
 from services.plan.schemas import (
+    BreakGlassCreate,
+    BreakGlassReview,
     CareTeamAssign,
     CareTeamChange,
     CareTeamRemoval,
@@ -37,6 +40,7 @@ from services.plan.schemas import (
     SessionCreate,
     StatusChange,
 )
+from services.plan.views import plan_view
 from services.plan.worklists_api import add_worklist_routes
 
 MAX_VERSION = 2**31 - 1
@@ -47,8 +51,11 @@ def as_utc(at: dt.datetime | None) -> dt.datetime | None:
     return at.replace(tzinfo=dt.UTC) if at is not None and at.tzinfo is None else at
 
 
-def build_router(app: PlanApplication) -> APIRouter:
-    """The plan routes, bound to one long-lived PlanApplication (built in the composition root)."""
+def build_router(app: PlanApplication, reads: PlanReads) -> APIRouter:
+    """The plan routes, bound to one long-lived PlanApplication (built in the composition root).
+
+    Every read goes through `reads` (policy, consent, access log); commands go to `app`.
+    """
     router = APIRouter()
 
     def done(response: Response, result: dict[str, Any], location: str | None = None) -> Any:
@@ -70,13 +77,15 @@ def build_router(app: PlanApplication) -> APIRouter:
 
     @router.get("/plans", tags=["plans"], summary="List plans, optionally of one client")
     def list_plans(
+        request: Request,
         caller: Reader,
         page: PageParams,
         subject: Annotated[str | None, Query(description="a client id")] = None,
     ) -> dict[str, Any]:
-        items, total = app.list_plans(
-            caller.tenant, subject=subject, offset=page.offset, limit=page.limit
-        )
+        items, total = reads.many(
+            asked(request), bearer_token(request), subject=subject, offset=page.offset,
+            limit=page.limit, render=plan_view,
+        )  # fmt: skip
         return page.of(items, total)
 
     @router.get(
@@ -85,17 +94,17 @@ def build_router(app: PlanApplication) -> APIRouter:
         summary="The plan now, at ?version=N or as it was ?at=<timestamp>",
     )
     def get_plan(
+        request: Request,
         plan_id: UUID,
         caller: Reader,
         response: Response,
-        acting_for: ActingFor = None,
         version: Annotated[int | None, Query(ge=1, le=MAX_VERSION)] = None,
         at: Annotated[Moment | None, Query(description="ISO 8601; UTC if no zone")] = None,
     ) -> dict[str, Any]:
         if version is not None and at is not None:
             raise RuleBroken("give one of version and at", {"at": "drop either version or at"})
-        view = app.get_plan(
-            plan_id, tenant=caller.tenant, version=version, at=as_utc(at), acting_for=acting_for
+        view = reads.plan(
+            asked(request), bearer_token(request), plan_id, version=version, at=as_utc(at)
         )
         set_etag(response, view["version"])
         return view
@@ -106,9 +115,45 @@ def build_router(app: PlanApplication) -> APIRouter:
         summary="Every event of the plan with who, when and why",
     )
     def history(
-        plan_id: UUID, caller: Reader, page: PageParams, acting_for: ActingFor = None
+        request: Request, plan_id: UUID, caller: Reader, page: PageParams
     ) -> dict[str, Any]:
-        return page.slice(app.history(plan_id, tenant=caller.tenant, acting_for=acting_for))
+        return page.slice(reads.history(asked(request), bearer_token(request), plan_id))
+
+    @router.post(
+        "/plans/{plan_id}/break-glass",
+        tags=["access"],
+        status_code=201,
+        summary="Emergency access for a clinician outside the care team (justified, reviewed)",
+    )
+    def break_glass(
+        plan_id: UUID, body: BreakGlassCreate, caller: Clinician, response: Response
+    ) -> Any:
+        return done(response, app.break_glass(plan_id, ctx=caller.ctx, **body.model_dump()))
+
+    @router.get(
+        "/break-glass/reviews",
+        tags=["access"],
+        summary="Break-glass grants waiting for compliance review",
+    )
+    def break_glass_reviews(request: Request, caller: Compliance, page: PageParams) -> Any:
+        rows = app.open_grants(caller.tenant)
+        return page.slice(reads.worklist(asked(request), rows))
+
+    @router.post(
+        "/plans/{plan_id}/break-glass/{grant_id}/review",
+        tags=["access"],
+        status_code=201,
+        response_model=CommandResult,
+        summary="Close a break-glass grant's compliance review with a finding",
+    )
+    def review_break_glass(
+        plan_id: UUID, grant_id: str, body: BreakGlassReview, caller: Compliance,
+        if_match: IfMatch, response: Response,
+    ) -> Any:  # fmt: skip
+        result = app.review_break_glass(
+            plan_id, grant_id, ctx=caller.ctx, expected_version=if_match, **body.model_dump()
+        )
+        return done(response, result)
 
     @router.post(
         "/plans/{plan_id}/goals",
@@ -246,6 +291,6 @@ def build_router(app: PlanApplication) -> APIRouter:
             router, method=method, path=path, body_model=body, caller=who, command=command,
             summary=summary, tags=[tag], status_code=status,
         )  # fmt: skip
-    add_worklist_routes(router, app)
-    add_fhir_routes(router, app)
+    add_worklist_routes(router, app, reads)
+    add_fhir_routes(router, reads)
     return router

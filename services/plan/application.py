@@ -12,11 +12,14 @@ from services.common.errors import NotFound
 from services.common.store import CareApplication, check_version
 from services.plan.domain import Plan
 from services.plan.domain.care_team import require_team_manager
+from services.plan.domain.policy import Kind, Reader
 from services.plan.domain.worklists import DEFAULT_STRETCH_WEEKS, review_due, uneven_growth
 from services.plan.projections import InMemorySummaries, SummarySource
 from services.plan.views import history_view, plan_view
 
 Result = dict[str, Any]
+# Sees every data class: for in-process reads (tests, demo), never for an HTTP caller.
+SYSTEM_READER = Reader(Kind.COMPLIANCE, frozenset(), frozenset())
 
 
 class PlanApplication(CareApplication):
@@ -200,6 +203,34 @@ class PlanApplication(CareApplication):
             lambda p: p.remove_clinician(clinician_id, reason=reason),
         )
 
+    def break_glass(self, plan_id: UUID, *, justification: str, ctx: CommandContext) -> Result:
+        """Emergency access for the calling clinician, who is not on the care team."""
+        plan: Plan = self.load(Plan, plan_id, ctx.tenant)
+        grant = plan.grant_emergency_access(
+            clinician_id=ctx.actor_id, justification=justification, now=dt.datetime.now(dt.UTC)
+        )
+        self.save_as(ctx, plan)
+        return {"plan_id": str(plan.id), "version": plan.version, "grant_id": grant["grant_id"],
+                "until": grant["until"]}  # fmt: skip
+
+    def review_break_glass(
+        self, plan_id: UUID, grant_id: str, *, finding: str, ctx: CommandContext,
+        expected_version: int | None = None,
+    ) -> Result:  # fmt: skip
+        """Close a break-glass grant's compliance review."""
+        return self._change(
+            plan_id, ctx, expected_version,
+            lambda p: p.review_emergency_access(
+                grant_id, finding=finding, reviewed_by=ctx.actor_id
+            ),
+        )  # fmt: skip
+
+    def open_grants(self, tenant: str) -> list[Result]:
+        """Break-glass grants not yet reviewed, oldest first (the compliance review queue)."""
+        rows = [{"plan_id": s["plan_id"], **g} for s in self.summaries(tenant)
+                for g in s.get("open_grants", [])]  # fmt: skip
+        return sorted(rows, key=lambda r: r["granted_at"])
+
     def _team_change(
         self,
         plan_id: UUID,
@@ -240,10 +271,15 @@ class PlanApplication(CareApplication):
         tenant: str,
         version: int | None = None,
         at: dt.datetime | None = None,
-        acting_for: str | None = None,
+        reader: Reader = SYSTEM_READER,
     ) -> Result:
-        """The plan now, at a version or as it was at a time."""
-        return plan_view(self.plan_at(plan_id, tenant, version=version, at=at), acting_for)
+        """The plan now, at a version or as it was at a time, as `reader` may see it.
+
+        For in-process callers (tests, the demo). HTTP reads go through `reads.PlanReads`,
+        which places the caller, asks consent and records the access.
+        """
+        plan = self.plan_at(plan_id, tenant, version=version, at=at)
+        return plan_view(plan, reader)
 
     def plan_at(
         self,
@@ -257,25 +293,16 @@ class PlanApplication(CareApplication):
             return self.load_at(Plan, plan_id, tenant, at)  # type: ignore[no-any-return]
         return self.load(Plan, plan_id, tenant, version=version)  # type: ignore[no-any-return]
 
-    def history(self, plan_id: UUID, *, tenant: str, acting_for: str | None = None) -> list[Result]:
-        """Every event of the plan with who, when and why."""
+    def history(
+        self, plan_id: UUID, *, tenant: str, reader: Reader = SYSTEM_READER
+    ) -> list[Result]:
+        """Every event of the plan with who, when and why (as `reader` may see it)."""
         self.load(Plan, plan_id, tenant)
-        return [history_view(r, acting_for) for r in self.history_records(plan_id)]
+        return [history_view(r, reader) for r in self.history_records(plan_id)]
 
     def summaries(self, tenant: str) -> list[dict[str, Any]]:
         """The tenant's plan summaries from the read model, oldest plan first."""
         return self.read_model.of_tenant(self, tenant)
-
-    def plans(
-        self, tenant: str, *, subject: str | None = None, offset: int = 0, limit: int | None = None
-    ) -> tuple[list[Plan], int]:
-        """One page of the tenant's plans (optionally of one client), oldest first, and the total.
-
-        The read model picks the page; only the plans on it are loaded from the event store.
-        """
-        found = [s for s in self.summaries(tenant) if subject is None or subject in s["members"]]
-        end = None if limit is None else offset + limit
-        return [self.plan(UUID(s["plan_id"]), tenant) for s in found[offset:end]], len(found)
 
     def plan_with_goal(self, goal_id: str, tenant: str) -> Plan:
         """The plan that holds a goal."""
@@ -283,13 +310,6 @@ class PlanApplication(CareApplication):
             if goal_id in summary["goal_ids"]:
                 return self.plan(UUID(summary["plan_id"]), tenant)
         raise NotFound(f"no goal {goal_id}")
-
-    def list_plans(
-        self, tenant: str, *, subject: str | None = None, offset: int = 0, limit: int | None = None
-    ) -> tuple[list[Result], int]:
-        """One page of plan views and the total."""
-        plans, total = self.plans(tenant, subject=subject, offset=offset, limit=limit)
-        return [plan_view(p) for p in plans], total
 
     def uneven_growth(
         self, tenant: str, *, today: dt.date, stretch_weeks: int = DEFAULT_STRETCH_WEEKS

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from services.common.access_http import install_access_log
+from services.common.access_reads import PostgresAccessLog
+from services.common.consent_gate import ConsentGate, HttpConsentGate, consent_gate_of
 from services.common.http import create_service_app
 from services.common.idempotency import IdempotencyStore, postgres_idempotency
 from services.common.readstore import ReadStore
@@ -13,6 +16,7 @@ from services.plan import reactions
 from services.plan.api import build_router
 from services.plan.application import PlanApplication
 from services.plan.projections import PROJECTIONS, PostgresSummaries
+from services.plan.reads import PlanReads
 
 DESCRIPTION = (
     "Treatment plans for couples, families and individuals: goals, measurements, sessions, "
@@ -36,13 +40,14 @@ def build_plans(
     if settings is not None:
         store = ReadStore.from_settings(settings)
         app.read_model = PostgresSummaries(app, store, schema=application_class.name)
+        app.access_log = PostgresAccessLog(app, store, schema=application_class.name)
     return app
 
 
 def close_plans(app: PlanApplication) -> None:
     """Close the read model's pool (if any) and the event store."""
     if isinstance(app.read_model, PostgresSummaries):
-        app.read_model.close()
+        app.read_model.close()  # the access log shares its pool
     app.close()
 
 
@@ -51,19 +56,27 @@ def create_app(
     application: PlanApplication | None = None,
     *,
     idempotency: IdempotencyStore | None = None,
+    gate: ConsentGate | None = None,
 ) -> FastAPI:
-    """The plan API on PostgreSQL (from settings), or on the application given (tests)."""
+    """The plan API on PostgreSQL (from settings), or on the application given (tests).
+
+    Reads ask the consent service (`gate`, default the configured CARELEDGER_CONSENT_URL)
+    before one partner's individual material reaches the other side.
+    """
     plans = application or build_plans(settings)
     if application is None and idempotency is None:
         idempotency = postgres_idempotency(
             settings.database_url, "plan", timeout=settings.db_connect_timeout_seconds
         )
-    api = create_service_app(
-        "plan", settings, [build_router(plans)], description=DESCRIPTION, idempotency=idempotency
-    )
+    gate = gate or consent_gate_of(settings)
+    api = create_service_app("plan", settings, [], description=DESCRIPTION, idempotency=idempotency)
+    reads = PlanReads(plans, install_access_log(api, "plan", plans), gate)
+    api.include_router(build_router(plans, reads))
     api.state.plans = plans
     if application is None:
         api.router.on_shutdown.append(lambda: close_plans(plans))
+    if isinstance(gate, HttpConsentGate):
+        api.router.on_shutdown.append(gate.close)
     return api
 
 

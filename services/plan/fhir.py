@@ -16,10 +16,12 @@ from fhir.resources.R4B.careplan import CarePlan
 from fhir.resources.R4B.goal import Goal
 
 from services.common.errors import NotFound
+from services.common.viewer import Access
 from services.plan.domain import Plan
+from services.plan.domain import policy as p
 from services.plan.domain.formats import JOINT_FORMATS, SHIFT_REASONS
 from services.plan.domain.measures import MEASURES
-from services.plan.views import can_see_shift, visible_labels
+from services.plan.views import shown
 
 ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 CONFIDENTIALITY = "http://terminology.hl7.org/CodeSystem/v3-Confidentiality"
@@ -97,8 +99,9 @@ def care_team(plan: Plan) -> dict[str, Any]:
     }
 
 
-def care_plan(plan: Plan, acting_for: str | None = None) -> dict[str, Any]:
-    """The plan as a FHIR CarePlan, validated by the R4B model."""
+def care_plan(plan: Plan, reader: p.Reader) -> dict[str, Any]:
+    """The plan as a FHIR CarePlan as this reader may see it, validated by the R4B model."""
+    seen = shown(plan, reader)
     subject, contained = _subject(plan, plan.member_ids)
     activities = [
         {
@@ -117,8 +120,8 @@ def care_plan(plan: Plan, acting_for: str | None = None) -> dict[str, Any]:
             "text": f"Format shift effective {s['effective_on'].isoformat()}: "
             f"{SHIFT_REASONS[s['reason']].display}; review {s['review_on'].isoformat()}"
         }
-        for s in plan.shifts
-        if can_see_shift(s, acting_for)
+        for s in seen.shifts
+        if "reason" in s
     ]
     resource = {
         "resourceType": "CarePlan",
@@ -126,7 +129,7 @@ def care_plan(plan: Plan, acting_for: str | None = None) -> dict[str, Any]:
         "meta": {
             "versionId": str(plan.version),
             "lastUpdated": plan.modified_on.isoformat(),
-            "security": security(visible_labels(plan, acting_for)),
+            "security": security(seen.labels),
         },
         "contained": [*contained, care_team(plan)],
         "status": plan.status,
@@ -148,11 +151,13 @@ def care_plan(plan: Plan, acting_for: str | None = None) -> dict[str, Any]:
     return _dump(CarePlan.model_validate(resource))
 
 
-def goal(plan: Plan, goal_id: str) -> dict[str, Any]:
-    """One goal of the plan as a FHIR Goal."""
+def goal(plan: Plan, goal_id: str, reader: p.Reader) -> dict[str, Any]:
+    """One goal of the plan as a FHIR Goal (its details only for a full view of the plan)."""
     found = plan.goals.get(goal_id)
     if found is None:
         raise NotFound(f"no goal {goal_id}")
+    if p.plan_frame(reader) is not Access.FULL:
+        return _dump(Goal.model_validate(_goal_outline(plan, found)))
     subject, contained = _subject(plan, found["partners"])
     known = MEASURES.get(found["measure"])
     measure: dict[str, Any] = {"text": known.display if known else found["measure"]}
@@ -184,6 +189,21 @@ def goal(plan: Plan, goal_id: str) -> dict[str, Any]:
         "addresses": None,
     }
     return _dump(Goal.model_validate(resource))
+
+
+def _goal_outline(plan: Plan, found: dict[str, Any]) -> dict[str, Any]:
+    """A goal without its clinical detail: status and due date (minimum necessary)."""
+    subject, contained = _subject(plan, found["partners"])
+    return {
+        "resourceType": "Goal",
+        "id": found["goal_id"],
+        "meta": {"versionId": str(plan.version), "lastUpdated": plan.modified_on.isoformat()},
+        "contained": contained or None,
+        "lifecycleStatus": found["lifecycle_status"],
+        "description": {"text": "redacted: the goal's detail is for the care team"},
+        "subject": subject,
+        "target": [{"dueDate": found["due_on"].isoformat()}],
+    }
 
 
 def search_bundle(

@@ -1,4 +1,7 @@
-"""FHIR R4 JSON routes of the plan service, for EHRs (CarePlan, its history, Goal, search)."""
+"""FHIR R4 JSON routes of the plan service, for EHRs (CarePlan, its history, Goal, search).
+
+Every route reads through `reads.PlanReads`: the read policy and the access log apply.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +12,12 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
+from services.common.access_http import asked, bearer_token
 from services.common.errors import RuleBroken
 from services.common.http import PageParams, set_etag
 from services.plan import fhir
-from services.plan.access import ActingFor, Reader
-from services.plan.application import PlanApplication
+from services.plan.access import Reader
+from services.plan.reads import PlanReads
 
 FHIR_JSON = "application/fhir+json"
 
@@ -25,13 +29,12 @@ def fhir_response(resource: dict[str, Any], version: int | None = None) -> Respo
     return response
 
 
-def add_fhir_routes(router: APIRouter, app: PlanApplication) -> None:
+def add_fhir_routes(router: APIRouter, reads: PlanReads) -> None:
     """FHIR R4 JSON views for EHRs."""
 
     @router.get("/fhir/CarePlan/{plan_id}", tags=["fhir"], summary="The plan as a CarePlan")
-    def care_plan(plan_id: UUID, caller: Reader, acting_for: ActingFor = None) -> Response:
-        plan = app.plan(plan_id, caller.tenant)
-        return fhir_response(fhir.care_plan(plan, acting_for), plan.version)
+    def care_plan(request: Request, plan_id: UUID, caller: Reader) -> Response:
+        return fhir_response(*reads.care_plan(asked(request), bearer_token(request), plan_id))
 
     @router.get(
         "/fhir/CarePlan/{plan_id}/_history/{version}",
@@ -39,18 +42,18 @@ def add_fhir_routes(router: APIRouter, app: PlanApplication) -> None:
         summary="The CarePlan at one version",
     )
     def care_plan_version(
+        request: Request,
         plan_id: UUID,
         version: Annotated[int, Depends(_version)],
         caller: Reader,
-        acting_for: ActingFor = None,
     ) -> Response:
-        plan = app.plan_at(plan_id, caller.tenant, version=version)
-        return fhir_response(fhir.care_plan(plan, acting_for), plan.version)
+        return fhir_response(
+            *reads.care_plan(asked(request), bearer_token(request), plan_id, version)
+        )
 
     @router.get("/fhir/Goal/{goal_id}", tags=["fhir"], summary="One goal as a FHIR Goal")
-    def goal(goal_id: str, caller: Reader) -> Response:
-        plan = app.plan_with_goal(goal_id, caller.tenant)
-        return fhir_response(fhir.goal(plan, goal_id), plan.version)
+    def goal(request: Request, goal_id: str, caller: Reader) -> Response:
+        return fhir_response(*reads.goal(asked(request), bearer_token(request), goal_id))
 
     @router.get("/fhir/CarePlan", tags=["fhir"], summary="Search CarePlans by client id")
     def search(
@@ -58,16 +61,15 @@ def add_fhir_routes(router: APIRouter, app: PlanApplication) -> None:
         caller: Reader,
         page: PageParams,
         subject: Annotated[str, Query(description="Patient/<id> or the client id")],
-        acting_for: ActingFor = None,
     ) -> Response:
         client = subject.removeprefix("Patient/")
-        chosen, total = app.plans(
-            caller.tenant, subject=client, offset=page.offset, limit=page.limit
-        )
+        resources, total = reads.many(
+            asked(request), bearer_token(request), subject=client, offset=page.offset,
+            limit=page.limit, render=fhir.care_plan,
+        )  # fmt: skip
         base = str(request.base_url).rstrip("/")
-        resources = [fhir.care_plan(p, acting_for) for p in chosen]
         links = [("self", str(request.url))]
-        following = page.offset + len(chosen)
+        following = page.offset + len(resources)
         if following < total:
             query = urlencode({"subject": subject, "limit": page.limit, "offset": following})
             links.append(("next", f"{base}/fhir/CarePlan?{query}"))

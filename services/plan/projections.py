@@ -13,11 +13,15 @@ from typing import Any, ClassVar, LiteralString, Protocol
 
 from psycopg.types.json import Jsonb
 
-from services.common.events import event_name
+from services.common.access_reads import projection_for
+from services.common.events import event_name, named_event_classes
 from services.common.projection import Cursor, ProjectedEvent, Projection
 from services.common.readmodel import CaughtUpProjection, InProcessLog
 from services.common.readstore import ReadStore
+from services.plan import domain as _domain  # noqa: F401 - names the plan's events
 from services.plan.summary import Summary, fold
+
+PLAN_EVENTS = tuple(sorted(named_event_classes("plan")))
 
 
 class SummarySource(Protocol):
@@ -34,7 +38,8 @@ class InMemorySummaries:
         self.log = InProcessLog(
             lambda topic, aid, version, state: fold(
                 self.summaries, event_name(topic), str(aid), version, state
-            )
+            ),
+            topics=PLAN_EVENTS,
         )
 
     def catch_up(self, app: Any) -> None:
@@ -52,6 +57,7 @@ class PlanSummaries(Projection):
     name = "plan_summaries"
     schema = "plan"
     tables = ("plan_summaries",)
+    topics: ClassVar[tuple[str, ...]] = PLAN_EVENTS  # not the access events of the same store
     create_sql: ClassVar[tuple[LiteralString, ...]] = (
         "CREATE TABLE IF NOT EXISTS {schema}.plan_summaries ("
         " id uuid PRIMARY KEY, tenant text NOT NULL, created_position bigint NOT NULL,"
@@ -94,4 +100,4 @@ class PostgresSummaries(CaughtUpProjection[PlanSummaries]):
         return self.current().of_tenant(tenant)
 
 
-PROJECTIONS = [PlanSummaries]
+PROJECTIONS: list[type[Projection]] = [PlanSummaries, projection_for("plan")]

@@ -233,6 +233,14 @@ class CareTeamRemoval(Strict):
     reason: TeamChangeReason
 
 
+class BreakGlassCreate(Strict):
+    justification: str = Field(min_length=1, max_length=2000, description="the emergency")
+
+
+class BreakGlassReview(Strict):
+    finding: Literal["justified", "not-justified", "needs-follow-up"]
+
+
 class CommandResult(BaseModel):
     """What a write returns: the plan, its new version (also the ETag) and any new id."""
 

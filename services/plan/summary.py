@@ -50,6 +50,13 @@ def fold(
         summary["team"] = [*summary.get("team", []), data["clinician_id"]]
     elif name == "ClinicianRemoved":
         summary["team"] = [c for c in summary.get("team", []) if c != data["clinician_id"]]
+    elif name == "EmergencyAccessGranted":
+        grant = {k: data[k] for k in ("grant_id", "clinician_id", "granted_at", "until")}
+        summary["open_grants"] = [*summary.get("open_grants", []), grant]
+    elif name == "EmergencyAccessReviewed":
+        summary["open_grants"] = [
+            g for g in summary.get("open_grants", []) if g["grant_id"] != data["grant_id"]
+        ]
     elif name == "GoalAdded":
         summary["goal_ids"].append(data["goal_id"])
     elif name == "FormatShifted":

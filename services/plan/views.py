@@ -1,60 +1,149 @@
-"""Plain-data views of a plan, with a shift's reason hidden from the other partner."""
+"""Plain-data views of a plan as one reader may see it (services/plan/domain/policy.py).
+
+Every view of a plan, JSON or FHIR, current or past, is built from `shown(plan, reader)`: the
+plan's parts with each data class cut to what the policy answers. A part that is cut says so in
+its own `redacted` list; the plan's `redacted` names every data class (and whose) this reader
+does not see in full, whatever the plan holds, so the list itself reveals nothing. Security
+labels come only from what is shown.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
+from services.common.viewer import Access
 from services.plan.domain import Plan
+from services.plan.domain import policy as p
 from services.plan.domain.measures import MEASURES
 from services.plan.domain.rules import ALERT_LABELS
 
-HIDDEN_SHIFT_FIELDS = ("reason", "rationale", "security_labels")
+SESSION_CONTENT = ("check_ins", "focus_issues", "homework")
+GOAL_DETAIL = ("description", "measure", "unit", "baseline", "target")
+FRAME_FREE_TEXT = {"reviews": ("goal_progress", "strategy_changes"), "readiness": ("criteria",)}
 
 
-def can_see_shift(shift: dict[str, Any], acting_for: str | None) -> bool:
-    """A shift's reason and rationale are for the clinicians and the partner it concerns only.
-
-    `acting_for` is the client the caller acts for (None: clinical staff acting for nobody).
-    A shift that concerns no one partner is hidden from both partners.
-    """
-    return acting_for is None or shift.get("about_partner_id") == acting_for
+def cut(item: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
+    """The item without `fields`, saying which were taken out."""
+    shown = {k: v for k, v in item.items() if k not in fields}
+    return {**shown, "redacted": sorted({*item.get("redacted", ()), *fields})}
 
 
-def redact_shift(shift: dict[str, Any], acting_for: str | None) -> dict[str, Any]:
-    if can_see_shift(shift, acting_for):
-        return dict(shift)
-    shown = {k: v for k, v in shift.items() if k not in HIDDEN_SHIFT_FIELDS}
-    return {
-        **shown,
-        "reason": None,
-        "rationale": None,
-        "security_labels": [],
-        "redacted": list(HIDDEN_SHIFT_FIELDS),
-    }
+@dataclass(frozen=True)
+class Shown:
+    """A plan's parts as one reader sees them (lists of plain dicts) and their labels."""
+
+    frame: Access
+    goals: list[dict[str, Any]]
+    sessions: list[dict[str, Any]]
+    measurements: list[dict[str, Any]]
+    alerts: list[dict[str, Any]]
+    shifts: list[dict[str, Any]]
+    readiness: list[dict[str, Any]]
+    reviews: list[dict[str, Any]]
+    labels: list[str]
+    redacted: list[str]
 
 
-def visible_labels(plan: Plan, acting_for: str | None) -> list[str]:
-    """Security labels of what this caller sees (all labels for staff acting for nobody)."""
-    if acting_for is None:
-        return sorted(plan.labels)
-    labels: set[str] = {"PSY"} if plan.sessions else set()
-    for m in plan.measurements:
+def owner_of_session(session: dict[str, Any]) -> str | None:
+    return session["partner_id"] if session["format"] == "individual" else None
+
+
+def show_session(reader: p.Reader, session: dict[str, Any]) -> dict[str, Any] | None:
+    access = p.individual_content(reader, owner_of_session(session))
+    if access is Access.DENIED:
+        return None
+    return dict(session) if access is Access.FULL else cut(session, SESSION_CONTENT)
+
+
+def show_shift(reader: p.Reader, shift: dict[str, Any]) -> dict[str, Any]:
+    about = shift.get("about_partner_id")
+    hidden: tuple[str, ...] = ()
+    if p.shift_reason(reader, about) is not Access.FULL:
+        hidden += ("reason", "security_labels")
+    if p.shift_rationale(reader, about) is not Access.FULL:
+        hidden += ("rationale",)
+    return cut(shift, hidden) if hidden else dict(shift)
+
+
+def show_goal(reader: p.Reader, goal: dict[str, Any]) -> dict[str, Any]:
+    view = {k: v for k, v in goal.items() if k != "held_status"}
+    view["joint"] = len(goal["partners"]) > 1
+    view["held_by_pause"] = goal.get("held_status") is not None
+    return view if p.plan_frame(reader) is Access.FULL else cut(view, GOAL_DETAIL)
+
+
+def _by_owner(
+    reader: p.Reader, items: list[dict[str, Any]], rule: Callable[[p.Reader, str | None], Access]
+) -> list[dict[str, Any]]:
+    return [dict(i) for i in items if rule(reader, i["partner_id"]) is Access.FULL]
+
+
+def _redacted_classes(reader: p.Reader, plan: Plan) -> list[str]:
+    """Every data class (and whose) this reader does not see in full, whatever the plan holds."""
+    found = [] if p.plan_frame(reader) is Access.FULL else ["plan-frame"]
+    owners: list[str | None] = [*plan.member_ids, None]
+    rules = (
+        ("individual-content", p.individual_content),
+        ("measurements", p.measurements),
+        ("shift-reason", p.shift_reason),
+        ("shift-rationale", p.shift_rationale),
+    )
+    for name, rule in rules:
+        for owner in owners:
+            if rule(reader, owner) is not Access.FULL and not (
+                name == "measurements" and not owner
+            ):
+                found.append(f"{name}:{owner or 'unit'}")
+    return found
+
+
+def shown(plan: Plan, reader: p.Reader) -> Shown:
+    """The one place a plan passes through the read policy for a reader."""
+    frame = p.plan_frame(reader)
+    sessions = [s for s in (show_session(reader, s) for s in plan.sessions) if s is not None]
+    measurements = _by_owner(reader, plan.measurements, p.measurements)
+    alerts = _by_owner(reader, plan.alerts, p.measurements)
+    shifts = [show_shift(reader, s) for s in plan.shifts]
+    full_frame = frame is Access.FULL
+    readiness = [dict(r) if full_frame else cut(r, FRAME_FREE_TEXT["readiness"])
+                 for r in plan.readiness]  # fmt: skip
+    reviews = [dict(r) if full_frame else cut(r, FRAME_FREE_TEXT["reviews"])
+               for r in plan.reviews]  # fmt: skip
+    labels: set[str] = set()
+    if any("focus_issues" in s for s in sessions):
+        labels.add("PSY")
+    for m in measurements:
         known = MEASURES.get(m["measure"])
         labels.update(known.labels if known else ())
-    for alert in plan.alerts:
+    for alert in alerts:
         labels.update(ALERT_LABELS.get(alert["kind"], ["R"]))
-    for shift in plan.shifts:
-        labels.update(shift["security_labels"] if can_see_shift(shift, acting_for) else ["R"])
-    return sorted(labels)
+    for shift in shifts:
+        labels.update(shift.get("security_labels", ()))
+    return Shown(
+        frame=frame,
+        goals=[show_goal(reader, g) for g in plan.goals.values()],
+        sessions=sessions,
+        measurements=measurements,
+        alerts=alerts,
+        shifts=shifts,
+        readiness=readiness,
+        reviews=reviews,
+        labels=sorted(labels),
+        redacted=_redacted_classes(reader, plan),
+    )
 
 
-def plan_view(plan: Plan, acting_for: str | None = None) -> dict[str, Any]:
+def plan_view(plan: Plan, reader: p.Reader) -> dict[str, Any]:
     """The plan as plain data (dates stay dates; the API serialises them)."""
+    seen = shown(plan, reader)
+    full_frame = seen.frame is Access.FULL
     return {
         "id": str(plan.id),
         "version": plan.version,
         "status": plan.status,
-        "status_reason": plan.status_reason,
+        "status_reason": plan.status_reason if full_frame else None,
         "unit_kind": plan.unit_kind,
         "members": plan.members,
         "clinicians": plan.clinicians,
@@ -64,30 +153,50 @@ def plan_view(plan: Plan, acting_for: str | None = None) -> dict[str, Any]:
         "starts_on": plan.starts_on,
         "next_review_on": plan.next_review_on,
         "joint_paused": plan.joint_paused,
-        "goals": [goal_view(g) for g in plan.goals.values()],
-        "measurements": list(plan.measurements),
-        "alerts": list(plan.alerts),
-        "sessions": list(plan.sessions),
-        "format_shifts": [redact_shift(s, acting_for) for s in plan.shifts],
-        "readiness_decisions": list(plan.readiness),
-        "reviews": list(plan.reviews),
+        "goals": seen.goals,
+        "measurements": seen.measurements,
+        "alerts": seen.alerts,
+        "sessions": seen.sessions,
+        "format_shifts": seen.shifts,
+        "readiness_decisions": seen.readiness,
+        "reviews": seen.reviews,
         "referrals": list(plan.referrals.values()),
-        "security_labels": visible_labels(plan, acting_for),
+        "security_labels": seen.labels,
+        "redacted": seen.redacted,
         "created_on": plan.created_on,
         "modified_on": plan.modified_on,
     }
 
 
-def goal_view(goal: dict[str, Any]) -> dict[str, Any]:
-    view = {k: v for k, v in goal.items() if k != "held_status"}
-    view["joint"] = len(goal["partners"]) > 1
-    view["held_by_pause"] = goal.get("held_status") is not None
-    return view
+FRAME_EVENTS_FREE_TEXT = {
+    "PlanStatusChanged": ("reason",),
+    "GoalAdded": GOAL_DETAIL,
+    "GoalRevised": GOAL_DETAIL,
+    "GoalStatusChanged": ("reason",),
+    "ReadinessRecorded": FRAME_FREE_TEXT["readiness"],
+    "ReviewRecorded": FRAME_FREE_TEXT["reviews"],
+}
+WITHHELD_BODY = ("id", "version", "timestamp")
 
 
-def history_view(record: dict[str, Any], acting_for: str | None) -> dict[str, Any]:
-    """One history entry; a format shift's reason is hidden from the other partner."""
-    body = record["body"]
-    if record["event"] == "FormatShifted" and not can_see_shift(body, acting_for):
-        body = redact_shift(body, acting_for)
-    return {**record, "body": body}
+def history_view(record: dict[str, Any], reader: p.Reader) -> dict[str, Any]:
+    """One history entry cut by the same rules as the plan it belongs to."""
+    name, body = record["event"], record["body"]
+    if name == "SessionRecorded":
+        owner = body["partner_id"] if body["format"] == "individual" else None
+        access = p.individual_content(reader, owner)
+        if access is Access.REDACTED:
+            return {**record, "body": cut(body, (*SESSION_CONTENT, "security_labels"))}
+    elif name in ("MeasurementRecorded", "AlertRaised"):
+        access = p.measurements(reader, body["partner_id"])
+    elif name == "FormatShifted":
+        return {**record, "body": show_shift(reader, body)}
+    else:
+        hidden = FRAME_EVENTS_FREE_TEXT.get(name, ())
+        if hidden and p.plan_frame(reader) is not Access.FULL:
+            return {**record, "body": cut(body, hidden)}
+        return record
+    if access is Access.FULL:
+        return record
+    withheld = {k: body[k] for k in WITHHELD_BODY if k in body}
+    return {**record, "event": "Withheld", "type": None, "body": cut(withheld, ("content",))}

@@ -1,24 +1,29 @@
-"""Worklist routes of the plan service: uneven growth and reviews due (from the read model)."""
+"""Worklist routes of the plan service: uneven growth and reviews due (from the read model).
+
+Rows are cut to the plans the caller may read and logged as one read (reads.PlanReads).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
+from services.common.access_http import asked
 from services.common.http import PageParams
 from services.common.validation import Day
 from services.plan.access import Scheduler
 from services.plan.application import PlanApplication
 from services.plan.domain.worklists import DEFAULT_STRETCH_WEEKS
+from services.plan.reads import PlanReads
 
 
 def today() -> dt.date:
     return dt.datetime.now(dt.UTC).date()
 
 
-def add_worklist_routes(router: APIRouter, app: PlanApplication) -> None:
+def add_worklist_routes(router: APIRouter, app: PlanApplication, reads: PlanReads) -> None:
     """The therapists' and coordinators' worklists, judged on `on` (default today, UTC)."""
 
     @router.get(
@@ -27,14 +32,14 @@ def add_worklist_routes(router: APIRouter, app: PlanApplication) -> None:
         summary="Plans where only one partner has attended for over the stretch",
     )
     def uneven_growth(
+        request: Request,
         caller: Scheduler,
         page: PageParams,
         stretch_weeks: Annotated[int, Query(ge=1, le=52)] = DEFAULT_STRETCH_WEEKS,
         on: Annotated[Day | None, Query(description="the day to judge (default today)")] = None,
     ) -> dict[str, Any]:
-        return page.slice(
-            app.uneven_growth(caller.tenant, today=on or today(), stretch_weeks=stretch_weeks)
-        )
+        rows = app.uneven_growth(caller.tenant, today=on or today(), stretch_weeks=stretch_weeks)
+        return page.slice(reads.worklist(asked(request), rows))
 
     @router.get(
         "/worklists/reviews-due",
@@ -42,11 +47,11 @@ def add_worklist_routes(router: APIRouter, app: PlanApplication) -> None:
         summary="Reviews due within N days and overdue ones, earliest first",
     )
     def reviews_due(
+        request: Request,
         caller: Scheduler,
         page: PageParams,
         within_days: Annotated[int, Query(ge=0, le=90)] = 7,
         on: Annotated[Day | None, Query(description="the day to judge (default today)")] = None,
     ) -> dict[str, Any]:
-        return page.slice(
-            app.reviews_due(caller.tenant, today=on or today(), within_days=within_days)
-        )
+        rows = app.reviews_due(caller.tenant, today=on or today(), within_days=within_days)
+        return page.slice(reads.worklist(asked(request), rows))

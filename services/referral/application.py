@@ -9,10 +9,10 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
 
+from services.common.consent_gate import ConsentDecision, ConsentGate, DecisionRequest
 from services.common.context import CommandContext
 from services.common.errors import Conflict
 from services.common.store import CareApplication, check_version
-from services.referral.consent_gate import ConsentDecision, ConsentGate, DecisionRequest
 from services.referral.domain import Referral, ServiceLevels, Step
 from services.referral.metrics import referral_metrics
 from services.referral.projections import InMemorySummaries, SummarySource

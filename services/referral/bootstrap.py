@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from services.common.access_http import install_access_log
+from services.common.access_reads import PostgresAccessLog
+from services.common.consent_gate import ConsentGate, HttpConsentGate, consent_url
 from services.common.http import create_service_app
 from services.common.idempotency import IdempotencyStore, postgres_idempotency
 from services.common.readstore import ReadStore
@@ -12,7 +15,6 @@ from services.common.store import build_application
 from services.referral import reactions
 from services.referral.api import router
 from services.referral.application import ReferralApplication
-from services.referral.consent_gate import ConsentGate, HttpConsentGate
 from services.referral.fhir_api import router as fhir_router
 from services.referral.projections import PROJECTIONS, PostgresSummaries
 from services.referral.settings import ReferralSettings
@@ -21,15 +23,6 @@ DESCRIPTION = (
     "Referrals from draft to a closed loop: consent-gated sending, service levels, the "
     "coordinators' worklist, closed-loop metrics and FHIR ServiceRequest/Task views."
 )
-
-
-def consent_url(settings: Settings) -> str:
-    url = settings.consent_url or settings.service_urls.get("consent", "")
-    if not url:
-        raise RuntimeError(
-            "no consent service configured: set CARELEDGER_CONSENT_URL or run `careledger stack up`"
-        )
-    return url
 
 
 def build_referrals(
@@ -55,6 +48,7 @@ def build_referrals(
     app.consent_gate = gate
     if settings is not None:
         store = ReadStore.from_settings(settings)
+        app.access_log = PostgresAccessLog(app, store, schema=application_class.name)
         app.read_model = PostgresSummaries(app, store, schema=application_class.name)
     return app
 
@@ -87,6 +81,9 @@ def create_app(
         description=DESCRIPTION,
         idempotency=idempotency,
     )
+    install_access_log(
+        api, "referral", referrals
+    )  # refusals and the compliance log; see compliance.md
     api.state.referrals = referrals
     api.router.on_shutdown.append(lambda: close_referrals(referrals))
     return api

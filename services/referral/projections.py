@@ -14,16 +14,20 @@ from typing import Any, ClassVar, LiteralString, Protocol
 
 from psycopg.types.json import Jsonb
 
-from services.common.events import event_name
+from services.common.access_reads import projection_for
+from services.common.events import event_name, named_event_classes
 from services.common.projection import Cursor, ProjectedEvent, Projection
 from services.common.readmodel import CaughtUpProjection, InProcessLog
 from services.common.readstore import ReadStore
+from services.referral import domain as _domain  # noqa: F401 - names the referral events
 from services.referral.summary import (
     ReferralSummary,
     fold,
     summary_from_json,
     summary_to_json,
 )
+
+REFERRAL_EVENTS = tuple(sorted(named_event_classes("referral")))
 
 
 class SummarySource(Protocol):
@@ -40,7 +44,8 @@ class InMemorySummaries:
         self.log = InProcessLog(
             lambda topic, aid, version, state: fold(
                 self.summaries, event_name(topic), str(aid), version, state
-            )
+            ),
+            topics=REFERRAL_EVENTS,
         )
 
     def catch_up(self, app: Any) -> None:
@@ -58,6 +63,7 @@ class ReferralSummaries(Projection):
     name = "referral_summaries"
     schema = "referral"
     tables = ("referral_summaries",)
+    topics: ClassVar[tuple[str, ...]] = REFERRAL_EVENTS  # not the access events of the store
     create_sql: ClassVar[tuple[LiteralString, ...]] = (
         "CREATE TABLE IF NOT EXISTS {schema}.referral_summaries ("
         " id uuid PRIMARY KEY, tenant text NOT NULL, data jsonb NOT NULL)",
@@ -103,4 +109,4 @@ class PostgresSummaries(CaughtUpProjection[ReferralSummaries]):
         return self.current().of_tenant(tenant)
 
 
-PROJECTIONS = [ReferralSummaries]
+PROJECTIONS: list[type[Projection]] = [ReferralSummaries, projection_for("referral")]

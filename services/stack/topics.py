@@ -8,6 +8,7 @@ from typing import Any
 from kafka.admin import KafkaAdminClient
 from kafka.errors import TopicAlreadyExistsError
 
+from services.common.access_log import ACCESS_TOPIC
 from services.common.kafka_access import KafkaTarget, as_access
 
 FOREVER = "-1"
@@ -26,13 +27,18 @@ class TopicSpec:
 EVENT_TOPICS: tuple[TopicSpec, ...] = tuple(
     TopicSpec(f"careledger.{service}", partitions=6) for service in ("plan", "consent", "referral")
 )
+# Access events (services/common/access_log.py): every read of clinical or consent content and
+# every refusal, relayed from each service's store. As many partitions as the event topics
+# (the relay picks one partition per record for either). Kept forever, like the events: the
+# practice must keep them at least 6 years (docs/compliance.md).
+ACCESS = TopicSpec(ACCESS_TOPIC, partitions=6)
 DEADLETTER = TopicSpec("careledger.deadletter", partitions=3)
 # Relays keep their store position here, one record per relay, written in the same Kafka
 # transaction as the events they publish; compaction keeps the latest position per relay.
 RELAY_CHECKPOINTS = TopicSpec(
     "careledger.relay-checkpoints", partitions=1, cleanup_policy="compact"
 )
-TOPICS: tuple[TopicSpec, ...] = (*EVENT_TOPICS, DEADLETTER, RELAY_CHECKPOINTS)
+TOPICS: tuple[TopicSpec, ...] = (*EVENT_TOPICS, ACCESS, DEADLETTER, RELAY_CHECKPOINTS)
 
 
 def replication_for(broker_count: int) -> tuple[int, int]:

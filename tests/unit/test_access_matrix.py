@@ -26,6 +26,7 @@ from services.plan.bootstrap import create_app as plan_app
 from services.referral.bootstrap import build_referrals
 from services.referral.bootstrap import create_app as referral_app
 from tests.unit.plan.api_client import goal_body, plan_body
+from tests.unit.plan.builders import ALEX
 from tests.unit.referral.api_client import referral_body
 from tests.unit.referral.helpers import FakeConsentGate
 
@@ -49,7 +50,7 @@ def bearer(roles: list[str], tenant: str = HOME) -> dict[str, str]:
     """A token with these roles; a client's token stands alone and names its patient."""
     if "client" in roles and len(roles) > 1:
         roles = [r for r in roles if r != "client"]
-    patient = "person-a" if roles == ["client"] else None
+    patient = ALEX if roles == ["client"] else None
     token = TOKENS.mint("access-probe", tenant, roles, patient=patient)
     return {"Authorization": f"Bearer {token}"}
 
@@ -111,8 +112,11 @@ def created(response: Any, key: str) -> str:
 
 
 def seed_plan(client: TestClient) -> dict[str, str]:
+    """A couple's plan whose couples therapist is the probe (so a clinician is on the team)."""
     clinician = bearer(["clinician"])
-    plan_id = created(client.post("/plans", json=plan_body(), headers=clinician), "plan_id")
+    team = [{"clinician_id": "access-probe", "roles": ["couples-therapist"]}]
+    body = plan_body(clinicians=team)
+    plan_id = created(client.post("/plans", json=body, headers=clinician), "plan_id")
     goal = client.post(f"/plans/{plan_id}/goals", json=goal_body(), headers=clinician)
     return {"plan_id": plan_id, "goal_id": created(goal, "goal_id"), "version": "1"}
 
@@ -145,7 +149,10 @@ def seed_referral(client: TestClient) -> dict[str, str]:
 
 
 BUILDERS: dict[str, tuple[Callable[[], FastAPI], Callable[[TestClient], dict[str, str]]]] = {
-    "plan": (lambda: plan_app(SETTINGS, build_plans(None)), seed_plan),
+    "plan": (
+        lambda: plan_app(SETTINGS, build_plans(None), gate=FakeConsentGate("DENY")),
+        seed_plan,
+    ),
     "consent": (lambda: consent_app(SETTINGS, build_consents(None)), seed_consent),
     "referral": (
         lambda: referral_app(SETTINGS, build_referrals(None, gate=FakeConsentGate())),

@@ -14,6 +14,7 @@ from eventsourcing.domain import Aggregate, event
 from services.common.events import published
 from services.plan.domain.care_team import CareTeamCommands
 from services.plan.domain.commands import PlanCommands
+from services.plan.domain.emergency import EmergencyAccessCommands
 from services.plan.domain.measures import MEASURES
 
 # How each event is published (contracts/envelope.md): labels, and what stays off the topic.
@@ -23,7 +24,7 @@ _MEASURE = {"measure": MEASURES}  # a goal's own measure name is free text
 _SESSION_NOTES = ["focus_issues", "homework", "check_ins[].triggers"]
 
 
-class Plan(PlanCommands, CareTeamCommands, Aggregate):
+class Plan(PlanCommands, CareTeamCommands, EmergencyAccessCommands, Aggregate):
     """One treatment plan; its events are stored as `careledger.plan.<EventName>`."""
 
     @published(labels=_ABOUT_CARE)
@@ -64,6 +65,12 @@ class Plan(PlanCommands, CareTeamCommands, Aggregate):
         self.joint_paused = False
         self.readiness_mark = 0
         self.labels: set[str] = set()
+        self.access_grants: list[dict[str, Any]] = []
+
+    @property
+    def access_clients(self) -> list[str]:
+        """The clients an access to this plan concerns (for the access log)."""
+        return [m["client_id"] for m in self.members]
 
     @published(labels=_ABOUT_CARE, private=["reason"], version=2)
     @event("PlanStatusChanged")
@@ -106,6 +113,31 @@ class Plan(PlanCommands, CareTeamCommands, Aggregate):
     @event("ClinicianRemoved")
     def _clinician_removed(self, clinician_id: str, reason: str) -> None:
         self.clinicians = [c for c in self.clinicians if c["clinician_id"] != clinician_id]
+
+    @published(labels=["R", "BH"], private=["justification"])
+    @event("EmergencyAccessGranted")
+    def _emergency_access_granted(
+        self,
+        grant_id: str,
+        clinician_id: str,
+        justification: str,
+        granted_at: dt.datetime,
+        until: dt.datetime,
+    ) -> None:
+        self.access_grants = [
+            *self.access_grants,
+            {"grant_id": grant_id, "clinician_id": clinician_id, "justification": justification,
+             "granted_at": granted_at, "until": until, "finding": None},
+        ]  # fmt: skip
+
+    @published(labels=["R", "BH"])
+    @event("EmergencyAccessReviewed")
+    def _emergency_access_reviewed(self, grant_id: str, finding: str, reviewed_by: str) -> None:
+        self.access_grants = [
+            {**g, "finding": finding, "reviewed_by": reviewed_by} if g["grant_id"] == grant_id
+            else g
+            for g in self.access_grants
+        ]  # fmt: skip
 
     @published(labels=_CLINICAL, private=["description", "unit"], coded=_MEASURE, version=2)
     @event("GoalAdded")

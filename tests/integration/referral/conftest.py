@@ -18,6 +18,7 @@ import pytest
 import uvicorn
 from fastapi.testclient import TestClient
 
+from services.common.consent_gate import HttpConsentGate
 from services.common.settings import load_settings
 from services.common.store import build_application
 from services.consent.application import ConsentApplication
@@ -25,7 +26,6 @@ from services.consent.bootstrap import create_app as create_consent_app
 from services.referral.application import ReferralApplication
 from services.referral.bootstrap import build_referrals, close_referrals
 from services.referral.bootstrap import create_app as create_referral_app
-from services.referral.consent_gate import HttpConsentGate
 from tests.integration.referral.world import ReferralWorld
 
 

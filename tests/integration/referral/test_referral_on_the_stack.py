@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
+from services.common.consent_gate import HttpConsentGate
 from services.common.consumer import Consumer, Outcome
 from services.common.inbound import InboundRecord
 from services.referral import reactions
-from services.referral.consent_gate import HttpConsentGate
 from services.referral.projections import PostgresSummaries
 from tests.integration.referral.world import TENANT, ReferralWorld
 

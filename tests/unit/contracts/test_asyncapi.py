@@ -19,11 +19,13 @@ def test_every_schema_file_has_a_message_and_every_message_a_schema_file() -> No
     assert payload_files(ASYNCAPI_PATH.read_text()) == files
 
 
-def test_asyncapi_declares_the_three_event_topics_keyed_by_aggregate_id() -> None:
+def test_asyncapi_declares_the_event_topics_and_the_access_topic_keyed_by_aggregate_id() -> None:
     document = yaml.safe_load(ASYNCAPI_PATH.read_text())
     assert document["asyncapi"] == "3.0.0"
     addresses = {c["address"] for c in document["channels"].values()}
-    assert addresses == {"careledger.plan", "careledger.consent", "careledger.referral"}
+    assert addresses == {
+        "careledger.plan", "careledger.consent", "careledger.referral", "careledger.access"
+    }  # fmt: skip
     headers = document["components"]["schemas"]["CloudEventHeaders"]
     assert {"ce_id", "ce_type", "ce_tenant", "ce_sensitivity"} <= set(headers["required"])
     for message in document["components"]["messages"].values():

@@ -16,7 +16,10 @@ TOKENS = TokenService(SETTINGS)
 
 
 def headers(role: str = "clinician", tenant: str = TENANT, **extra: str) -> dict[str, str]:
-    token = TOKENS.mint(f"user-{role}", tenant, [role])
+    """A token of `role`; the clinician is the plans' couples therapist (on the care team)."""
+    sub = THERAPIST if role == "clinician" else f"user-{role}"
+    patient = ALEX if role == "client" else None
+    token = TOKENS.mint(sub, tenant, [role], patient=patient)
     return {"Authorization": f"Bearer {token}", **extra}
 
 

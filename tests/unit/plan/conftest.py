@@ -15,6 +15,7 @@ from services.plan.bootstrap import create_app
 from tests.unit.plan.api_client import SETTINGS
 from tests.unit.plan.builders import TENANT, THERAPIST, couple_plan_fields
 from tests.unit.plan.contract_check import contract_errors
+from tests.unit.referral.helpers import FakeConsentGate
 
 
 @pytest.fixture
@@ -42,7 +43,14 @@ def plan_id(app: PlanApplication, ctx: CommandContext) -> UUID:
 
 
 @pytest.fixture
-def client(app: PlanApplication) -> Iterator[TestClient]:
+def gate() -> FakeConsentGate:
+    """The consent service as the plan API sees it: denies unless a test says otherwise."""
+    return FakeConsentGate("DENY")
+
+
+@pytest.fixture
+def client(app: PlanApplication, gate: FakeConsentGate) -> Iterator[TestClient]:
     """The plan API over the in-memory application (raises no server errors: they are 500s)."""
-    with TestClient(create_app(SETTINGS, app), raise_server_exceptions=False) as test_client:
+    api = create_app(SETTINGS, app, gate=gate)
+    with TestClient(api, raise_server_exceptions=False) as test_client:
         yield test_client

@@ -10,21 +10,22 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from contracts.records import event_body
-from services.common.events import decode_state, event_name
+from services.common.events import decode_state, event_name, service_of
 from services.common.store import CareApplication
 
-SCHEMAS = Path(__file__).resolve().parents[3] / "contracts" / "schemas" / "plan"
+ROOT = Path(__file__).resolve().parents[3] / "contracts" / "schemas"
+SCHEMAS = ROOT / "plan"
 
 
 @cache
-def validator(name: str, version: int = 1) -> Draft202012Validator:
-    schema = json.loads((SCHEMAS / f"{name}.v{version}.json").read_text())
+def validator(name: str, version: int = 1, service: str = "plan") -> Draft202012Validator:
+    schema = json.loads((ROOT / service / f"{name}.v{version}.json").read_text())
     Draft202012Validator.check_schema(schema)
     return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
 
 
-def stored_bodies(app: CareApplication) -> list[tuple[str, dict[str, Any]]]:
-    """(event name, record body) of every stored event, in commit order."""
+def stored_bodies(app: CareApplication, service: str = "plan") -> list[tuple[str, dict[str, Any]]]:
+    """(event name, record body) of every stored event of `service`, in commit order."""
     notifications = app.process_recorder.select_notifications(None, 100_000)
     return [
         (
@@ -34,6 +35,7 @@ def stored_bodies(app: CareApplication) -> list[tuple[str, dict[str, Any]]]:
             ),
         )
         for n in notifications
+        if service_of(n.topic) == service
     ]
 
 
@@ -41,6 +43,7 @@ def contract_errors(app: CareApplication) -> list[str]:
     """Every failing (event, field path, rule); empty when every stored event validates."""
     return [
         f"{name}: {'/'.join(map(str, e.path)) or '(body)'} {e.message}"
-        for name, body in stored_bodies(app)
-        for e in validator(name).iter_errors(body)
+        for service in ("plan", "access")
+        for name, body in stored_bodies(app, service)
+        for e in validator(name, 1, service).iter_errors(body)
     ]

@@ -14,7 +14,7 @@ from tests.unit.plan.api_client import (
     plan_body,
     shift_body,
 )
-from tests.unit.plan.builders import ALEX, SAM
+from tests.unit.plan.builders import ALEX, SAM, THERAPIST
 
 
 def test_creating_a_plan_answers_201_with_etag_and_location(client: TestClient):
@@ -173,7 +173,11 @@ def test_a_shift_rationale_is_hidden_from_a_caller_acting_for_the_other_partner(
         assert "tracking" not in answer.text and "coercive" not in answer.text
         assert "SDV" not in answer.text
     for_alex = client.get(f"/plans/{plan_id}", headers=headers(**{"X-Acting-For": ALEX}))
-    assert for_alex.json()["format_shifts"][0]["rationale"].startswith("disclosed")
+    shift = for_alex.json()["format_shifts"][0]
+    assert shift["reason"] == "coercive-control"  # the partner it concerns sees the code
+    assert shift["redacted"] == ["rationale"]  # a client's view never has the free text
+    staff = client.get(f"/plans/{plan_id}", headers=headers()).json()["format_shifts"][0]
+    assert staff["rationale"].startswith("disclosed")
 
 
 def test_history_lists_who_when_and_why_and_pages(client: TestClient):
@@ -182,7 +186,7 @@ def test_history_lists_who_when_and_why_and_pages(client: TestClient):
     assert page["total"] == 2 and page["next_offset"] is None
     entry = page["items"][0]
     assert entry["event"] == "PlanStatusChanged"
-    assert entry["meta"]["actor_id"] == "user-clinician"
+    assert entry["meta"]["actor_id"] == THERAPIST
     assert entry["meta"]["actor_role"] == "clinician"
     assert entry["meta"]["correlation_id"]
     assert dt.datetime.fromisoformat(entry["timestamp"])

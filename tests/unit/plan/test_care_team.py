@@ -9,7 +9,7 @@ import pytest
 from services.common.context import CommandContext
 from services.common.errors import Conflict, Forbidden, NotFound, RuleBroken
 from services.plan import fhir
-from services.plan.application import PlanApplication
+from services.plan.application import SYSTEM_READER, PlanApplication
 from services.plan.domain.care_team import served_clients, team_entry
 from tests.unit.plan.builders import INDIVIDUAL_THERAPIST, SAM, TENANT, THERAPIST
 
@@ -101,7 +101,7 @@ def test_the_fhir_care_plan_shows_the_team(
         plan_id, ctx=ctx, clinician_id="clin-new", roles=["individual-therapist"],
         clients=[SAM], reason="specialist-needed",
     )  # fmt: skip
-    resource = fhir.care_plan(app.plan(plan_id, TENANT))
+    resource = fhir.care_plan(app.plan(plan_id, TENANT), SYSTEM_READER)
     assert resource["careTeam"] == [{"reference": "#team"}]
     team = next(r for r in resource["contained"] if r["resourceType"] == "CareTeam")
     members = {(p["member"]["reference"], p["role"][0]["coding"][0]["code"])

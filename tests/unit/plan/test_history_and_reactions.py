@@ -163,6 +163,10 @@ def test_every_plan_event_type_has_a_contract_and_a_scenario_produces_each(app, 
         plan_id, "clin-new", roles=["individual-therapist"], clients=[SAM], **team
     )
     app.remove_clinician(plan_id, "clin-new", **team)
+    outsider = CommandContext(actor_id="clin-er", actor_role="clinician", tenant=TENANT)
+    grant = app.break_glass(plan_id, ctx=outsider, justification="seen in the ER tonight")
+    compliance = CommandContext(actor_id="comp-1", actor_role="compliance", tenant=TENANT)
+    app.review_break_glass(plan_id, grant["grant_id"], ctx=compliance, finding="justified")
     record = referral_record(plan_id, "ReferralSent")
     app.save_as(system_ctx(record), *reactions.react(app, record))
     produced = {name for name, _ in stored_bodies(app)}

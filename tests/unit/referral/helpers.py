@@ -6,9 +6,9 @@ import datetime as dt
 import uuid
 from typing import Any
 
+from services.common.consent_gate import ConsentDecision, DecisionRequest
 from services.common.context import CommandContext
 from services.common.errors import Unavailable
-from services.referral.consent_gate import ConsentDecision, DecisionRequest
 from services.referral.domain import Referral, ServiceLevels, State, Step
 
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)  # a Monday

@@ -8,8 +8,8 @@ from collections.abc import Callable
 import httpx
 import pytest
 
+from services.common.consent_gate import DecisionRequest, HttpConsentGate
 from services.common.errors import Forbidden, Unavailable
-from services.referral.consent_gate import DecisionRequest, HttpConsentGate
 
 REQUEST = DecisionRequest(
     person_id="client-1",

@@ -1,4 +1,8 @@
-"""The consent service's decision point, as the referral service asks it before sending."""
+"""The consent service's decision point, as other services ask it (HTTP, the caller's token).
+
+The referral service asks before it sends a referral; the plan service asks before it shows one
+partner's individual material to the other partner or to that partner's own therapist.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from typing import Any, Protocol
 import httpx
 
 from services.common.errors import Forbidden, Unavailable
+from services.common.settings import Settings
 
 PERMIT = "PERMIT"
 
@@ -21,15 +26,17 @@ class DecisionRequest:
     purpose: str
     categories: list[str]
     labels: list[str]
+    context: dict[str, Any] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
-        return {
+        body = {
             "person_id": self.person_id,
             "recipient": self.recipient,
             "purpose": self.purpose,
             "categories": self.categories,
             "labels": self.labels,
         }
+        return {**body, "context": self.context} if self.context else body
 
 
 @dataclass(frozen=True)
@@ -76,8 +83,14 @@ class HttpConsentGate:
     """`POST {consent_url}/decisions` with the caller's bearer token forwarded."""
 
     def __init__(
-        self, base_url: str, *, timeout: float = 5.0, transport: httpx.BaseTransport | None = None
+        self,
+        base_url: str,
+        *,
+        timeout: float = 5.0,
+        transport: httpx.BaseTransport | None = None,
+        consequence: str = "the referral was not sent",
     ) -> None:
+        self._not_done = consequence
         self._client = httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout,
                                     transport=transport)  # fmt: skip
 
@@ -87,22 +100,22 @@ class HttpConsentGate:
             response = self._client.post("/decisions", json=request.as_json(), headers=headers)
         except httpx.HTTPError as exc:
             raise Unavailable(
-                "the consent service did not answer; the referral was not sent, retry shortly"
+                f"the consent service did not answer; {self._not_done}, retry shortly"
             ) from exc
         if response.status_code in (401, 403):
             raise Forbidden(
                 f"the consent service refused this caller ({response.status_code}): ask for "
-                "consent decisions as a clinician or coordinator; the referral was not sent"
+                f"consent decisions as a clinician or coordinator; {self._not_done}"
             )
         if response.status_code >= 500 or response.status_code in (404, 408, 429):
             raise Unavailable(
                 f"the consent service answered {response.status_code}; "
-                "the referral was not sent, retry shortly"
+                f"{self._not_done}, retry shortly"
             )
         if response.status_code >= 400:
             raise Unavailable(
                 f"the consent service refused the decision request ({response.status_code}); "
-                "the referral was not sent"
+                f"{self._not_done}"
             )
         try:
             return parse_decision(response.json())
@@ -111,3 +124,32 @@ class HttpConsentGate:
 
     def close(self) -> None:
         self._client.close()
+
+
+def consent_url(settings: Settings) -> str:
+    """The consent service's base URL; RuntimeError when none is configured."""
+    url = settings.consent_url or settings.service_urls.get("consent", "")
+    if not url:
+        raise RuntimeError(
+            "no consent service configured: set CARELEDGER_CONSENT_URL or run `careledger stack up`"
+        )
+    return url
+
+
+class NoConsentService:
+    """Stands in when no consent service is configured: every decision is a clear 503."""
+
+    def decide(self, request: DecisionRequest, *, token: str | None) -> ConsentDecision:
+        raise Unavailable(
+            "no consent service is configured (CARELEDGER_CONSENT_URL), so the other partner's "
+            "material cannot be checked; it was not shown"
+        )
+
+
+def consent_gate_of(settings: Settings, *, timeout: float = 5.0, consequence: str = (
+        "the other partner's material was not shown")) -> ConsentGate:  # fmt: skip
+    """The HTTP gate to the configured consent service, or one that answers 503."""
+    url = settings.consent_url or settings.service_urls.get("consent", "")
+    if not url:
+        return NoConsentService()
+    return HttpConsentGate(url, timeout=timeout, consequence=consequence)

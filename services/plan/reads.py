@@ -1,0 +1,238 @@
+"""Every read of the plan service, in one place: load, place the caller, ask consent, cut, log.
+
+Routes call only `PlanReads`. For each plan a read touches, `placed` finds where the caller
+stands (domain/policy.py), asks the consent service about the other partners' individual
+material when the policy needs a PERMIT, and refuses a plan the caller may not read at all
+(403, or left out of a list). Views are built from what the policy lets through
+(views.py, fhir.py), and the access event is committed before the data is returned.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+from uuid import UUID
+
+from services.common.access_log import AccessLog, Request, Touched
+from services.common.consent_gate import ConsentGate, DecisionRequest
+from services.common.errors import Forbidden, NotFound
+from services.common.viewer import Access, Viewer
+from services.plan import fhir
+from services.plan.application import PlanApplication
+from services.plan.domain import Plan
+from services.plan.domain import policy as p
+from services.plan.views import history_view, plan_view
+
+T = TypeVar("T")
+CATEGORIES = ["individual-session"]  # the consent category of a partner's individual material
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class PlanReads:
+    """The plan service's queries as one caller may see them, each one logged."""
+
+    def __init__(
+        self,
+        app: PlanApplication,
+        log: AccessLog,
+        gate: ConsentGate,
+        clock: Callable[[], dt.datetime] = now,
+    ) -> None:
+        self.app = app
+        self.log = log
+        self.gate = gate
+        self.clock = clock
+
+    # ---- the policy, once per plan ---------------------------------------------------------
+
+    def placed(self, viewer: Viewer, plan: Plan, token: str | None) -> p.Reader:
+        """The caller against this plan, with the consent service's permits when needed."""
+        reader = p.reader_of(viewer, plan, self.clock())
+        others = [o for o in p.needs_consent(reader, plan) if _has_material(plan, o)]
+        if not others:
+            return reader
+        recipient = _recipient(viewer, reader)
+        permitted = [o for o in others if self._permits(viewer, o, recipient, token)]
+        return reader.with_permits(permitted)
+
+    def _permits(
+        self, viewer: Viewer, owner: str, recipient: dict[str, Any], token: str | None
+    ) -> bool:
+        request = DecisionRequest(
+            person_id=owner, recipient=recipient, purpose=viewer.purpose,
+            categories=CATEGORIES, labels=["PSY"], context={"individual_session": True},
+        )  # fmt: skip
+        return self.gate.decide(request, token=token).permitted
+
+    def _readable(self, asked: Request, plan: Plan, reader: p.Reader) -> None:
+        if p.may_read_plan(reader):
+            return
+        refused = Forbidden(
+            f"you are not on the care team of plan {plan.id}: in an emergency, open "
+            f"break-glass access with POST /plans/{plan.id}/break-glass and a justification"
+        )
+        refused.audit = _touched(plan, reader, "CarePlan")
+        raise refused
+
+    def _viewer_may(self, viewer: Viewer, resource_type: str) -> None:
+        if not viewer.may_read(resource_type):
+            raise Forbidden(f"the token's scopes do not grant reading {resource_type}")
+
+    # ---- one plan --------------------------------------------------------------------------
+
+    def one(
+        self,
+        asked: Request,
+        token: str | None,
+        load: Callable[[], Plan],
+        render: Callable[[Plan, p.Reader], T],
+        resource_type: str = "CarePlan",
+    ) -> T:
+        """Load one plan, check and cut it for the caller, log the read, then return it."""
+        viewer = _viewer(asked)
+        self._viewer_may(viewer, resource_type)
+        plan = load()
+        reader = self.placed(viewer, plan, token)
+        self._readable(asked, plan, reader)
+        shown = render(plan, reader)
+        self.log.record(asked, _touched(plan, reader, resource_type))
+        return shown
+
+    def plan(self, asked: Request, token: str | None, plan_id: UUID, *, version: int | None,
+             at: dt.datetime | None) -> dict[str, Any]:  # fmt: skip
+        tenant = _viewer(asked).tenant
+        return self.one(
+            asked, token, lambda: self.app.plan_at(plan_id, tenant, version=version, at=at),
+            plan_view,
+        )  # fmt: skip
+
+    def history(self, asked: Request, token: str | None, plan_id: UUID) -> list[dict[str, Any]]:
+        tenant = _viewer(asked).tenant
+        records = self.app.history_records(plan_id)
+
+        def render(plan: Plan, reader: p.Reader) -> list[dict[str, Any]]:
+            return [history_view(r, reader) for r in records]
+
+        return self.one(asked, token, lambda: self.app.plan(plan_id, tenant), render)
+
+    def care_plan(self, asked: Request, token: str | None, plan_id: UUID,
+                  version: int | None = None) -> tuple[dict[str, Any], int]:  # fmt: skip
+        tenant = _viewer(asked).tenant
+        return self.one(
+            asked, token, lambda: self.app.plan_at(plan_id, tenant, version=version),
+            lambda plan, reader: (fhir.care_plan(plan, reader), plan.version),
+        )  # fmt: skip
+
+    def goal(self, asked: Request, token: str | None, goal_id: str) -> tuple[dict[str, Any], int]:
+        tenant = _viewer(asked).tenant
+        return self.one(
+            asked, token, lambda: self.app.plan_with_goal(goal_id, tenant),
+            lambda plan, reader: (fhir.goal(plan, goal_id, reader), plan.version), "Goal",
+        )  # fmt: skip
+
+    # ---- many plans ------------------------------------------------------------------------
+
+    def many(
+        self,
+        asked: Request,
+        token: str | None,
+        *,
+        subject: str | None,
+        offset: int,
+        limit: int,
+        render: Callable[[Plan, p.Reader], T],
+        resource_type: str = "CarePlan",
+    ) -> tuple[list[T], int]:
+        """A page of the plans this caller may read (others are left out, and not counted)."""
+        viewer = _viewer(asked)
+        self._viewer_may(viewer, resource_type)
+        summaries = self.app.summaries(viewer.tenant)
+        candidates = [s for s in summaries if _may_list(viewer, s, self.clock())
+                      and (subject is None or subject in s["members"])]  # fmt: skip
+        chosen = candidates[offset : offset + limit]
+        shown: list[tuple[Plan, p.Reader, T]] = []
+        for summary in chosen:
+            plan = self.app.plan(UUID(summary["plan_id"]), viewer.tenant)
+            reader = self.placed(viewer, plan, token)
+            if p.may_read_plan(reader):
+                shown.append((plan, reader, render(plan, reader)))
+        touched = Touched(
+            resource_type,
+            [(str(plan.id), plan.version) for plan, _, _ in shown],
+            {c for plan, _, _ in shown for c in plan.access_clients},
+            view=_worst([r for _, r, _ in shown]),
+        )
+        self.log.record(asked, touched)
+        return [view for _, _, view in shown], len(candidates)
+
+    def worklist(self, asked: Request, rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Worklist rows of the plans this caller may read at all, logged as one read."""
+        viewer = _viewer(asked)
+        by_id = {s["plan_id"]: s for s in self.app.summaries(viewer.tenant)}
+        kept = [r for r in rows if _may_list(viewer, by_id[r["plan_id"]], self.clock())]
+        clients = {c for r in kept for c in by_id[r["plan_id"]]["members"]}
+        records = [(r["plan_id"], by_id[r["plan_id"]]["version"]) for r in kept]
+        self.log.record(asked, Touched("CarePlan", records, clients, view="redacted"))
+        return kept
+
+
+def _viewer(asked: Request) -> Viewer:
+    if asked.viewer is None:
+        raise NotFound("no caller")  # routes always authenticate first
+    return asked.viewer
+
+
+def _recipient(viewer: Viewer, reader: p.Reader) -> dict[str, Any]:
+    """Who would receive the other partner's material: a partner, or this clinician."""
+    if viewer.is_client or reader.narrowed_to is not None:
+        return {"kind": "partner", "id": viewer.reads_for}
+    return {"kind": "provider", "id": viewer.sub}
+
+
+def _has_material(plan: Plan, owner: str) -> bool:
+    return (
+        any(s["format"] == "individual" and s["partner_id"] == owner for s in plan.sessions)
+        or any(m["partner_id"] == owner for m in plan.measurements)
+        or any(s.get("about_partner_id") == owner for s in plan.shifts)
+    )
+
+
+def _may_list(viewer: Viewer, summary: dict[str, Any], when: dt.datetime) -> bool:
+    """Lists show a clinician their team's plans (and break-glass ones), a client their own."""
+    if viewer.is_client:
+        return viewer.patient in summary["members"]
+    if viewer.has("compliance") or viewer.has("coordinator") or viewer.has("integration"):
+        return True
+    grants = summary.get("open_grants", [])
+    return viewer.sub in summary.get("team", []) or any(
+        g["clinician_id"] == viewer.sub and dt.datetime.fromisoformat(g["until"]) > when
+        for g in grants
+    )
+
+
+def _worst(readers: Sequence[p.Reader]) -> str | None:
+    if not readers:
+        return None
+    full = all(p.plan_frame(r) is Access.FULL and _sees_all(r) for r in readers)
+    return "full" if full else "redacted"
+
+
+def _sees_all(reader: p.Reader) -> bool:
+    return reader.kind in (p.Kind.LEAD, p.Kind.COMPLIANCE, p.Kind.BREAK_GLASS) and (
+        reader.narrowed_to is None
+    )
+
+
+def _touched(plan: Plan, reader: p.Reader, resource_type: str) -> Touched:
+    return Touched(
+        resource_type,
+        [(str(plan.id), plan.version)],
+        plan.access_clients,
+        view=("full" if _sees_all(reader) else "redacted") if p.may_read_plan(reader) else None,
+        break_glass=reader.kind is p.Kind.BREAK_GLASS,
+        tenant=plan.tenant,
+    )
