@@ -28,13 +28,14 @@ from services.plan.application import PlanApplication
 from services.plan.projections import PostgresSummaries
 from tests.integration.test_relay_support import RelayWorld, read_topic
 from tests.unit.plan.api_client import goal_body, plan_body, shift_body
-from tests.unit.plan.builders import ALEX, SAM, TENANT
+from tests.unit.plan.builders import ALEX, SAM, TENANT, THERAPIST
 
 pytestmark = pytest.mark.integration
 
 
 def auth(world: RelayWorld, role: str = "clinician", **extra: str) -> dict[str, str]:
-    token = TokenService(world.settings).mint(f"{role}-1", TENANT, [role])
+    sub = THERAPIST if role == "clinician" else f"{role}-1"  # the plans' couples therapist
+    token = TokenService(world.settings).mint(sub, TENANT, [role])
     return {"Authorization": f"Bearer {token}", **extra}
 
 
@@ -113,7 +114,7 @@ def test_a_coercive_control_shift_pauses_joint_work_and_reaches_kafka_labelled(
     assert record.body["held_goals"] == [goal_id]
     assert set(record.labels) >= {"R", "SDV"}
     assert record.tenant == TENANT
-    assert record.headers["ce_actor"] == "clinician-1"
+    assert record.headers["ce_actor"] == THERAPIST
 
 
 def test_concurrent_edits_of_one_plan_have_one_winner_and_the_rest_conflict(
