@@ -101,6 +101,7 @@ def access_log_router(log: AccessLog, source: AccessLogSource, store: Any) -> AP
         tags=["access log"],
         summary="Who read or tried to read which records (compliance; JSON, CSV or FHIR)",
         response_model=None,
+        responses={200: {"content": {"application/json": {}, "text/csv": {}, FHIR_JSON: {}}}},
     )
     def access_log(
         request: Request,

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from eventsourcing.domain import Aggregate, event
 
 from services.common.context import CommandContext, new_id
-from services.common.events import name_events
+from services.common.events import name_events, published
 from services.common.viewer import Viewer
 
 ACCESS_SERVICE = "access"  # the stored-name and contract namespace; topic careledger.access
@@ -33,8 +33,8 @@ NO_TENANT = "-"
 class AccessRecord(Aggregate):
     """One access to records (or one refused attempt); never changed after it is stored."""
 
-    SECURITY_LABELS = ("R",)  # who looked at whose record is itself restricted
-
+    # Who looked at whose record is itself restricted; the record holds ids and codes only.
+    @published(labels=["R"])
     @event("AccessRecorded")
     def __init__(
         self,

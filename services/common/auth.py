@@ -168,10 +168,11 @@ def check_smart_claims(claims: dict[str, Any]) -> None:
     """401 unless a client token (role `client` alone) names its `patient`, and only it does."""
     patient = claims.get("patient")
     is_client = Role.CLIENT.value in claims["roles"]
-    if is_client and (not isinstance(patient, str) or not 1 <= len(patient) <= MAX_CLAIM_CHARS):
-        raise Unauthorized("a client token needs a `patient` claim naming the client id")
-    if is_client and text_problem(patient):
-        raise Unauthorized(f"the bearer token's `patient` {text_problem(patient)}")
+    if is_client:
+        if not isinstance(patient, str) or not 1 <= len(patient) <= MAX_CLAIM_CHARS:
+            raise Unauthorized("a client token needs a `patient` claim naming the client id")
+        if text_problem(patient):
+            raise Unauthorized(f"the bearer token's `patient` {text_problem(patient)}")
     if is_client and len(claims["roles"]) != 1:
         raise Unauthorized("a client token has the role `client` only")
     if not is_client and patient is not None:

@@ -64,6 +64,7 @@ class RelayConfig:
     transactional_id: str = ""  # default careledger-relay-<service>
     checkpoint_topic: str = CHECKPOINT_TOPIC
     checkpoint_key: str = ""  # default: the service name
+    access_topic: str = ACCESS_TOPIC  # the service's access events (they share its store)
     batch_size: int = 1000
     poll_interval_s: float = 0.05
     # At most one transaction per interval: each costs the broker ~2-3 ms of CPU whatever its
@@ -107,6 +108,7 @@ class Relay:
         self._producer: KafkaProducer | None = None
         self._sent: list[Any] = []  # the send futures of the transaction in hand
         self._partitions = 0
+        self._access_partitions = 0
         self._lag_checked = 0.0
 
     # -- the loop ---------------------------------------------------------------------------
@@ -157,13 +159,17 @@ class Relay:
         producer = self._producer
         assert producer is not None
         producer.begin_transaction()
-        topic = self.config.event_topic
+        topic, access = self.config.event_topic, self.config.access_topic
         self._sent = sent = []  # kept for was_fenced, even if a send below raises
         for key, value, headers, partition in records:
-            # Access events share the store and this transaction, and go to their own topic
-            # (as many partitions as the event topics, so the partition picked still holds).
-            to = ACCESS_TOPIC if headers[3][1].startswith(ACCESS_TYPE_PREFIX) else topic
-            sent.append(producer.send(to, value=value, key=key, headers=headers,
+            if headers[3][1].startswith(ACCESS_TYPE_PREFIX):
+                # Access events share the store and this transaction but have their own topic;
+                # each is a one-event aggregate, so any partition keeps its order.
+                spread = partition % self._access_partitions
+                sent.append(producer.send(access, value=value, key=key, headers=headers,
+                                          partition=spread))  # fmt: skip
+                continue
+            sent.append(producer.send(topic, value=value, key=key, headers=headers,
                                       partition=partition))  # fmt: skip
         sent.append(
             producer.send(
@@ -204,6 +210,7 @@ class Relay:
         )
         try:
             self._partitions = len(producer.partitions_for(self.config.event_topic))
+            self._access_partitions = len(producer.partitions_for(self.config.access_topic))
             self.position = read_checkpoint(
                 kafka, self.config.key, topic=self.config.checkpoint_topic
             )

@@ -13,6 +13,7 @@ from pathlib import Path
 import typer
 
 from contracts.schemas import ContractViolation
+from services.common.access_log import ACCESS_TOPIC
 from services.common.logging import configure_logging
 from services.common.relay import RelayFenced, run_relay
 from services.common.relay_status import relay_status
@@ -31,6 +32,7 @@ def run(
     transactional_id: str = typer.Option("", help="Default careledger-relay-<service>."),
     checkpoint_topic: str = typer.Option("careledger.relay-checkpoints"),
     checkpoint_key: str = typer.Option("", help="Default: the service name."),
+    access_topic: str = typer.Option(ACCESS_TOPIC, help="Where the access events go."),
     batch_size: int = typer.Option(1000, min=1),
     schemas: Path | None = typer.Option(None, help="Schema root (default contracts/schemas)."),
     import_module: list[str] = typer.Option(
@@ -50,6 +52,7 @@ def run(
             transactional_id=transactional_id,
             checkpoint_topic=checkpoint_topic,
             checkpoint_key=checkpoint_key,
+            access_topic=access_topic,
             batch_size=batch_size,
             schema_root=schemas,
             domain_modules=tuple(import_module),

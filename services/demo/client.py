@@ -161,9 +161,11 @@ class Practice:
                 raise JourneyError(f"{action}: nothing after {timeout:.0f} s")
             time.sleep(interval)
 
-    def quiet_get(self, service: str, path: str, *, role: str, params: Any = None) -> Any:
+    def quiet_get(
+        self, service: str, path: str, *, role: str, sub: str | None = None, params: Any = None
+    ) -> Any:
         """A GET that records no step (for polling); the JSON body, or None unless 200."""
         url = f"{self.urls[service].rstrip('/')}{path}"
-        auth = {"Authorization": f"Bearer {self.token(role)}"}
+        auth = {"Authorization": f"Bearer {self.token(role, sub)}"}
         response = self._http.get(url, params=params, headers=auth)
         return response.json() if response.status_code == 200 else None

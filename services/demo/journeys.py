@@ -55,7 +55,7 @@ def couples_therapy_starts(practice: Practice, kafka: KafkaCheck | None = None) 
     result.expect_record("last measurement", couple.plan_id, version_of(answer.etag))
     goal = practice.call("plan", "GET", f"/fhir/Goal/{couple.trust_goal_id}",
                          action="read the trust goal (FHIR Goal)", role="clinician",
-                         outcome=_achievement)  # fmt: skip
+                         sub=CLINICIAN, outcome=_achievement)  # fmt: skip
     result.facts["achievement_before_review"] = _achievement(goal.body)
     review = practice.call(
         "plan", "POST", f"{base}/reviews", action="review: progress, more individual time",
@@ -69,7 +69,7 @@ def couples_therapy_starts(practice: Practice, kafka: KafkaCheck | None = None) 
     )  # fmt: skip
     result.expect_record("review", couple.plan_id, version_of(review.etag))
     plan = practice.call("plan", "GET", base, action="read the plan", role="clinician",
-                         outcome=lambda body: f"status {body.get('status')}")  # fmt: skip
+                         sub=CLINICIAN, outcome=_status)  # fmt: skip
     result.facts.update(plan=plan.body, agreement_id=couple.agreement_id)
     return _finish(result, kafka)
 
@@ -109,7 +109,7 @@ def coercive_control_disclosed(
     for label, acting_for in (("Partner A", couple.partner_a), ("Partner B", couple.partner_b)):
         seen = practice.call(
             "plan", "GET", f"/plans/{couple.plan_id}", action=f"read the plan as {label}",
-            role="clinician", headers={"X-Acting-For": acting_for},
+            role="clinician", sub=CLINICIAN, headers={"X-Acting-For": acting_for},
             outcome=lambda body: f"labels {','.join(body.get('security_labels') or [])}",
         )  # fmt: skip
         result.facts[f"plan_as_{label[-1].lower()}"] = seen.body
@@ -119,7 +119,8 @@ def coercive_control_disclosed(
         f"/plans/{couple.plan_id}",
         action="read the plan",
         role="clinician",
-        outcome=lambda body: f"status {body.get('status')}",
+        sub=CLINICIAN,
+        outcome=_status,
     )
     result.facts["plan"] = staff.body
     return _finish(result, kafka)
@@ -147,7 +148,7 @@ def substance_use_and_detox(
     detox_loop(practice, result, couple, timeout=timeout)
 
     def noted() -> Any:
-        plan = practice.quiet_get("plan", base, role="clinician")
+        plan = practice.quiet_get("plan", base, role="clinician", sub=CLINICIAN)
         referrals = (plan or {}).get("referrals") or []
         done = [r for r in referrals if str(r.get("referral_id")) == result.ids["referral_id"]]
         return plan if done and done[0].get("stage") == "completed" else None
@@ -172,7 +173,7 @@ def substance_use_and_detox(
     )  # fmt: skip
     result.expect_record("resume", couple.plan_id, version_of(resume.etag))
     final = practice.call("plan", "GET", base, action="read the plan", role="clinician",
-                          outcome=lambda body: f"status {body.get('status')}")  # fmt: skip
+                          sub=CLINICIAN, outcome=_status)  # fmt: skip
     result.facts["plan"] = final.body
     return _finish(result, kafka)
 
@@ -186,6 +187,10 @@ def family_disclosures_audited(
     couple = start_couple(practice, result, mode="strict")
     family_therapy_referral(practice, result, couple)
     return _finish(result, kafka)
+
+
+def _status(body: Any) -> str:
+    return f"status {(body or {}).get('status')}"
 
 
 def _achievement(body: Any) -> str:

@@ -1,6 +1,7 @@
-"""Read the three topics (confluent-kafka, read_committed) and compare them with the stores.
+"""Read the topics (confluent-kafka, read_committed) and compare them with the stores.
 
-Every stored event in `<svc>.<svc>_events` must be on `careledger.<svc>` exactly once, as the
+Every stored event in `<svc>.<svc>_events` must be on `careledger.<svc>` (an access event on
+`careledger.access`) exactly once, as the
 record whose `ce_id` is `event_id(aggregate id, version)`, valid against its contract, with
 headers that agree with the store (type, subject, sequence, position, tenant), in version order
 per aggregate; and no record may be on Kafka that the store does not hold. Scoped to one tenant,
@@ -20,10 +21,12 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartiti
 from psycopg import sql
 
 from contracts.envelope import event_id, parse_record
+from services.common.access_log import ACCESS_TOPIC, ACCESS_TYPE_PREFIX
 from services.common.kafka_access import KafkaTarget, as_access
 from services.common.settings import SERVICES
 
 TOPICS = {service: f"careledger.{service}" for service in SERVICES}
+READ_TOPICS = (*TOPICS.values(), ACCESS_TOPIC)  # access events share each service's store
 STORED = sql.SQL(
     "SELECT originator_id::text, originator_version, topic, notification_id, "
     "coalesce(convert_from(state, 'UTF8')::jsonb #>> '{{_meta,tenant}}', '') FROM {table}"
@@ -42,6 +45,12 @@ class Stored:
     @property
     def ce_id(self) -> str:
         return event_id(self.aggregate_id, self.version)
+
+    @property
+    def kafka_topic(self) -> str:
+        """Where the relay publishes it: the service's topic, or the access topic."""
+        is_access = self.topic.encode().startswith(ACCESS_TYPE_PREFIX)
+        return ACCESS_TOPIC if is_access else TOPICS[self.service]
 
 
 @dataclass(frozen=True)
@@ -108,7 +117,7 @@ def read_store(database_url: str, tenant: str | None) -> dict[str, Stored]:
 
 
 class TopicReader:
-    """All partitions of the three topics from the beginning, read_committed, kept open."""
+    """All partitions of the topics from the beginning, read_committed, kept open."""
 
     def __init__(self, kafka: KafkaTarget) -> None:
         access = as_access(kafka)
@@ -119,7 +128,7 @@ class TopicReader:
         }))  # fmt: skip
         meta = self.consumer.list_topics(timeout=10)
         partitions = []
-        for topic in TOPICS.values():
+        for topic in READ_TOPICS:
             if topic not in meta.topics:
                 raise RuntimeError(
                     f"no topic {topic} on {access.bootstrap}: run `careledger db init`"
@@ -238,7 +247,7 @@ def compare(
 
 def _mismatch(event: Stored, record: Seen) -> str:
     expected = {
-        "topic": (TOPICS[event.service], record.topic),
+        "topic": (event.kafka_topic, record.topic),
         "ce_type": (event.topic, record.ce_type.rsplit(".", 1)[0]),
         "ce_subject": (event.aggregate_id, record.subject),
         "ce_sequence": (event.version, record.sequence),

@@ -218,14 +218,14 @@ ClientIds = Field(
 
 class CareTeamAssign(Strict):
     clinician_id: str = Field(min_length=1, max_length=100)
-    roles: list[ClinicianRole] = Field(min_length=1)
-    clients: list[str] | None = ClientIds
+    roles: list[ClinicianRole] = Field(min_length=1, max_length=4)
+    clients: list[ClientId] | None = ClientIds
     reason: TeamChangeReason
 
 
 class CareTeamChange(Strict):
-    roles: list[ClinicianRole] = Field(min_length=1)
-    clients: list[str] | None = ClientIds
+    roles: list[ClinicianRole] = Field(min_length=1, max_length=4)
+    clients: list[ClientId] | None = ClientIds
     reason: TeamChangeReason
 
 

@@ -103,15 +103,22 @@ def up(
         on_note(note)
     if not infra_only:
         ports = {name: c.port for name, c in old.items() if c.port}
-        for spec in service_processes(ports):
+        specs = service_processes(ports)
+        # Every API's port is chosen before any starts, so each service knows all the others
+        # (the plan service asks consent, which starts after it).
+        info.service_urls.update(
+            {
+                spec.name.removesuffix("-api"): f"http://127.0.0.1:{spec.port}"
+                for spec in specs
+                if spec.name.endswith("-api") and spec.port
+            }
+        )
+        for spec in specs:
             previous = old.get(spec.name)
             if previous and pid_alive(previous.pid):
                 info.components[spec.name] = previous
             else:
                 info.components[spec.name] = start_process(spec, info)
-            if spec.name.endswith("-api"):
-                url = info.components[spec.name].url
-                info.service_urls[spec.name.removesuffix("-api")] = url or ""
             write_stack_info(info)  # each pid as soon as it runs
     return info
 
@@ -204,7 +211,7 @@ def service_env(info: StackInfo) -> dict[str, str]:
         **stack_kafka(info).environment(),
         "CARELEDGER_HOME": info.home,
         "CARELEDGER_ENV": os.environ.get("CARELEDGER_ENV", "dev"),
-        # APIs started earlier in this `up` (consent before referral) are reachable by name.
+        # Every API of this `up`, by name (ports are chosen before the first one starts).
         "CARELEDGER_SERVICE_URLS": json.dumps(info.service_urls),
     }
 

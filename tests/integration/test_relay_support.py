@@ -97,6 +97,7 @@ class RelayWorld:
     topic: str
     checkpoint_topic: str
     transactional_id: str
+    access_topic: str
     schema_root: Path
     registry: SchemaRegistry
 
@@ -109,7 +110,8 @@ class RelayWorld:
             sys.executable, "-m", "services.common.relay", "run", self.store,
             "--topic", self.topic, "--transactional-id", self.transactional_id,
             "--checkpoint-topic", self.checkpoint_topic, "--checkpoint-key", self.store,
-            "--schemas", str(self.schema_root), "--import", __name__, *extra,
+            "--access-topic", self.access_topic, "--schemas", str(self.schema_root),
+            "--import", __name__, *extra,
         ]  # fmt: skip
 
     def start_relay(self, log: Path, *extra: str) -> subprocess.Popen[bytes]:
@@ -130,10 +132,12 @@ def make_world(database_url: str, kafka: KafkaTarget, tmp: Path) -> Iterator[Rel
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute(f"CREATE SCHEMA {store}")
     topic, checkpoints = f"test.relay.{suffix}", f"test.relay-checkpoints.{suffix}"
+    access = f"test.relay-access.{suffix}"  # fewer partitions than the event topic, on purpose
     admin = admin_client(kafka)
     try:
         admin.create_topics(
             {topic: topic_request(TopicSpec(topic, 6), 1),
+             access: topic_request(TopicSpec(access, 2), 1),
              checkpoints: topic_request(TopicSpec(checkpoints, 1, cleanup_policy="compact"), 1)},
             wait_for_metadata=True,
         )  # fmt: skip
@@ -141,10 +145,11 @@ def make_world(database_url: str, kafka: KafkaTarget, tmp: Path) -> Iterator[Rel
         settings = load_settings(database_url=database_url, env="dev", **reach)
         yield RelayWorld(
             settings=settings, store=store, topic=topic, checkpoint_topic=checkpoints,
-            transactional_id=f"test-relay-{suffix}", schema_root=tmp / "schemas",
+            transactional_id=f"test-relay-{suffix}", access_topic=access,
+            schema_root=tmp / "schemas",
             registry=write_probe_schemas(tmp / "schemas"),
         )  # fmt: skip
-        admin.delete_topics([topic, checkpoints])
+        admin.delete_topics([topic, access, checkpoints])
     finally:
         admin.close()
         with psycopg.connect(database_url, autocommit=True) as conn:

@@ -66,7 +66,7 @@ def relay_everything(world: RelayWorld, consent: ConsentApplication) -> None:
     config = RelayConfig(
         service=world.store, topic=world.topic, transactional_id=world.transactional_id,
         checkpoint_topic=world.checkpoint_topic, checkpoint_key=world.store,
-        domain_modules=("services.consent.domain",),
+        access_topic=world.access_topic, domain_modules=("services.consent.domain",),
     )  # fmt: skip
     relay = Relay(config, world.settings)
     errors: list[BaseException] = []

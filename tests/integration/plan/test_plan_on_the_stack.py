@@ -59,6 +59,7 @@ def relay_everything(world: RelayWorld, plans: PlanApplication) -> None:
         transactional_id=world.transactional_id,
         checkpoint_topic=world.checkpoint_topic,
         checkpoint_key=world.store,
+        access_topic=world.access_topic,
         domain_modules=("services.plan.domain",),
     )
     relay = Relay(config, world.settings)

@@ -10,7 +10,13 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from contracts.records import event_body
-from services.common.events import decode_state, event_name, service_of
+from services.common.events import (
+    decode_state,
+    event_name,
+    named_event_classes,
+    publication_of,
+    service_of,
+)
 from services.common.store import CareApplication
 
 ROOT = Path(__file__).resolve().parents[3] / "contracts" / "schemas"
@@ -39,11 +45,23 @@ def stored_bodies(app: CareApplication, service: str = "plan") -> list[tuple[str
     ]
 
 
+def published(service: str, name: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    """The contract version and body of the record the relay publishes for a stored event."""
+    cls = named_event_classes(service)[f"careledger.{service}.{name}"]
+    publication = publication_of(cls)
+    version = publication.version or int(getattr(cls, "class_version", 1))
+    return version, publication.withdraw(body)
+
+
 def contract_errors(app: CareApplication) -> list[str]:
-    """Every failing (event, field path, rule); empty when every stored event validates."""
-    return [
-        f"{name}: {'/'.join(map(str, e.path)) or '(body)'} {e.message}"
-        for service in ("plan", "access")
-        for name, body in stored_bodies(app, service)
-        for e in validator(name, 1, service).iter_errors(body)
-    ]
+    """Every failing (event, field path, rule) of the records the relay would publish (private
+    fields left out, against the published version); empty when every record validates."""
+    errors = []
+    for service in ("plan", "access"):
+        for name, body in stored_bodies(app, service):
+            version, record = published(service, name, body)
+            errors += [
+                f"{name}: {'/'.join(map(str, e.path)) or '(body)'} {e.message}"
+                for e in validator(name, version, service).iter_errors(record)
+            ]
+    return errors
