@@ -47,12 +47,6 @@ def asked(request: Request) -> Asked:
     )
 
 
-def bearer_token(request: Request) -> str | None:
-    """The caller's own token, forwarded when a read asks the consent service."""
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    return token if scheme.lower() == "bearer" and token else None
-
-
 def audited(request: Request) -> AccessLog | None:
     log: AccessLog | None = getattr(request.app.state, "access_log", None)
     return log

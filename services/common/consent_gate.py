@@ -1,7 +1,10 @@
-"""The consent service's decision point, as other services ask it (HTTP, the caller's token).
+"""The consent service's decision point, as other services ask it over HTTP.
 
-The referral service asks before it sends a referral; the plan service asks before it shows one
-partner's individual material to the other partner or to that partner's own therapist.
+The referral service asks before it sends a referral, with the sender's own token (a clinician
+or coordinator). The plan service asks before it shows one partner's individual material to the
+other partner or to that partner's own therapist, with its own service credential, naming the
+reader (`on_behalf_of`; services/common/service_identity.py) and the read's correlation id, so
+the decision and the access event of that read share it.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from typing import Any, Protocol
 import httpx
 
 from services.common.errors import Forbidden, Unavailable
+from services.common.service_identity import ON_BEHALF_OF
 from services.common.settings import Settings
 
 PERMIT = "PERMIT"
@@ -55,7 +59,14 @@ class ConsentDecision:
 class ConsentGate(Protocol):
     """Asks for a consent decision; raises Unavailable (503) when no decision could be had."""
 
-    def decide(self, request: DecisionRequest, *, token: str | None) -> ConsentDecision: ...
+    def decide(
+        self,
+        request: DecisionRequest,
+        *,
+        token: str | None,
+        on_behalf_of: str | None = None,
+        correlation_id: str | None = None,
+    ) -> ConsentDecision: ...
 
 
 def _obligations(raw: Any) -> list[dict[str, Any]]:
@@ -80,7 +91,7 @@ def parse_decision(data: Any) -> ConsentDecision:
 
 
 class HttpConsentGate:
-    """`POST {consent_url}/decisions` with the caller's bearer token forwarded."""
+    """`POST {consent_url}/decisions` with the given bearer token (and end caller, if any)."""
 
     def __init__(
         self,
@@ -94,8 +105,17 @@ class HttpConsentGate:
         self._client = httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout,
                                     transport=transport)  # fmt: skip
 
-    def decide(self, request: DecisionRequest, *, token: str | None) -> ConsentDecision:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
+    def decide(
+        self,
+        request: DecisionRequest,
+        *,
+        token: str | None,
+        on_behalf_of: str | None = None,
+        correlation_id: str | None = None,
+    ) -> ConsentDecision:
+        given = {"Authorization": f"Bearer {token}" if token else None,
+                 ON_BEHALF_OF: on_behalf_of, "X-Correlation-Id": correlation_id}  # fmt: skip
+        headers = {k: v for k, v in given.items() if v}
         try:
             response = self._client.post("/decisions", json=request.as_json(), headers=headers)
         except httpx.HTTPError as exc:
@@ -105,7 +125,7 @@ class HttpConsentGate:
         if response.status_code in (401, 403):
             raise Forbidden(
                 f"the consent service refused this caller ({response.status_code}): ask for "
-                f"consent decisions as a clinician or coordinator; {self._not_done}"
+                f"consent decisions as a clinician, a coordinator or a service; {self._not_done}"
             )
         if response.status_code >= 500 or response.status_code in (404, 408, 429):
             raise Unavailable(
@@ -139,7 +159,14 @@ def consent_url(settings: Settings) -> str:
 class NoConsentService:
     """Stands in when no consent service is configured: every decision is a clear 503."""
 
-    def decide(self, request: DecisionRequest, *, token: str | None) -> ConsentDecision:
+    def decide(
+        self,
+        request: DecisionRequest,
+        *,
+        token: str | None,
+        on_behalf_of: str | None = None,
+        correlation_id: str | None = None,
+    ) -> ConsentDecision:
         raise Unavailable(
             "no consent service is configured (CARELEDGER_CONSENT_URL), so the other partner's "
             "material cannot be checked; it was not shown"

@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
 from services.common.auth import Caller, Role, allow
 from services.common.errors import RuleBroken
 from services.common.http import IfMatch, PageParams, set_etag
+from services.common.service_identity import ON_BEHALF_OF, end_caller
 from services.common.validation import moment_in_range
 from services.consent import fhir
 from services.consent.accounting import accounting_csv, accounting_rows, accounting_window
@@ -38,7 +39,13 @@ async def consent_app(request: Request) -> ConsentApplication:
 
 Consents = Annotated[ConsentApplication, Depends(consent_app)]
 Writer = Annotated[Caller, Depends(allow(Role.CLINICIAN, Role.COMPLIANCE, Role.ADMIN))]
-Asker = Annotated[Caller, Depends(allow(Role.CLINICIAN, Role.COORDINATOR))]
+# Staff ask for themselves; a service credential asks for the end caller it names.
+Asker = Annotated[Caller, Depends(allow(Role.CLINICIAN, Role.COORDINATOR, Role.INTEGRATION))]
+OnBehalfOf = Annotated[
+    str | None,
+    Header(alias=ON_BEHALF_OF, max_length=200,
+           description="a service credential only: the caller whose read asks the question"),
+]  # fmt: skip
 Discloser = Annotated[Caller, Depends(allow(Role.CLINICIAN))]
 Reader = Annotated[
     Caller, Depends(allow(Role.CLINICIAN, Role.COMPLIANCE, Role.INTEGRATION, Role.ADMIN))
@@ -193,12 +200,13 @@ def expire(consent_id: str, body: ExpiryIn, response: Response, app: Consents, c
 
 
 @router.post("/decisions", status_code=201, tags=["decisions"])
-def decide(body: DecisionIn, response: Response, app: Consents, caller: Asker) -> dict[str, Any]:
+def decide(body: DecisionIn, response: Response, app: Consents, caller: Asker,
+           on_behalf_of: OnBehalfOf = None) -> dict[str, Any]:  # fmt: skip
     """PERMIT, DENY or NO_CONSENT, with basis, obligations and trace; always recorded."""
     glass = body.break_glass
     request = DecisionRequest(
         person_id=body.person_id,
-        actor_id=caller.sub,
+        actor_id=end_caller(caller, on_behalf_of),
         recipient=Recipient(**body.recipient.model_dump()),
         purpose=body.purpose,
         categories=frozenset(body.categories),

@@ -12,7 +12,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Request, Response
 
-from services.common.access_http import asked, bearer_token
+from services.common.access_http import asked
 from services.common.errors import RuleBroken
 from services.common.http import IfMatch, PageParams, set_etag
 from services.common.validation import Moment
@@ -83,7 +83,7 @@ def build_router(app: PlanApplication, reads: PlanReads) -> APIRouter:
         subject: Annotated[str | None, Query(description="a client id")] = None,
     ) -> dict[str, Any]:
         items, total = reads.many(
-            asked(request), bearer_token(request), subject=subject, offset=page.offset,
+            asked(request), subject=subject, offset=page.offset,
             limit=page.limit, render=plan_view,
         )  # fmt: skip
         return page.of(items, total)
@@ -103,9 +103,7 @@ def build_router(app: PlanApplication, reads: PlanReads) -> APIRouter:
     ) -> dict[str, Any]:
         if version is not None and at is not None:
             raise RuleBroken("give one of version and at", {"at": "drop either version or at"})
-        view = reads.plan(
-            asked(request), bearer_token(request), plan_id, version=version, at=as_utc(at)
-        )
+        view = reads.plan(asked(request), plan_id, version=version, at=as_utc(at))
         set_etag(response, view["version"])
         return view
 
@@ -117,7 +115,7 @@ def build_router(app: PlanApplication, reads: PlanReads) -> APIRouter:
     def history(
         request: Request, plan_id: UUID, caller: Reader, page: PageParams
     ) -> dict[str, Any]:
-        return page.slice(reads.history(asked(request), bearer_token(request), plan_id))
+        return page.slice(reads.history(asked(request), plan_id))
 
     @router.post(
         "/plans/{plan_id}/break-glass",

@@ -10,6 +10,7 @@ from services.common.consent_gate import ConsentGate, HttpConsentGate, consent_g
 from services.common.http import create_service_app
 from services.common.idempotency import IdempotencyStore, postgres_idempotency
 from services.common.readstore import ReadStore
+from services.common.service_identity import ServiceCredential
 from services.common.settings import Settings
 from services.common.store import build_application
 from services.plan import reactions
@@ -61,7 +62,8 @@ def create_app(
     """The plan API on PostgreSQL (from settings), or on the application given (tests).
 
     Reads ask the consent service (`gate`, default the configured CARELEDGER_CONSENT_URL)
-    before one partner's individual material reaches the other side.
+    before one partner's individual material reaches the other side, with the plan service's
+    own credential (minted with the key it verifies tokens with), naming the reader.
     """
     plans = application or build_plans(settings)
     if application is None and idempotency is None:
@@ -70,7 +72,8 @@ def create_app(
         )
     gate = gate or consent_gate_of(settings)
     api = create_service_app("plan", settings, [], description=DESCRIPTION, idempotency=idempotency)
-    reads = PlanReads(plans, install_access_log(api, "plan", plans), gate)
+    credential = ServiceCredential("plan", api.state.tokens)
+    reads = PlanReads(plans, install_access_log(api, "plan", plans), gate, credential)
     api.include_router(build_router(plans, reads))
     api.state.plans = plans
     if application is None:

@@ -12,7 +12,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from services.common.access_http import asked, bearer_token
+from services.common.access_http import asked
 from services.common.errors import RuleBroken
 from services.common.http import PageParams, set_etag
 from services.plan import fhir
@@ -34,7 +34,7 @@ def add_fhir_routes(router: APIRouter, reads: PlanReads) -> None:
 
     @router.get("/fhir/CarePlan/{plan_id}", tags=["fhir"], summary="The plan as a CarePlan")
     def care_plan(request: Request, plan_id: UUID, caller: Reader) -> Response:
-        return fhir_response(*reads.care_plan(asked(request), bearer_token(request), plan_id))
+        return fhir_response(*reads.care_plan(asked(request), plan_id))
 
     @router.get(
         "/fhir/CarePlan/{plan_id}/_history/{version}",
@@ -47,13 +47,11 @@ def add_fhir_routes(router: APIRouter, reads: PlanReads) -> None:
         version: Annotated[int, Depends(_version)],
         caller: Reader,
     ) -> Response:
-        return fhir_response(
-            *reads.care_plan(asked(request), bearer_token(request), plan_id, version)
-        )
+        return fhir_response(*reads.care_plan(asked(request), plan_id, version))
 
     @router.get("/fhir/Goal/{goal_id}", tags=["fhir"], summary="One goal as a FHIR Goal")
     def goal(request: Request, goal_id: str, caller: Reader) -> Response:
-        return fhir_response(*reads.goal(asked(request), bearer_token(request), goal_id))
+        return fhir_response(*reads.goal(asked(request), goal_id))
 
     @router.get("/fhir/CarePlan", tags=["fhir"], summary="Search CarePlans by client id")
     def search(
@@ -64,7 +62,7 @@ def add_fhir_routes(router: APIRouter, reads: PlanReads) -> None:
     ) -> Response:
         client = subject.removeprefix("Patient/")
         resources, total = reads.many(
-            asked(request), bearer_token(request), subject=client, offset=page.offset,
+            asked(request), subject=client, offset=page.offset,
             limit=page.limit, render=fhir.care_plan,
         )  # fmt: skip
         base = str(request.base_url).rstrip("/")

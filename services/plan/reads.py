@@ -17,6 +17,7 @@ from uuid import UUID
 from services.common.access_log import AccessLog, Request, Touched
 from services.common.consent_gate import ConsentGate, DecisionRequest
 from services.common.errors import Forbidden, NotFound
+from services.common.service_identity import ServiceCredential
 from services.common.viewer import Access, Viewer
 from services.plan import fhir
 from services.plan.application import PlanApplication
@@ -40,33 +41,40 @@ class PlanReads:
         app: PlanApplication,
         log: AccessLog,
         gate: ConsentGate,
+        credential: ServiceCredential,
         clock: Callable[[], dt.datetime] = now,
     ) -> None:
         self.app = app
         self.log = log
         self.gate = gate
+        self.credential = credential  # the plan service's own, for the consent questions
         self.clock = clock
 
     # ---- the policy, once per plan ---------------------------------------------------------
 
-    def placed(self, viewer: Viewer, plan: Plan, token: str | None) -> p.Reader:
+    def placed(self, asked: Request, plan: Plan) -> p.Reader:
         """The caller against this plan, with the consent service's permits when needed."""
+        viewer = _viewer(asked)
         reader = p.reader_of(viewer, plan, self.clock())
         others = [o for o in p.needs_consent(reader, plan) if _has_material(plan, o)]
         if not others:
             return reader
         recipient = _recipient(viewer, reader)
-        permitted = [o for o in others if self._permits(viewer, o, recipient, token)]
+        permitted = [o for o in others if self._permits(asked, o, recipient)]
         return reader.with_permits(permitted)
 
-    def _permits(
-        self, viewer: Viewer, owner: str, recipient: dict[str, Any], token: str | None
-    ) -> bool:
+    def _permits(self, asked: Request, owner: str, recipient: dict[str, Any]) -> bool:
+        """Asked with the plan service's own credential, for this reader, in this read's flow."""
+        viewer = _viewer(asked)
         request = DecisionRequest(
             person_id=owner, recipient=recipient, purpose=viewer.purpose,
             categories=CATEGORIES, labels=["PSY"], context={"individual_session": True},
         )  # fmt: skip
-        return self.gate.decide(request, token=token).permitted
+        decision = self.gate.decide(
+            request, token=self.credential.token_for(viewer.tenant), on_behalf_of=viewer.sub,
+            correlation_id=asked.correlation_id or None,
+        )  # fmt: skip
+        return decision.permitted
 
     def _readable(self, asked: Request, plan: Plan, reader: p.Reader) -> None:
         if p.may_read_plan(reader):
@@ -87,7 +95,6 @@ class PlanReads:
     def one(
         self,
         asked: Request,
-        token: str | None,
         load: Callable[[], Plan],
         render: Callable[[Plan, p.Reader], T],
         resource_type: str = "CarePlan",
@@ -96,41 +103,41 @@ class PlanReads:
         viewer = _viewer(asked)
         self._viewer_may(viewer, resource_type)
         plan = load()
-        reader = self.placed(viewer, plan, token)
+        reader = self.placed(asked, plan)
         self._readable(asked, plan, reader)
         shown = render(plan, reader)
         self.log.record(asked, _touched(plan, reader, resource_type))
         return shown
 
-    def plan(self, asked: Request, token: str | None, plan_id: UUID, *, version: int | None,
+    def plan(self, asked: Request, plan_id: UUID, *, version: int | None,
              at: dt.datetime | None) -> dict[str, Any]:  # fmt: skip
         tenant = _viewer(asked).tenant
         return self.one(
-            asked, token, lambda: self.app.plan_at(plan_id, tenant, version=version, at=at),
+            asked, lambda: self.app.plan_at(plan_id, tenant, version=version, at=at),
             plan_view,
         )  # fmt: skip
 
-    def history(self, asked: Request, token: str | None, plan_id: UUID) -> list[dict[str, Any]]:
+    def history(self, asked: Request, plan_id: UUID) -> list[dict[str, Any]]:
         tenant = _viewer(asked).tenant
         records = self.app.history_records(plan_id)
 
         def render(plan: Plan, reader: p.Reader) -> list[dict[str, Any]]:
             return [history_view(r, reader) for r in records]
 
-        return self.one(asked, token, lambda: self.app.plan(plan_id, tenant), render)
+        return self.one(asked, lambda: self.app.plan(plan_id, tenant), render)
 
-    def care_plan(self, asked: Request, token: str | None, plan_id: UUID,
+    def care_plan(self, asked: Request, plan_id: UUID,
                   version: int | None = None) -> tuple[dict[str, Any], int]:  # fmt: skip
         tenant = _viewer(asked).tenant
         return self.one(
-            asked, token, lambda: self.app.plan_at(plan_id, tenant, version=version),
+            asked, lambda: self.app.plan_at(plan_id, tenant, version=version),
             lambda plan, reader: (fhir.care_plan(plan, reader), plan.version),
         )  # fmt: skip
 
-    def goal(self, asked: Request, token: str | None, goal_id: str) -> tuple[dict[str, Any], int]:
+    def goal(self, asked: Request, goal_id: str) -> tuple[dict[str, Any], int]:
         tenant = _viewer(asked).tenant
         return self.one(
-            asked, token, lambda: self.app.plan_with_goal(goal_id, tenant),
+            asked, lambda: self.app.plan_with_goal(goal_id, tenant),
             lambda plan, reader: (fhir.goal(plan, goal_id, reader), plan.version), "Goal",
         )  # fmt: skip
 
@@ -139,7 +146,6 @@ class PlanReads:
     def many(
         self,
         asked: Request,
-        token: str | None,
         *,
         subject: str | None,
         offset: int,
@@ -157,7 +163,7 @@ class PlanReads:
         shown: list[tuple[Plan, p.Reader, T]] = []
         for summary in chosen:
             plan = self.app.plan(UUID(summary["plan_id"]), viewer.tenant)
-            reader = self.placed(viewer, plan, token)
+            reader = self.placed(asked, plan)
             if p.may_read_plan(reader):
                 shown.append((plan, reader, render(plan, reader)))
         touched = Touched(

@@ -82,3 +82,20 @@ def active_plan(client: TestClient) -> str:
 
 def today() -> str:
     return dt.date(2026, 3, 2).isoformat()
+
+
+MARK = "marker-sam-alone-7f3c"
+
+
+def couple_with_sams_material(client: TestClient) -> str:
+    """An active plan with Sam's individual session, PHQ-9 and a shift about Sam."""
+    plan_id = active_plan(client)
+    session = {"format": "individual", "modality": "in-person", "held_on": "2026-01-12",
+               "partner_id": SAM, "focus_issues": [MARK], "homework": [MARK],
+               "sharing_agreement_id": "agr-1"}  # fmt: skip
+    assert client.post(f"/plans/{plan_id}/sessions", json=session, headers=headers()).is_success
+    phq9 = {"partner_id": SAM, "measure": "phq-9", "items": [1] * 8 + [1], "taken_on": "2026-01-12"}
+    assert client.post(f"/plans/{plan_id}/measurements", json=phq9, headers=headers()).is_success
+    shift = shift_body(about_partner_id=SAM, rationale=MARK)
+    assert client.post(f"/plans/{plan_id}/format-shifts", json=shift, headers=headers()).is_success
+    return plan_id

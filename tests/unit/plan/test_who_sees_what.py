@@ -9,29 +9,13 @@ import pytest
 from fastapi.testclient import TestClient
 
 from services.plan.application import PlanApplication
-from tests.unit.plan.api_client import TOKENS, active_plan, headers, shift_body
+from tests.unit.plan.api_client import MARK, TOKENS, couple_with_sams_material, headers
 from tests.unit.plan.builders import ALEX, SAM, TENANT, THERAPIST
 from tests.unit.referral.helpers import FakeConsentGate
-
-MARK = "marker-sam-alone-7f3c"
 
 
 def token(sub: str, roles: list[str], patient: str | None = None) -> dict[str, str]:
     return {"Authorization": f"Bearer {TOKENS.mint(sub, TENANT, roles, patient=patient)}"}
-
-
-def couple_with_sams_material(client: TestClient) -> str:
-    """An active plan with Sam's individual session, PHQ-9 and a shift about Sam."""
-    plan_id = active_plan(client)
-    session = {"format": "individual", "modality": "in-person", "held_on": "2026-01-12",
-               "partner_id": SAM, "focus_issues": [MARK], "homework": [MARK],
-               "sharing_agreement_id": "agr-1"}  # fmt: skip
-    assert client.post(f"/plans/{plan_id}/sessions", json=session, headers=headers()).is_success
-    phq9 = {"partner_id": SAM, "measure": "phq-9", "items": [1] * 8 + [1], "taken_on": "2026-01-12"}
-    assert client.post(f"/plans/{plan_id}/measurements", json=phq9, headers=headers()).is_success
-    shift = shift_body(about_partner_id=SAM, rationale=MARK)
-    assert client.post(f"/plans/{plan_id}/format-shifts", json=shift, headers=headers()).is_success
-    return plan_id
 
 
 READS = ("/plans/{id}", "/plans/{id}?version=2", "/plans/{id}/history", "/fhir/CarePlan/{id}",

@@ -89,11 +89,22 @@ class FakeConsentGate:
         self.outcome = outcome
         self.down = down
         self.requests: list[tuple[DecisionRequest, str | None]] = []
+        self.on_behalf_of: list[str | None] = []  # the end caller named with each request
+        self.correlation_ids: list[str | None] = []
 
-    def decide(self, request: DecisionRequest, *, token: str | None) -> ConsentDecision:
+    def decide(
+        self,
+        request: DecisionRequest,
+        *,
+        token: str | None,
+        on_behalf_of: str | None = None,
+        correlation_id: str | None = None,
+    ) -> ConsentDecision:
         if self.down:
             raise Unavailable("the consent service did not answer; retry shortly")
         self.requests.append((request, token))
+        self.on_behalf_of.append(on_behalf_of)
+        self.correlation_ids.append(correlation_id)
         obligations = (
             [{"code": "part2-redisclosure-notice",
               "text": "42 CFR part 2 prohibits unauthorized use or disclosure of these records."}]

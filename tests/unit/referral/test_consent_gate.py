@@ -59,7 +59,7 @@ def test_a_failing_consent_service_is_unavailable(status: int) -> None:
 
 @pytest.mark.parametrize("status", [401, 403])
 def test_a_caller_the_consent_service_refuses_is_forbidden(status: int) -> None:
-    with pytest.raises(Forbidden, match="clinician or coordinator"):
+    with pytest.raises(Forbidden, match="a clinician, a coordinator or a service"):
         gate(lambda r: httpx.Response(status, json={})).decide(REQUEST, token="t")
 
 

@@ -1,0 +1,89 @@
+"""A service's own identity, for the questions it asks another service on a caller's behalf.
+
+The plan service asks the consent service whether one partner's individual material may be
+shown to the reader. It calls with its own credential and names the end caller in
+`X-On-Behalf-Of`; it never forwards the reader's token (a client's token may not ask for consent
+decisions, and a forwarded token would let the called service act as that caller elsewhere).
+
+A service credential is a bearer token like any other (services/common/auth.py): role
+`integration`, `sub` `service:<name>`, the SMART scope `system/Consent.r`, one per practice.
+`ServiceCredential` mints it with the key the service verifies tokens with (HS256 here, the same
+as `careledger token`; behind an identity provider this is where a client-credentials grant
+goes) and renews it before it expires. The answering side (`end_caller`) admits a named end
+caller only from such a token: a person's own token cannot claim to act for somebody else.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+from services.common.auth import Caller, Role, TokenService
+from services.common.errors import Forbidden
+
+SERVICE_ROLE = Role.INTEGRATION
+CONSENT_SCOPE = "system/Consent.r"  # read the consents a decision is made from
+ON_BEHALF_OF = "X-On-Behalf-Of"
+TOKEN_SECONDS = 300
+
+
+def service_subject(service: str) -> str:
+    return f"service:{service}"
+
+
+class ServiceCredential:
+    """The bearer token a service presents for one practice, minted once and renewed early."""
+
+    def __init__(
+        self,
+        service: str,
+        tokens: TokenService,
+        *,
+        scope: str = CONSENT_SCOPE,
+        ttl_seconds: int = TOKEN_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.subject = service_subject(service)
+        self._tokens = tokens
+        self._scope = scope
+        self._ttl = ttl_seconds
+        self._clock = clock
+        self._held: dict[str, tuple[str, float]] = {}  # tenant -> (token, renew after)
+        self._lock = threading.Lock()
+
+    def token_for(self, tenant: str) -> str:
+        now = self._clock()
+        with self._lock:
+            held = self._held.get(tenant)
+            if held is not None and now < held[1]:
+                return held[0]
+            token = self._tokens.mint(
+                self.subject, tenant, [SERVICE_ROLE.value], self._ttl, scope=self._scope
+            )
+            self._held[tenant] = (token, now + self._ttl / 2)
+            return token
+
+
+def is_service(caller: Caller) -> bool:
+    """An integration token whose SMART scopes grant reading consents (`system/Consent.r`)."""
+    viewer = caller.reader
+    return caller.has(SERVICE_ROLE) and bool(viewer.scopes) and viewer.may_read("Consent")
+
+
+def end_caller(caller: Caller, named: str | None) -> str:
+    """Whose question this is: the caller's own, or the end caller a service names (403 else)."""
+    if is_service(caller):
+        if not named:
+            raise Forbidden(
+                f"a service asks on a caller's behalf: name the end caller in {ON_BEHALF_OF}"
+            )
+        return named
+    if named is not None:
+        raise Forbidden(f"only a service credential may name another caller in {ON_BEHALF_OF}")
+    if not caller.has(Role.CLINICIAN, Role.COORDINATOR):
+        raise Forbidden(
+            f"an integration token asks for decisions only as a service: with the SMART "
+            f"scope {CONSENT_SCOPE}, naming the end caller in {ON_BEHALF_OF}"
+        )
+    return caller.sub

@@ -1,0 +1,121 @@
+"""The plan service asks the consent service with its own credential, naming the reader.
+
+Both APIs run in memory; the plan service's consent gate speaks HTTP to the consent API, so the
+real decision point (the couple's sharing agreement) decides what a partner's portal shows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from uuid import UUID
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from services.common.consent_gate import HttpConsentGate
+from services.common.store import build_application
+from services.consent.application import ConsentApplication
+from services.consent.bootstrap import create_app as consent_api
+from services.plan.application import PlanApplication
+from services.plan.bootstrap import create_app as plan_api
+from tests.unit.plan.api_client import MARK, SETTINGS, TOKENS, couple_with_sams_material, headers
+from tests.unit.plan.builders import ALEX, SAM, TENANT
+
+
+class Through(httpx.BaseTransport):
+    """Sends the gate's requests to an in-process API."""
+
+    def __init__(self, client: TestClient) -> None:
+        self.client = client
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        answer = self.client.request(request.method, request.url.path, content=request.content,
+                                     headers=dict(request.headers))  # fmt: skip
+        return httpx.Response(answer.status_code, headers=answer.headers, content=answer.content)
+
+
+def token(sub: str, roles: list[str], **claims: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {TOKENS.mint(sub, TENANT, roles, **claims)}"}
+
+
+ALEX_PORTAL = token("portal-alex", ["client"], patient=ALEX)
+
+
+Consent = tuple[ConsentApplication, TestClient]
+Plans = tuple[PlanApplication, TestClient]
+
+
+@pytest.fixture
+def consent() -> Iterator[Consent]:
+    app: ConsentApplication = build_application(ConsentApplication, None)
+    with TestClient(consent_api(SETTINGS, app)) as client:
+        yield app, client
+    app.close()
+
+
+@pytest.fixture
+def plans(consent: Consent) -> Iterator[Plans]:
+    app: PlanApplication = build_application(PlanApplication, None)
+    gate = HttpConsentGate("http://consent", transport=Through(consent[1]))
+    with TestClient(plan_api(SETTINGS, app, gate=gate)) as client:
+        yield app, client
+    app.close()
+
+
+def agreement(client: TestClient, mode: str) -> None:
+    clinician = headers()
+    drafted = client.post("/agreements", json={"partner_ids": [ALEX, SAM], "mode": mode},
+                          headers=clinician)  # fmt: skip
+    assert drafted.status_code == 201, drafted.text
+    for partner in (ALEX, SAM):
+        signed = client.post(f"/agreements/{drafted.json()['agreement_id']}/signatures",
+                             json={"partner_id": partner, "signed_on": "2026-01-05"},
+                             headers=clinician)  # fmt: skip
+        assert signed.status_code == 201, signed.text
+
+
+@pytest.mark.parametrize(("mode", "shown"), [("no-secrets", True), ("strict", False)])
+def test_a_partners_portal_sees_the_other_partners_session_as_the_agreement_decides(
+    consent: Consent,
+    plans: Plans,
+    mode: str,
+    shown: bool,
+) -> None:
+    consents, consent_client = consent
+    plan_app, plan_client = plans
+    agreement(consent_client, mode)
+    plan_id = couple_with_sams_material(plan_client)
+
+    answer = plan_client.get(f"/plans/{plan_id}", headers=ALEX_PORTAL)
+    assert answer.status_code == 200, answer.text
+    assert (MARK in answer.text) is shown
+
+    decided = consent_client.get("/decisions", params={"person_id": SAM},
+                                 headers=headers("compliance")).json()["items"]  # fmt: skip
+    assert [(d["actor_id"], d["recipient"]["id"]) for d in decided] == [("portal-alex", ALEX)]
+    meta = consents.history_records(UUID(decided[0]["decision_id"]))[0]["meta"]
+    assert (meta["actor_id"], meta["actor_role"]) == ("service:plan", "integration")
+    read = plan_client.get("/access-log", params={"user": "portal-alex"},
+                           headers=headers("compliance")).json()["items"][0]  # fmt: skip
+    access_meta = plan_app.history_records(UUID(read["id"]))[0]["meta"]
+    assert access_meta["correlation_id"] == meta["correlation_id"]
+
+
+def test_only_a_service_credential_asks_for_someone_else(consent: Consent) -> None:
+    _, client = consent
+    ask = {"person_id": SAM, "recipient": {"kind": "partner", "id": ALEX}, "purpose": "TREAT",
+           "categories": ["individual-session"], "labels": ["PSY"]}  # fmt: skip
+    named = {"X-On-Behalf-Of": "portal-alex"}
+    service = token("service:plan", ["integration"], scope="system/Consent.r")
+    refused = {
+        "a client": ALEX_PORTAL,
+        "a clinician naming someone": {**headers(), **named},
+        "an integration token without the scope": {**token("ehr", ["integration"]), **named},
+        "a service naming nobody": service,
+    }
+    for who, sent in refused.items():
+        assert client.post("/decisions", json=ask, headers=sent).status_code == 403, who
+    asked = client.post("/decisions", json=ask, headers={**service, **named})
+    assert asked.status_code == 201, asked.text
+    assert asked.json()["actor_id"] == "portal-alex"
