@@ -51,7 +51,9 @@ def fold(
     elif name == "ClinicianRemoved":
         summary["team"] = [c for c in summary.get("team", []) if c != data["clinician_id"]]
     elif name == "EmergencyAccessGranted":
-        grant = {k: data[k] for k in ("grant_id", "clinician_id", "granted_at", "until")}
+        # The review queue is compliance's alone, and compliance reads the justification.
+        keys = ("grant_id", "clinician_id", "justification", "granted_at", "until")
+        grant = {k: data[k] for k in keys}
         summary["open_grants"] = [*summary.get("open_grants", []), grant]
     elif name == "EmergencyAccessReviewed":
         summary["open_grants"] = [

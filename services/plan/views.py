@@ -191,6 +191,10 @@ def history_view(record: dict[str, Any], reader: p.Reader) -> dict[str, Any]:
         access = p.measurements(reader, body["partner_id"])
     elif name == "FormatShifted":
         return {**record, "body": show_shift(reader, body)}
+    elif name == "EmergencyAccessGranted":
+        if p.break_glass_justification(reader) is Access.FULL:
+            return record
+        return {**record, "body": cut(body, ("justification",))}
     else:
         hidden = FRAME_EVENTS_FREE_TEXT.get(name, ())
         if hidden and p.plan_frame(reader) is not Access.FULL:

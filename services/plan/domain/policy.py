@@ -178,6 +178,12 @@ def _shift_rationale(reader: Reader, about: str | None) -> Access:
     return _own_or_permitted(reader, about, otherwise=DENIED)
 
 
+def break_glass_justification(reader: Reader) -> Access:
+    """Why a clinician opened emergency access (free text): compliance reviews it, no one else
+    reads it (as the consent service shows a break-glass decision's justification)."""
+    return FULL if reader.kind is Kind.COMPLIANCE and reader.narrowed_to is None else DENIED
+
+
 def _own_or_permitted(reader: Reader, owner: str | None, *, otherwise: Access) -> Access:
     if reader.kind in (Kind.LEAD, Kind.COMPLIANCE, Kind.BREAK_GLASS):
         return FULL

@@ -99,7 +99,14 @@ def test_break_glass_opens_the_plan_and_waits_for_review(client: TestClient) -> 
     assert opened.status_code == 201, opened.text
     assert MARK in client.get(f"/plans/{plan_id}", headers=er).text
     queue = client.get("/break-glass/reviews", headers=headers("compliance")).json()["items"]
-    assert [(q["plan_id"], q["clinician_id"]) for q in queue] == [(plan_id, "clin-er")]
+    assert [(q["plan_id"], q["clinician_id"], q["justification"]) for q in queue] == [
+        (plan_id, "clin-er", "ER tonight")
+    ]
+    for reader, sees in ((headers(), False), (token("portal-alex", ["client"], ALEX), False),
+                         (headers("compliance"), True)):  # fmt: skip
+        history = client.get(f"/plans/{plan_id}/history", headers=reader).json()["items"]
+        granted = next(e for e in history if e["event"] == "EmergencyAccessGranted")["body"]
+        assert ("ER tonight" in str(granted)) is sees, reader
     review = client.post(f"/plans/{plan_id}/break-glass/{queue[0]['grant_id']}/review",
                          json={"finding": "justified"}, headers=headers("compliance"))  # fmt: skip
     assert review.status_code == 201
