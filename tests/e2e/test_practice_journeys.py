@@ -110,8 +110,13 @@ def test_a_coercive_control_disclosure_pauses_joint_work_and_the_partner_is_deni
     assert decision["basis"]["rule"] == "agreement-strict"
     assert decision["basis"]["agreement_id"] == ids["agreement_id"]
     as_a, as_b = result.facts["plan_as_a"], result.facts["plan_as_b"]
-    assert as_a["format_shifts"][0]["reason"] is None, "Partner A never sees the reason"
+    shift_as_a = as_a["format_shifts"][0]
+    assert "reason" not in shift_as_a and "reason" in shift_as_a["redacted"], (
+        "Partner A never sees the reason"
+    )
     assert "SDV" not in as_a["security_labels"]
+    b_alone = next(s for s in as_a["sessions"] if s.get("partner_id") == ids["partner_b"])
+    assert "focus_issues" not in b_alone, "nor Partner B's session content (strict agreement)"
     assert as_b["format_shifts"][0]["reason"] == "coercive-control"
 
     shift = record(result, "shift")

@@ -191,9 +191,11 @@ def query(database_url: str, statement: str) -> list[tuple[Any, ...]]:
 
 
 def stored_event_ids(database_url: str, service: str) -> dict[str, tuple[str, int]]:
+    """The service's own events (its access records go to careledger.access, not its topic)."""
     rows = query(
         database_url,
-        f"SELECT originator_id, originator_version FROM {service}.{service}_events",  # noqa: S608
+        f"SELECT originator_id, originator_version FROM {service}.{service}_events "  # noqa: S608
+        "WHERE topic NOT LIKE 'careledger.access.%'",
     )
     return {event_id(str(oid), int(version)): (str(oid), int(version)) for oid, version in rows}
 

@@ -50,6 +50,7 @@ def test_odd_unicode_is_stored_projected_relayed_and_found_as_it_came(
     added = [r for r in records if ".GoalAdded." in r.ce_type]
     assert [r.body["partners"] for r in added] == [[ODD_ID]]
     assert ODD_TEXT not in str([r.body for r in records])
+    assert all("description" not in r.body for r in added)
 
 
 def test_nul_in_an_id_is_refused_and_the_read_model_keeps_answering(
