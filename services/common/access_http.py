@@ -52,6 +52,13 @@ def audited(request: Request) -> AccessLog | None:
     return log
 
 
+def record_read(request: Request, touched: Touched) -> None:
+    """Commit the access event of a read its route is about to answer (before it answers)."""
+    log = audited(request)
+    if log is not None:
+        log.record(asked(request), touched)
+
+
 async def record_refusal(request: Request, exc: CareLedgerError) -> None:
     """Record a refused read (401, 403, or a 404 that names another practice's record)."""
     log = audited(request)

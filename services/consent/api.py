@@ -16,6 +16,7 @@ from services.consent import fhir
 from services.consent.accounting import accounting_csv, accounting_rows, accounting_window
 from services.consent.application import ConsentApplication
 from services.consent.domain.terms import BreakGlass, DecisionRequest, Recipient
+from services.consent.reads import AGREEMENT, CONSENT, DECISION, DISCLOSURE, logged
 from services.consent.schemas import (
     AgreementIn,
     ConsentIn,
@@ -51,6 +52,8 @@ Reader = Annotated[
     Caller, Depends(allow(Role.CLINICIAN, Role.COMPLIANCE, Role.INTEGRATION, Role.ADMIN))
 ]
 Compliance = Annotated[Caller, Depends(allow(Role.COMPLIANCE))]
+# Every staff role; a client's own token reads none of the consent service's records.
+Staff = Annotated[Caller, Depends(allow(*(r for r in Role if r is not Role.CLIENT)))]
 Auditor = Annotated[Caller, Depends(allow(Role.COMPLIANCE, Role.INTEGRATION))]
 
 
@@ -95,17 +98,21 @@ def draft_agreement(body: AgreementIn, response: Response, app: Consents,
 
 
 @router.get("/agreements", tags=["agreements"])
-def couple_agreement(app: Consents, caller: Reader, response: Response,
+def couple_agreement(request: Request, app: Consents, caller: Reader, response: Response,
                      partner_id: Annotated[list[str], Query(min_length=2, max_length=2)],
                      ) -> dict[str, Any]:  # fmt: skip
     """The couple's agreement (`?partner_id=a&partner_id=b`), with the terms in force."""
-    return _sent(response, app.couple_agreement(caller.tenant, partner_id))
+    view = app.couple_agreement(caller.tenant, partner_id)
+    logged(request, AGREEMENT, [view])
+    return _sent(response, view)
 
 
 @router.get("/agreements/{agreement_id}", tags=["agreements"])
-def get_agreement(agreement_id: str, response: Response, app: Consents,
+def get_agreement(request: Request, agreement_id: str, response: Response, app: Consents,
                   caller: Reader) -> dict[str, Any]:  # fmt: skip
-    return _sent(response, app.get_agreement(agreement_id, caller.tenant))
+    view = app.get_agreement(agreement_id, caller.tenant)
+    logged(request, AGREEMENT, [view])
+    return _sent(response, view)
 
 
 @router.post("/agreements/{agreement_id}/signatures", status_code=201, tags=["agreements"])
@@ -137,22 +144,30 @@ def create_consent(body: ConsentIn, response: Response, app: Consents,
 
 
 @router.get("/consents/{consent_id}", tags=["consents"])
-def get_consent(consent_id: str, response: Response, app: Consents,
+def get_consent(request: Request, consent_id: str, response: Response, app: Consents,
                 caller: Reader) -> dict[str, Any]:  # fmt: skip
-    return _sent(response, app.get_consent(consent_id, caller.tenant))
+    view = app.get_consent(consent_id, caller.tenant)
+    logged(request, CONSENT, [view])
+    return _sent(response, view)
 
 
 @router.get("/consents/{consent_id}/history", tags=["consents"])
-def consent_history(consent_id: str, app: Consents, caller: Reader) -> dict[str, Any]:
+def consent_history(request: Request, consent_id: str, app: Consents,
+                    caller: Reader) -> dict[str, Any]:  # fmt: skip
     """Every event of the consent: type, version, when, who (actor, role) and body."""
-    return {"consent_id": consent_id, "events": app.consent_history(consent_id, caller.tenant)}
+    view = app.get_consent(consent_id, caller.tenant)
+    events = app.consent_history(consent_id, caller.tenant)
+    logged(request, CONSENT, [view])
+    return {"consent_id": consent_id, "events": events}
 
 
 @router.get("/persons/{person_id}/consents", tags=["consents"])
-def consents_of_person(person_id: str, app: Consents, caller: Reader,
+def consents_of_person(request: Request, person_id: str, app: Consents, caller: Reader,
                        page: PageParams) -> dict[str, Any]:  # fmt: skip
     views = [c.view() for c in app.consents_of(caller.tenant, person_id)]
-    return page.slice(views)
+    answer = page.slice(views)
+    logged(request, CONSENT, answer["items"], clients=[person_id])
+    return answer
 
 
 @router.post("/consents/{consent_id}/activation", status_code=201, tags=["consents"])
@@ -220,7 +235,7 @@ def decide(body: DecisionIn, response: Response, app: Consents, caller: Asker,
 
 
 @router.get("/decisions", tags=["decisions"])
-def list_decisions(app: Consents, caller: Compliance, page: PageParams,
+def list_decisions(request: Request, app: Consents, caller: Compliance, page: PageParams,
                    outcome: Literal["PERMIT", "DENY", "NO_CONSENT"] | None = None,
                    break_glass: bool | None = None, person_id: str | None = None,
                    start: From = None, end: To = None) -> dict[str, Any]:  # fmt: skip
@@ -229,13 +244,16 @@ def list_decisions(app: Consents, caller: Compliance, page: PageParams,
         caller.tenant, outcome=outcome, break_glass=break_glass, person_id=person_id,
         start=when(start, "from"), end=when(end, "to"),
     )  # fmt: skip
-    return page.slice(rows)
+    answer = page.slice(rows)
+    logged(request, DECISION, answer["items"])
+    return answer
 
 
 @router.get("/decisions/{decision_id}", tags=["decisions"])
-def get_decision(decision_id: str, response: Response, app: Consents,
-                 caller: Annotated[Caller, Depends(allow(*Role))]) -> dict[str, Any]:  # fmt: skip
+def get_decision(request: Request, decision_id: str, response: Response, app: Consents,
+                 caller: Staff) -> dict[str, Any]:  # fmt: skip
     decision = app.get_decision(decision_id, caller.tenant)
+    logged(request, DECISION, [decision])
     if decision["break_glass"] and not caller.has(Role.COMPLIANCE):
         # The justification is free text about the emergency: compliance reads it, others not.
         decision["break_glass"] = {**decision["break_glass"], "justification": "(restricted)"}
@@ -243,9 +261,12 @@ def get_decision(decision_id: str, response: Response, app: Consents,
 
 
 @router.get("/reviews", tags=["decisions"])
-def review_queue(app: Consents, caller: Compliance, page: PageParams) -> dict[str, Any]:
+def review_queue(request: Request, app: Consents, caller: Compliance,
+                 page: PageParams) -> dict[str, Any]:  # fmt: skip
     """Break-glass decisions waiting for a compliance finding, oldest first."""
-    return page.slice(app.review_queue(caller.tenant))
+    answer = page.slice(app.review_queue(caller.tenant))
+    logged(request, DECISION, answer["items"])
+    return answer
 
 
 @router.post("/decisions/{decision_id}/review", status_code=201, tags=["decisions"])
@@ -274,13 +295,14 @@ def record_disclosure(body: DisclosureIn, response: Response, app: Consents,
     responses={200: {"content": {"application/json": {}, "text/csv": {},
                                  "application/fhir+json": {}}}},
 )  # fmt: skip
-def disclosure_accounting(person_id: str, app: Consents, caller: Compliance,
+def disclosure_accounting(request: Request, person_id: str, app: Consents, caller: Compliance,
                           start: From = None, end: To = None,
                           format: Literal["json", "csv", "fhir"] = "json",
                           ) -> dict[str, Any] | Response:  # fmt: skip
     """Accounting of disclosures (HIPAA 6 years, Part 2 3 years) as JSON, CSV or FHIR."""
     window = accounting_window(app.clock(), when(start, "from"), when(end, "to"))
     rows = accounting_rows(app.disclosures_of(caller.tenant, person_id), window)
+    logged(request, DISCLOSURE, rows, clients=[person_id])
     if format == "csv":
         return Response(accounting_csv(rows), media_type="text/csv; charset=utf-8")
     if format == "fhir":
@@ -300,22 +322,25 @@ def _fhir(resource: Any, version: int | None = None) -> Response:
 
 
 @router.get("/fhir/Consent/{consent_id}", tags=["fhir"])
-def fhir_consent(consent_id: str, app: Consents, caller: Reader) -> Response:
+def fhir_consent(request: Request, consent_id: str, app: Consents, caller: Reader) -> Response:
     view = app.get_consent(consent_id, caller.tenant)
+    logged(request, CONSENT, [view])
     return _fhir(fhir.consent_resource(view), view["version"])
 
 
 @router.get("/fhir/Consent/{consent_id}/_history/{version}", tags=["fhir"])
-def fhir_consent_version(consent_id: str, version: int, app: Consents,
+def fhir_consent_version(request: Request, consent_id: str, version: int, app: Consents,
                          caller: Reader) -> Response:  # fmt: skip
     view = app.get_consent(consent_id, caller.tenant, version=version)
+    logged(request, CONSENT, [view])
     return _fhir(fhir.consent_resource(view), view["version"])
 
 
 @router.get("/fhir/AuditEvent", tags=["fhir"])
-def fhir_audit_events(app: Consents, caller: Auditor,
+def fhir_audit_events(request: Request, app: Consents, caller: Auditor,
                       patient: Annotated[str, Query(min_length=1)]) -> Response:  # fmt: skip
     """The patient's disclosures as a searchset Bundle of AuditEvent (6-year window)."""
     window = accounting_window(app.clock(), None, None)
     rows = accounting_rows(app.disclosures_of(caller.tenant, patient), window)
+    logged(request, DISCLOSURE, rows, clients=[patient])
     return _fhir(fhir.bundle(fhir.disclosure_audit_event(r) for r in rows))
