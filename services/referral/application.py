@@ -14,6 +14,7 @@ from services.common.context import CommandContext
 from services.common.errors import Conflict
 from services.common.store import CareApplication, check_version
 from services.referral.domain import Referral, ServiceLevels, Step
+from services.referral.domain.plan_team import PlanTeam
 from services.referral.metrics import referral_metrics
 from services.referral.projections import InMemorySummaries, SummarySource
 from services.referral.views import referral_view
@@ -155,6 +156,14 @@ class ReferralApplication(CareApplication):
 
     def exists(self, referral_id: UUID) -> bool:
         return self._find(referral_id) is not None
+
+    def plan_team(self, plan_id: UUID) -> PlanTeam | None:
+        """The referral service's copy of a plan's care team (None: none noted yet)."""
+        try:
+            found: object = self.repository.get(PlanTeam.create_id(plan_id))
+        except AggregateNotFoundError:
+            return None
+        return found if isinstance(found, PlanTeam) else None
 
     # -- helpers ----------------------------------------------------------------------------
 

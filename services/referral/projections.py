@@ -27,7 +27,11 @@ from services.referral.summary import (
     summary_to_json,
 )
 
-REFERRAL_EVENTS = tuple(sorted(named_event_classes("referral")))
+# The referrals' own events: not the plan teams' (domain/plan_team.py) nor the access events.
+REFERRAL_EVENTS = tuple(sorted(
+    topic for topic, cls in named_event_classes("referral").items()
+    if cls.__qualname__.split(".")[0] == "Referral"
+))  # fmt: skip
 
 
 class SummarySource(Protocol):

@@ -1,9 +1,11 @@
 """What the referral service does when another service's event arrives.
 
-A plan format shift for active substance use or withdrawal risk opens one draft referral
-suggestion (detox, or an outpatient substance-use assessment) for the coordinator. The
-suggestion's id is derived from the record's `ce_id`, so a record delivered again finds its
-suggestion and creates nothing (the consumer's tracking prevents it too).
+A plan's creation, care-team changes and break-glass grants keep the referral service's copy of
+its care team (plan_teams.py), which the referral read policy reads. A plan format shift for
+active substance use or withdrawal risk opens one draft referral suggestion (detox, or an
+outpatient substance-use assessment) for the coordinator. The suggestion's id is derived from
+the record's `ce_id`, so a record delivered again finds its suggestion and creates nothing (the
+consumer's tracking prevents it too).
 """
 
 from __future__ import annotations
@@ -15,9 +17,10 @@ from typing import Any
 from services.common.inbound import InboundRecord
 from services.referral.application import ReferralApplication
 from services.referral.domain import Referral
+from services.referral.plan_teams import TEAM_EVENTS, note_team
 
 topics: Sequence[str] = ("careledger.plan",)
-events = frozenset({"FormatShifted"})
+events = frozenset({"FormatShifted", *TEAM_EVENTS})
 
 SUGGESTION_NAMESPACE = uuid.UUID("5b0f3c8e-2d7a-4f7e-9a51-6f1c2b9d8e40")
 # Format-shift reason -> (referral type, reason recorded on the suggestion). Both spellings of
@@ -41,7 +44,11 @@ def suggestion_id(ce_id: str) -> uuid.UUID:
 
 
 def react(app: ReferralApplication, record: InboundRecord) -> list[Any]:
-    """The unsaved draft suggestion for a substance-related format shift, else nothing."""
+    """The unsaved draft suggestion for a substance-related format shift, the changed care
+    team for a team record, else nothing."""
+    if record.event_name in TEAM_EVENTS:
+        plan_id = record.body.get("plan_id") or record.body.get("id") or record.subject
+        return note_team(app.plan_team(uuid.UUID(str(plan_id))), record)
     if record.event_name != "FormatShifted":
         return []
     suggestion = SUGGESTIONS.get(str(record.body.get("reason", "")))

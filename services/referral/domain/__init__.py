@@ -2,6 +2,7 @@
 
 from services.common.events import name_events
 from services.referral.domain.lifecycle import STATES, TRANSITIONS, State, Step, allowed_steps
+from services.referral.domain.plan_team import PlanTeam
 from services.referral.domain.referral import Referral
 from services.referral.domain.service_levels import Deadline, ServiceLevels
 from services.referral.domain.vocabulary import (
@@ -11,7 +12,7 @@ from services.referral.domain.vocabulary import (
     SUBSTANCE_USE_TYPES,
 )
 
-name_events("referral", Referral)
+name_events("referral", Referral, PlanTeam)
 
 __all__ = [
     "OUTCOMES",
@@ -21,6 +22,7 @@ __all__ = [
     "SUBSTANCE_USE_TYPES",
     "TRANSITIONS",
     "Deadline",
+    "PlanTeam",
     "Referral",
     "ServiceLevels",
     "State",

@@ -43,8 +43,9 @@ MARK = f"zq-{uuid.uuid4().hex[:12]}"
 def topics(kafka_bootstrap: str) -> Iterator[dict[str, str]]:
     """This test's event and checkpoint topics, named like the shared ones (careledger.*)."""
     suffix = uuid.uuid4().hex[:10]
-    names = {s: f"careledger.it-{suffix}.{s}" for s in ("plan", "referral")}
-    checkpoints = {f"{s}-checkpoints": f"careledger.it-{suffix}.{s}-checkpoints" for s in names}
+    names = {s: f"careledger.it-{suffix}.{s}" for s in ("plan", "referral", "access")}
+    checkpoints = {f"{s}-checkpoints": f"careledger.it-{suffix}.{s}-checkpoints"
+                   for s in ("plan", "referral")}  # fmt: skip
     admin = admin_client(kafka_bootstrap)
     requests = {n: topic_request(TopicSpec(n, 3), 1) for n in names.values()}
     requests |= {
@@ -80,7 +81,7 @@ def relay_all(world: ReferralWorld, app: Any, service: str, topics: dict[str, st
     config = RelayConfig(
         service=app.name, topic=topics[service], transactional_id=f"it-{uuid.uuid4().hex}",
         checkpoint_topic=topics[f"{service}-checkpoints"], checkpoint_key=app.name,
-        domain_modules=(f"services.{service}.domain",),
+        access_topic=topics["access"], domain_modules=(f"services.{service}.domain",),
     )  # fmt: skip
     relay = Relay(config, world.settings)
     thread = threading.Thread(target=relay.run, daemon=True)
