@@ -8,8 +8,10 @@ what a caller sees (a staff member relaying to one partner sees what that partne
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 # HL7 v3 PurposeOfUse codes a caller may declare in `X-Purpose-Of-Use` (ETREAT: emergency).
 PURPOSES_OF_USE = (
@@ -17,6 +19,12 @@ PURPOSES_OF_USE = (
     "PATRQT",
 )  # fmt: skip
 DEFAULT_PURPOSE = "TREAT"
+
+
+def without(item: Mapping[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
+    """The item without `fields`, saying which were taken out (its `redacted` list)."""
+    shown = {k: v for k, v in item.items() if k not in fields}
+    return {**shown, "redacted": sorted({*item.get("redacted", ()), *fields})}
 
 
 class Access(StrEnum):

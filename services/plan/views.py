@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from services.common.viewer import Access
+from services.common.viewer import Access, without
 from services.plan.domain import Plan
 from services.plan.domain import policy as p
 from services.plan.domain.measures import MEASURES
@@ -24,10 +24,7 @@ GOAL_DETAIL = ("description", "measure", "unit", "baseline", "target")
 FRAME_FREE_TEXT = {"reviews": ("goal_progress", "strategy_changes"), "readiness": ("criteria",)}
 
 
-def cut(item: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
-    """The item without `fields`, saying which were taken out."""
-    shown = {k: v for k, v in item.items() if k not in fields}
-    return {**shown, "redacted": sorted({*item.get("redacted", ()), *fields})}
+cut = without  # the item without the fields, saying which were taken out
 
 
 @dataclass(frozen=True)

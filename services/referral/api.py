@@ -9,12 +9,15 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
+from services.common.access_http import record_read
+from services.common.access_log import Touched
 from services.common.auth import Caller, Role, allow
 from services.common.errors import RuleBroken
 from services.common.http import IfMatch, PageParams, set_etag
 from services.common.validation import moment_in_range
 from services.referral.application import ReferralApplication
 from services.referral.domain import Step
+from services.referral.reads import read_one, readable_rows, shown, shown_to
 from services.referral.schemas import (
     AttendanceIn,
     CompleteIn,
@@ -26,6 +29,7 @@ from services.referral.schemas import (
     ScheduleIn,
     StepIn,
 )
+from services.referral.views import referral_view
 from services.referral.worklist import WorklistFilter
 
 router = APIRouter(tags=["referrals"])
@@ -60,9 +64,11 @@ def bearer_token(request: Request) -> str | None:
     return token if scheme.lower() == "bearer" and token else None
 
 
-def _answer(response: Response, view: dict[str, Any]) -> dict[str, Any]:
+def _answer(response: Response, view: dict[str, Any], app: ReferralApplication,
+            caller: Caller) -> dict[str, Any]:  # fmt: skip
+    """A referral view as the caller may see it (domain/read_policy.py), with its ETag."""
     set_etag(response, view["version"])
-    return view
+    return shown_to(app, caller.reader, view)
 
 
 # -- queries (declared before /referrals/{referral_id}) ------------------------------------
@@ -70,6 +76,7 @@ def _answer(response: Response, view: dict[str, Any]) -> dict[str, Any]:
 
 @router.get("/referrals/worklist", summary="Referrals that need a coordinator, and why")
 def get_worklist(
+    request: Request,
     app: Referrals,
     page: PageParams,
     caller: Annotated[Caller, Depends(allow(Role.COORDINATOR, Role.CLINICIAN, Role.ADMIN))],
@@ -79,11 +86,12 @@ def get_worklist(
     reason: Annotated[WorklistReason | None, Query(description="only this reason")] = None,
 ) -> dict[str, Any]:
     where = WorklistFilter(organization, referral_type, coordinator, reason)
-    return page.slice(app.worklist(caller.tenant, where))
+    return page.slice(readable_rows(request, app, app.worklist(caller.tenant, where)))
 
 
 @router.get("/referrals/metrics", summary="Closed-loop metrics of the referrals sent in a period")
 def get_metrics(
+    request: Request,
     app: Referrals,
     caller: Annotated[Caller, Depends(allow(*COORDINATION))],
     start: Annotated[str | None, Query(alias="from", description="ISO date or time")] = None,
@@ -95,7 +103,9 @@ def get_metrics(
     since = _moment("from", start) if start else until - dt.timedelta(days=30)
     if since >= until:
         raise RuleBroken("the period is empty", errors={"from": "must be before `to`"})
-    return app.metrics(caller.tenant, since, until)
+    metrics = app.metrics(caller.tenant, since, until)
+    record_read(request, Touched("ReferralMetrics", view="full"))  # counts only, no client
+    return metrics
 
 
 def _moment(field: str, text: str) -> dt.datetime:
@@ -135,26 +145,33 @@ def create_referral(
     )
     response.status_code = 201 if created else 200
     response.headers["Location"] = f"/referrals/{view['id']}"
-    return _answer(response, view)
+    return _answer(response, view, app, caller)
 
 
 @router.get("/referrals/{referral_id}", response_model=ReferralPublic)
 def get_referral(
+    request: Request,
     referral_id: UUID,
     response: Response,
     app: Referrals,
     caller: Annotated[Caller, Depends(allow(*READERS))],
 ) -> dict[str, Any]:
-    return _answer(response, app.get(caller.tenant, referral_id))
+    referral, kind = read_one(request, app, referral_id)
+    set_etag(response, referral.version)
+    return shown(referral_view(referral), kind)
 
 
 @router.get("/referrals/{referral_id}/history", summary="Who, when and why of every step")
 def get_history(
+    request: Request,
     referral_id: UUID,
     app: Referrals,
     caller: Annotated[Caller, Depends(allow(*READERS))],
 ) -> dict[str, Any]:
-    return {"id": str(referral_id), "items": app.history(caller.tenant, referral_id)}
+    _, kind = read_one(request, app, referral_id)
+    entries = app.history(caller.tenant, referral_id)
+    items = [{**shown(e, kind), "body": shown(e["body"], kind)} for e in entries]
+    return {"id": str(referral_id), "items": items}
 
 
 @router.post("/referrals/{referral_id}/revise", response_model=ReferralPublic,
@@ -168,7 +185,7 @@ def revise_referral(
     caller: Annotated[Caller, Depends(allow(*REFERRERS))],
 ) -> dict[str, Any]:
     view = app.revise(caller.ctx, referral_id, expected_version=if_match, **body.domain_details())
-    return _answer(response, view)
+    return _answer(response, view, app, caller)
 
 
 @router.post(
@@ -187,14 +204,14 @@ def send_referral(
 ) -> dict[str, Any]:
     view = app.send(caller.ctx, referral_id, expected_version=if_match,
                     token=bearer_token(request), note=body.note if body else None)  # fmt: skip
-    return _answer(response, view)
+    return _answer(response, view, app, caller)
 
 
 def _take(app: ReferralApplication, caller: Caller, referral_id: UUID, step: Step,
           if_match: int | None, response: Response,
           **arguments: Any) -> dict[str, Any]:  # fmt: skip
     view = app.step(caller.ctx, referral_id, step, expected_version=if_match, **arguments)
-    return _answer(response, view)
+    return _answer(response, view, app, caller)
 
 
 @router.post("/referrals/{referral_id}/decline", response_model=ReferralPublic)

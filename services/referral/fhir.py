@@ -60,8 +60,8 @@ def _dump(model: Any) -> dict[str, Any]:
     return data
 
 
-def service_request(referral: Referral) -> dict[str, Any]:
-    """The referral as the order it is: what, for whom, why, to whom."""
+def service_request(referral: Referral, *, clinical: bool = True) -> dict[str, Any]:
+    """The referral as the order it is: what, for whom, why (`clinical` readers), to whom."""
     owner = _owner(referral)
     resource = {
         "resourceType": "ServiceRequest",
@@ -93,7 +93,7 @@ def service_request(referral: Referral) -> dict[str, Any]:
         "subject": _subject(referral),
         "basedOn": [{"reference": f"CarePlan/{referral.plan_id}"}],
         "authoredOn": referral.created_on.isoformat(),
-        "reasonCode": [{"text": referral.reason}],
+        "reasonCode": [{"text": referral.reason}] if clinical else None,
         "performer": [owner] if owner else None,
         "requester": (
             {"reference": f"Practitioner/{referral.coordinator_id}"}
@@ -109,8 +109,9 @@ def service_request(referral: Referral) -> dict[str, Any]:
     return _dump(ServiceRequest.model_validate(_without_none(resource)))
 
 
-def task(referral: Referral) -> dict[str, Any]:
-    """The fulfilment of the referral: FHIR Task.status plus the closed-loop business status."""
+def task(referral: Referral, *, clinical: bool = True) -> dict[str, Any]:
+    """The fulfilment of the referral: FHIR Task.status plus the closed-loop business status
+    (the decline reason for `clinical` readers only)."""
     business = referral.business_status
     consent = referral.consent or {}
     resource: dict[str, Any] = {
@@ -131,7 +132,9 @@ def task(referral: Referral) -> dict[str, Any]:
         "authoredOn": referral.created_on.isoformat(),
         "lastModified": referral.modified_on.isoformat(),
         "owner": _owner(referral),
-        "statusReason": {"text": referral.decline_reason} if referral.decline_reason else None,
+        "statusReason": (
+            {"text": referral.decline_reason} if referral.decline_reason and clinical else None
+        ),
         "restriction": (
             {"period": {"end": referral.due["first_appointment_by"]}} if referral.due else None
         ),

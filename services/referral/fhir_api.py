@@ -5,17 +5,24 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Body, Depends, Path, Response
+from fastapi import APIRouter, Body, Depends, Path, Request, Response
 from fastapi.responses import JSONResponse
 
 from services.common.auth import Caller, Role, allow
+from services.common.viewer import Access
 from services.referral import fhir
 from services.referral.api import READERS, IdempotencyKey, Referrals, keyed_id
+from services.referral.domain import read_policy as rp
+from services.referral.reads import placed, read_one
 
 router = APIRouter(prefix="/fhir", tags=["fhir"])
 FHIR_JSON = "application/fhir+json"
 EHR_WRITERS = (Role.INTEGRATION, Role.COORDINATOR, Role.ADMIN)
 Version = Annotated[int, Path(ge=1, le=2**31 - 1, description="a version of the referral")]
+
+
+def _clinical(kind: rp.Kind) -> bool:
+    return rp.clinical_text(kind) is Access.FULL
 
 
 def _resource(body: dict[str, Any], version: int, status: int = 200,
@@ -40,41 +47,46 @@ def create_service_request(
         caller.ctx, referral_id=keyed_id(caller, idempotency_key), origin="ehr", **details
     )
     referral = app.referral(caller.tenant, UUID(view["id"]))
+    kind = placed(app, caller.reader, referral.plan_id, referral.client_id)
     return _resource(
-        fhir.service_request(referral), referral.version, 201 if created else 200,
+        fhir.service_request(referral, clinical=_clinical(kind)), referral.version,
+        201 if created else 200,
         f"/fhir/ServiceRequest/{referral.id}/_history/{referral.version}",
     )  # fmt: skip
 
 
 @router.get("/ServiceRequest/{referral_id}", response_class=JSONResponse)
 def read_service_request(
-    referral_id: UUID, app: Referrals, caller: Annotated[Caller, Depends(allow(*READERS))]
-) -> Response:
-    referral = app.referral(caller.tenant, referral_id)
-    return _resource(fhir.service_request(referral), referral.version)
+    request: Request, referral_id: UUID, app: Referrals,
+    caller: Annotated[Caller, Depends(allow(*READERS))],
+) -> Response:  # fmt: skip
+    referral, kind = read_one(request, app, referral_id, resource_type="ServiceRequest")
+    return _resource(fhir.service_request(referral, clinical=_clinical(kind)), referral.version)
 
 
 @router.get("/ServiceRequest/{referral_id}/_history/{version}", response_class=JSONResponse)
 def read_service_request_version(
-    referral_id: UUID, version: Version, app: Referrals,
+    request: Request, referral_id: UUID, version: Version, app: Referrals,
     caller: Annotated[Caller, Depends(allow(*READERS))],
 ) -> Response:  # fmt: skip
-    referral = app.referral(caller.tenant, referral_id, version=version)
-    return _resource(fhir.service_request(referral), referral.version)
+    referral, kind = read_one(request, app, referral_id, version=version,
+                              resource_type="ServiceRequest")  # fmt: skip
+    return _resource(fhir.service_request(referral, clinical=_clinical(kind)), referral.version)
 
 
 @router.get("/Task/{referral_id}", response_class=JSONResponse)
 def read_task(
-    referral_id: UUID, app: Referrals, caller: Annotated[Caller, Depends(allow(*READERS))]
-) -> Response:
-    referral = app.referral(caller.tenant, referral_id)
-    return _resource(fhir.task(referral), referral.version)
+    request: Request, referral_id: UUID, app: Referrals,
+    caller: Annotated[Caller, Depends(allow(*READERS))],
+) -> Response:  # fmt: skip
+    referral, kind = read_one(request, app, referral_id, resource_type="Task")
+    return _resource(fhir.task(referral, clinical=_clinical(kind)), referral.version)
 
 
 @router.get("/Task/{referral_id}/_history/{version}", response_class=JSONResponse)
 def read_task_version(
-    referral_id: UUID, version: Version, app: Referrals,
+    request: Request, referral_id: UUID, version: Version, app: Referrals,
     caller: Annotated[Caller, Depends(allow(*READERS))],
 ) -> Response:  # fmt: skip
-    referral = app.referral(caller.tenant, referral_id, version=version)
-    return _resource(fhir.task(referral), referral.version)
+    referral, kind = read_one(request, app, referral_id, version=version, resource_type="Task")
+    return _resource(fhir.task(referral, clinical=_clinical(kind)), referral.version)

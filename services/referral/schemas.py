@@ -97,7 +97,7 @@ class ReferralPublic(BaseModel):
     client_id: str | None
     referral_type: str
     priority: str
-    reason: str
+    reason: str | None = Field(None, description="left out for readers of no clinical text")
     organization: dict[str, Any] | None
     contact: dict[str, Any] | None
     coordinator_id: str | None
@@ -114,6 +114,7 @@ class ReferralPublic(BaseModel):
     appointment_at: dt.datetime | None
     attended_at: dt.datetime | None
     outcome: str | None
-    decline_reason: str | None
+    decline_reason: str | None = Field(None, description="left out for readers of no clinical text")
     created_at: dt.datetime
     updated_at: dt.datetime
+    redacted: list[str] = Field(default_factory=list, description="fields left out for you")

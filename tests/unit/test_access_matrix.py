@@ -9,6 +9,7 @@ real records: a role that is let through reaches the handler, and a foreign prac
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,11 +19,14 @@ from fastapi import FastAPI, routing
 from fastapi.testclient import TestClient
 
 from services.common.auth import ALL_ROLES, TokenService
+from services.common.context import CommandContext
+from services.common.inbound import InboundRecord
 from services.common.settings import Settings
 from services.consent.bootstrap import build_consents
 from services.consent.bootstrap import create_app as consent_app
 from services.plan.bootstrap import build_plans
 from services.plan.bootstrap import create_app as plan_app
+from services.referral import reactions
 from services.referral.bootstrap import build_referrals
 from services.referral.bootstrap import create_app as referral_app
 from tests.unit.plan.api_client import goal_body, plan_body
@@ -144,7 +148,24 @@ def seed_consent(client: TestClient) -> dict[str, str]:
 
 
 def seed_referral(client: TestClient) -> dict[str, str]:
-    response = client.post("/referrals", json=referral_body(), headers=bearer(["coordinator"]))
+    """A referral of a plan whose care team (as plan records told it) has the probe as lead."""
+    plan_id = str(uuid.uuid4())
+    team = {
+        "id": plan_id,
+        "version": 1,
+        "timestamp": "2026-01-05T09:00:00+00:00",
+        "members": [{"client_id": "client-1", "sex": "female"}],
+        "clinicians": [{"clinician_id": "access-probe", "roles": ["couples-therapist"]}],
+    }
+    record = InboundRecord(
+        topic="careledger.plan", partition=0, offset=0, ce_id=f"{plan_id}/1",
+        ce_type="careledger.plan.PlanCreated.v1", subject=plan_id, tenant=HOME, body=team,
+    )  # fmt: skip
+    referrals = client.app.state.referrals  # type: ignore[attr-defined]
+    system = CommandContext(actor_id="referral-consumer", actor_role="system", tenant=HOME)
+    referrals.save_as(system, *reactions.react(referrals, record))
+    body = referral_body(plan_id=plan_id)
+    response = client.post("/referrals", json=body, headers=bearer(["coordinator"]))
     return {"referral_id": created(response, "id"), "version": "1"}
 
 
@@ -236,3 +257,21 @@ def test_the_home_practice_reads_its_own_records(world: World) -> None:
         and RECORD_PARAMS & set(re.findall(r"\{(\w+)\}", route.path))
     ]
     assert failing == [], "\n".join(failing)
+
+
+def test_every_read_answered_leaves_an_access_event_naming_what_it_touched(world: World) -> None:
+    """Committed before the answer (services/common/access_log.py), for every read route."""
+    everyone = bearer([r.value for r in ALL_ROLES])
+    compliance = bearer(["compliance"])
+    unlogged: list[str] = []
+    for route in routes_of(world.app):
+        if route.method != "GET" or route.path == "/access-log":
+            continue
+        answer = world.call(route, everyone)
+        if answer.status_code != 200:
+            continue  # refusals are logged too; the tests above check the statuses
+        log = world.client.get("/access-log", params={"limit": 1}, headers=compliance).json()
+        newest = log["items"][0] if log["items"] else {}
+        if newest.get("route") != f"GET {route.path}" or newest.get("status") != 200:
+            unlogged.append(str(route))
+    assert unlogged == [], "reads that left no access event:\n" + "\n".join(unlogged)
