@@ -50,9 +50,15 @@ def _stack(command: str, env: dict[str, str], timeout: float) -> subprocess.Comp
 
 
 @pytest.fixture(scope="session")
-def e2e_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+def e2e_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the session's private stack lives (its logs under `logs/`)."""
+    return tmp_path_factory.mktemp("e2e-stack")
+
+
+@pytest.fixture(scope="session")
+def e2e_settings(e2e_home: Path) -> Iterator[Settings]:
     """Settings of a private stack started for this session (stopped at the end)."""
-    home = tmp_path_factory.mktemp("e2e-stack")
+    home = e2e_home
     env = _stack_env(home)
     started = time.monotonic()
     try:
