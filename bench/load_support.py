@@ -44,7 +44,7 @@ class Sample:
 
 
 class HttpConnection:
-    """One keep-alive HTTP/1.1 connection that POSTs JSON and reads the answer."""
+    """One keep-alive HTTP/1.1 connection that sends JSON (POST) or GETs, and reads the answer."""
 
     def __init__(self, host: str, port: int, headers: dict[str, str]) -> None:
         self.host, self.port = host, port
@@ -62,12 +62,15 @@ class HttpConnection:
             self.writer.close()
             self.reader = self.writer = None
 
-    async def post(self, path: str, body: bytes) -> tuple[int, dict[str, str], bytes]:
+    async def post(
+        self, path: str, body: bytes, method: str = "POST"
+    ) -> tuple[int, dict[str, str], bytes]:
         reader, writer = await self._open()
         head = (
-            f"POST {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n{self.prefix}"
-            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
-        )
+            f"{method} {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n{self.prefix}"
+            + (f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+               if method != "GET" else "\r\n")
+        )  # fmt: skip
         writer.write(head.encode() + body)
         raw = await reader.readuntil(b"\r\n\r\n")
         lines = raw.decode("latin-1").split("\r\n")
@@ -107,7 +110,7 @@ IdOf = Callable[[bytes], str | None]
 
 async def _client(
     conn: HttpConnection, jobs: Sequence[tuple[float | None, Job]], id_of: IdOf, t0: float,
-    out: list[Sample], stop_after: float,
+    out: list[Sample], stop_after: float, method: str = "POST",
 ) -> None:  # fmt: skip
     for due, job in jobs:
         if time.perf_counter() - t0 > stop_after:
@@ -120,7 +123,7 @@ async def _client(
             else:
                 late = -wait
         began = time.perf_counter()
-        status, headers, payload = await conn.post(job.path, job.body)
+        status, headers, payload = await conn.post(job.path, job.body, method)
         ended = time.perf_counter()
         aggregate = job.aggregate or (id_of(payload) if status < 300 else None)
         out.append(Sample(status, ended - began, time.time(), late, aggregate, version_of(headers)))
@@ -128,7 +131,7 @@ async def _client(
 
 def drive(
     host: str, port: int, headers: dict[str, str], per_client: Sequence[Sequence[Job]],
-    id_of: IdOf, rate: float | None = None, stop_after: float = 120.0,
+    id_of: IdOf, rate: float | None = None, stop_after: float = 120.0, method: str = "POST",
 ) -> tuple[list[Sample], float]:  # fmt: skip
     """Run each client's jobs on its own connection; returns the samples and elapsed seconds.
 
@@ -151,7 +154,9 @@ def drive(
         t0 = time.perf_counter()
         try:
             pairs = zip(conns, schedule, strict=True)
-            await asyncio.gather(*(_client(c, s, id_of, t0, out, stop_after) for c, s in pairs))
+            await asyncio.gather(
+                *(_client(c, s, id_of, t0, out, stop_after, method) for c, s in pairs)
+            )
         finally:
             for conn in conns:
                 await conn.close()
