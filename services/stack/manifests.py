@@ -19,7 +19,7 @@ import yaml
 
 from services.stack.processes import SERVICES, ProcessSpec, service_processes
 from services.stack.state import REPO_ROOT
-from services.stack.topics import DEADLETTER, RELAY_CHECKPOINTS, TOPICS, topic_request
+from services.stack.topics import ACCESS, DEADLETTER, RELAY_CHECKPOINTS, TOPICS, topic_request
 
 GENERATED = REPO_ROOT / "deploy" / "k8s" / "base" / "generated"
 KAFKA_CLUSTER = "careledger"  # the Strimzi Kafka resource
@@ -97,6 +97,7 @@ def kafka_users() -> list[dict[str, Any]]:
     for service in SERVICES:
         acls = [
             _acl("topic", f"careledger.{service}", "Describe", "Write"),
+            _acl("topic", ACCESS.name, "Describe", "Write"),  # its access events
             _acl("topic", RELAY_CHECKPOINTS.name, "Describe", "Read", "Write"),
             _acl("transactionalId", f"careledger-relay-{service}", "Describe", "Write"),
         ]
@@ -267,6 +268,11 @@ POSTGRES = _to({"cnpg.io/cluster": PG_CLUSTER}, 5432)
 KAFKA = _to({"strimzi.io/cluster": KAFKA_CLUSTER, "strimzi.io/kind": "Kafka"}, 9093)
 
 
+# The processes that ask the consent service: referral sends, and the plan service's reads of a
+# partner's individual material (services/common/consent_gate.py).
+CONSENT_ASKERS = frozenset({("referral", "api"), ("referral", "consumer"), ("plan", "api")})
+
+
 def network_policies() -> list[dict[str, Any]]:
     """Deny by default; then each process may reach only what it uses."""
     policies: list[dict[str, Any]] = [{
@@ -282,7 +288,7 @@ def network_policies() -> list[dict[str, Any]]:
     for spec in service_processes():
         kind, service = kind_of(spec), service_of(spec)
         egress = [DNS, POSTGRES] if kind == "projections" else [DNS, POSTGRES, KAFKA]
-        if service == "referral" and kind in ("api", "consumer"):  # the consent gate
+        if (service, kind) in CONSENT_ASKERS:  # the consent gate
             egress.append(_to({"app.kubernetes.io/name": "consent-api"}, API_PORT))
         policy: dict[str, Any] = {
             "podSelector": {"matchLabels": {"app.kubernetes.io/name": spec.name}},
@@ -294,7 +300,7 @@ def network_policies() -> list[dict[str, Any]]:
             ]
             if service == "consent":
                 callers += [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": name}}}
-                            for name in ("referral-api", "referral-consumer")]  # fmt: skip
+                            for name in sorted(f"{s}-{k}" for s, k in CONSENT_ASKERS)]  # fmt: skip
             policy["ingress"] = [{"from": callers, "ports": [{"protocol": "TCP",
                                                               "port": API_PORT}]}]  # fmt: skip
         policies.append(
