@@ -9,6 +9,7 @@ from typing import Any
 from services.common.consent_gate import ConsentDecision, DecisionRequest
 from services.common.context import CommandContext
 from services.common.errors import Unavailable
+from services.common.inbound import InboundRecord
 from services.referral.domain import Referral, ServiceLevels, State, Step
 
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)  # a Monday
@@ -113,3 +114,13 @@ class FakeConsentGate:
         return ConsentDecision(
             decision_id=f"dec-{len(self.requests)}", outcome=self.outcome, obligations=obligations
         )
+
+
+def plan_record(plan_id: uuid.UUID, event: str, body: dict[str, Any], n: int) -> InboundRecord:
+    """The n-th `careledger.plan` record of one plan of practice-a, as the consumer gets it."""
+    full = {"id": str(plan_id), "version": n, "timestamp": "2026-03-02T09:00:00+00:00", **body}
+    return InboundRecord(
+        topic="careledger.plan", partition=0, offset=n, ce_id=f"plan-record-{n}",
+        ce_type=f"careledger.plan.{event}.v1", subject=str(plan_id), tenant="practice-a",
+        body=full,
+    )  # fmt: skip

@@ -12,6 +12,7 @@ import pytest
 from contracts.schemas import ContractId, default_registry
 from services.common.inbound import InboundRecord
 from services.referral.application import ReferralApplication
+from tests.unit.referral import helpers
 from tests.unit.referral.api_client import Api
 from tests.unit.referral.test_reactions import deliver
 
@@ -22,11 +23,7 @@ REASON = "marker: withdrawal symptoms since Friday"
 
 
 def plan_record(event: str, body: dict[str, Any], n: int) -> InboundRecord:
-    full = {"id": str(PLAN), "version": n, "timestamp": "2026-03-02T09:00:00+00:00", **body}
-    return InboundRecord(
-        topic="careledger.plan", partition=0, offset=n, ce_id=f"plan-record-{n}",
-        ce_type=f"careledger.plan.{event}.v1", subject=str(PLAN), tenant="practice-a", body=full,
-    )  # fmt: skip
+    return helpers.plan_record(PLAN, event, body, n)
 
 
 def assigned(clinician: str, client: str, n: int) -> InboundRecord:
