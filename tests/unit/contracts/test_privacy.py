@@ -7,11 +7,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from eventsourcing.domain import Aggregate, event
 
 from contracts.fields import NOT_FREE_TEXT, covered, fields, free_text_paths
 from contracts.privacy import CONFIDENTIALITY, LABELS, Publication, canonical, labels_of
 from contracts.schemas import ContractId, breaking_changes, default_registry
-from services.common.events import event_name, named_event_classes, publication_of
+from services.common.events import (
+    event_name,
+    name_events,
+    named_event_classes,
+    publication_of,
+    published,
+)
 
 SERVICES_ROOT = Path(__file__).resolve().parents[3] / "services"
 # Every service with a domain, now or later: a new one is checked without editing this test.
@@ -175,3 +182,29 @@ def test_withdrawal_reaches_into_lists_recursive_lists_and_coded_fields() -> Non
     }
     assert publication.withdraw({"measure": "phq-9"}) == {"measure": "phq-9"}
     assert publication.withdrawn == ["items[].why", "measure", "note", "rules[].who[].name"]
+
+
+class Probe(Aggregate):
+    @published(labels=["N"])
+    @event("ProbeOpened")
+    def __init__(self, tenant: str) -> None:
+        self.tenant = tenant
+
+    @event("ProbeNoted")
+    @published(labels=["R", "PSYTHPN"], private=["text"], version=2)
+    def _noted(self, text: str) -> None:
+        self.text = text
+
+    @event("ProbeUndeclared")
+    def _undeclared(self) -> None:
+        pass
+
+
+name_events("privacyprobe", Probe)
+
+
+def test_a_declaration_above_or_below_event_reaches_the_event_class() -> None:
+    opened, noted = publication_of(Probe.ProbeOpened), publication_of(Probe.ProbeNoted)
+    assert (opened.labels, opened.version) == (("N",), None)
+    assert (noted.labels, noted.private, noted.version) == (("R", "PSYTHPN"), ("text",), 2)
+    assert publication_of(Probe.ProbeUndeclared).labels == ("R",), "undeclared: restricted"
