@@ -26,10 +26,10 @@ from cloudevents.core.formats.json import JSONFormat
 from cloudevents.core.v1.event import CloudEvent
 from eventsourcing.utils import resolve_topic
 
-from contracts.privacy import Publication
+from contracts.privacy import Publication, labels_of
 from contracts.records import event_body, event_meta
 from contracts.schemas import ContractId, SchemaRegistry, default_registry
-from services.common.events import event_name, publication_of, security_labels, service_of
+from services.common.events import event_name, publication_of, service_of
 from services.common.inbound import InboundRecord
 
 CONTENT_TYPE = "application/json"
@@ -73,19 +73,20 @@ class OutboundRecord:
         return dict(self.headers)["ce_id"].decode()
 
 
-def sensitivity(event_cls: type[Any], state: Mapping[str, Any]) -> list[str]:
-    """The event's security labels: declared by its class, its own, implied; never empty."""
-    return security_labels(event_cls, state)
+@lru_cache(maxsize=4096)
+def _sensitivity_header(declared: tuple[str, ...], data: tuple[str, ...]) -> bytes:
+    # A handful of label sets cover every record: cached, the header costs a lookup.
+    return ",".join(labels_of(declared, data)).encode()
 
 
 @lru_cache(maxsize=1024)
-def _contract_of(stored_topic: str) -> tuple[type[Any], ContractId, Publication]:
-    """The event class, the contract its records have and how it is published."""
+def _contract_of(stored_topic: str) -> tuple[ContractId, Publication]:
+    """The contract an event's records have and how the event is published."""
     event_cls = resolve_topic(stored_topic)
     publication = publication_of(event_cls)
     version = publication.version or int(getattr(event_cls, "class_version", 1))
     contract = ContractId(service_of(stored_topic), event_name(stored_topic), version)
-    return event_cls, contract, publication
+    return contract, publication
 
 
 def build_record(
@@ -103,7 +104,7 @@ def build_record(
     The body leaves out the fields its class declares private (the store keeps them).
     """
     registry = registry or default_registry()
-    event_cls, contract, publication = _contract_of(stored_topic)
+    contract, publication = _contract_of(stored_topic)
     body = publication.withdraw(event_body(aggregate_id, version, state))
     if validate:
         registry.validate(contract, body)
@@ -134,7 +135,7 @@ def build_record(
     headers += [
         ("ce_sequence", str(version).encode()),
         ("ce_position", str(position).encode()),
-        ("ce_sensitivity", ",".join(sensitivity(event_cls, state)).encode()),
+        ("ce_sensitivity", _sensitivity_header(publication.labels, _data_labels(state))),
     ]
     return OutboundRecord(
         contract=contract,
@@ -153,6 +154,10 @@ def _static_headers(contract: ContractId, dataschema: str) -> tuple[bytes, bytes
         contract.ce_type.encode(),
         dataschema.encode(),
     )
+
+
+def _data_labels(state: Mapping[str, Any]) -> tuple[str, ...]:
+    return tuple(str(label) for label in state.get("security_labels") or ())
 
 
 def _header_text(value: Any) -> str:

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.domain import CanMutateAggregate, CommandMethodDecorator, DomainEvent
 from eventsourcing.persistence import Mapper, StoredEvent, Transcoding
 from eventsourcing.utils import register_topic, resolve_topic
 
-from contracts.privacy import UNDECLARED, Publication, labels_of
+from contracts.privacy import UNDECLARED, Publication
 from services.common.context import maybe_context
 from services.common.errors import RuleBroken, TooLarge
 from services.common.settings import DEFAULT_MAX_EVENT_BYTES
@@ -127,13 +127,6 @@ def named_event_classes(service: str | None = None) -> dict[str, type[Any]]:
     }
 
 
-def security_labels(event_cls: type[Any], state: Mapping[str, Any]) -> list[str]:
-    """Labels of a stored event: its class's declared ones, its `security_labels` field, and
-    what they imply (`contracts.privacy.labels_of`); never empty."""
-    data = cast(Iterable[str], state.get("security_labels") or ())
-    return labels_of(publication_of(event_cls).labels, data)
-
-
 class DateAsISO(Transcoding):
     type = dt.date
     name = "date_iso"
@@ -226,7 +219,6 @@ __all__ = [
     "named_event_classes",
     "publication_of",
     "published",
-    "security_labels",
     "service_of",
     "stored_name",
 ]
