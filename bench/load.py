@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/load.py [--commands 2000] [--clients 16] [--rate 500]
                                    [--paced-seconds 10] [--services plan,consent,referral]
-                                   [--use-running]
+                                   [--use-running] [--idempotency-keys]
 
 By default it starts a PRIVATE stack (`careledger stack up` with CARELEDGER_HOME in a temporary
 folder and CARELEDGER_KAFKA_LIBS=<repo>/.local/kafka-libs: Kafka, PostgreSQL and every service
@@ -160,6 +160,7 @@ class Service:
     token: str
     clients: int
     plans: list[str] = field(default_factory=list)
+    keyed: bool = False  # every command with an Idempotency-Key of its own
 
     @property
     def host_port(self) -> tuple[str, int]:
@@ -173,7 +174,8 @@ class Service:
     def call(self, per_client: Sequence[Sequence[Job]], id_of: str, rate: float | None = None,
              stop_after: float = 120.0) -> tuple[list[Sample], float]:  # fmt: skip
         host, port = self.host_port
-        return drive(host, port, self.headers, per_client, json_field(id_of), rate, stop_after)
+        return drive(host, port, self.headers, per_client, json_field(id_of), rate, stop_after,
+                     keyed=self.keyed)  # fmt: skip
 
     def setup(self, plans_per_client: int) -> None:
         """Plans to measure on (plan) or the people's consents (consent)."""
@@ -510,6 +512,7 @@ def run(info: StackInfo, args: argparse.Namespace) -> dict[str, Any]:
                       tokens.mint(f"{role}-load", TENANT, [role]), args.clients)  # fmt: skip
         print(f"-- {name}: set-up", flush=True)
         svc.setup(args.plans_per_client)
+        svc.keyed = args.idempotency_keys
         svc.call(svc.jobs(args.warmup), svc.id_field)  # warm pools, caches and code paths
         names = {f"{name}-api": "api", f"{name}-relay": "relay", "postgres": "postgres",
                  "kafka": "kafka", "driver": "driver"}  # fmt: skip
@@ -598,6 +601,11 @@ def main() -> None:
     parser.add_argument("--plans-per-client", type=int, default=20, help="plan service set-up")
     parser.add_argument("--services", default="plan,consent,referral")
     parser.add_argument("--use-running", action="store_true", help="use .local/stack.json")
+    parser.add_argument(
+        "--idempotency-keys", action="store_true",
+        help="every command carries an Idempotency-Key of its own (the key is claimed, the "
+        "answer stored)",
+    )  # fmt: skip
     args = parser.parse_args()
     if args.commands > 50_000 or args.paced_seconds > 30 or args.max_phase_seconds > 120:
         parser.error("keep runs bounded: --commands <= 50000, --paced-seconds <= 30 and "
@@ -617,6 +625,7 @@ def main() -> None:
             "loadavg_1m_end": round(os.getloadavg()[0], 2),
         },
         "stack": "running" if args.use_running else "private",
+        "idempotency_keys": args.idempotency_keys,
         "clients": args.clients,
         "commands": args.commands,
         "rate": args.rate,

@@ -46,9 +46,10 @@ class Sample:
 class HttpConnection:
     """One keep-alive HTTP/1.1 connection that sends JSON (POST) or GETs, and reads the answer."""
 
-    def __init__(self, host: str, port: int, headers: dict[str, str]) -> None:
+    def __init__(self, host: str, port: int, headers: dict[str, str], keyed: bool = False) -> None:
         self.host, self.port = host, port
         self.prefix = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        self.keyed = keyed  # each POST with an Idempotency-Key of its own
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
 
@@ -66,8 +67,9 @@ class HttpConnection:
         self, path: str, body: bytes, method: str = "POST"
     ) -> tuple[int, dict[str, str], bytes]:
         reader, writer = await self._open()
+        key = f"Idempotency-Key: {uuid.uuid4()}\r\n" if self.keyed and method == "POST" else ""
         head = (
-            f"{method} {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n{self.prefix}"
+            f"{method} {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n{self.prefix}{key}"
             + (f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
                if method != "GET" else "\r\n")
         )  # fmt: skip
@@ -132,6 +134,7 @@ async def _client(
 def drive(
     host: str, port: int, headers: dict[str, str], per_client: Sequence[Sequence[Job]],
     id_of: IdOf, rate: float | None = None, stop_after: float = 120.0, method: str = "POST",
+    keyed: bool = False,
 ) -> tuple[list[Sample], float]:  # fmt: skip
     """Run each client's jobs on its own connection; returns the samples and elapsed seconds.
 
@@ -149,7 +152,7 @@ def drive(
             schedule.append([((k + n * clients) / rate, job) for n, job in enumerate(jobs)])
 
     async def main() -> tuple[list[Sample], float]:
-        conns = [HttpConnection(host, port, headers) for _ in range(clients)]
+        conns = [HttpConnection(host, port, headers, keyed) for _ in range(clients)]
         out: list[Sample] = []
         t0 = time.perf_counter()
         try:

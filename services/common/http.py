@@ -49,6 +49,7 @@ _TITLES = {400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not 
 
 
 def problem(status: int, detail: str, title: str | None = None, **extra: Any) -> JSONResponse:
+    """A problem+json answer; `retry_after` (seconds) also goes out as a Retry-After header."""
     body = {
         "type": f"https://careledger.example/problems/{status}",
         "title": title or _TITLES.get(status, "Error"),
@@ -56,7 +57,8 @@ def problem(status: int, detail: str, title: str | None = None, **extra: Any) ->
         "detail": detail,
         **extra,
     }
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+    retry = {"Retry-After": str(extra["retry_after"])} if "retry_after" in extra else None
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=retry)
 
 
 def _field(loc: Sequence[Any]) -> str:
@@ -195,7 +197,7 @@ def create_service_app(
 
     app.add_middleware(
         IdempotencyMiddleware,
-        store=idempotency or MemoryIdempotencyStore(),
+        store=idempotency or MemoryIdempotencyStore(settings.idempotency_ttl_seconds),
         verify=app.state.tokens.verify,
         on_error=answer_error,
     )

@@ -1,8 +1,14 @@
-"""`Idempotency-Key` on POST: a retry returns the first response and records nothing new.
+"""`Idempotency-Key` on POST: a retry returns the first answer and records nothing new.
 
-Keys are scoped to (tenant, caller, key) and kept in PostgreSQL (`<schema>.idempotency_keys`),
-or in memory for unit tests. A key is claimed before the command runs, so a concurrent retry
-gets a 409 rather than a second write; a response of 500 or more releases the key.
+A key belongs to one caller: tenant, subject and key are separate columns of
+`<schema>.idempotency` (in memory for unit tests), so no two callers can share one. The key is
+claimed before the command runs; a duplicate that arrives while the first still runs answers
+409 with `Retry-After`, never a second write. The fingerprint hashes the method, path, query,
+`If-Match` and body: the same key with another request is a 422. Only a success (below 400) is
+kept, for `CARELEDGER_IDEMPOTENCY_TTL_SECONDS` (24 h); any failure (an error answer, an
+exception, a client gone away) releases the key, so a retry runs the command again: a refused or
+failed command wrote nothing. Stored answers may hold PHI, so expired ones are purged: each
+process deletes them at most once a minute, as it claims keys.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ import hashlib
 import json
 import threading
 import time
+import uuid
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -21,10 +28,22 @@ from psycopg_pool import ConnectionPool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.common.errors import CareLedgerError, Conflict, RuleBroken, Unavailable
+from services.common.settings import Settings
 
 HEADER = b"idempotency-key"
-PENDING_SECONDS = 60  # a claim older than this (a crashed request) may be taken again
+PENDING_SECONDS = 60  # a claim older than this (a crashed process) may be taken again
+DEFAULT_TTL_SECONDS = 24 * 3600
+PURGE_INTERVAL_SECONDS = 60
+RETRY_AFTER_SECONDS = 1
 REPLAYED_HEADERS = (b"content-type", b"etag", b"location")
+
+
+@dataclass(frozen=True)
+class Owner:
+    """Whose key it is: the practice and the caller within it, never joined into one string."""
+
+    tenant: str
+    subject: str
 
 
 @dataclass(frozen=True)
@@ -33,106 +52,161 @@ class StoredResponse:
     status: int | None  # None while the first request is still running
     headers: list[tuple[str, str]]
     body: bytes
-    claimed_at: float
 
 
 class IdempotencyStore(Protocol):
-    def claim(self, scope: str, key: str, fingerprint: str) -> StoredResponse | None:
-        """Claim the key (None) or return what is already stored under it."""
+    def claim(self, owner: Owner, key: str, fingerprint: str) -> str | StoredResponse:
+        """Claim the key (returns the claim's id) or return what is stored under it."""
 
-    def complete(self, scope: str, key: str, status: int, headers: list[tuple[str, str]],
+    def complete(self, claim: str, status: int, headers: list[tuple[str, str]],
                  body: bytes) -> None: ...  # fmt: skip
 
-    def release(self, scope: str, key: str) -> None: ...
+    def release(self, claim: str) -> None: ...
+
+
+@dataclass
+class _Row:
+    owner: Owner
+    key: str
+    claim: str
+    response: StoredResponse
+    expires_at: float
 
 
 class MemoryIdempotencyStore:
-    def __init__(self) -> None:
-        self._rows: dict[tuple[str, str], StoredResponse] = {}
+    def __init__(self, ttl_seconds: int = DEFAULT_TTL_SECONDS) -> None:
+        self.ttl_seconds = ttl_seconds
+        self._rows: dict[tuple[Owner, str], _Row] = {}
+        self._claims: dict[str, tuple[Owner, str]] = {}
         self._lock = threading.Lock()
 
-    def claim(self, scope: str, key: str, fingerprint: str) -> StoredResponse | None:
+    def claim(self, owner: Owner, key: str, fingerprint: str) -> str | StoredResponse:
+        now = time.time()
         with self._lock:
-            row = self._rows.get((scope, key))
-            if row is not None and not _expired(row):
-                return row
-            self._rows[(scope, key)] = StoredResponse(fingerprint, None, [], b"", time.time())
-            return None
+            for where in [w for w, r in self._rows.items() if r.expires_at <= now]:  # purge
+                self._drop(where)
+            held = self._rows.get((owner, key))
+            if held is not None:
+                return held.response
+            claim = str(uuid.uuid4())
+            pending = StoredResponse(fingerprint, None, [], b"")
+            self._rows[(owner, key)] = _Row(owner, key, claim, pending, now + PENDING_SECONDS)
+            self._claims[claim] = (owner, key)
+            return claim
 
-    def complete(self, scope: str, key: str, status: int, headers: list[tuple[str, str]],
+    def complete(self, claim: str, status: int, headers: list[tuple[str, str]],
                  body: bytes) -> None:  # fmt: skip
         with self._lock:
-            row = self._rows[(scope, key)]
-            self._rows[(scope, key)] = StoredResponse(
-                row.fingerprint, status, headers, body, row.claimed_at
-            )
+            row = self._rows.get(self._claims.get(claim, (Owner("", ""), "")))
+            if row is not None and row.claim == claim:
+                row.response = StoredResponse(row.response.fingerprint, status, headers, body)
+                row.expires_at = time.time() + self.ttl_seconds
 
-    def release(self, scope: str, key: str) -> None:
+    def release(self, claim: str) -> None:
         with self._lock:
-            self._rows.pop((scope, key), None)
+            where = self._claims.get(claim)
+            if where is not None and self._rows[where].response.status is None:
+                self._drop(where)
 
-
-def _expired(row: StoredResponse) -> bool:
-    return row.status is None and time.time() - row.claimed_at > PENDING_SECONDS
+    def _drop(self, where: tuple[Owner, str]) -> None:
+        row = self._rows.pop(where)
+        self._claims.pop(row.claim, None)
 
 
 def create_table_sql(schema: str) -> sql.Composed:
+    """The keys table (the former `idempotency_keys`, scoped by one joined string, is dropped)."""
     return sql.SQL(
-        "CREATE TABLE IF NOT EXISTS {}.idempotency_keys ("
-        " scope text NOT NULL, key text NOT NULL, fingerprint text NOT NULL,"
-        " status int, headers jsonb NOT NULL DEFAULT '[]', body bytea NOT NULL DEFAULT '',"
-        " claimed_at double precision NOT NULL, PRIMARY KEY (scope, key))"
-    ).format(sql.Identifier(schema))
+        "CREATE TABLE IF NOT EXISTS {s}.idempotency ("
+        " tenant text NOT NULL, subject text NOT NULL, key text NOT NULL,"
+        " claim uuid NOT NULL, fingerprint text NOT NULL, status int,"
+        " headers jsonb NOT NULL DEFAULT '[]', body bytea NOT NULL DEFAULT '',"
+        " expires_at timestamptz NOT NULL, PRIMARY KEY (tenant, subject, key));"
+        " CREATE INDEX IF NOT EXISTS idempotency_expiry ON {s}.idempotency (expires_at);"
+        " DROP TABLE IF EXISTS {s}.idempotency_keys"
+    ).format(s=sql.Identifier(schema))
 
 
 class PostgresIdempotencyStore:
-    def __init__(self, pool: ConnectionPool[Any], schema: str) -> None:
+    def __init__(
+        self, pool: ConnectionPool[Any], schema: str, *, ttl_seconds: int = DEFAULT_TTL_SECONDS
+    ) -> None:
         self._pool = pool
-        self._table = sql.SQL("{}.idempotency_keys").format(sql.Identifier(schema))
+        self._table = sql.SQL("{}.idempotency").format(sql.Identifier(schema))
+        self.ttl_seconds = ttl_seconds
+        self._purged_at = 0.0
 
-    def claim(self, scope: str, key: str, fingerprint: str) -> StoredResponse | None:
-        now = time.time()
+    def claim(self, owner: Owner, key: str, fingerprint: str) -> str | StoredResponse:
+        claim = str(uuid.uuid4())
         with self._pool.connection() as conn:
-            claimed = conn.execute(
-                sql.SQL(
-                    "INSERT INTO {t} (scope, key, fingerprint, claimed_at) VALUES (%s, %s, %s, %s)"
-                    " ON CONFLICT (scope, key) DO UPDATE SET fingerprint = EXCLUDED.fingerprint,"
-                    " claimed_at = EXCLUDED.claimed_at"
-                    " WHERE {t}.status IS NULL AND {t}.claimed_at < %s RETURNING 1"
-                ).format(t=self._table),
-                (scope, key, fingerprint, now, now - PENDING_SECONDS),
-            ).fetchone()
-            if claimed:
-                return None
-            row = conn.execute(
-                sql.SQL(
-                    "SELECT fingerprint, status, headers, body, claimed_at FROM {t}"
-                    " WHERE scope = %s AND key = %s"
-                ).format(t=self._table),
-                (scope, key),
-            ).fetchone()
-        if row is None:  # released between the two statements: claim again
-            return self.claim(scope, key, fingerprint)
-        headers = [(str(k), str(v)) for k, v in row[2]]
-        return StoredResponse(row[0], row[1], headers, bytes(row[3]), row[4])
+            self._purge(conn)
+            for _ in range(3):  # a row released between the two statements: claim again
+                taken = conn.execute(
+                    sql.SQL(
+                        "INSERT INTO {t} (tenant, subject, key, claim, fingerprint, expires_at)"
+                        " VALUES (%s, %s, %s, %s, %s, now() + make_interval(secs => %s))"
+                        " ON CONFLICT (tenant, subject, key) DO UPDATE SET claim = EXCLUDED.claim,"
+                        " fingerprint = EXCLUDED.fingerprint, status = NULL, headers = '[]',"
+                        " body = '', expires_at = EXCLUDED.expires_at"
+                        " WHERE {t}.expires_at <= now() RETURNING 1"
+                    ).format(t=self._table),
+                    (owner.tenant, owner.subject, key, claim, fingerprint, PENDING_SECONDS),
+                ).fetchone()
+                if taken:
+                    return claim
+                row = conn.execute(
+                    sql.SQL(
+                        "SELECT fingerprint, status, headers, body FROM {t}"
+                        " WHERE tenant = %s AND subject = %s AND key = %s"
+                    ).format(t=self._table),
+                    (owner.tenant, owner.subject, key),
+                ).fetchone()
+                if row is not None:
+                    headers = [(str(k), str(v)) for k, v in row[2]]
+                    return StoredResponse(row[0], row[1], headers, bytes(row[3]))
+        raise Unavailable("the idempotency store changed under three claims; retry shortly")
 
-    def complete(self, scope: str, key: str, status: int, headers: list[tuple[str, str]],
+    def complete(self, claim: str, status: int, headers: list[tuple[str, str]],
                  body: bytes) -> None:  # fmt: skip
         with self._pool.connection() as conn:
             conn.execute(
                 sql.SQL(
-                    "UPDATE {t} SET status = %s, headers = %s, body = %s"
-                    " WHERE scope = %s AND key = %s"
+                    "UPDATE {t} SET status = %s, headers = %s, body = %s,"
+                    " expires_at = now() + make_interval(secs => %s) WHERE claim = %s"
                 ).format(t=self._table),
-                (status, json.dumps(headers), body, scope, key),
+                (status, json.dumps(headers), body, self.ttl_seconds, claim),
             )
 
-    def release(self, scope: str, key: str) -> None:
+    def release(self, claim: str) -> None:
         with self._pool.connection() as conn:
             conn.execute(
-                sql.SQL("DELETE FROM {t} WHERE scope = %s AND key = %s").format(t=self._table),
-                (scope, key),
+                sql.SQL("DELETE FROM {t} WHERE claim = %s AND status IS NULL").format(
+                    t=self._table
+                ),
+                (claim,),
             )
+
+    def purge(self) -> int:
+        """Delete every expired answer and abandoned claim now; returns how many."""
+        with self._pool.connection() as conn:
+            return self._purge(conn, force=True)
+
+    def _purge(self, conn: psycopg.Connection[Any], *, force: bool = False) -> int:
+        now = time.monotonic()
+        if not force and now - self._purged_at < PURGE_INTERVAL_SECONDS:
+            return 0
+        self._purged_at = now
+        deleted = conn.execute(
+            sql.SQL("DELETE FROM {t} WHERE expires_at <= now()").format(t=self._table)
+        )
+        return deleted.rowcount
+
+
+def fingerprint_of(scope: Scope, if_match: bytes, body: bytes) -> str:
+    """A hash of what makes two requests the same: method, path, query, If-Match and body."""
+    framing = json.dumps([scope["method"], scope["path"],
+                          scope.get("query_string", b"").decode("latin-1"),
+                          if_match.decode("latin-1")])  # fmt: skip
+    return hashlib.sha256(framing.encode() + b"\n" + body).hexdigest()
 
 
 class IdempotencyMiddleware:
@@ -143,7 +217,7 @@ class IdempotencyMiddleware:
         self.app = app
         self.store = store
         self.verify = verify  # token -> claims, raises for a bad token
-        self.on_error = on_error  # (scope, receive, send, CareLedgerError) -> awaitable
+        self.on_error = on_error  # (scope, send, CareLedgerError) -> awaitable
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = dict(scope.get("headers") or [])
@@ -164,27 +238,28 @@ class IdempotencyMiddleware:
                 "Idempotency-Key must be 1-255 printable characters (a UUID is a good choice)",
                 errors={"Idempotency-Key": "1-255 printable characters"},
             )
-        caller = self._caller(headers.get(b"authorization", b""))
-        if caller is None:  # unauthenticated: let the endpoint answer 401
+        owner = self._owner(headers.get(b"authorization", b""))
+        if owner is None:  # unauthenticated: let the endpoint answer 401
             await self.app(scope, receive, send)
             return
         body = await _read_body(receive)
-        fingerprint = hashlib.sha256(
-            scope["method"].encode() + b" " + scope["path"].encode() + b"\n" + body
-        ).hexdigest()
-        stored = await self._call(self.store.claim, caller, key, fingerprint)
-        if stored is not None:
-            await self._replay(stored, fingerprint, send)
+        fingerprint = fingerprint_of(scope, headers.get(b"if-match", b""), body)
+        claimed = await self._call(self.store.claim, owner, key, fingerprint)
+        if isinstance(claimed, StoredResponse):
+            await self._replay(claimed, fingerprint, send)
             return
-        status, out_headers, chunks = await self._run(scope, body, send)
-        if status >= 500:
-            await self._call(self.store.release, caller, key)
+        try:
+            status, out_headers, chunks = await self._run(scope, body, send)
+        except BaseException:
+            with anyio.CancelScope(shield=True):  # a client gone away cancels the request
+                await self._call(self.store.release, claimed)
+            raise
+        if status < 400:
+            await self._call(self.store.complete, claimed, status, out_headers, b"".join(chunks))
         else:
-            await self._call(
-                self.store.complete, caller, key, status, out_headers, b"".join(chunks)
-            )
+            await self._call(self.store.release, claimed)
 
-    def _caller(self, authorization: bytes) -> str | None:
+    def _owner(self, authorization: bytes) -> Owner | None:
         scheme, _, token = authorization.decode("latin-1").partition(" ")
         if scheme.lower() != "bearer" or not token:
             return None
@@ -192,7 +267,7 @@ class IdempotencyMiddleware:
             claims = self.verify(token)
         except CareLedgerError:
             return None
-        return f"{claims['tenant']}/{claims['sub']}"
+        return Owner(str(claims["tenant"]), str(claims["sub"]))
 
     async def _call(self, fn: Any, *args: Any) -> Any:
         try:
@@ -205,10 +280,13 @@ class IdempotencyMiddleware:
             raise RuleBroken(
                 "this Idempotency-Key was used for a different request: "
                 "use a new key for a new request",
-                errors={"Idempotency-Key": "already used with another body or path"},
+                errors={"Idempotency-Key": "already used with another body, path or If-Match"},
             )
         if stored.status is None:
-            raise Conflict("a request with this Idempotency-Key is still running: retry shortly")
+            raise Conflict(
+                "a request with this Idempotency-Key is still running: retry shortly",
+                retry_after=RETRY_AFTER_SECONDS,
+            )
         headers = [(k.encode(), v.encode()) for k, v in stored.headers]
         headers.append((b"idempotent-replayed", b"true"))
         await send({"type": "http.response.start", "status": stored.status, "headers": headers})
@@ -256,15 +334,14 @@ async def _read_body(receive: Receive) -> bytes:
     return b"".join(chunks)
 
 
-def postgres_idempotency(
-    database_url: str, schema: str, *, timeout: float = 1.0
-) -> PostgresIdempotencyStore:
-    """The store a service process uses: its own small pool, keys in `<schema>.idempotency_keys`.
+def postgres_idempotency(settings: Settings, schema: str) -> PostgresIdempotencyStore:
+    """The store a service process uses: its own small pool, keys in `<schema>.idempotency`.
 
-    `timeout` bounds the wait for a connection (psycopg_pool's default is 30 s), so with the
-    database down an idempotent POST answers 503 as quickly as the rest.
+    The wait for a connection is the connection timeout (psycopg_pool's default is 30 s), so
+    with the database down an idempotent POST answers 503 as quickly as the rest.
     """
     pool: ConnectionPool[Any] = ConnectionPool(
-        database_url, min_size=1, max_size=4, open=True, timeout=timeout
-    )
-    return PostgresIdempotencyStore(pool, schema)
+        settings.database_url, min_size=1, max_size=4, open=True,
+        timeout=settings.db_connect_timeout_seconds,
+    )  # fmt: skip
+    return PostgresIdempotencyStore(pool, schema, ttl_seconds=settings.idempotency_ttl_seconds)

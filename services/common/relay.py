@@ -287,7 +287,7 @@ def run_relay(service: str, settings: Settings, *, metrics_port: int | None = No
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: relay.stop.set())
     if metrics_port:
-        serve_metrics(metrics_port)
+        serve_metrics(metrics_port, settings.metrics_host)
     relay.run()
 
 

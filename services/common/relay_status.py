@@ -38,9 +38,9 @@ class RelayMetrics:
         LAG.labels(self.service).set(max(0, max_notification_id - position))
 
 
-def serve_metrics(port: int) -> None:
-    """Serve /metrics on `port` from a daemon thread."""
-    start_http_server(port)
+def serve_metrics(port: int, host: str = "127.0.0.1") -> None:
+    """Serve /metrics on `host:port` from a daemon thread (loopback unless told otherwise)."""
+    start_http_server(port, addr=host)
 
 
 def relay_status(

@@ -55,6 +55,7 @@ class Settings(BaseSettings):
     jwt_audience: str = "careledger"
     token_ttl_seconds: int = Field(default=3600, gt=0)
     log_level: str = "INFO"
+    metrics_host: str = "127.0.0.1"  # where a relay's /metrics listens (--metrics-port)
     db_lock_timeout_seconds: int = Field(default=5, gt=0)
     db_pool_size: int = Field(default=4, gt=0)  # connections kept open per process
     # Also the wait for a pooled connection; the event store retries each call 10 times.
@@ -68,6 +69,8 @@ class Settings(BaseSettings):
     # An event whose stored form is over this is refused when saved (413): the broker takes
     # records up to 1 MiB (message.max.bytes), headers and batch framing included.
     max_event_bytes: int = Field(default=DEFAULT_MAX_EVENT_BYTES, gt=0)
+    # A successful answer to an Idempotency-Key is kept (and replayed) this long, then purged.
+    idempotency_ttl_seconds: int = Field(default=24 * 3600, gt=0)
     consent_url: str = ""
     service_urls: dict[str, str] = Field(default_factory=dict)
 

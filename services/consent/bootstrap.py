@@ -58,9 +58,7 @@ def create_app(
     """The consent API on PostgreSQL (from settings), or on the application given (tests)."""
     consents = application or build_consents(settings)
     if application is None and idempotency is None:
-        idempotency = postgres_idempotency(
-            settings.database_url, "consent", timeout=settings.db_connect_timeout_seconds
-        )
+        idempotency = postgres_idempotency(settings, "consent")
     api = create_service_app(
         "consent",
         settings,

@@ -67,9 +67,7 @@ def create_app(
     """
     plans = application or build_plans(settings)
     if application is None and idempotency is None:
-        idempotency = postgres_idempotency(
-            settings.database_url, "plan", timeout=settings.db_connect_timeout_seconds
-        )
+        idempotency = postgres_idempotency(settings, "plan")
     gate = gate or consent_gate_of(settings)
     api = create_service_app("plan", settings, [], description=DESCRIPTION, idempotency=idempotency)
     credential = ServiceCredential("plan", api.state.tokens)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from typing import Annotated, Any, Literal
 from uuid import UUID
@@ -56,7 +57,9 @@ IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_lengt
 
 def keyed_id(caller: Caller, key: str | None) -> UUID | None:
     """The id a create with this Idempotency-Key gets, so a retry finds the first one."""
-    return None if not key else uuid.uuid5(KEY_NAMESPACE, f"{caller.tenant}/{caller.sub}/{key}")
+    if not key:
+        return None
+    return uuid.uuid5(KEY_NAMESPACE, json.dumps([caller.tenant, caller.sub, key]))
 
 
 def bearer_token(request: Request) -> str | None:

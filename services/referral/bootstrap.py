@@ -71,9 +71,7 @@ def create_app(
     """The referral API on PostgreSQL (from settings), or on the application given (tests)."""
     referrals = application or build_referrals(settings)
     if application is None and idempotency is None:
-        idempotency = postgres_idempotency(
-            settings.database_url, "referral", timeout=settings.db_connect_timeout_seconds
-        )
+        idempotency = postgres_idempotency(settings, "referral")
     api = create_service_app(
         "referral",
         settings,

@@ -8,6 +8,7 @@ import uuid
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
+from psycopg import sql
 from psycopg_pool import ConnectionPool
 
 from services.common.auth import TokenService
@@ -133,3 +134,60 @@ def test_a_change_saved_by_another_process_is_in_the_next_cached_load(
         assert (stale.version, stale.text) == (3, "v3")
     finally:
         other.close()
+
+
+def test_idempotency_keys_are_scoped_by_columns_expire_and_are_purged(settings: Settings) -> None:
+    from services.common.idempotency import Owner, StoredResponse
+
+    with ConnectionPool(settings.database_url, min_size=1, max_size=2, open=True) as pool:
+        store = PostgresIdempotencyStore(pool, "kit", ttl_seconds=1)
+        key = str(uuid.uuid4())
+        lookalikes = (Owner("a", "b/c"), Owner("a/b", "c"))
+        claims = [store.claim(owner, key, "f") for owner in lookalikes]
+        assert all(isinstance(c, str) for c in claims)  # two keys, not one
+        assert isinstance(store.claim(lookalikes[0], key, "f"), StoredResponse)  # in flight
+        store.complete(str(claims[0]), 201, [("etag", '"1"')], b"{}")
+        store.release(str(claims[1]))
+        replay = store.claim(lookalikes[0], key, "f")
+        assert isinstance(replay, StoredResponse) and replay.status == 201
+        with psycopg.connect(settings.database_url, autocommit=True) as conn:
+            conn.execute(
+                "UPDATE kit.idempotency SET expires_at = now() - interval '1 second'"
+                " WHERE key = %s", (key,),
+            )  # fmt: skip
+            assert store.purge() >= 1
+            left = conn.execute("SELECT count(*) FROM kit.idempotency WHERE key = %s", (key,))
+            assert left.fetchone() == (0,)
+        assert isinstance(store.claim(lookalikes[0], key, "f"), str)  # a new request now
+
+
+def test_db_init_replaces_the_joined_scope_table_with_the_column_scoped_one(
+    settings: Settings,
+) -> None:
+    schema = f"idem_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(settings.database_url, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+        try:
+            conn.execute(  # the table as the former create_table_sql made it, one answer in it
+                f"CREATE TABLE {schema}.idempotency_keys (scope text NOT NULL, key text NOT NULL,"
+                " fingerprint text NOT NULL, status int, headers jsonb NOT NULL DEFAULT '[]',"
+                " body bytea NOT NULL DEFAULT '', claimed_at double precision NOT NULL,"
+                " PRIMARY KEY (scope, key))"
+            )
+            conn.execute(sql.SQL("INSERT INTO {}.idempotency_keys VALUES"
+                                 " ('a/b/c', 'k', 'f', 201, '[]', '', 0)").format(
+                sql.Identifier(schema)))  # fmt: skip
+            for _ in range(2):  # db init runs again and again
+                conn.execute(create_table_sql(schema))
+            tables = conn.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = %s",
+                (schema,),
+            ).fetchall()
+            assert tables == [("idempotency",)]
+            columns = conn.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema = %s"
+                " AND table_name = 'idempotency'", (schema,),
+            ).fetchall()  # fmt: skip
+            assert {"tenant", "subject", "key", "expires_at"} <= {c for (c,) in columns}
+        finally:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")

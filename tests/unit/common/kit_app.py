@@ -13,6 +13,7 @@ from services.common.auth import Caller, Role, allow
 from services.common.deadline import remaining
 from services.common.events import name_events
 from services.common.http import IfMatch, PageParams, create_service_app, set_etag
+from services.common.idempotency import IdempotencyStore
 from services.common.settings import Settings
 from services.common.store import CareApplication, build_application, check_version
 from services.common.validation import RequestModel
@@ -46,7 +47,9 @@ class NoteIn(RequestModel):
 
 
 def build(
-    settings: Settings = SETTINGS, env: dict[str, str] | None = None
+    settings: Settings = SETTINGS,
+    env: dict[str, str] | None = None,
+    idempotency: IdempotencyStore | None = None,
 ) -> tuple[FastAPI, KitApplication]:
     store: KitApplication = build_application(KitApplication, None, env=env)
     router = APIRouter()
@@ -97,6 +100,16 @@ def build(
     ) -> dict[str, Any]:
         return page.slice(list(range(7)))
 
+    failures: list[str] = []  # what /flaky raises on its next calls, one per call
+
+    @router.post("/flaky", status_code=201)
+    def flaky(body: NoteIn, caller: Caller = Depends(allow(Role.CLINICIAN))) -> dict[str, Any]:
+        if failures:
+            raise RuntimeError(failures.pop(0))
+        note = Note(tenant=caller.tenant, client_id=body.client_id, text=body.text)
+        store.save_as(caller.ctx, note)
+        return {"id": str(note.id), "version": note.version}
+
     @router.get("/notes")
     def find(
         page: PageParams,
@@ -105,5 +118,8 @@ def build(
     ) -> dict[str, Any]:
         return page.slice([client_id] if client_id else [])
 
-    app = create_service_app("kit", settings, [router], description="kit test service")
+    app = create_service_app(
+        "kit", settings, [router], description="kit test service", idempotency=idempotency
+    )
+    app.state.failures = failures
     return app, store

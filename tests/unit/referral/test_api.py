@@ -155,3 +155,13 @@ def test_metrics_need_a_valid_period(api: Api) -> None:
     assert response.status_code == 422 and "from" in response.json()["errors"]
     reversed_period = {"from": "2026-03-02", "to": "2026-03-01"}
     assert api.get("/referrals/metrics", params=reversed_period).status_code == 422
+
+
+def test_a_keyed_referral_id_is_never_shared_by_callers_whose_joined_ids_look_alike() -> None:
+    from types import SimpleNamespace
+
+    from services.referral.api import keyed_id
+
+    first = keyed_id(SimpleNamespace(tenant="a", sub="b/c"), "k")  # type: ignore[arg-type]
+    second = keyed_id(SimpleNamespace(tenant="a/b", sub="c"), "k")  # type: ignore[arg-type]
+    assert first is not None and first != second
