@@ -207,10 +207,14 @@ def test_concurrent_amendments_of_one_note_have_one_winner() -> None:
 def test_an_expired_token_is_refused_even_after_it_was_accepted(client: TestClient) -> None:
     import time
 
-    token = TOKENS.mint("u-1", "practice-a", ["compliance"], ttl_seconds=1)
+    import jwt
+
+    # `exp` is whole seconds: a token of 1 s may live only a moment; 5 s leaves at least 4.
+    token = TOKENS.mint("u-1", "practice-a", ["compliance"], ttl_seconds=5)
+    expires = jwt.decode(token, options={"verify_signature": False})["exp"]
     headers = {"Authorization": f"Bearer {token}"}
     assert client.get("/numbers", headers=headers).status_code == 200
-    time.sleep(2.1)
+    time.sleep(max(0.0, expires - time.time()) + 0.1)
     assert client.get("/numbers", headers=headers).status_code == 401
 
 
