@@ -55,7 +55,7 @@ class PrivateStack:
         self.env.pop("CARELEDGER_DATABASE_URL", None)
         self.env.pop("CARELEDGER_KAFKA_BOOTSTRAP", None)
 
-    def careledger(self, *args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+    def careledger(self, *args: str, timeout: float = 420) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [executable(), *args], env=self.env, cwd=REPO, capture_output=True, text=True,
             timeout=timeout, check=False,

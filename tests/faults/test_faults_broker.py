@@ -14,7 +14,8 @@ from tests.faults.checks import caught_up
 from tests.faults.load import PlanLoad
 from tests.faults.stack import PrivateStack, TopicReader, count, wait_for
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(240)]
+# 480 s: the first test of a session also waits for the private stack to start.
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(480)]
 
 BROKER_DOWN_SECONDS = 6.0
 SUGGESTIONS = (

@@ -16,7 +16,8 @@ from tests.faults.checks import caught_up
 from tests.faults.load import PlanLoad, plan_body, token
 from tests.faults.stack import PrivateStack, TopicReader, missing, query, version_gaps, wait_for
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(240)]
+# 480 s: the first test of a session also waits for the private stack to start.
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(480)]
 
 DATABASE_DOWN_SECONDS = 6.0
 PROBLEM_JSON = "application/problem+json"

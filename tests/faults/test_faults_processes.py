@@ -17,7 +17,8 @@ from tests.faults.checks import caught_up
 from tests.faults.load import PlanLoad, token
 from tests.faults.stack import PrivateStack, TopicReader, version_gaps
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(240)]
+# 480 s: the first test of a session also waits for the private stack to start.
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(480)]
 
 # (seconds into the load, components to SIGKILL); `stack up` follows each round.
 KILL_ROUNDS = [
