@@ -139,12 +139,33 @@ def relay(
 
 
 @app.command()
-def consume(service: ServiceArg) -> None:
-    """Apply other services' records to this service (reactions), exactly once."""
+def consume(
+    service: ServiceArg,
+    status: Annotated[bool, typer.Option("--status", help="print its dead letters, exit")] = False,
+    retry: Annotated[
+        str | None, typer.Option(help="process this dead letter again (its ref)")
+    ] = None,
+    retry_all: Annotated[bool, typer.Option("--retry-all", help="process every one again")] = False,
+) -> None:
+    """Apply other services' records to this service (reactions), exactly once.
+
+    A record it cannot process goes to the dead-letter topic and its quarantine; `--status`
+    lists them, `--retry <ref>` / `--retry-all` process them again after a fix, then exit.
+    """
     from services.common.logging import configure_logging
 
-    settings = load_settings()
+    settings = load_settings(local_tool=status)
+    if status:
+        from services.common.quarantine import listing
+
+        typer.echo(json.dumps(listing(settings.database_url, _service(service), "consumer")))
+        return
     configure_logging(settings.log_level)
+    if retry is not None or retry_all:
+        name = _service(service)
+        done = _call(f"services.{name}.bootstrap", "retry_consumer", settings, retry)
+        typer.echo(json.dumps(done))
+        return
     _call(f"services.{_service(service)}.bootstrap", "run_consumer", settings)
 
 
@@ -205,8 +226,36 @@ def projections_run(service: ServiceArg) -> None:
 def projections_rebuild(name: Annotated[str, typer.Argument(help="projection name")]) -> None:
     """Drop one read model and replay every event into it."""
     try:
-        _call("services.common.projection", "rebuild", name, load_settings(local_tool=True))
+        _call("services.common.projection_runs", "rebuild", name, load_settings(local_tool=True))
     except LookupError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from None
     typer.echo(f"rebuilt {name}")
+
+
+@projections_app.command("status")
+def projections_status(
+    service: Annotated[str | None, typer.Argument(help="one service (default: all)")] = None,
+) -> None:
+    """Each read model's position, lag and quarantined events, as JSON."""
+    settings = load_settings(local_tool=True)
+    names = [_service(service)] if service else list(SERVICES)
+    rows = [r for s in names for r in _call("services.common.projection_runs", "status", s,
+                                            settings)]  # fmt: skip
+    typer.echo(json.dumps(rows, default=str))
+
+
+@projections_app.command("retry")
+def projections_retry(
+    name: Annotated[str, typer.Argument(help="projection name")],
+    position: Annotated[int | None, typer.Option(help="only this event's aggregate")] = None,
+) -> None:
+    """Apply a read model's quarantined events again, in order, after a fix."""
+    settings = load_settings(local_tool=True)
+    try:
+        applied, held = _call("services.common.projection_runs", "retry", name, settings,
+                              position=position)  # fmt: skip
+    except LookupError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+    typer.echo(json.dumps({"projection": name, "applied": applied, "still_held": held}))

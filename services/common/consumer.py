@@ -5,8 +5,10 @@ position (`Tracking("<topic>:<partition>", offset)`) commit in one PostgreSQL tr
 position in PostgreSQL is the truth: on every assignment the consumer seeks to the tracked offset
 + 1, and Kafka group offsets are committed only as a hint for tools. A record recorded twice
 fails the tracking insert (single-row tracking only moves forward) and is skipped. A record that
-cannot be parsed or whose reaction raises goes to the dead-letter topic, then its position is
-recorded so the partition moves on. PostgreSQL being down is retried with backoff, never skipped.
+cannot be parsed, whose reaction raises or whose events the store refuses goes to the dead-letter
+topic and the service's quarantine (consumer_quarantine.py, which also retries it on command),
+then its position is recorded so the partition moves on. PostgreSQL being down is retried with
+backoff, never skipped.
 
 Within a poll, a record whose reaction saves nothing does not get a transaction of its own: its
 position is noted and written once at the end of the poll, or with the next record of the same
@@ -44,6 +46,7 @@ from tenacity import (
 
 from contracts.envelope import parse_consumer_record
 from contracts.schemas import ContractId, ContractViolation
+from services.common.consumer_quarantine import ConsumerQuarantine
 from services.common.context import SYSTEM_ROLE, CommandContext, acting_as
 from services.common.deadletter import DEADLETTER_TOPIC, DeadLetters, DeadLetterSink, reason_for
 from services.common.errors import Unavailable
@@ -74,6 +77,17 @@ def tracking_name(topic: str, partition: int) -> str:
     return f"{topic}:{partition}"
 
 
+def reaction_context(service: str, inbound: InboundRecord) -> CommandContext:
+    """Who a reaction acts as: the service's consumer, caused by the record it reacts to."""
+    return CommandContext(
+        actor_id=f"{service}-consumer",
+        actor_role=SYSTEM_ROLE,
+        tenant=inbound.tenant,
+        correlation_id=inbound.headers.get("ce_correlationid") or inbound.ce_id,
+        causation_id=inbound.ce_id,
+    )
+
+
 def is_transient(exc: BaseException) -> bool:
     """Errors that go away by waiting: the database or the broker did not answer."""
     return isinstance(exc, OperationalError | InterfaceError | Unavailable | KafkaError)
@@ -92,6 +106,7 @@ class Consumer:
         parse: Parser = parse_consumer_record,
         deadletters: DeadLetterSink | None = None,
         deadletter_topic: str = DEADLETTER_TOPIC,
+        quarantine: ConsumerQuarantine | None = None,
         group_id: str | None = None,
         poll_timeout_ms: int = 500,
         max_backoff_s: float = 10.0,
@@ -108,6 +123,10 @@ class Consumer:
         self.retries = 0  # waits for the database or broker to answer again
         self._deadletters = deadletters
         self._deadletter_topic = deadletter_topic
+        self._quarantine = quarantine
+        if quarantine is None and settings.database_url:  # rows beside the dead letters
+            schema = str(getattr(app, "name", service))  # the application's own schema
+            self._quarantine = ConsumerQuarantine(schema, settings.database_url)
         # kafka-python's 45 s default session would stall a crashed member's partitions as long.
         self._kafka_options = {"session_timeout_ms": 10_000, **(kafka_options or {})}
         self._kafka: Any = None
@@ -164,6 +183,8 @@ class Consumer:
             self._kafka = None
         if self._deadletters is not None:
             self._deadletters.close()
+        if self._quarantine is not None:
+            self._quarantine.close()
 
     def run(self, until: Callable[[], bool] | None = None) -> None:
         """Poll until `stop()` is called or `until()` answers true."""
@@ -253,21 +274,21 @@ class Consumer:
     def _react_and_record(
         self, record: Any, inbound: InboundRecord, tracking: Tracking, defer_idle: bool
     ) -> Outcome:
-        ctx = CommandContext(
-            actor_id=f"{self.service}-consumer",
-            actor_role=SYSTEM_ROLE,
-            tenant=inbound.tenant,
-            correlation_id=inbound.headers.get("ce_correlationid") or inbound.ce_id,
-            causation_id=inbound.ce_id,
-        )
-        with acting_as(ctx):
+        with acting_as(reaction_context(self.service, inbound)):
             try:
                 aggregates = self.reactions.react(self.app, inbound)
             except Exception as exc:
                 if is_transient(exc):
                     raise
                 return self._deadletter(record, tracking, reason_for(exc))
-            return self._record(tracking, aggregates, defer_idle=defer_idle)
+            try:
+                return self._record(tracking, aggregates, defer_idle=defer_idle)
+            except _ReactAgain:
+                raise
+            except Exception as exc:  # the store refused what the reaction made (say, NUL)
+                if is_transient(exc):
+                    raise
+                return self._deadletter(record, tracking, reason_for(exc))
 
     def _record(
         self, tracking: Tracking, aggregates: Iterable[Any], *, defer_idle: bool = False
@@ -301,6 +322,8 @@ class Consumer:
         assert self._deadletters is not None, "call start() or pass deadletters"
         # The dead letter must be durable before the position moves past the record.
         self._retrying(self._deadletters.send, record, reason)
+        if self._quarantine is not None:
+            self._retrying(self._quarantine.record, record, reason)
         log.warning(
             "consumer.deadlettered",
             topic=record.topic,

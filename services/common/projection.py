@@ -16,13 +16,9 @@ is this small pull loop over the library's `select_notifications` and mapper.
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
-import signal
-import time
-from collections.abc import Callable, Mapping, Sequence
-from types import FrameType
-from typing import Any, ClassVar, LiteralString, TypeVar
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from typing import Any, ClassVar, LiteralString
 from uuid import UUID
 
 import psycopg
@@ -30,24 +26,22 @@ import structlog
 from eventsourcing.persistence import InterfaceError, Notification, OperationalError
 from psycopg import sql
 
+from services.common import quarantine
 from services.common.events import decode_state
 from services.common.readstore import Cursor, ProjectedEvent, ReadStore
-from services.common.settings import SERVICES, Settings
-from services.common.store import CareApplication, build_application
+from services.common.store import CareApplication
 
 log = structlog.get_logger(__name__)
 TRACKING_TABLE = "projection_tracking"
-__all__ = [
-    "Cursor",
-    "ProjectedEvent",
-    "Projection",
-    "ProjectionRunner",
-    "ReadStore",
-    "find_projection",
-    "projections_of",
-    "rebuild",
-    "run_projections",
-]
+# The database not answering: retried later, never a reason to quarantine an event.
+TRANSIENT = (psycopg.OperationalError, psycopg.InterfaceError, OperationalError, InterfaceError)
+
+
+class _HeldBack(Exception):
+    """The batch holds an event of a quarantined aggregate: apply it one event at a time."""
+
+
+__all__ = ["Cursor", "ProjectedEvent", "Projection", "ProjectionRunner", "ReadStore"]
 
 
 class Projection:
@@ -111,6 +105,12 @@ class ProjectionRunner:
                     "position bigint NOT NULL)"
                 ).format(self._tracking)
             )
+            cur.execute(  # how many events are quarantined: the hot path reads only this
+                sql.SQL(
+                    "ALTER TABLE {} ADD COLUMN IF NOT EXISTS held integer NOT NULL DEFAULT 0"
+                ).format(self._tracking)
+            )
+            cur.execute(quarantine.create_sql(self.projection.schema))
             self._create_read_model(cur)
 
     def position(self) -> int:
@@ -121,10 +121,16 @@ class ProjectionRunner:
         return int(rows[0]["position"]) if rows else 0
 
     def run_once(self) -> int:
-        """Apply the next batch of events; returns how many were applied."""
+        """Apply the next batch of events; returns how many were read (quarantined included).
+
+        The batch runs in a savepoint; if an event fails for any reason but the database not
+        answering, the batch is applied again one event at a time and each event that fails
+        is quarantined, with the later events of its aggregate, instead of stopping the
+        projection for everyone (quarantine.py).
+        """
         with self.store.transaction() as cur:
             cur.execute(
-                sql.SQL("SELECT position FROM {} WHERE name = %s FOR UPDATE").format(
+                sql.SQL("SELECT position, held FROM {} WHERE name = %s FOR UPDATE").format(
                     self._tracking
                 ),
                 (self.projection.name,),
@@ -137,14 +143,120 @@ class ProjectionRunner:
                 limit=self.batch_size,
                 topics=list(self.projection.topics),
             )
-            for notification in notifications:
-                self.projection.process(cur, self._decode(notification))
-            if notifications:
-                cur.execute(
-                    sql.SQL("UPDATE {} SET position = %s WHERE name = %s").format(self._tracking),
-                    (notifications[-1].id, self.projection.name),
-                )
+            if not notifications:
+                return 0
+            held = self._held(cur) if row["held"] else {}
+            try:
+                with cur.connection.transaction():  # a savepoint
+                    for notification in notifications:
+                        if str(notification.originator_id) in held:
+                            raise _HeldBack
+                        self.projection.process(cur, self._decode(notification))
+            except TRANSIENT:
+                raise
+            except Exception:
+                self._one_by_one(cur, notifications, held)
+            cur.execute(
+                sql.SQL("UPDATE {} SET position = %s WHERE name = %s").format(self._tracking),
+                (notifications[-1].id, self.projection.name),
+            )
         return len(notifications)
+
+    @property
+    def source(self) -> str:
+        return f"projection:{self.projection.name}"
+
+    def _held(self, cur: Cursor) -> dict[str, int]:
+        """Aggregates with a quarantined event, and the position of the first one."""
+        cur.execute(
+            sql.SQL(
+                "SELECT aggregate_id, min(position) AS first FROM {} WHERE source = %s"
+                " GROUP BY aggregate_id"
+            ).format(quarantine.table(self.projection.schema)),
+            (self.source,),
+        )
+        return {str(r["aggregate_id"]): int(r["first"]) for r in cur.fetchall()}
+
+    def _one_by_one(self, cur: Cursor, notifications: Sequence[Notification],
+                    held: dict[str, int]) -> None:  # fmt: skip
+        entries = []
+        for notification in notifications:
+            aggregate = str(notification.originator_id)
+            behind = held.get(aggregate)
+            if behind is None:
+                try:
+                    with cur.connection.transaction():
+                        self.projection.process(cur, self._decode(notification))
+                    continue
+                except TRANSIENT:
+                    raise
+                except Exception as exc:
+                    held[aggregate] = notification.id
+                    reason = quarantine.reason_of(exc)
+            else:
+                reason = f"held behind position {behind}, an earlier event of its aggregate"
+            entries.append(quarantine.Held(
+                self.source, str(notification.id), notification.id, aggregate,
+                notification.topic, reason, behind,
+            ))  # fmt: skip
+        quarantine.add(cur, self.projection.schema, self.projection.schema, entries)
+        self._count_held(cur)
+
+    def _count_held(self, cur: Cursor) -> None:
+        cur.execute(
+            sql.SQL(
+                "UPDATE {} SET held = (SELECT count(*) FROM {} WHERE source = %s)"
+                " WHERE name = %s RETURNING held"
+            ).format(self._tracking, quarantine.table(self.projection.schema)),
+            (self.source, self.projection.name),
+        )
+        row = cur.fetchone()
+        quarantine.set_gauge(self.projection.schema, self.source, int(row["held"]) if row else 0)
+
+    def retry(self, position: int | None = None) -> tuple[int, int]:
+        """Apply the quarantined events again (all, or the aggregate of `position`), in order.
+
+        Returns (applied, still held). An event that fails again stays with its new reason,
+        and so do the later events of its aggregate.
+        """
+        with self.store.transaction() as cur:
+            cur.execute(
+                sql.SQL("SELECT position FROM {} WHERE name = %s FOR UPDATE").format(
+                    self._tracking
+                ),
+                (self.projection.name,),
+            )
+            rows = quarantine.held(cur, self.projection.schema, self.source)
+            if position is not None:
+                wanted = {r.aggregate_id for r in rows if r.position == position}
+                rows = [r for r in rows if r.aggregate_id in wanted]
+            failed: dict[str | None, int] = {}
+            applied: list[str] = []
+            still: list[quarantine.Held] = []
+            for row in rows:
+                if row.aggregate_id in failed:
+                    continue
+                try:
+                    with cur.connection.transaction():
+                        self.projection.process(cur, self._decode(self._at(row.position)))
+                    applied.append(row.ref)
+                except TRANSIENT:
+                    raise
+                except Exception as exc:
+                    failed[row.aggregate_id] = row.position
+                    still.append(replace(row, reason=quarantine.reason_of(exc), held_behind=None))
+            quarantine.remove(cur, self.projection.schema, self.source, applied)
+            quarantine.add(cur, self.projection.schema, self.projection.schema, still)
+            self._count_held(cur)
+        log.info("projection.retried", projection=self.projection.name, applied=len(applied),
+                 still_held=len(rows) - len(applied))  # fmt: skip
+        return len(applied), len(rows) - len(applied)
+
+    def _at(self, position: int) -> Notification:
+        found = self.app.recorder.select_notifications(start=position, limit=1)
+        if not found or found[0].id != position:
+            raise LookupError(f"no event at position {position}")
+        return found[0]
 
     def catch_up(self) -> int:
         """Apply batches until the log is exhausted; returns how many events were applied."""
@@ -172,8 +284,16 @@ class ProjectionRunner:
                 )
             # Reset rather than delete the row: a runner waiting for its lock then reads 0.
             cur.execute(
-                sql.SQL("UPDATE {} SET position = 0 WHERE name = %s").format(self._tracking),
+                sql.SQL("UPDATE {} SET position = 0, held = 0 WHERE name = %s").format(
+                    self._tracking
+                ),
                 (self.projection.name,),
+            )
+            cur.execute(  # the replay quarantines again whatever still fails
+                sql.SQL("DELETE FROM {} WHERE source = %s").format(
+                    quarantine.table(self.projection.schema)
+                ),
+                (self.source,),
             )
             self._create_read_model(cur)
         replayed = self.catch_up()
@@ -205,116 +325,3 @@ class ProjectionRunner:
             stored_name=notification.topic,
             state=decode_state(self.app.mapper, notification.topic, notification.state),
         )
-
-
-# -- registry and entry points -----------------------------------------------------------------
-
-
-def projections_of(service: str) -> list[type[Projection]]:
-    """The `PROJECTIONS` list of `services.<service>.projections`, or [] if it has none."""
-    module_name = f"services.{service}.projections"
-    if not _module_exists(module_name):
-        return []
-    return list(getattr(importlib.import_module(module_name), "PROJECTIONS", []))
-
-
-def _module_exists(name: str) -> bool:
-    try:
-        return importlib.util.find_spec(name) is not None
-    except ModuleNotFoundError:  # a parent package is missing
-        return False
-
-
-def find_projection(
-    name: str, candidates: Sequence[type[Projection]] | None = None
-) -> type[Projection]:
-    pool = (
-        candidates
-        if candidates is not None
-        else [p for service in SERVICES for p in projections_of(service)]
-    )
-    for cls in pool:
-        if cls.name == name:
-            return cls
-    known = ", ".join(sorted(p.name for p in pool)) or "none"
-    raise LookupError(f"no projection named {name!r}; known: {known}")
-
-
-def reader_app(schema: str, settings: Settings) -> CareApplication:
-    """An application that reads `schema`'s event store (its domain module names the events)."""
-    domain = f"services.{schema}.domain"
-    if _module_exists(domain):
-        importlib.import_module(domain)
-    app_cls = type(f"{schema.title()}Reader", (CareApplication,), {"name": schema})
-    app: CareApplication = build_application(app_cls, settings)
-    return app
-
-
-def rebuild(
-    name: str, settings: Settings, *, candidates: Sequence[type[Projection]] | None = None
-) -> int:
-    """`careledger projections rebuild <name>`: drop, recreate, replay; returns events replayed."""
-    cls = find_projection(name, candidates)
-    app, store = reader_app(cls.schema, settings), ReadStore.from_settings(settings)
-    try:
-        return ProjectionRunner(cls(store), app, store).rebuild()
-    finally:
-        store.close()
-        app.close()
-
-
-T = TypeVar("T")
-STORE_DOWN = (psycopg.OperationalError, OperationalError, InterfaceError)
-
-
-def _until_store_answers(call: Callable[[], T]) -> T:
-    """`call()`, again with backoff while PostgreSQL does not answer: a runner that starts
-    during an outage (or a failover) waits for the store instead of exiting."""
-    backoff = 0.5
-    while True:
-        try:
-            return call()
-        except STORE_DOWN as exc:
-            log.warning("projection.store_down", error=type(exc).__name__)
-            time.sleep(backoff)
-            backoff = min(backoff * 2, 10.0)
-
-
-def run_projections(
-    service: str,
-    projections: Sequence[type[Projection]] | None,
-    settings: Settings,
-    *,
-    poll_interval_s: float = 0.5,
-    until: Callable[[], bool] | None = None,
-) -> None:
-    """Keep `projections` (None: the service's `PROJECTIONS`) up to date until SIGTERM/SIGINT."""
-    if projections is None:
-        projections = projections_of(service)
-    stopping: list[bool] = []
-    if until is None:
-
-        def _stop(_signum: int, _frame: FrameType | None) -> None:
-            stopping.append(True)
-
-        signal.signal(signal.SIGTERM, _stop)
-        signal.signal(signal.SIGINT, _stop)
-    app = _until_store_answers(lambda: reader_app(service, settings))
-    store = ReadStore.from_settings(settings)
-    runners = [ProjectionRunner(cls(store), app, store) for cls in projections]
-    backoff = poll_interval_s
-    try:
-        for runner in runners:
-            _until_store_answers(runner.ensure_tables)
-        while not stopping and not (until is not None and until()):
-            try:
-                applied = sum(runner.run_once() for runner in runners)
-                backoff = poll_interval_s
-            except STORE_DOWN as exc:
-                log.warning("projection.retrying", service=service, error=type(exc).__name__)
-                applied, backoff = 0, min(backoff * 2, 10.0)
-            if not applied:
-                time.sleep(backoff)
-    finally:
-        store.close()
-        app.close()

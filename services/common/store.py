@@ -35,6 +35,7 @@ from services.common.errors import Conflict, NotFound, StaleVersion, Unavailable
 from services.common.events import CareMapper, DateAsISO, decode_state, event_name, event_type
 from services.common.group_commit import GroupCommit
 from services.common.idempotency import create_table_sql as idempotency_table_sql
+from services.common.quarantine import create_sql as quarantine_table_sql
 from services.common.repository import CareRepository
 from services.common.settings import (
     DEFAULT_AGGREGATE_CACHE_SIZE,
@@ -237,13 +238,14 @@ def build_application(
 
 
 def create_event_tables(settings: Settings) -> list[str]:
-    """Create every service's event, tracking and idempotency tables once (`careledger db init`)."""
+    """Every service's event, tracking, idempotency and quarantine tables (`careledger db init`)."""
     created = []
     for service in SERVICES:
         app_cls = type(f"{service.title()}Tables", (CareApplication,), {"name": service})
         app_cls(env=postgres_env(settings, service, create_table=True)).close()
         with psycopg.connect(settings.database_url, autocommit=True) as conn:
             conn.execute(idempotency_table_sql(service))
+            conn.execute(quarantine_table_sql(service))
         created.append(service)
     return created
 

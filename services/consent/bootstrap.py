@@ -76,6 +76,6 @@ def create_app(
 
 def run_projections(settings: Settings) -> None:
     """`careledger projections run consent`: keep `consent.compliance_decisions` up to date."""
-    from services.common.projection import run_projections as run
+    from services.common.projection_runs import run_projections as run
 
     run("consent", PROJECTIONS, settings)

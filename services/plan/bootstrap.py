@@ -83,7 +83,7 @@ def create_app(
 
 def run_projections(settings: Settings) -> None:
     """`careledger projections run plan`: keep `plan.plan_summaries` up to date."""
-    from services.common.projection import run_projections as run
+    from services.common.projection_runs import run_projections as run
 
     run("plan", PROJECTIONS, settings)
 
@@ -95,5 +95,16 @@ def run_consumer(settings: Settings) -> None:
     app: PlanApplication = build_application(PlanApplication, settings)
     try:
         consume("plan", app, reactions, settings)
+    finally:
+        app.close()
+
+
+def retry_consumer(settings: Settings, ref: str | None) -> dict[str, int]:
+    """`careledger consume plan --retry`: react again to its quarantined records."""
+    from services.common.consumer_quarantine import retry_deadletters
+
+    app: PlanApplication = build_application(PlanApplication, settings)
+    try:
+        return retry_deadletters("plan", app, reactions, settings, ref)
     finally:
         app.close()

@@ -89,7 +89,7 @@ def create_app(
 
 def run_projections(settings: Settings) -> None:
     """`careledger projections run referral`: keep `referral.referral_summaries` up to date."""
-    from services.common.projection import run_projections as run
+    from services.common.projection_runs import run_projections as run
 
     run("referral", PROJECTIONS, settings)
 
@@ -101,5 +101,16 @@ def run_consumer(settings: Settings) -> None:
     app: ReferralApplication = build_application(ReferralApplication, settings)
     try:
         consume("referral", app, reactions, settings)
+    finally:
+        app.close()
+
+
+def retry_consumer(settings: Settings, ref: str | None) -> dict[str, int]:
+    """`careledger consume referral --retry`: react again to its quarantined records."""
+    from services.common.consumer_quarantine import retry_deadletters
+
+    app: ReferralApplication = build_application(ReferralApplication, settings)
+    try:
+        return retry_deadletters("referral", app, reactions, settings, ref)
     finally:
         app.close()

@@ -22,9 +22,8 @@ from services.common.projection import (
     Projection,
     ProjectionRunner,
     ReadStore,
-    rebuild,
-    run_projections,
 )
+from services.common.projection_runs import rebuild, retry, run_projections
 from services.common.settings import Settings
 from services.common.store import CareApplication, build_application
 
@@ -278,3 +277,65 @@ def test_a_runner_that_waits_for_a_rebuild_continues_from_the_reset_position(
     rebuilding.join()
     assert snapshot(slow_cls(store)) == expected
     assert runner.position() == app.recorder.max_notification_id()
+
+
+class StrippingBoard(CaseBoard):
+    """The fix: kinds are stored without the NUL that PostgreSQL text cannot hold."""
+
+    def process(self, cursor: Cursor, event: ProjectedEvent) -> None:
+        if "kind" in event.state:
+            state = {**event.state, "kind": str(event.state["kind"]).replace("\x00", "")}
+            event = ProjectedEvent(event.position, event.aggregate_id, event.version,
+                                   event.stored_name, state)  # fmt: skip
+        super().process(cursor, event)
+
+
+def test_poison_in_the_store_is_quarantined_and_applied_in_order_after_a_fix(
+    app: CareApplication, store: ReadStore, settings: Settings, schema: str
+) -> None:
+    from tests.integration.poison import plant, stored_state
+
+    board_cls = board_class(schema)
+    runner = ProjectionRunner(board_cls(store), app, store)
+    runner.ensure_tables()
+    write_cases(app, random.Random(11), [], 20)
+    poisoned = uuid.uuid4()  # a kind with NUL: the read model's text column refuses it
+    opened = plant(settings.database_url, schema, topic="careledger.cproj.CaseOpened",
+                   aggregate=poisoned, state=stored_state(
+                       originator_topic="careledger.cproj.Case", tenant="practice-1",
+                       kind="A\x00B"))  # fmt: skip
+    moved = plant(settings.database_url, schema, topic="careledger.cproj.CaseMoved",
+                  aggregate=poisoned, version=2, state=stored_state(status="closed"))  # fmt: skip
+    garbled = plant(settings.database_url, schema, topic="careledger.cproj.CaseMoved",
+                    state=b"\xff not json")  # fmt: skip
+    write_cases(app, random.Random(12), [], 20)
+
+    runner.catch_up()  # never stops: the rest is applied
+    assert runner.position() == app.recorder.max_notification_id()
+    board = snapshot(board_cls(store))["board"]
+    assert poisoned not in {row["id"] for row in board}
+    held = quarantine_rows(settings, schema)
+    assert [(r["position"], r["held_behind"]) for r in held] == [
+        (opened, None), (moved, opened), (garbled, None)]  # fmt: skip
+    assert "CharacterNotInRepertoire" in held[0]["reason"] or "NUL" in held[0]["reason"]
+    status = status_of_read_models(settings, schema)
+    assert [len(s["quarantined"]) for s in status] == [3]
+
+    fixed = type("FixedBoard", (StrippingBoard,), {"schema": schema})
+    applied, still = retry("case_board", settings, candidates=[fixed])
+    assert (applied, still) == (2, 1)  # the poisoned case, opened then moved; not the garbled
+    row = next(r for r in snapshot(fixed(store))["board"] if r["id"] == poisoned)
+    assert (row["kind"], row["status"], row["version"]) == ("AB", "closed", 2)
+    assert [r["position"] for r in quarantine_rows(settings, schema)] == [garbled]
+
+
+def quarantine_rows(settings: Settings, schema: str) -> list[dict[str, Any]]:
+    from services.common.quarantine import listing
+
+    return listing(settings.database_url, schema, "projection:case_board")
+
+
+def status_of_read_models(settings: Settings, schema: str) -> list[dict[str, Any]]:
+    from services.common.projection_runs import status
+
+    return status(schema, settings, candidates=[board_class(schema)])
