@@ -111,31 +111,38 @@ def serve(
 @app.command()
 def relay(
     service: ServiceArg,
-    status: Annotated[bool, typer.Option("--status", help="print the lag and exit")] = False,
+    status: Annotated[
+        bool, typer.Option("--status", help="print lag and quarantine, exit")
+    ] = False,
+    retry: Annotated[int | None, typer.Option(help="republish this held event's aggregate")] = None,
+    retry_all: Annotated[
+        bool, typer.Option("--retry-all", help="republish every held event")
+    ] = False,
 ) -> None:
     """Publish a service's committed events to Kafka, exactly once, in commit order.
 
-    Exits 3 when a newer relay for the service fenced this one, 4 when a record broke its contract.
+    Exits 3 when a newer relay for the service fenced this one, 5 when a record is over the
+    topic's size limit (naming its position), 6 when more events are quarantined than one bad
+    record explains. `--status` shows the lag and the quarantined events; `--retry` and
+    `--retry-all` ask the running relay to publish held events again after a fix.
     """
     from services.common.logging import configure_logging
 
-    settings = load_settings(local_tool=status)
+    settings = load_settings(local_tool=status or retry is not None or retry_all)
     if status:
         typer.echo(json.dumps(_call("services.common.relay", "relay_status", service, settings)))
         return
-    configure_logging(settings.log_level)
-    from contracts.schemas import ContractViolation
-    from services.common.relay import RelayFenced, run_relay
-    from services.common.relay_cli import EXIT_CONTRACT, EXIT_FENCED
+    if retry is not None or retry_all:
+        from services.common.quarantine import request_retry
 
-    try:
-        run_relay(_service(service), settings)
-    except RelayFenced as exc:
-        typer.echo(f"fenced: {exc}", err=True)
-        raise typer.Exit(EXIT_FENCED) from None
-    except ContractViolation as exc:
-        typer.echo(f"stopped, a record broke its contract: {exc}", err=True)
-        raise typer.Exit(EXIT_CONTRACT) from None
+        marked = request_retry(settings.database_url, _service(service), "relay", retry)
+        typer.echo(f"{marked} held event(s) marked; the running relay publishes them shortly")
+        return
+    configure_logging(settings.log_level)
+    from services.common.relay import run_relay
+    from services.common.relay_cli import exit_on_stop
+
+    exit_on_stop(lambda: run_relay(_service(service), settings))
 
 
 @app.command()

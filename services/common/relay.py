@@ -5,7 +5,10 @@ table; gaps are normal) and publishes each batch together with its new position,
 the compacted checkpoint topic, in one Kafka transaction. A crash at any moment leaves either the
 whole batch and its position committed or neither; on start the relay fences any older producer
 with its transactional id and resumes after the committed position. Every record is checked
-against its contract first: one that fails is a bug, and the relay stops rather than skip it.
+against its contract first: an event that breaks it (or does not decode) is quarantined, with
+the later events of its aggregate (relay_quarantine.py), and the rest go on. Every send future
+is checked before the commit. A record over the topic's size limit stops the relay (exit 5),
+naming its position: it would be refused every time.
 A child process reads and encodes ahead (relay_reader.py) while this one sends and commits.
 
 Run one per service: `careledger relay <service>` or `python -m services.common.relay <service>`.
@@ -13,17 +16,19 @@ Run one per service: `careledger relay <service>` or `python -m services.common.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from kafka import KafkaProducer
-from kafka.errors import InvalidProducerEpochError, KafkaError, ProducerFencedError
+from kafka.errors import KafkaError, MessageSizeTooLargeError
 from tenacity import (
     Retrying,
     retry_if_exception_type,
@@ -31,28 +36,34 @@ from tenacity import (
     wait_exponential,
 )
 
+from services.common import quarantine
 from services.common.access_log import ACCESS_TOPIC, ACCESS_TYPE_PREFIX
 from services.common.kafka_access import kafka_access
 from services.common.relay_kafka import (
     CHECKPOINT_TOPIC,
+    FENCED,
+    PRODUCER_SETTINGS,
+    RelayFenced,
     checkpoint_value,
     commit_within,
-    read_checkpoint,
+    read_checkpoint_state,
+    topic_record_limit,
     transactional_producer,
+    was_fenced,
 )
-from services.common.relay_reader import ReadAhead, Wire
-from services.common.relay_source import RecordSource
+from services.common.relay_quarantine import RelayQuarantine, position_of
+from services.common.relay_reader import Poison, ReadAhead, Wire
+from services.common.relay_source import RecordSource, RecordTooLarge
 from services.common.relay_status import RelayMetrics, relay_status
 from services.common.settings import Settings
 
 log = logging.getLogger("careledger.relay")
 __all__ = ["Relay", "RelayConfig", "RelayFenced", "relay_status", "run_relay", "was_fenced"]
 
-FENCED = (ProducerFencedError, InvalidProducerEpochError)
-
-
-class RelayFenced(RuntimeError):
-    """A newer relay with the same transactional id took over: this one must exit."""
+TOO_LARGE = (MessageSizeTooLargeError,)  # the broker's MESSAGE_TOO_LARGE
+MAX_REQUEST_BYTES = 1_048_576  # kafka-python's max_request_size
+RETRY_CHECK_S = 1.0  # how often an idle relay looks for retry requests
+ABORT_WAIT_S = 5
 
 
 @dataclass(frozen=True)
@@ -109,12 +120,15 @@ class Relay:
         self._sent: list[Any] = []  # the send futures of the transaction in hand
         self._partitions = 0
         self._access_partitions = 0
+        self._record_limit = MAX_REQUEST_BYTES
         self._lag_checked = 0.0
+        self._retries_checked = 0.0
+        self.quarantine = RelayQuarantine(config.service, config.service, settings.database_url)
 
     # -- the loop ---------------------------------------------------------------------------
 
     def run(self) -> None:
-        """Publish until `stop` is set; raises RelayFenced or ContractViolation (a bug)."""
+        """Publish until `stop` is set; raises RelayFenced, RecordTooLarge or TooManyHeld."""
         self._connect()
         reader = self._read_ahead()
         began = 0.0
@@ -124,9 +138,11 @@ class Relay:
                 batch = reader.next(timeout=self.config.poll_interval_s)
                 if batch is None:
                     self._update_lag(force=True)
-                    continue
-                began = time.monotonic()
-                if not self._commit(*reader.more(batch, self.config.batch_size)):
+                    ok = self._retry_held()
+                else:
+                    began = time.monotonic()
+                    ok = self._commit(*reader.more(batch, self.config.batch_size))
+                if not ok:
                     reader.close()  # it read ahead of a position that did not commit
                     reader = self._read_ahead()
         finally:
@@ -136,12 +152,69 @@ class Relay:
     def _read_ahead(self) -> ReadAhead:
         # The reader picks partitions too (murmur2 in pure Python is a send's costliest step);
         # an event topic's partition count never changes, or per-key order would break.
-        return ReadAhead(self.config, self.settings, self.position, partitions=self._partitions)
+        return ReadAhead(self.config, self.settings, self.position, partitions=self._partitions,
+                         record_limit=self._record_limit)  # fmt: skip
 
-    def _commit(self, records: list[Wire], last: int) -> bool:
-        """Publish one batch and its position in one transaction; False if Kafka failed."""
+    def _commit(self, items: list[Wire | Poison], last: int) -> bool:
+        """Publish one batch and its position in one transaction; False if it did not commit.
+
+        Poison events and the later events of their aggregates are held (relay_quarantine.py)
+        in the same transaction: the checkpoint moves past them and lists them.
+        """
+        sendable, held, rows = self.quarantine.sort(items)
         try:
-            self._publish(records, last)
+            self.quarantine.record(rows)
+        except psycopg.Error as exc:
+            log.warning("quarantine rows not written (%s): trying again", type(exc).__name__)
+            self.stop.wait(1.0)
+            return False
+        if not self._transaction(sendable, last, held):
+            return False
+        self.position = last
+        self.quarantine.committed(held)
+        self.metrics.published(len(sendable), last)
+        self._update_lag()
+        return True
+
+    def _retry_held(self) -> bool:
+        """Publish again the held events an operator asked for (`--retry`); False on failure."""
+        if time.monotonic() - self._retries_checked < RETRY_CHECK_S:
+            return True
+        self._retries_checked = time.monotonic()
+        try:
+            rows = self.quarantine.retries()
+        except psycopg.Error:
+            return True  # the store is down; the next check tries again
+        if not rows:
+            return True
+        records, released, failed, stuck = [], [], [], set()
+        for row in rows:
+            if row.aggregate_id in stuck:
+                continue
+            try:
+                records.append(self.source.wire(self.source.at(row.position), self._partitions,
+                                                self._record_limit))  # fmt: skip
+                released.append(row)
+            except RecordTooLarge:
+                raise
+            except Exception as exc:
+                stuck.add(row.aggregate_id)
+                failed.append(replace(row, reason=quarantine.reason_of(exc), held_behind=None))
+        held = {p: a for p, a in self.quarantine.held.items()
+                if p not in {r.position for r in released}}  # fmt: skip
+        if records and not self._transaction(records, self.position, held):
+            return False
+        self.quarantine.committed(held)
+        self.quarantine.released([r.ref for r in released], failed)
+        self.metrics.published(len(records), self.position)
+        log.info("relay %s republished %d held events; %d still held",
+                 self.config.producer_id, len(records), len(held))  # fmt: skip
+        return True
+
+    def _transaction(self, records: list[Wire], last: int, held: dict[int, str]) -> bool:
+        """One Kafka transaction; False (and a new producer) if Kafka failed."""
+        try:
+            self._publish(records, last, held)
         except KafkaError as exc:
             if was_fenced(exc, self._producer, self._sent):
                 raise RelayFenced(
@@ -150,37 +223,87 @@ class Relay:
             log.warning("kafka transaction failed (%s): reconnecting", type(exc).__name__)
             self._reconnect()  # resumes from the position Kafka committed, whatever it is
             return False
-        self.position = last
-        self.metrics.published(len(records), last)
-        self._update_lag()
         return True
 
-    def _publish(self, records: list[Wire], last: int) -> None:
+    def _publish(self, records: list[Wire], last: int, held: dict[int, str]) -> None:
+        """Send the batch and its checkpoint; commit only if every send future succeeded.
+
+        kafka-python can fail a batch (its retries spent, the broker refusing it) and still
+        commit the transaction, so each future is checked first; on any failure the
+        transaction is aborted and the caller reconnects and sends again from the checkpoint.
+        """
         producer = self._producer
         assert producer is not None
         producer.begin_transaction()
         topic, access = self.config.event_topic, self.config.access_topic
         self._sent = sent = []  # kept for was_fenced, even if a send below raises
-        for key, value, headers, partition in records:
-            if headers[3][1].startswith(ACCESS_TYPE_PREFIX):
-                # Access events share the store and this transaction but have their own topic;
-                # each is a one-event aggregate, so any partition keeps its order.
-                spread = partition % self._access_partitions
-                sent.append(producer.send(access, value=value, key=key, headers=headers,
-                                          partition=spread))  # fmt: skip
-                continue
-            sent.append(producer.send(topic, value=value, key=key, headers=headers,
-                                      partition=partition))  # fmt: skip
-        sent.append(
-            producer.send(
-                self.config.checkpoint_topic,
-                key=self.config.key.encode(),
-                value=checkpoint_value(last),
+        try:
+            for key, value, headers, partition in records:
+                if headers[3][1].startswith(ACCESS_TYPE_PREFIX):
+                    # Access events share the store and this transaction but have their own
+                    # topic; each is a one-event aggregate, so any partition keeps its order.
+                    spread = partition % self._access_partitions
+                    sent.append(producer.send(access, value=value, key=key, headers=headers,
+                                              partition=spread))  # fmt: skip
+                    continue
+                sent.append(producer.send(topic, value=value, key=key, headers=headers,
+                                          partition=partition))  # fmt: skip
+            sent.append(
+                producer.send(
+                    self.config.checkpoint_topic,
+                    key=self.config.key.encode(),
+                    value=checkpoint_value(last, held),
+                )
             )
-        )
-        # flush bounds the wait on a broker that went away; commit then only ends the txn.
-        producer.flush(timeout=self.config.transaction_timeout_ms / 2000)
-        commit_within(producer, self.config.transaction_timeout_ms / 2000)
+        except MessageSizeTooLargeError as exc:  # refused by the producer itself
+            self._abort()
+            raise RecordTooLarge(position_of(records[len(sent)]), 0, self._record_limit) from exc
+        timeout = self.config.transaction_timeout_ms / 2000  # bounds the wait on a lost broker
+        deadline = time.monotonic() + timeout
+        # A batch split after MESSAGE_TOO_LARGE, or a timeout: the futures below say which
+        with contextlib.suppress(KafkaError):
+            producer.flush(timeout=timeout)
+        failed = self._failed_sends(sent, deadline)
+        if failed:
+            self._abort()
+            too_large = [i for i, exc in failed if isinstance(exc, TOO_LARGE) and i < len(records)]
+            if too_large:
+                largest = max(too_large, key=lambda i: len(records[i][1]))
+                raise RecordTooLarge(position_of(records[largest]), len(records[largest][1]),
+                                     self._record_limit)  # fmt: skip
+            raise failed[0][1]
+        commit_within(producer, timeout)  # commit_transaction waits without a bound
+
+    @staticmethod
+    def _failed_sends(sent: list[Any], deadline: float) -> list[tuple[int, KafkaError]]:
+        """(index, error) of each send that failed or did not finish by `deadline`."""
+        if all(future.is_done and not future.failed() for future in sent):
+            return []  # the common case, checked cheaply
+        failed: list[tuple[int, KafkaError]] = []
+        for index, future in enumerate(sent):
+            try:  # get() follows a record into the batches a split re-sent it in
+                future.get(timeout=max(0.0, deadline - time.monotonic()))
+            except KafkaError as exc:
+                failed.append((index, exc))
+        return failed
+
+    def _abort(self) -> None:
+        """Abort the transaction in hand, waiting at most ABORT_WAIT_S.
+
+        kafka-python's abort_transaction waits without a bound, and with a partition whose
+        leader is gone its batches never finish; the reconnect that follows closes this
+        producer, and the next one's init_transactions aborts whatever is still open.
+        """
+        producer = self._producer
+        manager = getattr(producer, "_transaction_manager", None)
+        if producer is None or manager is None:
+            return
+        try:
+            result = manager.begin_abort()
+            producer._sender.wakeup()
+            result.wait(timeout_ms=ABORT_WAIT_S * 1000)
+        except KafkaError:
+            log.debug("abort failed", exc_info=True)
 
     # -- connections --------------------------------------------------------------------------
 
@@ -195,6 +318,8 @@ class Relay:
             ),
             reraise=True,
         ):
+            if self.stop.is_set():  # SIGTERM while Kafka is away: stop instead of waiting on
+                return
             with attempt:
                 self._open_producer()
         if self._producer is None:
@@ -203,23 +328,36 @@ class Relay:
     def _open_producer(self) -> None:
         self._close_producer()
         kafka = kafka_access(self.settings)
+        # A batch over the topic's max.message.bytes is refused whole, so batches stay under it
+        limit = min(topic_record_limit(kafka, self.config.event_topic), MAX_REQUEST_BYTES)
+        self._record_limit = limit
         producer = transactional_producer(
             kafka,
             self.config.producer_id,
             transaction_timeout_ms=self.config.transaction_timeout_ms,
+            batch_size=min(PRODUCER_SETTINGS["batch_size"], limit),
         )
         try:
             self._partitions = len(producer.partitions_for(self.config.event_topic))
             self._access_partitions = len(producer.partitions_for(self.config.access_topic))
-            self.position = read_checkpoint(
+            checkpoint = read_checkpoint_state(
                 kafka, self.config.key, topic=self.config.checkpoint_topic
             )
         except BaseException:
             producer.close(timeout=0)
             raise
         self._producer = producer
+        self.position = checkpoint.position
+        self.quarantine.committed(checkpoint.held)
+        self._reconcile()
         self.metrics.published(0, self.position)
         log.info("relay %s resumes after position %d", self.config.producer_id, self.position)
+
+    def _reconcile(self) -> None:
+        try:
+            self.quarantine.reconcile()
+        except psycopg.Error:
+            log.warning("quarantine rows not checked against the checkpoint: store down")
 
     def _reconnect(self) -> None:
         self._close_producer()
@@ -235,6 +373,7 @@ class Relay:
 
     def close(self) -> None:
         self._close_producer()
+        self.quarantine.close()
         self.source.close()
 
     # -- the store ----------------------------------------------------------------------------
@@ -247,30 +386,6 @@ class Relay:
         highest = self.source.max_notification_id()
         if highest is not None:
             self.metrics.lag(highest, self.position)
-
-
-def was_fenced(
-    exc: BaseException, producer: KafkaProducer | None, sent: Sequence[Any] = ()
-) -> bool:
-    """Whether a failed transaction means a newer relay took over.
-
-    kafka-python often reports the broker's ProducerFenced as a plain KafkaError ("in an error
-    state: ..."); its transaction manager keeps the real cause. When the fence reaches a produce
-    request first, the broker answers InvalidProducerEpoch, which kafka-python takes for a
-    recoverable error (it bumps the epoch and forgets the cause); only the failed send futures
-    (`sent`) keep it. Reconnecting after a fence would fence the newer relay in turn, and the
-    two would take turns.
-    """
-    if isinstance(exc, FENCED):
-        return True
-    causes: list[object] = [*exc.args, exc.__cause__]
-    causes += [future.exception for future in sent if future.failed()]
-    manager = getattr(producer, "_transaction_manager", None)  # kafka-python keeps the cause here
-    if manager is not None:
-        causes.append(manager.last_error)
-    return any(
-        isinstance(c, FENCED) or (isinstance(c, type) and issubclass(c, FENCED)) for c in causes
-    )
 
 
 def run_relay(service: str, settings: Settings, *, metrics_port: int | None = None,

@@ -2,21 +2,30 @@
 
 The checkpoint is one record per relay, keyed by the service name on the compacted
 `careledger.relay-checkpoints` topic, value `{"position": <last notification id>}`, written in
-the same transaction as the events it covers: Kafka itself says how far the relay got.
+the same transaction as the events it covers: Kafka itself says how far the relay got. It also
+lists the positions below that the relay holds in quarantine (`held`, relay_quarantine.py), so a
+retry publishes them exactly once too.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
-from kafka.errors import KafkaTimeoutError
+from kafka.errors import InvalidProducerEpochError, KafkaTimeoutError, ProducerFencedError
 
 from services.common.kafka_access import KafkaTarget, as_access
 
 CHECKPOINT_TOPIC = "careledger.relay-checkpoints"
+FENCED = (ProducerFencedError, InvalidProducerEpochError)
+
+
+class RelayFenced(RuntimeError):
+    """A newer relay with the same transactional id took over: this one must exit."""
+
 
 # The same batch settings serve the relay and its benchmark baseline (bench/relay.py).
 PRODUCER_SETTINGS: dict[str, Any] = {
@@ -32,8 +41,9 @@ TRANSACTION_RETRY_BACKOFF_MS = 10
 
 
 def transactional_producer(
-    kafka: KafkaTarget, transactional_id: str, *, transaction_timeout_ms: int = 60_000
-) -> KafkaProducer:
+    kafka: KafkaTarget, transactional_id: str, *, transaction_timeout_ms: int = 60_000,
+    batch_size: int | None = None,
+) -> KafkaProducer:  # fmt: skip
     """A producer that has fenced every older producer with the same transactional id.
 
     `init_transactions` also aborts whatever transaction that older producer left open (or
@@ -47,7 +57,7 @@ def transactional_producer(
         max_block_ms=30_000,
         request_timeout_ms=15_000,
         delivery_timeout_ms=45_000,
-        **PRODUCER_SETTINGS,
+        **{**PRODUCER_SETTINGS, **({"batch_size": batch_size} if batch_size else {})},
         # Back-to-back transactions: the broker answers the next AddPartitionsToTxn with
         # CONCURRENT_TRANSACTIONS while it writes the last one's markers. The Java client retries
         # that after 20 ms; kafka-python 3.0 lowers the handler's backoff but its sender sleeps
@@ -78,8 +88,39 @@ def commit_within(producer: KafkaProducer, timeout_s: float) -> None:
         raise KafkaTimeoutError(f"the transaction did not commit within {timeout_s:.0f}s")
 
 
-def checkpoint_value(position: int) -> bytes:
-    return json.dumps({"position": position}).encode()
+class Checkpoint(NamedTuple):
+    """How far a relay got, and the events below that position it holds in quarantine."""
+
+    position: int
+    held: dict[int, str]  # position -> aggregate id
+
+
+def checkpoint_value(position: int, held: dict[int, str] | None = None) -> bytes:
+    document: dict[str, Any] = {"position": position}
+    if held:
+        document["held"] = sorted([p, a] for p, a in held.items())
+    return json.dumps(document).encode()
+
+
+def parse_checkpoint(value: bytes) -> Checkpoint:
+    document = json.loads(value)
+    held = {int(p): str(a) for p, a in document.get("held", [])}
+    return Checkpoint(int(document["position"]), held)
+
+
+def topic_record_limit(kafka: KafkaTarget, topic: str) -> int:
+    """The largest record batch the topic takes (`max.message.bytes`)."""
+    from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient
+
+    admin = KafkaAdminClient(**as_access(kafka).options())
+    try:
+        described = admin.describe_configs(
+            [ConfigResource(ConfigResourceType.TOPIC, topic, ["max.message.bytes"])],
+            config_filter="all",
+        )
+        return int(described["topic"][topic]["max.message.bytes"]["value"])
+    finally:
+        admin.close()
 
 
 def read_checkpoint(
@@ -90,7 +131,21 @@ def read_checkpoint(
     timeout_s: float = 120.0,
     settle: bool = True,
 ) -> int:
-    """The last committed position for `key` (0 when the relay never published).
+    """The last committed position for `key` (0 when the relay never published)."""
+    return read_checkpoint_state(
+        kafka, key, topic=topic, timeout_s=timeout_s, settle=settle
+    ).position
+
+
+def read_checkpoint_state(
+    kafka: KafkaTarget,
+    key: str,
+    *,
+    topic: str = CHECKPOINT_TOPIC,
+    timeout_s: float = 120.0,
+    settle: bool = True,
+) -> Checkpoint:
+    """The last committed checkpoint for `key` (position 0 when the relay never published).
 
     Reads read_committed up to the log end as it was on entry (not merely the last stable
     offset): a transaction another relay holds open on this shared partition must not hide a
@@ -106,7 +161,7 @@ def read_checkpoint(
         group_id=None,
         bootstrap_timeout_ms=10_000,
     )
-    position = 0
+    checkpoint = Checkpoint(0, {})
     wanted = key.encode()
     deadline = time.monotonic() + timeout_s
     try:
@@ -120,10 +175,10 @@ def read_checkpoint(
             for records in consumer.poll(timeout_ms=500).values():
                 for record in records:
                     if record.key == wanted and record.value is not None:
-                        position = int(json.loads(record.value)["position"])
+                        checkpoint = parse_checkpoint(record.value)
     finally:
         consumer.close()
-    return position
+    return checkpoint
 
 
 def _log_end(kafka: KafkaTarget, partition: TopicPartition, isolation: str) -> int:
@@ -139,3 +194,27 @@ def _log_end(kafka: KafkaTarget, partition: TopicPartition, isolation: str) -> i
         return end
     finally:
         consumer.close()
+
+
+def was_fenced(
+    exc: BaseException, producer: KafkaProducer | None, sent: Sequence[Any] = ()
+) -> bool:
+    """Whether a failed transaction means a newer relay took over.
+
+    kafka-python often reports the broker's ProducerFenced as a plain KafkaError ("in an error
+    state: ..."); its transaction manager keeps the real cause. When the fence reaches a produce
+    request first, the broker answers InvalidProducerEpoch, which kafka-python takes for a
+    recoverable error (it bumps the epoch and forgets the cause); only the failed send futures
+    (`sent`) keep it. Reconnecting after a fence would fence the newer relay in turn, and the
+    two would take turns.
+    """
+    if isinstance(exc, FENCED):
+        return True
+    causes: list[object] = [*exc.args, exc.__cause__]
+    causes += [future.exception for future in sent if future.failed()]
+    manager = getattr(producer, "_transaction_manager", None)  # kafka-python keeps the cause here
+    if manager is not None:
+        causes.append(manager.last_error)
+    return any(
+        isinstance(c, FENCED) or (isinstance(c, type) and issubclass(c, FENCED)) for c in causes
+    )

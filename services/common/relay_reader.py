@@ -6,9 +6,11 @@ relay ran at a third of a plain producer's rate. A spawned child does the readin
 on another core and hands over ready (key, value, headers, partition) in log order, at most
 `depth` batches ahead. Exactly-once does not depend on it: the publisher commits positions in
 Kafka, and after any Kafka failure it discards the reader and starts a new one from the
-committed position. The child exits when its parent dies (it checks its parent pid), and hands
-over the first error it meets (a contract violation is a bug: the relay stops on it). Caught up,
-it sleeps until the next commit's notification or the poll interval (relay_source.CommitWakeup).
+committed position. The child exits when its parent dies (it checks its parent pid). An event
+that cannot become a record (it does not decode, has no contract or breaks it) is handed over as
+`Poison`, for the relay to quarantine; a record over the topic's size limit, or any other error,
+is handed over as the exception it is. Caught up, it sleeps until the next commit's notification
+or the poll interval (relay_source.CommitWakeup).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import logging
 import multiprocessing
 import os
 import queue
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -24,7 +27,19 @@ if TYPE_CHECKING:
     from services.common.settings import Settings
 
 Wire = tuple[bytes, bytes, list[tuple[str, bytes]], int]  # key, value, headers, partition
-Batch = tuple[list[Wire], int]  # records and the last notification id they cover
+
+
+@dataclass(frozen=True)
+class Poison:
+    """A stored event that cannot become a record (undecodable, no contract, breaks it)."""
+
+    position: int
+    aggregate_id: str
+    event_type: str
+    reason: str
+
+
+Batch = tuple[list["Wire | Poison"], int]  # records and the last notification id they cover
 
 _CTX = multiprocessing.get_context("spawn")  # never fork a process with client threads
 
@@ -39,13 +54,15 @@ class ReadAhead:
         position: int,
         *,
         partitions: int,
+        record_limit: int = 0,
         depth: int = 3,
     ) -> None:
         self._queue: Any = _CTX.Queue(maxsize=depth)
         self._halt: Any = _CTX.Event()
+        limits = (partitions, record_limit)
         self._process = _CTX.Process(
             target=_read_ahead,
-            args=(config, settings, position, partitions, self._queue, self._halt, os.getpid()),
+            args=(config, settings, position, limits, self._queue, self._halt, os.getpid()),
             name=f"relay-read-ahead-{config.service}",
             daemon=True,
         )
@@ -97,7 +114,7 @@ def _read_ahead(
     config: RelayConfig,
     settings: Settings,
     position: int,
-    partitions: int,
+    limits: tuple[int, int],
     out: Any,
     halt: Any,
     parent: int,
@@ -116,18 +133,54 @@ def _read_ahead(
                 if not notifications:
                     wakeup.wait(config.poll_interval_s, halt)
                     continue
-                item: Batch | BaseException = (
-                    [source.wire(n, partitions) for n in notifications],
-                    notifications[-1].id,
-                )
+                items, last, stop = encoded(source, notifications, limits)
+                if items and not _put(out, (items, last), halt, parent):
+                    return
+                item: Batch | BaseException | None = stop
             except Exception as exc:  # handed to the publisher, which stops on it
                 item = exc
-            if not _put(out, item, halt, parent) or isinstance(item, BaseException):
+            if item is not None:
+                _put(out, item, halt, parent)
                 return
-            position = item[1]
+            position = last
     finally:
         wakeup.close()
         source.close()
+
+
+def encoded(
+    source: Any, notifications: Any, limits: tuple[int, int]
+) -> tuple[list[Wire | Poison], int, BaseException | None]:
+    """The records of the notifications, the last position they cover, and the record too
+    large for the topic that cut them short (if one did: the relay publishes what is before
+    it, then stops)."""
+    from services.common.relay_source import RecordTooLarge
+
+    items: list[Wire | Poison] = []
+    last = 0
+    for notification in notifications:
+        try:
+            items.append(encode(source, notification, *limits))
+        except RecordTooLarge as exc:
+            return items, last, exc
+        last = notification.id
+    return items, last, None
+
+
+def encode(source: Any, notification: Any, partitions: int, record_limit: int) -> Wire | Poison:
+    """The record of one notification, or what keeps it from being one (a record too large
+    for the topic is not poison: it raises, and the relay stops)."""
+    from services.common.quarantine import reason_of
+    from services.common.relay_source import RecordTooLarge
+
+    try:
+        wire: Wire = source.wire(notification, partitions, record_limit)
+        return wire
+    except RecordTooLarge:
+        raise
+    except Exception as exc:
+        return Poison(notification.id, str(notification.originator_id),
+                      str(notification.topic), reason_of(exc))  # fmt: skip
 
 
 def _put(out: Any, item: Batch | BaseException, halt: Any, parent: int) -> bool:

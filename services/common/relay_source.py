@@ -62,6 +62,29 @@ def partition_for(key: bytes, partitions: int) -> int:
     return (hashed & 0x7FFFFFFF) % partitions
 
 
+class RecordTooLarge(Exception):
+    """A record the broker would refuse: the relay stops and names the position (exit 5)."""
+
+    def __init__(self, position: int, size: int, limit: int) -> None:
+        super().__init__(position, size, limit)  # args as given: it crosses a process (pickle)
+        self.position, self.size, self.limit = position, size, limit
+
+    def __str__(self) -> str:
+        size = f"a {self.size}-byte record" if self.size else "a record"
+        return (
+            f"the event at position {self.position} makes {size}, over the {self.limit} bytes "
+            "the topic takes (max.message.bytes): raise the topic's limit, then restart"
+        )
+
+
+RECORD_OVERHEAD = 128  # a record batch's header and the record's own framing, rounded up
+
+
+def record_size(key: bytes, value: bytes, headers: Sequence[tuple[str, bytes]]) -> int:
+    """The size of one record in a batch of its own, as the broker counts it (an upper bound)."""
+    return RECORD_OVERHEAD + len(key) + len(value) + sum(len(k) + len(v) + 4 for k, v in headers)
+
+
 def retry_while_store_down(read: Callable[[], T]) -> T:
     """`read()`, retried with backoff for as long as PostgreSQL does not answer."""
     for attempt in Retrying(
@@ -105,11 +128,27 @@ class RecordSource:
         )
 
     def wire(
-        self, notification: Notification, partitions: int
+        self, notification: Notification, partitions: int, record_limit: int = 0
     ) -> tuple[bytes, bytes, list[tuple[str, bytes]], int]:
-        """Key, value, headers and the partition kafka-python's default partitioner picks."""
+        """Key, value, headers and the partition kafka-python's default partitioner picks.
+
+        Raises RecordTooLarge when the record is over `record_limit` bytes (0: no limit), and
+        whatever else makes the event unpublishable (the caller quarantines it).
+        """
         record = self.record(notification)
+        if record_limit and (size := record_size(record.key, record.value, record.headers)) > (
+            record_limit
+        ):
+            raise RecordTooLarge(notification.id, size, record_limit)
         return record.key, record.value, record.headers, partition_for(record.key, partitions)
+
+    def at(self, position: int) -> Notification:
+        """The notification at `position` (to publish a quarantined event again)."""
+        found = retry_while_store_down(lambda: self.app.recorder.select_notifications(position, 1))
+        if not found or found[0].id != position:
+            raise LookupError(f"no event at position {position}")
+        notification: Notification = found[0]
+        return notification
 
     def max_notification_id(self) -> int | None:
         try:

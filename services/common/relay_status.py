@@ -6,8 +6,9 @@ from typing import Any
 
 from prometheus_client import Counter, Gauge, start_http_server
 
+from services.common import quarantine
 from services.common.kafka_access import kafka_access
-from services.common.relay_kafka import CHECKPOINT_TOPIC, read_checkpoint
+from services.common.relay_kafka import CHECKPOINT_TOPIC, read_checkpoint_state
 from services.common.settings import Settings
 
 LAG = Gauge(
@@ -50,13 +51,15 @@ def relay_status(
     checkpoint_topic: str = CHECKPOINT_TOPIC,
     checkpoint_key: str | None = None,
 ) -> dict[str, Any]:
-    """{service, position, max_notification_id, lag} from Kafka's checkpoint and the store.
+    """{service, position, max_notification_id, lag, held, quarantined} from Kafka's
+    checkpoint and the store: `held` counts the quarantined positions the checkpoint lists,
+    `quarantined` their rows (position, aggregate, type, reason, held behind).
 
     Reads up to the last stable offset, so a transaction in flight does not make it wait.
     """
     from services.common.relay_source import store_application
 
-    position = read_checkpoint(
+    checkpoint = read_checkpoint_state(
         kafka_access(settings), checkpoint_key or service, topic=checkpoint_topic, settle=False
     )
     app = store_application(service, settings)
@@ -66,7 +69,9 @@ def relay_status(
         app.close()
     return {
         "service": service,
-        "position": position,
+        "position": checkpoint.position,
         "max_notification_id": highest,
-        "lag": max(0, highest - position),
+        "lag": max(0, highest - checkpoint.position),
+        "held": len(checkpoint.held),
+        "quarantined": quarantine.listing(settings.database_url, service, "relay"),
     }

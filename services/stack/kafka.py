@@ -9,6 +9,7 @@ event topics (topics.py). The layout on disk says how many brokers a home was fo
 from __future__ import annotations
 
 import base64
+import os
 import subprocess
 import time
 import uuid
@@ -166,12 +167,21 @@ def with_overrides(text: str, overrides: dict[str, str | None]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def log_dirs(node: BrokerNode) -> list[Path]:
+    """A node's log dirs: its data dir, and those CARELEDGER_KAFKA_EXTRA_LOG_DIRS names
+    (comma-separated, each on a disk of its own as with JBOD; a one-node stack only)."""
+    extra = os.environ.get("CARELEDGER_KAFKA_EXTRA_LOG_DIRS", "") if node.count == 1 else ""
+    return [node.data, *(Path(d) for d in extra.split(",") if d)]
+
+
 def write_config(node: BrokerNode, ports: Ports) -> Path:
     """Fill deploy/kafka/server.properties (plus a cluster node's overrides) into its home."""
     node.config.parent.mkdir(parents=True, exist_ok=True)
     broker_port, controller_port = ports[node.node_id]
     text = Template(TEMPLATE.read_text()).substitute(
-        broker_port=broker_port, controller_port=controller_port, log_dir=node.data
+        broker_port=broker_port,
+        controller_port=controller_port,
+        log_dir=",".join(str(d) for d in log_dirs(node)),
     )
     overrides = cluster_overrides(node, ports)
     if kafka_tls.enabled(kafka_dir()):

@@ -7,7 +7,9 @@ with the stack's own `start_kafka`, so killing it never disturbs the shared stac
 from __future__ import annotations
 
 import os
+import shutil
 import signal
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -21,6 +23,7 @@ from tests.integration.test_relay_support import (
     EVENTS_EACH,
     RelayWorld,
     assert_exactly_once_in_order,
+    committed_position,
     make_world,
     read_topic,
     store_probe_events,
@@ -34,8 +37,8 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 class PrivateBroker:
     """A single-node KRaft broker under its own home; `kill()` and `start()` it at will."""
 
-    def __init__(self, home: Path, libs: Path) -> None:
-        self.env = {"CARELEDGER_HOME": str(home), "CARELEDGER_KAFKA_LIBS": str(libs)}
+    def __init__(self, home: Path, libs: Path, **env: str) -> None:
+        self.env = {"CARELEDGER_HOME": str(home), "CARELEDGER_KAFKA_LIBS": str(libs), **env}
         self.component: Component | None = None
 
     def start(self) -> None:
@@ -115,3 +118,65 @@ def test_relay_loses_and_doubles_nothing_when_the_broker_is_killed_and_restarted
     assert "KafkaConnectionError" in log.read_text()  # the relay did see the broker go away
     records = read_topic(world.settings.kafka_bootstrap, world.topic, world.registry)
     assert_exactly_once_in_order(records, sum(stored))
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 48 MB file system of its own (tmpfs), for a second log dir of a private broker."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small file system needs root")
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=48m", "tmpfs", str(mount)], check=True)
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def test_partitions_whose_leader_is_gone_fail_the_transaction_and_no_checkpoint_passes_them(
+    database_url: str, small_disk: Path, tmp_path: Path
+) -> None:
+    """Half the partitions lose their leader (their log dir's disk is full): every transaction
+    touching them fails, is aborted and sent again; once the disk is freed and the broker
+    restarted, every event is on the topic exactly once, in order."""
+    broker = PrivateBroker(tmp_path / "jbod", kafka_libs_dir(),
+                           CARELEDGER_KAFKA_EXTRA_LOG_DIRS=str(small_disk / "kafka"))  # fmt: skip
+    broker.start()
+    try:
+        for world in make_world(database_url, broker.bootstrap, tmp_path):
+            leader_gone(world, broker, small_disk, tmp_path)
+    finally:
+        broker.stop()
+
+
+def leader_gone(world: RelayWorld, broker: PrivateBroker, disk: Path, tmp_path: Path) -> None:
+    app = world.app()
+    log = tmp_path / "relay.log"
+    try:
+        stored = store_probe_events(app, aggregates=20, events_each=EVENTS_EACH)
+        relay = world.start_relay(log, "--batch-size", "50", "--transaction-timeout-ms", "10000")
+        wait_until_published(world, stored)
+        fill = disk / "fill"
+        subprocess.run(["fallocate", "-l", str(shutil.disk_usage(disk).free), str(fill)],
+                       check=True)  # fmt: skip
+        stored += store_probe_events(app, aggregates=20, events_each=EVENTS_EACH)
+        wait_for_line(log, "kafka transaction failed", timeout=90)
+        stuck = committed_position(world, settle=False)
+        assert stuck < app.recorder.max_notification_id()  # nothing passed the offline ones
+        fill.unlink()
+        broker.kill()  # a failed log dir comes back only with the broker
+        broker.start()
+        wait_until_published(world, app.recorder.max_notification_id(), timeout=180)
+        assert relay.poll() is None, log.read_text()[-3000:]
+    finally:
+        if "relay" in locals() and relay.poll() is None:
+            relay.terminate()
+            try:
+                relay.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                relay.kill()
+                relay.wait(timeout=10)
+        app.close()
+    records = read_topic(world.settings.kafka_bootstrap, world.topic, world.registry)
+    assert_exactly_once_in_order(records, stored)

@@ -73,10 +73,12 @@ PROBE_SCHEMAS: dict[str, dict[str, Any]] = {
 }
 
 
-def write_probe_schemas(root: Path) -> SchemaRegistry:
+def write_probe_schemas(
+    root: Path, schemas: dict[str, dict[str, Any]] = PROBE_SCHEMAS
+) -> SchemaRegistry:
     folder = root / PROBE_SERVICE
     folder.mkdir(parents=True, exist_ok=True)
-    for name, schema in PROBE_SCHEMAS.items():
+    for name, schema in schemas.items():
         document = {
             "$schema": "https://json-schema.org/draft/2020-12/schema",
             "type": "object",
@@ -114,15 +116,19 @@ class RelayWorld:
             "--import", __name__, *extra,
         ]  # fmt: skip
 
+    def env(self) -> dict[str, str]:
+        """The environment a relay process of this world runs with."""
+        return {**os.environ, "CARELEDGER_ENV": "dev",
+                "CARELEDGER_DATABASE_URL": self.settings.database_url,
+                **kafka_access(self.settings).environment(),
+                "PYTHONPATH": str(REPO)}  # fmt: skip
+
     def start_relay(self, log: Path, *extra: str) -> subprocess.Popen[bytes]:
-        env = {**os.environ, "CARELEDGER_ENV": "dev",
-               "CARELEDGER_DATABASE_URL": self.settings.database_url,
-               **kafka_access(self.settings).environment(),
-               "PYTHONPATH": str(REPO)}  # fmt: skip
         with log.open("ab") as out:
             return subprocess.Popen(
-                self.relay_argv(*extra), stdout=out, stderr=subprocess.STDOUT, env=env, cwd=REPO
-            )
+                self.relay_argv(*extra), stdout=out, stderr=subprocess.STDOUT, env=self.env(),
+                cwd=REPO,
+            )  # fmt: skip
 
 
 def make_world(database_url: str, kafka: KafkaTarget, tmp: Path) -> Iterator[RelayWorld]:
@@ -185,8 +191,12 @@ def read_topic(kafka: KafkaTarget, topic: str, registry: SchemaRegistry) -> list
         consumer.close()
 
 
-def committed_position(world: RelayWorld) -> int:
-    return read_checkpoint(kafka_access(world.settings), world.store, topic=world.checkpoint_topic)
+def committed_position(world: RelayWorld, *, settle: bool = True) -> int:
+    """The relay's committed position; `settle=False` reads past no open transaction (one that
+    cannot end while a partition is offline would otherwise hold the read)."""
+    return read_checkpoint(
+        kafka_access(world.settings), world.store, topic=world.checkpoint_topic, settle=settle
+    )
 
 
 def wait_until_published(world: RelayWorld, position: int, timeout: float = 90) -> None:
