@@ -21,6 +21,7 @@ from kafka import KafkaConsumer, TopicPartition
 
 from services.common import quarantine
 from services.common.context import acting_as
+from services.common.kafka_access import kafka_access
 from services.common.quarantine import Held
 from services.common.settings import Settings
 
@@ -67,7 +68,7 @@ def retry_deadletters(
     parse = parse or parse_consumer_record
     schema = str(getattr(app, "name", service))
     rows = [r for r in _rows(settings, schema) if ref is None or r.ref == ref]
-    kafka = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, group_id=None,
+    kafka = KafkaConsumer(**kafka_access(settings).options(), group_id=None,
                           enable_auto_commit=False, isolation_level="read_committed",
                           **(kafka_options or {}))  # fmt: skip
     applied: list[str] = []

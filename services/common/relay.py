@@ -46,6 +46,7 @@ from services.common.relay_kafka import (
     RelayFenced,
     checkpoint_value,
     commit_within,
+    failed_sends,
     read_checkpoint_state,
     topic_record_limit,
     transactional_producer,
@@ -263,7 +264,7 @@ class Relay:
         # A batch split after MESSAGE_TOO_LARGE, or a timeout: the futures below say which
         with contextlib.suppress(KafkaError):
             producer.flush(timeout=timeout)
-        failed = self._failed_sends(sent, deadline)
+        failed = failed_sends(sent, deadline)
         if failed:
             self._abort()
             too_large = [i for i, exc in failed if isinstance(exc, TOO_LARGE) and i < len(records)]
@@ -273,19 +274,6 @@ class Relay:
                                      self._record_limit)  # fmt: skip
             raise failed[0][1]
         commit_within(producer, timeout)  # commit_transaction waits without a bound
-
-    @staticmethod
-    def _failed_sends(sent: list[Any], deadline: float) -> list[tuple[int, KafkaError]]:
-        """(index, error) of each send that failed or did not finish by `deadline`."""
-        if all(future.is_done and not future.failed() for future in sent):
-            return []  # the common case, checked cheaply
-        failed: list[tuple[int, KafkaError]] = []
-        for index, future in enumerate(sent):
-            try:  # get() follows a record into the batches a split re-sent it in
-                future.get(timeout=max(0.0, deadline - time.monotonic()))
-            except KafkaError as exc:
-                failed.append((index, exc))
-        return failed
 
     def _abort(self) -> None:
         """Abort the transaction in hand, waiting at most ABORT_WAIT_S.

@@ -15,7 +15,12 @@ from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
-from kafka.errors import InvalidProducerEpochError, KafkaTimeoutError, ProducerFencedError
+from kafka.errors import (
+    InvalidProducerEpochError,
+    KafkaError,
+    KafkaTimeoutError,
+    ProducerFencedError,
+)
 
 from services.common.kafka_access import KafkaTarget, as_access
 
@@ -86,6 +91,19 @@ def commit_within(producer: KafkaProducer, timeout_s: float) -> None:
     producer._sender.wakeup()
     if not result.wait(timeout_ms=timeout_s * 1000):
         raise KafkaTimeoutError(f"the transaction did not commit within {timeout_s:.0f}s")
+
+
+def failed_sends(sent: Sequence[Any], deadline: float) -> list[tuple[int, KafkaError]]:
+    """(index, error) of each send future that failed or did not finish by `deadline`."""
+    if all(future.is_done and not future.failed() for future in sent):
+        return []  # the common case, checked cheaply
+    failed: list[tuple[int, KafkaError]] = []
+    for index, future in enumerate(sent):
+        try:  # get() follows a record into the batches a split re-sent it in
+            future.get(timeout=max(0.0, deadline - time.monotonic()))
+        except KafkaError as exc:
+            failed.append((index, exc))
+    return failed
 
 
 class Checkpoint(NamedTuple):
