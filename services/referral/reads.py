@@ -27,7 +27,8 @@ RESOURCE = "Referral"
 
 def placed(app: ReferralApplication, viewer: Viewer, plan_id: UUID | str,
            client_id: str | None) -> rp.Kind:  # fmt: skip
-    team = app.plan_team(UUID(str(plan_id)))
+    # Only a clinician's place depends on the care team: no store read for anyone else.
+    team = app.plan_team(UUID(str(plan_id))) if viewer.has("clinician") else None
     return rp.reader_of(viewer, team, client_id, app.clock())
 
 
