@@ -10,17 +10,20 @@ topic and the service's quarantine (consumer_quarantine.py, which also retries i
 then its position is recorded so the partition moves on. PostgreSQL being down is retried with
 backoff, never skipped.
 
-Within a poll, a record whose reaction saves nothing does not get a transaction of its own: its
-position is noted and written once at the end of the poll, or with the next record of the same
-partition that does save something (a later offset covers it). Most records on a topic are of
-no interest to a given service, and one transaction each was most of a consumer's CPU. If the
-process dies first, those records are read again and react to nothing again (or, if the state
-changed meanwhile, react for the first time): still once in effect.
+A record whose reaction saves nothing does not get a transaction of its own: its position is
+noted and written with the next record of the same partition that does save something (a later
+offset covers it), or at the end of a poll once `idle_flush_seconds` (default 1 s) have passed
+since the last such write, and when the consumer stops. Most records on a topic are of no
+interest to a given service, and one transaction each (or one per poll: a busy topic is polled
+in small batches) was most of a consumer's CPU. If the process dies first, those records are
+read again and react to nothing again (or, if the state changed meanwhile, react for the first
+time): still once in effect.
 """
 
 from __future__ import annotations
 
 import signal
+import time
 from collections.abc import Callable, Iterable, Mapping
 from enum import StrEnum
 from types import FrameType
@@ -111,6 +114,7 @@ class Consumer:
         poll_timeout_ms: int = 500,
         max_backoff_s: float = 10.0,
         kafka_options: Mapping[str, Any] | None = None,
+        idle_flush_seconds: float = 1.0,
     ) -> None:
         self.service = service
         self.app = app
@@ -131,7 +135,9 @@ class Consumer:
         self._kafka_options = {"session_timeout_ms": 10_000, **(kafka_options or {})}
         self._kafka: Any = None
         self._stopping = False
-        self._idle: dict[str, Tracking] = {}  # positions of this poll's records that saved nothing
+        self._idle: dict[str, Tracking] = {}  # positions of records that saved nothing
+        self._idle_flush_seconds = idle_flush_seconds
+        self._flushed_at = float("-inf")
         self._retrying = Retrying(
             retry=retry_if_exception(is_transient),
             wait=wait_exponential_jitter(multiplier=0.1, max=max_backoff_s, jitter=0.1),
@@ -178,6 +184,10 @@ class Consumer:
         self._stopping = True
 
     def close(self) -> None:
+        try:
+            self.flush_idle()
+        except Exception as exc:  # the positions are a saving, not a duty: they are read again
+            log.info("consumer.idle_positions_not_written", error=type(exc).__name__)
         if self._kafka is not None:
             self._kafka.close(autocommit=False)
             self._kafka = None
@@ -207,7 +217,8 @@ class Consumer:
                 self.handle(record, defer_idle=True)
                 handled += 1
                 next_offsets[tp] = OffsetAndMetadata(record.offset + 1, "", -1)
-        self.flush_idle()
+        if time.monotonic() - self._flushed_at >= self._idle_flush_seconds or self._stopping:
+            self.flush_idle()
         if next_offsets:
             self._commit_hint(next_offsets)
         return handled
@@ -248,6 +259,7 @@ class Consumer:
 
     def flush_idle(self) -> None:
         """Write the noted positions of records that saved nothing (one transaction each)."""
+        self._flushed_at = time.monotonic()
         while self._idle:
             _name, tracking = self._idle.popitem()
             try:
@@ -373,7 +385,9 @@ class _SeekToTracked(ConsumerRebalanceListener):  # type: ignore[misc]
         self.consumer = consumer
 
     def on_partitions_revoked(self, revoked: Any) -> None:
-        pass  # every handled record is already committed in PostgreSQL
+        # Every record that saved something is committed in PostgreSQL; an idle position not yet
+        # written only makes the next owner read records that react to nothing once more.
+        pass
 
     def on_partitions_assigned(self, assigned: Any) -> None:
         self.consumer.position_partitions(assigned)

@@ -345,3 +345,26 @@ def test_a_record_of_an_event_the_reactions_do_not_read_is_passed_over_unparsed(
     assert consumer.handle(ping_record(registry, offset=9, n=3)) is Outcome.PROCESSED
     assert stored_events(app) == [] and letters.sent == []
     assert app.process_recorder.max_tracking_id(tracking_name(TOPIC, 0)) == 9
+
+
+def test_idle_positions_are_written_at_most_once_a_second_and_when_the_consumer_stops(
+    registry: SchemaRegistry,
+) -> None:
+    consumer, app, _ = make_consumer(registry)
+    inserts = CountingInserts(app)
+    consumer._kafka = OneBatch([ping_record(registry, offset=1, n=0)])
+    consumer.poll_once()  # the first poll writes its position
+    for offset in (2, 3):
+        consumer._kafka = OneBatch([ping_record(registry, offset=offset, n=0)])
+        consumer.poll_once()
+    assert inserts.calls == 1  # polls within the second wait
+    assert app.process_recorder.max_tracking_id(tracking_name(TOPIC, 0)) == 1
+    consumer._flushed_at -= 1.0  # a second later
+    consumer._kafka = OneBatch([ping_record(registry, offset=4, n=0)])
+    consumer.poll_once()
+    assert app.process_recorder.max_tracking_id(tracking_name(TOPIC, 0)) == 4
+    consumer._kafka = OneBatch([ping_record(registry, offset=5, n=0)])
+    consumer.poll_once()
+    consumer._kafka = None
+    consumer.close()  # stopping writes what is noted
+    assert app.process_recorder.max_tracking_id(tracking_name(TOPIC, 0)) == 5
