@@ -15,6 +15,8 @@ from typing import Any
 from contracts.privacy import canonical, parse_path
 
 WITHDRAWN = "x-withdrawn"
+# Private fields a version introduces: the stored event has them, no record ever carried them.
+STORED_ONLY = "x-stored-only"
 _CONSTRAINED = ("enum", "const", "format", "pattern")
 _IDENTIFIER = "an id (client, clinician, practice, record or aggregate), never a name"
 # Strings without enum, format or pattern that are not free text, by field name, and what they
@@ -27,6 +29,8 @@ NOT_FREE_TEXT: dict[str, str] = {
     "decided_by": _IDENTIFIER,
     "disclosed_by": _IDENTIFIER,
     "reviewed_by": _IDENTIFIER,
+    "recorded_by": _IDENTIFIER,
+    "requested_by": _IDENTIFIER,
     "about_partner_of": _IDENTIFIER,
     "clients": _IDENTIFIER,
     "sub": "a token subject: the caller's id, never a name",

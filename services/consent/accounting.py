@@ -1,9 +1,18 @@
-"""Accounting of disclosures (HIPAA 45 CFR 164.528: 6 years; 42 CFR 2.24: 3 years).
+"""Accounting of disclosures, per regime: HIPAA 45 CFR 164.528 and 42 CFR 2.24.
 
-Each disclosure in the requested period is listed when it falls in at least one window: the
-HIPAA window (the 6 years before now) or, for Part 2 labelled disclosures, the Part 2 window
-(3 years). Each row names the regimes it is accounted under. A requested start earlier than the
-HIPAA window is moved to the window's start, and the response says so.
+- HIPAA (6 years before the request) lists disclosures except those 164.528(a)(1) excludes:
+  for treatment, payment and health care operations (i), at the person's request or under
+  their authorization (ii, iv). What remains are the disclosures made without the person's
+  consent under an exception (the carve-outs: a safety threat, a mandated report, a court
+  order; 164.512), each with its date, recipient name and address if known, description and
+  purpose.
+- 42 CFR 2.24 (3 years before the request) lists the Part 2 disclosures made with the person's
+  consent (a Part 2 consent decision, or a paper consent recorded as such). A medical-emergency
+  disclosure (2.51) is documented with its break-glass decision instead.
+
+A line is listed when it falls in the requested period and in the window of a regime it falls
+under; `regimes` says which. Every other disclosure of the period is in `excluded` with the
+reason per regime (compliance staff see both; the person's copy is `items`).
 """
 
 from __future__ import annotations
@@ -16,12 +25,15 @@ from typing import Any
 
 from services.common.errors import RuleBroken
 
+HIPAA, PART2 = "HIPAA", "42CFRPart2"
 HIPAA_YEARS = 6
 PART2_YEARS = 3
+TPO = frozenset({"TREAT", "COC", "HPAYMT", "HOPERAT"})
 CSV_COLUMNS = (
     "disclosure_id", "disclosed_at", "person_id", "recipient_kind", "recipient_id",
     "recipient_name", "recipient_address", "description", "categories", "labels", "purpose",
-    "disclosed_by", "decision_id", "consent_id", "consent_version", "basis_rule", "regimes",
+    "disclosed_by", "decision_id", "consent_id", "consent_version", "basis_rule", "basis_kind",
+    "recorded_late", "regimes",
 )  # fmt: skip
 
 
@@ -50,51 +62,76 @@ def accounting_window(
             f"accounting covers at most {HIPAA_YEARS} years"
         )
         since = hipaa_from
-    return {
-        "from": since,
-        "to": end,
-        "hipaa_from": hipaa_from,
-        "part2_from": part2_from,
-        "notes": notes,
-    }
+    return {"from": since, "to": end, "hipaa_from": hipaa_from, "part2_from": part2_from,
+            "notes": notes}  # fmt: skip
+
+
+def _basis(item: Mapping[str, Any]) -> str:
+    """`emergency`, `exception` (164.512) or `consent` (consent, paper consent, agreement)."""
+    rule = str(item.get("basis_rule") or "")
+    if rule.startswith("break-glass:"):
+        return "emergency"
+    if rule.startswith("carve-out:"):
+        return "exception"
+    return "consent"
+
+
+def exclusions(item: Mapping[str, Any]) -> dict[str, str]:
+    """Why the disclosure falls outside each regime (a regime not named here applies)."""
+    basis, why = _basis(item), {}
+    if basis == "emergency" or (basis == "consent" and item["purpose"] in TPO):
+        why[HIPAA] = "164.528(a)(1)(i): for treatment, payment or health care operations"
+    elif basis == "consent":
+        why[HIPAA] = "164.528(a)(1)(ii)/(iv): at the person's request or under their consent"
+    if not item["part2"]:
+        why[PART2] = "not a Part 2 record"
+    elif basis == "emergency":
+        why[PART2] = "2.51 medical emergency: documented with its break-glass decision"
+    elif basis == "exception":
+        why[PART2] = "2.24 lists disclosures made with consent"
+    return why
 
 
 def accounting_rows(
     disclosures: Iterable[Mapping[str, Any]], window: Mapping[str, Any]
-) -> list[dict[str, Any]]:
-    """One row per disclosure in the window, oldest first, with every required field."""
-    rows = []
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(lines, excluded) for the period, oldest first: every disclosure lands in one of them."""
+    lines, excluded = [], []
     for item in disclosures:
         when: dt.datetime = item["disclosed_at"]
         if when < window["from"] or (window["to"] is not None and when >= window["to"]):
             continue
-        regimes = []
-        if when >= window["hipaa_from"]:
-            regimes.append("HIPAA")
-        if item["part2"] and when >= window["part2_from"]:
-            regimes.append("42CFRPart2")
-        if not regimes:
-            continue
-        recipient = item["recipient"]
-        rows.append(
-            {
-                "disclosure_id": item["disclosure_id"],
-                "disclosed_at": when,
-                "person_id": item["person_id"],
-                "recipient": dict(recipient),
-                "description": item["description"],
-                "categories": list(item["categories"]),
-                "labels": list(item["labels"]),
-                "purpose": item["purpose"],
-                "disclosed_by": item["disclosed_by"],
-                "decision_id": item["decision_id"],
-                "consent_id": item["consent_id"],
-                "consent_version": item["consent_version"],
-                "basis_rule": item["basis_rule"],
-                "regimes": regimes,
-            }
-        )
+        why = exclusions(item)
+        starts = {HIPAA: window["hipaa_from"], PART2: window["part2_from"]}
+        for regime, start in starts.items():
+            if regime not in why and when < start:
+                why[regime] = f"older than the {regime} window (from {start.date().isoformat()})"
+        regimes = [r for r in (HIPAA, PART2) if r not in why]
+        row = _row(item, regimes)
+        if regimes:
+            lines.append(row)
+        else:
+            excluded.append({**row, "excluded": why})
+    return _oldest_first(lines), _oldest_first(excluded)
+
+
+def _oldest_first(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda r: r["disclosed_at"])
+
+
+def _row(item: Mapping[str, Any], regimes: list[str]) -> dict[str, Any]:
+    fields = ("disclosure_id", "disclosed_at", "person_id", "description", "purpose",
+              "disclosed_by", "decision_id", "consent_id", "consent_version", "basis_rule",
+              "recorded_late", "recorded_by", "source")  # fmt: skip
+    row: dict[str, Any] = {f: item.get(f) for f in fields}
+    row.update(
+        recipient=dict(item["recipient"]),
+        categories=list(item["categories"]),
+        labels=list(item["labels"]),
+        basis=dict(item.get("basis") or {"kind": "decision"}),
+        regimes=regimes,
+    )
+    return row
 
 
 def accounting_csv(rows: Iterable[Mapping[str, Any]]) -> str:
@@ -118,10 +155,12 @@ def accounting_csv(rows: Iterable[Mapping[str, Any]]) -> str:
                 "labels": ";".join(row["labels"]),
                 "purpose": row["purpose"],
                 "disclosed_by": row["disclosed_by"],
-                "decision_id": row["decision_id"],
+                "decision_id": row["decision_id"] or "",
                 "consent_id": row["consent_id"] or "",
                 "consent_version": row["consent_version"] or "",
                 "basis_rule": row["basis_rule"] or "",
+                "basis_kind": row["basis"].get("kind", ""),
+                "recorded_late": "yes" if row["recorded_late"] else "no",
                 "regimes": ";".join(row["regimes"]),
             }
         )

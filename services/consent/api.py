@@ -15,14 +15,16 @@ from services.common.validation import moment_in_range
 from services.consent import fhir
 from services.consent.accounting import accounting_csv, accounting_rows, accounting_window
 from services.consent.application import ConsentApplication
-from services.consent.domain.terms import BreakGlass, DecisionRequest, Recipient
+from services.consent.domain.terms import BreakGlass, CarveOut, DecisionRequest, Recipient
 from services.consent.reads import AGREEMENT, CONSENT, DECISION, DISCLOSURE, logged
+from services.consent.records import RecordRef
 from services.consent.schemas import (
     AgreementIn,
     ConsentIn,
     DecisionIn,
     DisclosureIn,
     ExpiryIn,
+    LateDisclosureIn,
     ReviewIn,
     RevisionIn,
     RevocationIn,
@@ -31,6 +33,7 @@ from services.consent.schemas import (
 
 router = APIRouter()
 FHIR_JSON = "application/fhir+json"
+RESTRICTED = "(restricted)"
 
 
 async def consent_app(request: Request) -> ConsentApplication:
@@ -48,6 +51,7 @@ OnBehalfOf = Annotated[
            description="a service credential only: the caller whose read asks the question"),
 ]  # fmt: skip
 Discloser = Annotated[Caller, Depends(allow(Role.CLINICIAN))]
+LateRecorder = Annotated[Caller, Depends(allow(Role.CLINICIAN, Role.COMPLIANCE))]
 Reader = Annotated[
     Caller, Depends(allow(Role.CLINICIAN, Role.COMPLIANCE, Role.INTEGRATION, Role.ADMIN))
 ]
@@ -60,6 +64,11 @@ Auditor = Annotated[Caller, Depends(allow(Role.COMPLIANCE, Role.INTEGRATION))]
 def _sent(response: Response, data: dict[str, Any]) -> dict[str, Any]:
     set_etag(response, int(data["version"]))
     return data
+
+
+def bearer_token(request: Request) -> str | None:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return token if scheme.lower() == "bearer" and token else None
 
 
 def _list(values: list[Any] | None) -> list[str] | None:
@@ -215,11 +224,11 @@ def expire(consent_id: str, body: ExpiryIn, response: Response, app: Consents, c
 
 
 @router.post("/decisions", status_code=201, tags=["decisions"])
-def decide(body: DecisionIn, response: Response, app: Consents, caller: Asker,
-           on_behalf_of: OnBehalfOf = None) -> dict[str, Any]:  # fmt: skip
+def decide(body: DecisionIn, request: Request, response: Response, app: Consents,
+           caller: Asker, on_behalf_of: OnBehalfOf = None) -> dict[str, Any]:  # fmt: skip
     """PERMIT, DENY or NO_CONSENT, with basis, obligations and trace; always recorded."""
-    glass = body.break_glass
-    request = DecisionRequest(
+    glass, carve = body.break_glass, body.carve_out
+    asked = DecisionRequest(
         person_id=body.person_id,
         actor_id=end_caller(caller, on_behalf_of),
         recipient=Recipient(**body.recipient.model_dump()),
@@ -228,21 +237,27 @@ def decide(body: DecisionIn, response: Response, app: Consents, caller: Asker,
         labels=frozenset(body.labels),
         at=app.clock(),
         individual_session=body.context.individual_session,
-        about_partner_of=body.context.about_partner_of,
-        break_glass=BreakGlass(glass.kind, glass.justification) if glass else None,
+        break_glass=BreakGlass(**glass.model_dump()) if glass else None,
+        carve_out=CarveOut(**carve.model_dump()) if carve else None,
     )
-    return _sent(response, app.decide(request=request, ctx=caller.ctx))
+    records = [RecordRef(**r.model_dump()) for r in body.records]
+    return _sent(response, app.decide(
+        request=asked, ctx=caller.ctx, about_partner_of=body.context.about_partner_of,
+        records=records, token=bearer_token(request),
+    ))  # fmt: skip
 
 
 @router.get("/decisions", tags=["decisions"])
 def list_decisions(request: Request, app: Consents, caller: Compliance, page: PageParams,
                    outcome: Literal["PERMIT", "DENY", "NO_CONSENT"] | None = None,
-                   break_glass: bool | None = None, person_id: str | None = None,
-                   start: From = None, end: To = None) -> dict[str, Any]:  # fmt: skip
-    """Decisions of a period: `?outcome=DENY` for denials, `?break_glass=true` for emergencies."""
+                   break_glass: bool | None = None, carve_out: bool | None = None,
+                   person_id: str | None = None, start: From = None,
+                   end: To = None) -> dict[str, Any]:  # fmt: skip
+    """Decisions of a period: `?outcome=DENY` for denials, `?break_glass=true` for emergencies,
+    `?carve_out=true` for the agreement's carve-outs."""
     rows = app.decisions(
-        caller.tenant, outcome=outcome, break_glass=break_glass, person_id=person_id,
-        start=when(start, "from"), end=when(end, "to"),
+        caller.tenant, outcome=outcome, break_glass=break_glass, carve_out=carve_out,
+        person_id=person_id, start=when(start, "from"), end=when(end, "to"),
     )  # fmt: skip
     answer = page.slice(rows)
     logged(request, DECISION, answer["items"])
@@ -254,9 +269,12 @@ def get_decision(request: Request, decision_id: str, response: Response, app: Co
                  caller: Staff) -> dict[str, Any]:  # fmt: skip
     decision = app.get_decision(decision_id, caller.tenant)
     logged(request, DECISION, [decision])
-    if decision["break_glass"] and not caller.has(Role.COMPLIANCE):
-        # The justification is free text about the emergency: compliance reads it, others not.
-        decision["break_glass"] = {**decision["break_glass"], "justification": "(restricted)"}
+    if not caller.has(Role.COMPLIANCE):
+        # Justifications and emergency details are free text: compliance reads them, others not.
+        for key in ("break_glass", "carve_out"):
+            if decision[key]:
+                decision[key] = {k: v if k == "kind" or v is None else RESTRICTED
+                                 for k, v in decision[key].items()}  # fmt: skip
     return _sent(response, decision)
 
 
@@ -288,6 +306,13 @@ def record_disclosure(body: DisclosureIn, response: Response, app: Consents,
     return _sent(response, app.record_disclosure(terms=body.terms(), ctx=caller.ctx))
 
 
+@router.post("/disclosures/late", status_code=201, tags=["disclosures"])
+def record_late_disclosure(body: LateDisclosureIn, response: Response, app: Consents,
+                           caller: LateRecorder) -> dict[str, Any]:  # fmt: skip
+    """Record a disclosure made earlier (on paper, by phone, in the previous system)."""
+    return _sent(response, app.record_late_disclosure(terms=body.terms(), ctx=caller.ctx))
+
+
 @router.get(
     "/persons/{person_id}/disclosure-accounting",
     tags=["disclosures"],
@@ -299,16 +324,18 @@ def disclosure_accounting(request: Request, person_id: str, app: Consents, calle
                           start: From = None, end: To = None,
                           format: Literal["json", "csv", "fhir"] = "json",
                           ) -> dict[str, Any] | Response:  # fmt: skip
-    """Accounting of disclosures (HIPAA 6 years, Part 2 3 years) as JSON, CSV or FHIR."""
-    window = accounting_window(app.clock(), when(start, "from"), when(end, "to"))
-    rows = accounting_rows(app.disclosures_of(caller.tenant, person_id), window)
-    logged(request, DISCLOSURE, rows, clients=[person_id])
+    """Accounting of disclosures per regime (HIPAA 164.528, 42 CFR 2.24), recorded as produced."""
+    accounting = app.account(
+        person_id, start=when(start, "from"), end=when(end, "to"), format=format, ctx=caller.ctx
+    )
+    rows = accounting["items"]
+    logged(request, DISCLOSURE, [*rows, *accounting["excluded"]], clients=[person_id])
     if format == "csv":
         return Response(accounting_csv(rows), media_type="text/csv; charset=utf-8")
     if format == "fhir":
         events = [fhir.disclosure_audit_event(r) for r in rows]
         return _fhir(fhir.bundle(events))
-    return {"person_id": person_id, "window": window, "items": rows, "total": len(rows)}
+    return accounting
 
 
 # -- FHIR ------------------------------------------------------------------------------------
@@ -339,8 +366,10 @@ def fhir_consent_version(request: Request, consent_id: str, version: int, app: C
 @router.get("/fhir/AuditEvent", tags=["fhir"])
 def fhir_audit_events(request: Request, app: Consents, caller: Auditor,
                       patient: Annotated[str, Query(min_length=1)]) -> Response:  # fmt: skip
-    """The patient's disclosures as a searchset Bundle of AuditEvent (6-year window)."""
+    """The patient's disclosures as a searchset Bundle of AuditEvent (6-year window, every one,
+    whether or not an accounting to the patient would list it)."""
     window = accounting_window(app.clock(), None, None)
-    rows = accounting_rows(app.disclosures_of(caller.tenant, patient), window)
+    lines, excluded = accounting_rows(app.disclosures_of(caller.tenant, patient), window)
+    rows = sorted([*lines, *excluded], key=lambda r: r["disclosed_at"])
     logged(request, DISCLOSURE, rows, clients=[patient])
     return _fhir(fhir.bundle(fhir.disclosure_audit_event(r) for r in rows))

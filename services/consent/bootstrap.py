@@ -11,9 +11,12 @@ from services.common.idempotency import IdempotencyStore, postgres_idempotency
 from services.common.readstore import ReadStore
 from services.common.settings import Settings
 from services.common.store import build_application
+from services.consent import reactions
 from services.consent.api import router
 from services.consent.application import ConsentApplication
 from services.consent.projections import PROJECTIONS, PostgresDecisions
+from services.consent.records import HttpRecordLookup
+from services.consent.settings import ConsentSettings
 
 DESCRIPTION = (
     "Who may see what: couple information-sharing agreements, consent directives (including "
@@ -26,26 +29,34 @@ def build_consents(
     *,
     application_class: type[ConsentApplication] = ConsentApplication,
     create_table: bool = False,
+    consent_settings: ConsentSettings | None = None,
 ) -> ConsentApplication:
     """The application on PostgreSQL (settings) or in memory (None).
 
     On PostgreSQL the compliance lists read the `compliance_decisions` projection in the
-    application's own schema (`application_class.name`).
+    application's own schema (`application_class.name`), and records a decision request names
+    are looked up in the services that own them (`settings.service_urls`).
     """
+    options = consent_settings or ConsentSettings()
     app: ConsentApplication = build_application(
         application_class, settings, create_table=create_table
     )
+    app.decision_validity = options.decision_validity()
     if settings is not None:
         store = ReadStore.from_settings(settings)
         app.access_log = PostgresAccessLog(app, store, schema=application_class.name)
         app.decision_log = PostgresDecisions(app, store, schema=application_class.name)
+        urls = dict(settings.service_urls)
+        app.records = HttpRecordLookup(lambda: urls, timeout=options.records_timeout_seconds)
     return app
 
 
 def close_consents(app: ConsentApplication) -> None:
-    """Close the read model's pool (if any) and the event store."""
+    """Close the read model's pool and the record lookup's client (if any) and the store."""
     if isinstance(app.decision_log, PostgresDecisions):
         app.decision_log.close()
+    if isinstance(app.records, HttpRecordLookup):
+        app.records.close()
     app.close()
 
 
@@ -79,3 +90,14 @@ def run_projections(settings: Settings) -> None:
     from services.common.projection_runs import run_projections as run
 
     run("consent", PROJECTIONS, settings)
+
+
+def run_consumer(settings: Settings) -> None:
+    """`careledger consume consent`: each referral sent -> a disclosure, exactly once."""
+    from services.common.consumer import run_consumer as consume
+
+    app = build_consents(settings)
+    try:
+        consume("consent", app, reactions, settings)
+    finally:
+        close_consents(app)

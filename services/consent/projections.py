@@ -36,7 +36,7 @@ def fold(row: dict[str, Any] | None, topic: str, aggregate_id: str,
     if topic == DECISION_RECORDED:
         fields = ("tenant", "person_id", "actor_id", "recipient", "purpose", "categories",
                   "labels", "decided_at", "outcome", "basis", "obligations", "break_glass",
-                  "review_required")  # fmt: skip
+                  "carve_out", "review_required")  # fmt: skip
         return {"decision_id": aggregate_id, **{f: state[f] for f in fields}, "review": None}
     if row is None:
         return None
@@ -48,9 +48,10 @@ def matches(row: Mapping[str, Any], filters: Mapping[str, Any]) -> bool:
     """Whether a decision row passes the list filters (outcome, break_glass, person, period)."""
     if filters.get("outcome") is not None and row["outcome"] != filters["outcome"]:
         return False
-    glass = filters.get("break_glass")
-    if glass is not None and (row["break_glass"] is not None) != glass:
-        return False
+    for key in ("break_glass", "carve_out"):
+        wanted = filters.get(key)
+        if wanted is not None and (row.get(key) is not None) != wanted:
+            return False
     if filters.get("person_id") is not None and row["person_id"] != filters["person_id"]:
         return False
     if filters.get("start") is not None and row["decided_at"] < filters["start"]:

@@ -11,11 +11,11 @@ from services.common.validation import RequestModel
 
 Purpose = Literal["TREAT", "COC", "HPAYMT", "HOPERAT", "FAMRQT", "PATRQT"]
 RecipientKind = Literal["partner", "family-member", "provider", "organization", "ehr", "payer"]
-Label = Literal["42CFRPart2", "ETH", "PSY", "SDV", "HIV", "R"]
+Label = Literal["42CFRPart2", "ETH", "PSY", "PSYTHPN", "SDV", "HIV", "R"]
 Category = Literal[
     "individual-session", "joint-session", "family-session", "treatment-plan", "assessment",
     "diagnosis", "medication", "progress-notes", "substance-use", "sud-counseling-notes",
-    "referral", "billing", "demographics",
+    "psychotherapy-notes", "intimate-partner-violence", "referral", "billing", "demographics",
 ]  # fmt: skip
 Mode = Literal["no-secrets", "limited-secrets", "strict"]
 CarveOut = Literal["imminent-safety-threat", "mandated-reporting", "court-order"]
@@ -40,9 +40,14 @@ class RecipientIn(Body):
     designation: str | None = Field(default=None, max_length=200)
 
 
-class DisclosedTo(RecipientIn):
-    id: str = Id
+class DecisionRecipient(RecipientIn):
+    """The one recipient a decision is about (by id); name and address go to the accounting."""
+
     address: str | None = Field(default=None, max_length=500, description="PHI when a person")
+
+
+class DisclosedTo(DecisionRecipient):
+    id: str = Id
 
 
 class AgreementIn(Body):
@@ -133,24 +138,53 @@ class ExpiryIn(Body):
 
 class DecisionContext(Body):
     individual_session: bool = False
-    about_partner_of: str | None = Field(default=None, max_length=200)
+    about_partner_of: str | None = Field(
+        default=None, max_length=200,
+        description="not needed: the agreement is the one between the person and the partner "
+        "who receives it (if given, it must be that partner's id)",
+    )  # fmt: skip
+
+
+Detail = Field(default=None, max_length=500, description="42 CFR 2.51 (free text)")
 
 
 class BreakGlassIn(Body):
+    """A medical emergency or imminent threat: a clinician, treatment, a provider."""
+
     kind: BreakGlassKind
     justification: str = Field(min_length=1, max_length=2000)
+    received_by: str | None = Detail
+    affiliation: str | None = Detail
+    nature_of_emergency: str | None = Detail
+
+
+class CarveOutIn(Body):
+    kind: CarveOut
+    justification: str = Field(min_length=1, max_length=2000)
+
+
+class RecordIn(Body):
+    """A stored record the information comes from: its own labels count."""
+
+    kind: Literal["plan", "session", "referral"]
+    id: str = Id
+    plan_id: str | None = Field(default=None, max_length=200, description="for a session")
 
 
 class DecisionIn(Body):
     """May the caller disclose these categories and labels of the person to the recipient?"""
 
     person_id: str = Id
-    recipient: RecipientIn
+    recipient: DecisionRecipient
     purpose: Purpose
     categories: list[Category] = Field(min_length=1, max_length=20)
-    labels: list[Label] = Field(default_factory=list, max_length=20)
+    labels: list[Label] = Field(
+        default_factory=list, max_length=20, description="can only add to derived ones"
+    )
+    records: list[RecordIn] = Field(default_factory=list, max_length=20)
     context: DecisionContext = Field(default_factory=DecisionContext)
     break_glass: BreakGlassIn | None = None
+    carve_out: CarveOutIn | None = None
 
 
 class ReviewIn(Body):
@@ -158,17 +192,27 @@ class ReviewIn(Body):
     note: str | None = Field(default=None, max_length=2000)
 
 
-class DisclosureIn(Body):
-    """A disclosure made, resting on a PERMIT decision that matches it."""
+Obligation = Literal["attach-part2-notice", "redact"]
+
+
+class Disclosed(Body):
+    """What left the practice, to whom, when and why (shared by both ways of recording it)."""
 
     person_id: str = Id
-    decision_id: str = Id
     recipient: DisclosedTo
     description: str = Field(min_length=1, max_length=2000)
     categories: list[Category] = Field(min_length=1, max_length=20)
-    labels: list[Label] = Field(default_factory=list, max_length=20)
+    labels: list[Label] = Field(
+        default_factory=list, max_length=20,
+        description="optional: the decision's labels are recorded",
+    )  # fmt: skip
     purpose: Purpose
     disclosed_at: dt.datetime
+    obligations_met: list[Obligation] = Field(
+        default_factory=list,
+        max_length=2,
+        description="the discloser's obligations of the decision, done",
+    )
 
     @field_validator("disclosed_at")
     @classmethod
@@ -179,6 +223,41 @@ class DisclosureIn(Body):
         data = self.model_dump(mode="python")
         data["recipient"] = {k: v for k, v in data["recipient"].items() if v is not None}
         return dict(data)
+
+
+class DisclosureIn(Disclosed):
+    """A disclosure made now, resting on the caller's PERMIT decision that matches it."""
+
+    decision_id: str = Id
+
+
+class DecisionBasis(Body):
+    kind: Literal["decision"]
+    decision_id: str = Id
+
+
+class PaperConsentBasis(Body):
+    """A consent signed on paper (or in the previous system), recorded as such."""
+
+    kind: Literal["paper-consent"]
+    signed_on: dt.date
+    reference: str = Field(min_length=1, max_length=200, description="where the paper is filed")
+
+
+class ExceptionBasis(Body):
+    """A disclosure the law required or allowed without consent (164.512)."""
+
+    kind: Literal["legal-exception"]
+    exception: CarveOut
+    reference: str = Field(min_length=1, max_length=200, description="order, report or case")
+
+
+class LateDisclosureIn(Disclosed):
+    """A disclosure made earlier, outside the system or in the previous one, recorded now."""
+
+    disclosed_by: str = Id
+    source: Literal["outside-system", "import"] = "outside-system"
+    basis: DecisionBasis | PaperConsentBasis | ExceptionBasis = Field(discriminator="kind")
 
 
 def _depth(provisions: list[ProvisionIn]) -> int:

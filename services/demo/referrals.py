@@ -125,9 +125,8 @@ def family_therapy_referral(practice: Practice, result: JourneyResult, couple: C
     sent = _step(practice, rid, "send", "send the family-therapy referral")
     permit_a = str((sent.get("consent") or {}).get("decision_id"))
     disclosures: dict[str, list[str]] = {a: [], b: []}
-    disclosures[a].append(_disclose(practice, a, permit_a, {"kind": "organization", **FAMILY},
-                                    draft["categories"] or ["referral"],
-                                    draft["security_labels"], "TREAT"))  # fmt: skip
+    # The send is a disclosure: the consent service records it from careledger.referral.
+    disclosures[a].append(_recorded_send(practice, a))
     _consent(practice, b, "Partner B's consent to inform a family member", {
         "recipients": [FAMILY_MEMBER], "purposes": ["FAMRQT"], "categories": ["treatment-plan"],
     })  # fmt: skip
@@ -151,7 +150,8 @@ def family_therapy_referral(practice: Practice, result: JourneyResult, couple: C
         accounting = practice.call(
             "consent", "GET", f"/persons/{person}/disclosure-accounting",
             action=f"compliance: accounting of disclosures of {label}", role="compliance",
-            outcome=lambda body: f"{body.get('total')} disclosure(s)",
+            outcome=lambda body: (f"{body.get('total')} accounted, "
+                                  f"{len(body.get('excluded') or [])} excluded"),
         )  # fmt: skip
         fhir = practice.call(
             "consent", "GET", "/fhir/AuditEvent", params={"patient": person},
@@ -165,6 +165,7 @@ def family_therapy_referral(practice: Practice, result: JourneyResult, couple: C
         )  # fmt: skip
         result.facts["accounting"][person] = {
             "items": [str(i["disclosure_id"]) for i in accounting.body.get("items", [])],
+            "excluded": [str(i["disclosure_id"]) for i in accounting.body.get("excluded", [])],
             "fhir_entries": len(fhir.body.get("entry") or []),
         }
         result.facts["denied_listed"][person] = [
@@ -189,6 +190,19 @@ def _decide(practice: Practice, person: str, recipient: dict[str, Any], purpose:
     )  # fmt: skip
     decision: dict[str, Any] = answer.body
     return decision
+
+
+def _recorded_send(practice: Practice, person: str, timeout: float = 60.0) -> str:
+    """The id of the disclosure the consent service recorded for the person's referral send."""
+
+    def recorded() -> Any:
+        found = practice.quiet_get("consent", "/fhir/AuditEvent", role="integration",
+                                   params={"patient": person})  # fmt: skip
+        entries = (found or {}).get("entry") or []
+        return entries[0]["resource"]["id"] if entries else None
+
+    return str(practice.poll("the referral send is in the accounting", recorded,
+                             timeout=timeout))  # fmt: skip
 
 
 def _disclose(practice: Practice, person: str, decision_id: str, recipient: dict[str, Any],

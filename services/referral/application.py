@@ -184,7 +184,10 @@ class ReferralApplication(CareApplication):
     def _decision_request(referral: Referral) -> DecisionRequest:
         org = referral.organization or {}
         assert referral.client_id is not None  # check_can_send() requires it
+        # Name and address go to the decision point: the accounting of the send shows them.
         recipient = {"kind": "organization", "id": str(org.get("id")), "name": org.get("name")}
+        if org.get("address"):
+            recipient["address"] = org["address"]
         return DecisionRequest(
             person_id=referral.client_id,
             recipient=recipient,

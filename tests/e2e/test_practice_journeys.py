@@ -124,7 +124,7 @@ def test_a_coercive_control_disclosure_pauses_joint_work_and_the_partner_is_deni
     assert shift.body["reason"] == "coercive-control"
     assert {"R", "SDV"} <= set(shift.labels)
     denial = record(result, "denial")
-    assert denial.ce_type == "careledger.consent.DecisionRecorded.v2"
+    assert denial.ce_type == "careledger.consent.DecisionRecorded.v3"
     assert denial.subject == ids["decision_id"] and denial.body["outcome"] == "DENY"
     assert {"PSY", "SDV"} <= set(denial.labels)
     assert denial.actor == "clinician-partner-a", "who asked travels with the record"
@@ -175,7 +175,10 @@ def test_compliance_finds_every_disclosure_and_every_denial_for_each_partner(
 
     for person in (result.ids["partner_a"], result.ids["partner_b"]):
         accounting = facts["accounting"][person]
-        assert sorted(accounting["items"]) == sorted(facts["disclosures"][person])
+        # Treatment and consented disclosures: HIPAA excludes them, neither is Part 2, so the
+        # accounting lists them as excluded, with the reason; nothing is missing.
+        assert accounting["items"] == []
+        assert sorted(accounting["excluded"]) == sorted(facts["disclosures"][person])
         assert accounting["fhir_entries"] == len(facts["disclosures"][person])
         denial = facts["denials"][person]
         assert denial["outcome"] == "DENY"
@@ -183,7 +186,7 @@ def test_compliance_finds_every_disclosure_and_every_denial_for_each_partner(
     assert facts["denials"][result.ids["partner_a"]]["basis"]["rule"] == "part2-consent-required"
 
     for label in ("disclosure a", "disclosure b"):
-        assert record(result, label).ce_type == "careledger.consent.DisclosureRecorded.v2"
+        assert record(result, label).ce_type == "careledger.consent.DisclosureRecorded.v3"
     for label in ("denial a", "denial b"):
         assert record(result, label).body["outcome"] == "DENY"
     sent = records_of(result, "ReferralSent", result.ids["referral_id"])

@@ -20,13 +20,14 @@ from contracts.schemas import ContractId, default_registry
 from services.common.events import decode_state, event_name, service_of
 from services.common.store import CareApplication, build_application
 from services.consent.application import ConsentApplication
-from services.consent.domain.terms import BreakGlass, Recipient
+from services.consent.domain.terms import BreakGlass, CarveOut, Recipient
 from services.plan.application import PlanApplication
 from services.referral.application import ReferralApplication
 from services.referral.domain import Step
 from tests.unit.consent.builders import NOW, active_consent, context, request
 from tests.unit.consent.test_contracts import produce_every_event
 from tests.unit.consent.test_decisions_and_disclosures import disclosure_terms
+from tests.unit.consent.test_late_disclosures import late
 from tests.unit.plan.builders import (
     ALEX,
     SAM,
@@ -118,11 +119,25 @@ def test_consent_records_carry_no_recipient_details_descriptions_or_justificatio
               "address": f"{MARK} 3 Oak Lane"}  # fmt: skip
     consent = active_consent(app, ctx, description=f"{MARK} what", recipients=[person],
                              expiry_event=f"{MARK} discharge")  # fmt: skip
-    glass = BreakGlass(kind="medical-emergency", justification=f"{MARK} collapsed")
-    recipient = Recipient(kind="family-member", id="person-mother", name=f"{MARK} Ruth")
-    decision = app.decide(request=request(recipient=recipient, break_glass=glass), ctx=ctx)
-    app.record_disclosure(ctx=ctx, terms=disclosure_terms(decision, description=f"{MARK} notes",
-                                                          labels=[]))  # fmt: skip
+    glass = BreakGlass(kind="medical-emergency", justification=f"{MARK} collapsed",
+                       received_by=f"{MARK} Dr Ode", affiliation=f"{MARK} County ED",
+                       nature_of_emergency=f"{MARK} overdose")  # fmt: skip
+    recipient = Recipient(kind="provider", id="dr-ode", name=f"{MARK} Ruth",
+                          address=f"{MARK} 1 ED Way")  # fmt: skip
+    asked = request(recipient=recipient, break_glass=glass, categories=frozenset({"substance-use"}))
+    decision = app.decide(request=asked, ctx=ctx)
+    assert decision["outcome"] == "PERMIT"
+    carve = CarveOut("mandated-reporting", f"{MARK} disclosed harm to a child at home")
+    app.decide(request=request(carve_out=carve), ctx=ctx)
+    app.record_late_disclosure(ctx=ctx, terms=late(
+        description=f"{MARK} produced", recipient={"kind": "organization", "id": "court",
+                                                    "name": f"{MARK} Court"},
+        basis={"kind": "legal-exception", "exception": "court-order",
+               "reference": f"{MARK} CV-1"},
+    ))  # fmt: skip
+    app.record_disclosure(ctx=ctx, terms=disclosure_terms(
+        decision, description=f"{MARK} notes", labels=[], obligations_met=["attach-part2-notice"]
+    ))  # fmt: skip
     app.close_review(decision["decision_id"], finding="justified", note=f"{MARK} ok",
                      ctx=context(role="compliance"))  # fmt: skip
     app.change_consent(consent["consent_id"], "expire", ctx=ctx, on=None,

@@ -11,15 +11,28 @@ from eventsourcing.domain import Aggregate, event
 
 from services.common.errors import Conflict, RuleBroken
 from services.common.events import published
-from services.consent.domain.terms import AgreementTerms, check_values, require
+from services.common.ids import canonical_id, stable_id
+from services.consent.domain.terms import CARVE_OUTS, AgreementTerms, check_values, require
 
 MODES = ("no-secrets", "limited-secrets", "strict")
-CARVE_OUTS = ("imminent-safety-threat", "mandated-reporting", "court-order")
 _NAMESPACE = UUID("8f4b2d3e-9a51-4c57-a7a8-2b1f6c0de001")
+
+
+def couple(partner_ids: list[str]) -> list[str]:
+    """The couple as sorted canonical ids: how two spellings of one couple compare equal."""
+    return sorted({canonical_id(p) for p in partner_ids})
 
 
 def agreement_id(tenant: str, partner_ids: list[str]) -> UUID:
     """One agreement per couple and practice; its versions are the signed terms over time."""
+    return stable_id(_NAMESPACE, tenant, "agreement", couple(partner_ids))
+
+
+def legacy_agreement_id(tenant: str, partner_ids: list[str]) -> UUID:
+    """The id agreements drafted before `stable_id` got (tenant and ids joined with ':').
+
+    Ambiguous by construction, so whoever loads by it must check tenant and partners.
+    """
     return uuid.uuid5(_NAMESPACE, f"{tenant}:" + ":".join(sorted(partner_ids)))
 
 
@@ -42,7 +55,7 @@ class SharingAgreement(Aggregate):
     ) -> SharingAgreement:
         """New terms (version 1) between two partners; nothing is in force until both sign."""
         partners = sorted(set(partner_ids))
-        if len(partners) != 2:
+        if len(partners) != 2 or len(couple(partners)) != 2:
             raise RuleBroken(
                 "an agreement is between two partners",
                 errors={"partner_ids": "give exactly two different person ids"},
@@ -66,16 +79,26 @@ class SharingAgreement(Aggregate):
 
     def sign(self, *, partner_id: str, signed_on: dt.date) -> None:
         """One partner signs the current terms; the second signature puts them in force."""
-        if partner_id not in self.partner_ids:
-            raise RuleBroken(
-                "only a partner of the agreement can sign it",
-                errors={"partner_id": f"must be one of {', '.join(self.partner_ids)}"},
-            )
+        partner_id = self.partner(partner_id)
         if partner_id in self.signatures:
             raise Conflict(
                 f"partner {partner_id} already signed version {self.terms_version} of the terms"
             )
         self._signed(partner_id=partner_id, signed_on=signed_on, terms_version=self.terms_version)
+
+    def partner(self, partner_id: str) -> str:
+        """The partner id as the agreement holds it; 422 for someone not party to it."""
+        for held in self.partner_ids:
+            if canonical_id(held) == canonical_id(partner_id):
+                return held
+        raise RuleBroken(
+            "only a partner of the agreement can sign it",
+            errors={"partner_id": f"must be one of {', '.join(self.partner_ids)}"},
+        )
+
+    def between(self, tenant: str, partner_ids: list[str]) -> bool:
+        """Whether this is the agreement of exactly these two partners in this practice."""
+        return self.tenant == tenant and couple(self.partner_ids) == couple(partner_ids)
 
     @published(labels=["N"])
     @event("AgreementSigned")

@@ -10,8 +10,17 @@ from eventsourcing.domain import Aggregate, event
 
 from services.common.errors import Conflict, InvalidTransition, RuleBroken
 from services.common.events import published
-from services.consent.domain.terms import PART2, ConsentTerms, Provision, Recipient, require
-from services.consent.domain.validation import part2_missing, terms_errors
+from services.common.ids import canonical_id
+from services.consent.domain.terms import (
+    PART2,
+    ConsentTerms,
+    Provision,
+    Recipient,
+    Revocation,
+    implied_labels,
+    require,
+)
+from services.consent.domain.validation import canonical_terms, part2_missing, terms_errors
 
 # Kept in the store, off the topic: free text and who the recipients are (contracts/envelope.md).
 _PRIVATE_TERMS = [
@@ -35,8 +44,17 @@ class ConsentDirective(Aggregate):
 
     @classmethod
     def create(cls, *, tenant: str, terms: dict[str, Any]) -> ConsentDirective:
-        """A new directive (draft or proposed); a Part 2 consent must have every element."""
-        if terms.get("part2") or PART2 in (terms.get("labels") or ()):
+        """A new directive (draft or proposed); a Part 2 consent must have every element.
+
+        Recipient ids are stored in canonical form; a consent whose categories are Part 2
+        records (substance use, SUD counselling notes) is a Part 2 consent.
+        """
+        terms = canonical_terms(terms)
+        if (
+            terms.get("part2")
+            or PART2 in (terms.get("labels") or ())
+            or PART2 in implied_labels(terms.get("categories") or ())
+        ):
             terms = {**terms, "part2": True, "labels": sorted({*terms["labels"], PART2})}
         errors = terms_errors(terms)
         if terms.get("part2"):
@@ -49,7 +67,7 @@ class ConsentDirective(Aggregate):
             )
         return cls(tenant=tenant, security_labels=list(terms["labels"]), **terms)
 
-    @published(labels=["N"], private=_PRIVATE_TERMS, version=2)
+    @published(labels=["N"], private=_PRIVATE_TERMS, version=3)
     @event("ConsentCreated")
     def __init__(
         self,
@@ -149,7 +167,7 @@ class ConsentDirective(Aggregate):
         """Withdraw one recipient of a multi-party consent; the others keep their permission."""
         if self.status != "active":
             raise InvalidTransition("consent", self.status, "inactive", TRANSITIONS[self.status])
-        named = [r for r in self.recipients if r.get("id") == recipient_id]
+        named = [r for r in self.recipients if _same_id(r, recipient_id)]
         if not named:
             ids = ", ".join(str(r.get("id")) for r in self.recipients)
             raise RuleBroken(
@@ -173,8 +191,9 @@ class ConsentDirective(Aggregate):
     def _recipient_revoked(
         self, recipient_id: str, revoked_on: dt.date, in_writing: bool, security_labels: list[str]
     ) -> None:
-        self.revoked_recipients += [r for r in self.recipients if r.get("id") == recipient_id]
-        self.recipients = [r for r in self.recipients if r.get("id") != recipient_id]
+        revoked = [r for r in self.recipients if _same_id(r, recipient_id)]
+        self.revoked_recipients += [{**r, "revoked_on": revoked_on.isoformat()} for r in revoked]
+        self.recipients = [r for r in self.recipients if not _same_id(r, recipient_id)]
 
     def expire(self, *, on: dt.date, expiry_event: str | None) -> None:
         """The end date has passed, or the expiry event named in the consent occurred."""
@@ -218,6 +237,7 @@ class ConsentDirective(Aggregate):
                 "provisions": self.provisions,
             }
         )
+        signed_on = (self.signature or {}).get("signed_on")
         return ConsentTerms(
             consent_id=str(self.id),
             version=self.version,
@@ -227,6 +247,11 @@ class ConsentDirective(Aggregate):
             root=root,
             start=self.start,
             end=self.end,
+            signed_on=dt.date.fromisoformat(str(signed_on)) if signed_on else None,
+            revocations=tuple(
+                Revocation(Recipient.from_dict(r), dt.date.fromisoformat(r["revoked_on"]))
+                for r in self.revoked_recipients
+            ),
         )
 
     def names_recipient(self, recipient: Recipient) -> bool:
@@ -256,6 +281,11 @@ class ConsentDirective(Aggregate):
             "revocation_right_acknowledged": self.revocation_right_acknowledged,
             "signature": dict(self.signature) if self.signature else None,
         }
+
+
+def _same_id(recipient: Mapping[str, Any], recipient_id: str) -> bool:
+    ident = recipient.get("id")
+    return ident is not None and canonical_id(str(ident)) == canonical_id(recipient_id)
 
 
 def _detail(errors: Mapping[str, str]) -> str:

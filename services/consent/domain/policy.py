@@ -1,34 +1,45 @@
 """The decision engine: pure functions from a request and the person's consents to an outcome.
 
-Order of the rules (each step can only end the evaluation, never undo an earlier one):
+The request's labels are what was declared plus what its categories imply (`effective_labels`),
+so leaving a label out never widens an answer. Order of the rules (each step can only end the
+evaluation, never undo an earlier one):
 
-1. Break-glass (emergency, imminent threat, mandated report, court order) permits with the
-   obligations "compliance-review" and "notify-compliance" (plus the Part 2 notice).
-2. Only consents of the person that are active and inside their period apply.
-3. Deny overrides permit: any applicable deny provision (root or nested) denies.
-4. Part 2 labelled data needs a Part 2 consent that names the recipient and covers the request.
-5. A partner asking for individual-session content follows the agreement in force (strict when
-   none): `no-secrets` permits for TREAT; otherwise only the person's written consent permits.
-6. A consent whose root permit names the recipient, the purpose and every category permits;
+1. A recipient the person revoked from any consent is denied, whatever general designation or
+   other consent remains, until a consent signed after the revocation names them by id.
+2. Break-glass (a clinician, treatment, a provider; see `exceptions`) permits, for review.
+3. Only consents of the person that are active and inside their period apply.
+4. A carve-out (safety threat, mandated report, court order) permits on its own rule, for
+   review; for a partner and individual-session content only as the agreement lists it.
+5. Deny overrides permit: any applicable deny provision (root or nested) denies.
+6. Part 2 labelled data needs a Part 2 consent that names the recipient and covers the request.
+7. A partner receiving individual-session content follows the agreement in force between the
+   person and that partner (strict when none): `no-secrets` permits for TREAT; otherwise only
+   the person's written consent permits.
+8. A consent whose root permit names the recipient, the purpose and every category permits;
    labels it does not cover are redacted (obligation "redact"). No such consent: NO_CONSENT.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
+from services.common.ids import canonical_id
+from services.consent.domain.exceptions import break_glass, carve_out, part2_notice
 from services.consent.domain.terms import (
     PART2,
-    PART2_NOTICE,
     AgreementTerms,
     ConsentTerms,
     DecisionRequest,
     Outcome,
     Provision,
+    Recipient,
+    Revocation,
 )
 
 PERMIT, DENY, NO_CONSENT = "PERMIT", "DENY", "NO_CONSENT"
+Covering = list[tuple[ConsentTerms, frozenset[str]]]
 
 
 def applies(provision: Provision, request: DecisionRequest) -> bool:
@@ -39,7 +50,7 @@ def applies(provision: Provision, request: DecisionRequest) -> bool:
         return False
     if provision.categories and not provision.categories & request.categories:
         return False
-    return not (provision.labels and not provision.labels & request.labels)
+    return not (provision.labels and not provision.labels & request.effective_labels)
 
 
 def matching_denies(provision: Provision, request: DecisionRequest) -> Iterator[Provision]:
@@ -63,8 +74,23 @@ def uncovered_labels(consent: ConsentTerms, request: DecisionRequest) -> frozens
         return None
     if not request.categories <= root.categories:
         return None
-    covered = root.labels | ({PART2} if consent.part2 else frozenset())
-    return request.labels - covered
+    return request.effective_labels - consent.covered_labels()
+
+
+def latest_revocation(
+    person_id: str, recipient: Recipient, consents: Iterable[ConsentTerms]
+) -> tuple[ConsentTerms, Revocation] | None:
+    """The person's latest revocation of this recipient, in any consent not entered in error."""
+    found: tuple[ConsentTerms, Revocation] | None = None
+    for consent in consents:
+        if consent.person_id != person_id or consent.status == "entered-in-error":
+            continue
+        for revocation in consent.revocations:
+            if revocation.recipient.names_by_id(recipient) and (
+                found is None or revocation.revoked_on > found[1].revoked_on
+            ):
+                found = (consent, revocation)
+    return found
 
 
 def decide(
@@ -73,18 +99,15 @@ def decide(
     agreement: AgreementTerms | None = None,
 ) -> Outcome:
     """The outcome of one request against the person's consents and the couple's agreement."""
+    if request.recipient.id is not None and request.recipient.key[1] != request.recipient.id:
+        request = dataclasses.replace(request, recipient=request.recipient.canonical())
     trace: list[str] = []
-    if request.break_glass is not None:
-        trace.append(f"break-glass {request.break_glass.kind}: justification given")
-        obligations = [_obligation("compliance-review"), _obligation("notify-compliance")]
-        return Outcome(
-            PERMIT,
-            {"rule": f"break-glass:{request.break_glass.kind}"},
-            tuple(obligations + _part2_notice(request)),
-            tuple(trace),
-        )
-
+    if request.effective_labels != request.labels:
+        added = ", ".join(sorted(request.effective_labels - request.labels))
+        trace.append(f"labels implied by the categories: {added}")
+    agreement = _between(agreement, request, trace)
     today = request.at.date()
+    revoked = latest_revocation(request.person_id, request.recipient, consents)
     applicable = []
     for consent in consents:
         why_not = (
@@ -94,6 +117,21 @@ def decide(
             applicable.append(consent)
         else:
             trace.append(f"consent {consent.consent_id} v{consent.version} skipped: {why_not}")
+    if revoked is not None:
+        revoking, revocation = revoked
+        applicable = _renewed_after(applicable, request, revocation)
+        if not applicable:
+            trace.append(
+                f"{_who(request)} was revoked from consent {revoking.consent_id} on "
+                f"{revocation.revoked_on.isoformat()}; no consent signed since names them"
+            )
+            basis = {"rule": "recipient-revoked", **_consent_basis(revoking)}
+            return Outcome(DENY, basis, (), tuple(trace))
+        trace.append(f"{_who(request)} named again by a consent signed after the revocation")
+    if request.break_glass is not None:
+        return break_glass(request, trace)
+    if request.carve_out is not None:
+        return carve_out(request, agreement, trace)
 
     for consent in applicable:
         if any(True for _ in matching_denies(consent.root, request)):
@@ -101,22 +139,47 @@ def decide(
             return Outcome(DENY, _consent_basis(consent), (), tuple(trace))
 
     covering = _covering(applicable, request)
-    if PART2 in request.labels:
+    if PART2 in request.effective_labels:
         part2 = [(c, left) for c, left in covering if c.part2]
         if not part2:
             trace.append(f"no Part 2 consent names {_who(request)} for {request.purpose}")
             return Outcome(DENY, {"rule": "part2-consent-required"}, (), tuple(trace))
         covering = part2
 
-    if request.recipient.kind == "partner" and request.individual_session:
+    if request.recipient.kind == "partner" and request.session_content:
         return _partner_rule(request, covering, agreement, trace)
 
     return _permit_or_no_consent(request, covering, trace)
 
 
+def _between(
+    agreement: AgreementTerms | None, request: DecisionRequest, trace: list[str]
+) -> AgreementTerms | None:
+    """The agreement only when it is between the person and this partner recipient."""
+    if agreement is None or request.recipient.kind != "partner" or request.recipient.id is None:
+        return None
+    parties = {canonical_id(p) for p in agreement.partner_ids}
+    if parties == {canonical_id(request.person_id), request.recipient.id}:
+        return agreement
+    trace.append(f"agreement {agreement.agreement_id} is not between the person and this partner")
+    return None
+
+
+def _renewed_after(
+    consents: list[ConsentTerms], request: DecisionRequest, revocation: Revocation
+) -> list[ConsentTerms]:
+    return [
+        c
+        for c in consents
+        if c.signed_on is not None
+        and c.signed_on > revocation.revoked_on
+        and any(r.names_by_id(request.recipient) for r in c.root.recipients)
+    ]
+
+
 def _partner_rule(
     request: DecisionRequest,
-    covering: list[tuple[ConsentTerms, frozenset[str]]],
+    covering: Covering,
     agreement: AgreementTerms | None,
     trace: list[str],
 ) -> Outcome:
@@ -124,7 +187,7 @@ def _partner_rule(
     where = (
         f"agreement {agreement.agreement_id} v{agreement.version} ({mode})"
         if agreement is not None
-        else "no agreement in force: strict by default"
+        else "no agreement in force with this partner: strict by default"
     )
     trace.append(f"partner request for individual-session content: {where}")
     basis: dict[str, Any] = {"rule": f"agreement-{mode}"}
@@ -132,7 +195,7 @@ def _partner_rule(
         basis |= {"agreement_id": agreement.agreement_id, "agreement_version": agreement.version}
     if mode == "no-secrets" and request.purpose == "TREAT":
         trace.append("no-secrets permits use in joint work (TREAT)")
-        return Outcome(PERMIT, basis, tuple(_part2_notice(request)), tuple(trace))
+        return Outcome(PERMIT, basis, tuple(part2_notice(request)), tuple(trace))
     if covering:
         trace.append("the person's written consent permits it")
         return _permit_or_no_consent(request, covering, trace)
@@ -141,9 +204,7 @@ def _partner_rule(
 
 
 def _permit_or_no_consent(
-    request: DecisionRequest,
-    covering: list[tuple[ConsentTerms, frozenset[str]]],
-    trace: list[str],
+    request: DecisionRequest, covering: Covering, trace: list[str]
 ) -> Outcome:
     if not covering:
         trace.append(f"no active consent names {_who(request)} for {request.purpose}")
@@ -151,32 +212,20 @@ def _permit_or_no_consent(
     # Prefer the consent that needs the fewest redactions, then the newest version.
     consent, left_out = min(covering, key=lambda item: (len(item[1]), -item[0].version))
     trace.append(f"consent {consent.consent_id} v{consent.version} permits")
-    obligations = list(_part2_notice(request))
+    obligations = list(part2_notice(request))
     if left_out:
         trace.append(f"labels not covered are redacted: {', '.join(sorted(left_out))}")
-        obligations.append(_obligation("redact", labels=sorted(left_out)))
+        obligations.append({"code": "redact", "labels": sorted(left_out)})
     return Outcome(PERMIT, _consent_basis(consent), tuple(obligations), tuple(trace))
 
 
-def _covering(
-    consents: Iterable[ConsentTerms], request: DecisionRequest
-) -> list[tuple[ConsentTerms, frozenset[str]]]:
+def _covering(consents: Iterable[ConsentTerms], request: DecisionRequest) -> Covering:
     found = []
     for consent in consents:
         left_out = uncovered_labels(consent, request)
         if left_out is not None and PART2 not in left_out:
             found.append((consent, left_out))
     return found
-
-
-def _part2_notice(request: DecisionRequest) -> list[dict[str, Any]]:
-    if PART2 not in request.labels:
-        return []
-    return [_obligation("attach-part2-notice", text=PART2_NOTICE)]
-
-
-def _obligation(code: str, **details: Any) -> dict[str, Any]:
-    return {"code": code, **details}
 
 
 def _consent_basis(consent: ConsentTerms) -> dict[str, Any]:

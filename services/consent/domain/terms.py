@@ -5,15 +5,17 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from services.common.errors import RuleBroken
+from services.common.ids import canonical_id
 
 PURPOSES = ("TREAT", "COC", "HPAYMT", "HOPERAT", "FAMRQT", "PATRQT")
 TPO_PURPOSES = frozenset({"TREAT", "HPAYMT", "HOPERAT"})
 RECIPIENT_KINDS = ("partner", "family-member", "provider", "organization", "ehr", "payer")
 PART2 = "42CFRPart2"
-LABELS = (PART2, "ETH", "PSY", "SDV", "HIV", "R")
+LABELS = (PART2, "ETH", "PSY", "PSYTHPN", "SDV", "HIV", "R")
 CATEGORIES = (
     "individual-session",
     "joint-session",
@@ -25,15 +27,41 @@ CATEGORIES = (
     "progress-notes",
     "substance-use",
     "sud-counseling-notes",
+    "psychotherapy-notes",
+    "intimate-partner-violence",
     "referral",
     "billing",
     "demographics",
 )
 SUD_COUNSELING_NOTES = "sud-counseling-notes"
+COUNSELING_NOTES = frozenset({SUD_COUNSELING_NOTES, "psychotherapy-notes"})
 SCOPES = ("patient-privacy", "treatment")
 PROVISION_TYPES = ("permit", "deny")
-BREAK_GLASS_KINDS = ("medical-emergency", "imminent-threat", "mandated-reporting", "court-order")
+# Break-glass is an emergency path for treatment by a provider; the other exceptions of the old
+# break-glass list are the agreement's carve-outs, each an explicit path of its own.
+BREAK_GLASS_KINDS = ("medical-emergency", "imminent-threat")
+CARVE_OUTS = ("imminent-safety-threat", "mandated-reporting", "court-order")
 PART2_NOTICE = "42 CFR part 2 prohibits unauthorized use or disclosure of these records."
+# What each data category is, as sensitivity labels: derived on the server, never declared away.
+IMPLIED_LABELS: dict[str, frozenset[str]] = {
+    "individual-session": frozenset({"PSY"}),
+    "joint-session": frozenset({"PSY"}),
+    "family-session": frozenset({"PSY"}),
+    "progress-notes": frozenset({"PSY"}),
+    "diagnosis": frozenset({"PSY"}),
+    "psychotherapy-notes": frozenset({"PSY", "PSYTHPN"}),
+    "substance-use": frozenset({PART2, "ETH"}),
+    "sud-counseling-notes": frozenset({PART2, "ETH"}),
+    "intimate-partner-violence": frozenset({"SDV"}),
+}
+
+
+def implied_labels(categories: Iterable[str]) -> frozenset[str]:
+    """The labels the data categories carry by what they are."""
+    found: set[str] = set()
+    for category in categories:
+        found.update(IMPLIED_LABELS.get(category, ()))
+    return frozenset(found)
 
 
 def check_values(field_name: str, values: Iterable[str], allowed: Iterable[str]) -> dict[str, str]:
@@ -47,12 +75,16 @@ def check_values(field_name: str, values: Iterable[str], allowed: Iterable[str])
 
 @dataclass(frozen=True)
 class Recipient:
-    """Who receives information: a named party (`id`) or a general designation (`id` None)."""
+    """Who receives information: a named party (`id`) or a general designation (`id` None).
+
+    Ids compare in their canonical form (case, whitespace and Unicode form do not matter).
+    """
 
     kind: str
     id: str | None = None
     name: str | None = None
     designation: str | None = None
+    address: str | None = None
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Recipient:
@@ -61,21 +93,33 @@ class Recipient:
             id=data.get("id"),
             name=data.get("name"),
             designation=data.get("designation"),
+            address=data.get("address"),
         )
+
+    def canonical(self) -> Recipient:
+        """The same recipient with its id in canonical form."""
+        ident = canonical_id(self.id) if self.id is not None else None
+        return Recipient(self.kind, ident, self.name, self.designation, self.address)
+
+    @property
+    def key(self) -> tuple[str, str | None]:
+        return self.kind, canonical_id(self.id) if self.id is not None else None
 
     def as_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"kind": self.kind, "id": self.id}
-        if self.name is not None:
-            data["name"] = self.name
-        if self.designation is not None:
-            data["designation"] = self.designation
+        for name in ("name", "designation", "address"):
+            if getattr(self, name) is not None:
+                data[name] = getattr(self, name)
         return data
 
     def names(self, other: Recipient) -> bool:
         """Whether this entry designates `other`: same id, or a general designation of its kind."""
         if self.kind != other.kind:
             return False
-        return self.id is None or self.id == other.id
+        return self.id is None or self.key == other.key
+
+    def names_by_id(self, other: Recipient) -> bool:
+        return self.id is not None and self.key == other.key
 
 
 @dataclass(frozen=True)
@@ -128,6 +172,14 @@ def provision_errors(provisions: Iterable[Mapping[str, Any]], where: str) -> dic
 
 
 @dataclass(frozen=True)
+class Revocation:
+    """One recipient the person withdrew from a consent, and the day they did."""
+
+    recipient: Recipient
+    revoked_on: dt.date
+
+
+@dataclass(frozen=True)
 class ConsentTerms:
     """What the decision engine needs of one consent directive at one version."""
 
@@ -139,6 +191,14 @@ class ConsentTerms:
     root: Provision
     start: dt.date | None = None
     end: dt.date | None = None
+    signed_on: dt.date | None = None
+    revocations: tuple[Revocation, ...] = ()
+
+    def covered_labels(self) -> frozenset[str]:
+        """Labels the root permit covers: listed, implied by its categories, Part 2 if it is one."""
+        root = self.root
+        covered = (root.labels | implied_labels(root.categories)) - {PART2}
+        return covered | ({PART2} if self.part2 else frozenset())
 
     def in_force(self, on: dt.date) -> str | None:
         """None when the consent may apply on `on`, else why it may not."""
@@ -164,13 +224,42 @@ class AgreementTerms:
 
 @dataclass(frozen=True)
 class BreakGlass:
+    """An emergency; for Part 2 data also the 42 CFR 2.51 details of who received it."""
+
     kind: str
     justification: str
+    received_by: str | None = None
+    affiliation: str | None = None
+    nature_of_emergency: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "justification": self.justification,
+            "received_by": self.received_by,
+            "affiliation": self.affiliation,
+            "nature_of_emergency": self.nature_of_emergency,
+        }
+
+
+@dataclass(frozen=True)
+class CarveOut:
+    """A carve-out of the sharing agreement (safety threat, mandated report, court order)."""
+
+    kind: str
+    justification: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "justification": self.justification}
 
 
 @dataclass(frozen=True)
 class DecisionRequest:
-    """May <actor> disclose <categories, labels> of <person> to <recipient> for <purpose> now?"""
+    """May <actor> disclose <categories, labels> of <person> to <recipient> for <purpose> now?
+
+    `labels` are what the caller declared plus what the named records carry; the engine adds
+    what the categories imply (`effective_labels`), so a declaration can only add.
+    """
 
     person_id: str
     actor_id: str
@@ -180,8 +269,18 @@ class DecisionRequest:
     labels: frozenset[str]
     at: dt.datetime
     individual_session: bool = False
-    about_partner_of: str | None = None
     break_glass: BreakGlass | None = None
+    carve_out: CarveOut | None = None
+    actor_role: str = "clinician"
+
+    @cached_property
+    def effective_labels(self) -> frozenset[str]:
+        return self.labels | implied_labels(self.categories)
+
+    @property
+    def session_content(self) -> bool:
+        """Content of a partner's individual session, declared or by its category."""
+        return self.individual_session or "individual-session" in self.categories
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from services.common.ids import canonical_id, printable_id
 from services.consent.domain.terms import (
     CATEGORIES,
     LABELS,
@@ -13,9 +14,53 @@ from services.consent.domain.terms import (
     SCOPES,
     SUD_COUNSELING_NOTES,
     TPO_PURPOSES,
+    Recipient,
     check_values,
     provision_errors,
 )
+
+RECIPIENT_ID_RULE = (
+    "name the recipient by its id (any printable text; case, spacing and Unicode form do not "
+    "matter, so 'Dr-Evil' and ' dr-evil' are one recipient)"
+)
+
+
+def recipient_errors(recipient: Recipient, where: str, *, named: bool) -> dict[str, str]:
+    """Why a recipient is unknown or ambiguous; `named`: a general designation is not enough."""
+    errors = check_values(f"{where}.kind", [recipient.kind], RECIPIENT_KINDS)
+    if recipient.id is None:
+        if named:
+            errors[f"{where}.id"] = RECIPIENT_ID_RULE
+    elif not printable_id(recipient.id):
+        errors[f"{where}.id"] = RECIPIENT_ID_RULE
+    elif recipient.designation is not None:
+        errors[f"{where}.designation"] = (
+            "ambiguous: give an id (one named recipient) or a designation (a general "
+            "designation, id null), not both"
+        )
+    return errors
+
+
+def _canonical_recipient(data: Mapping[str, Any]) -> dict[str, Any]:
+    ident = data.get("id")
+    return {**data, "id": canonical_id(ident) if isinstance(ident, str) else ident}
+
+
+def _canonical_provision(data: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        **data,
+        "recipients": [_canonical_recipient(r) for r in data.get("recipients") or ()],
+        "provisions": [_canonical_provision(p) for p in data.get("provisions") or ()],
+    }
+
+
+def canonical_terms(terms: Mapping[str, Any]) -> dict[str, Any]:
+    """The consent's terms with every recipient id (root and nested) in canonical form."""
+    return {
+        **terms,
+        "recipients": [_canonical_recipient(r) for r in terms.get("recipients") or ()],
+        "provisions": [_canonical_provision(p) for p in terms.get("provisions") or ()],
+    }
 
 
 def part2_missing(terms: Mapping[str, Any]) -> dict[str, str]:
@@ -69,6 +114,10 @@ def terms_errors(terms: Mapping[str, Any]) -> dict[str, str]:
     errors.update(check_values("labels", terms["labels"], LABELS))
     kinds = [str(r.get("kind")) for r in terms["recipients"]]
     errors.update(check_values("recipients.kind", kinds, RECIPIENT_KINDS))
+    for index, recipient in enumerate(terms["recipients"]):
+        where = f"recipients[{index}]"
+        found = recipient_errors(Recipient.from_dict(recipient), where, named=False)
+        errors.update({k: v for k, v in found.items() if k != f"{where}.kind"})
     if terms["provision_type"] not in ("permit", "deny"):
         errors["provision_type"] = "must be 'permit' or 'deny'"
     for name in ("recipients", "purposes", "categories"):

@@ -135,7 +135,7 @@ def test_a_strict_agreement_denies_a_partner_and_the_denial_is_on_kafka(
 
     relay_everything(world, consent)
     records = read_topic(world.settings.kafka_bootstrap, world.topic, default_registry())
-    denials = [r for r in records if r.ce_type == "careledger.consent.DecisionRecorded.v2"]
+    denials = [r for r in records if r.ce_type == "careledger.consent.DecisionRecorded.v3"]
     assert [(r.subject, r.body["outcome"]) for r in denials] == [(decision["decision_id"], "DENY")]
     assert denials[0].tenant == TENANT
     assert denials[0].body["basis"]["agreement_id"] == agreement["agreement_id"]
@@ -168,8 +168,9 @@ def test_the_accounting_lists_exactly_the_disclosures_made_in_all_three_formats(
         made.append(post(client, "/disclosures", {
             "person_id": "person-a", "decision_id": decision["decision_id"],
             "recipient": recipient, "description": "intake assessment",
-            "categories": ["substance-use"], "labels": ["42CFRPart2"], "purpose": "TREAT",
+            "categories": ["substance-use"], "purpose": "TREAT",
             "disclosed_at": dt.datetime.now(dt.UTC).isoformat(),
+            "obligations_met": ["attach-part2-notice"],
         }, clinician)["disclosure_id"])  # fmt: skip
     post(client, "/decisions", decision_body(SISTER), clinician)  # a denial: never disclosed
 
@@ -178,7 +179,8 @@ def test_the_accounting_lists_exactly_the_disclosures_made_in_all_three_formats(
     assert [r["disclosure_id"] for r in as_json["items"]] == made
     for row in as_json["items"]:
         assert all(row[name] for name in REQUIRED), row
-        assert row["regimes"] == ["HIPAA", "42CFRPart2"]
+        assert row["labels"] == ["42CFRPart2", "ETH"]  # the decision's, though none were sent
+        assert row["regimes"] == ["42CFRPart2"]  # treatment: HIPAA 164.528(a)(1)(i) excludes it
     rows = list(
         csv.DictReader(io.StringIO(client.get(f"{url}&format=csv", headers=compliance).text))
     )
@@ -205,7 +207,9 @@ def test_denials_and_break_glass_reviews_come_from_the_postgres_read_model_and_r
     glass = post(client, "/decisions", decision_body(
         {"kind": "provider", "id": "er-1"},
         break_glass={"kind": "medical-emergency",
-                     "justification": "unresponsive after overdose, ED needs history"},
+                     "justification": "unresponsive after overdose, ED needs history",
+                     "received_by": "Dr. On Call", "affiliation": "County General ED",
+                     "nature_of_emergency": "suspected overdose"},
     ), clinician)  # fmt: skip
     denials = client.get("/decisions?outcome=DENY", headers=compliance).json()
     assert [d["decision_id"] for d in denials["items"]] == [denied["decision_id"]]

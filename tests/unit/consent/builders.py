@@ -20,6 +20,7 @@ TENANT = "practice-1"
 NOW = dt.datetime(2026, 11, 25, 12, 0, tzinfo=dt.UTC)
 DETOX = {"kind": "organization", "id": "org-detox", "name": "Harbor Detox"}
 SISTER = {"kind": "family-member", "id": "person-sister", "name": "Sam"}
+ER = {"kind": "provider", "id": "dr-er-7", "name": "ER physician on call"}
 
 
 def context(role: str = "clinician", actor: str = "clin-1", tenant: str = TENANT) -> CommandContext:
@@ -82,7 +83,20 @@ def request(**overrides: Any) -> DecisionRequest:
 
 
 def emergency(kind: str = "medical-emergency") -> BreakGlass:
-    return BreakGlass(kind=kind, justification="patient unresponsive at detox intake, ER asks")
+    """A medical emergency with every 42 CFR 2.51 detail (ask it of the provider `ER`)."""
+    return BreakGlass(
+        kind=kind,
+        justification="patient unresponsive at detox intake, ER asks",
+        received_by="Dr. On Call",
+        affiliation="County General emergency department",
+        nature_of_emergency="suspected overdose, unresponsive",
+    )
+
+
+def emergency_request(**overrides: Any) -> DecisionRequest:
+    """A break-glass request that may be made: a clinician, TREAT, to the provider ER."""
+    fields: dict[str, Any] = {"recipient": Recipient(**ER), "break_glass": emergency()}
+    return request(**{**fields, **overrides})
 
 
 def terms_of(status: str = "active", version: int = 2, **overrides: Any) -> ConsentTerms:

@@ -159,6 +159,7 @@ def test_a_disclosure_that_does_not_match_its_decision_is_a_409_naming_the_misma
         "labels": ["42CFRPart2"],
         "purpose": "TREAT",
         "disclosed_at": "2026-11-25T12:00:00Z",
+        "obligations_met": ["attach-part2-notice"],
     }
     response = client.post("/disclosures", json=body, headers=CLINICIAN)
     assert response.status_code == 409
@@ -173,16 +174,21 @@ def test_break_glass_goes_to_the_review_queue_until_compliance_closes_it(
         "break_glass": {
             "kind": "medical-emergency",
             "justification": "patient unresponsive, emergency department needs history",
+            "received_by": "Dr. On Call",
+            "affiliation": "County General emergency department",
+            "nature_of_emergency": "suspected overdose",
         },
     }
     decision = client.post("/decisions", json=body, headers=CLINICIAN).json()
     assert decision["outcome"] == "PERMIT"
     url = f"/decisions/{decision['decision_id']}"
-    seen_by_clinician = client.get(url, headers=CLINICIAN).json()
-    assert seen_by_clinician["break_glass"]["justification"] == "(restricted)"
-    assert (
-        "unresponsive" in client.get(url, headers=COMPLIANCE).json()["break_glass"]["justification"]
-    )
+    seen_by_clinician = client.get(url, headers=CLINICIAN).json()["break_glass"]
+    assert seen_by_clinician["kind"] == "medical-emergency"
+    assert {seen_by_clinician[k] for k in ("justification", "received_by", "affiliation",
+                                           "nature_of_emergency")} == {"(restricted)"}  # fmt: skip
+    seen_by_compliance = client.get(url, headers=COMPLIANCE).json()["break_glass"]
+    assert "unresponsive" in seen_by_compliance["justification"]
+    assert seen_by_compliance["received_by"] == "Dr. On Call"
     queue = client.get("/reviews", headers=COMPLIANCE).json()
     assert [d["decision_id"] for d in queue["items"]] == [decision["decision_id"]]
     closed = client.post(
@@ -208,13 +214,16 @@ def test_the_accounting_lists_each_disclosure_in_json_csv_and_fhir(client: TestC
         "labels": ["42CFRPart2"],
         "purpose": "TREAT",
         "disclosed_at": "2026-11-25T12:00:00Z",
+        "obligations_met": ["attach-part2-notice"],
     }
     disclosure = client.post("/disclosures", json=body, headers=CLINICIAN)
     assert disclosure.status_code == 201, disclosure.text
     url = "/persons/person-a/disclosure-accounting"
     as_json = client.get(url, headers=COMPLIANCE).json()
     assert [r["disclosure_id"] for r in as_json["items"]] == [disclosure.json()["disclosure_id"]]
-    assert as_json["items"][0]["regimes"] == ["HIPAA", "42CFRPart2"]
+    # Treatment under a Part 2 consent: 42 CFR 2.24 lists it, HIPAA excludes it (164.528(a)(1)).
+    assert as_json["items"][0]["regimes"] == ["42CFRPart2"]
+    assert as_json["accounting_id"]
     rows = list(
         csv.DictReader(io.StringIO(client.get(f"{url}?format=csv", headers=COMPLIANCE).text))
     )
@@ -256,6 +265,7 @@ def test_fhir_audit_events_of_a_patient_are_a_searchset_bundle(client: TestClien
         "labels": ["42CFRPart2"],
         "purpose": "TREAT",
         "disclosed_at": "2026-11-25T12:00:00Z",
+        "obligations_met": ["attach-part2-notice"],
     }
     assert client.post("/disclosures", json=body, headers=CLINICIAN).status_code == 201
     early = client.post(

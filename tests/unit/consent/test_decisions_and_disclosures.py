@@ -17,7 +17,7 @@ from tests.unit.consent.builders import (
     SISTER,
     active_consent,
     context,
-    emergency,
+    emergency_request,
     request,
 )
 
@@ -69,14 +69,16 @@ def test_break_glass_needs_a_real_justification(
     app: ConsentApplication, ctx: CommandContext
 ) -> None:
     with pytest.raises(RuleBroken) as caught:
-        app.decide(request=request(break_glass=BreakGlass("imminent-threat", "urgent")), ctx=ctx)
+        app.decide(
+            request=emergency_request(break_glass=BreakGlass("imminent-threat", "urgent")), ctx=ctx
+        )
     assert "break_glass.justification" in caught.value.extra["errors"]
 
 
 def test_break_glass_waits_in_the_review_queue_until_compliance_closes_it(
     app: ConsentApplication, ctx: CommandContext
 ) -> None:
-    decision = app.decide(request=request(break_glass=emergency()), ctx=ctx)
+    decision = app.decide(request=emergency_request(), ctx=ctx)
     assert decision["outcome"] == "PERMIT"
     assert [d["decision_id"] for d in app.review_queue(ctx.tenant)] == [decision["decision_id"]]
     compliance = context(role="compliance", actor="comp-1")
@@ -148,8 +150,12 @@ def test_labels_the_decision_says_to_redact_cannot_be_disclosed(
     decision = app.decide(request=request(labels=frozenset({"PSY"})), ctx=ctx)
     with pytest.raises(Conflict) as caught:
         app.record_disclosure(terms=disclosure_terms(decision), ctx=ctx)
-    assert "labels" in caught.value.extra["mismatches"]
-    app.record_disclosure(terms=disclosure_terms(decision, labels=[]), ctx=ctx)
+    assert set(caught.value.extra["mismatches"]) == {"labels", "obligations_met"}
+    done = app.record_disclosure(
+        terms=disclosure_terms(decision, labels=[], obligations_met=["redact"]), ctx=ctx
+    )
+    assert done["labels"] == []
+    assert done["obligations_met"] == [{"code": "redact", "labels": ["PSY"]}]
 
 
 def test_a_disclosure_cannot_be_recorded_before_it_is_made(
@@ -169,5 +175,6 @@ def test_a_revoked_recipient_is_no_longer_permitted(
     app.change_consent(consent["consent_id"], "revoke", ctx=ctx, recipient_id=SISTER["id"])
     sister = app.decide(request=request(recipient=Recipient(**SISTER)), ctx=ctx)
     detox = app.decide(request=request(), ctx=ctx)
-    assert (sister["outcome"], detox["outcome"]) == ("NO_CONSENT", "PERMIT")
+    assert (sister["outcome"], detox["outcome"]) == ("DENY", "PERMIT")
+    assert sister["basis"]["rule"] == "recipient-revoked"
     assert detox["basis"]["consent_version"] == 3

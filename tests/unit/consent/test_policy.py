@@ -6,7 +6,7 @@ import datetime as dt
 
 from services.consent.domain.policy import decide
 from services.consent.domain.terms import PART2_NOTICE, AgreementTerms, Recipient
-from tests.unit.consent.builders import DETOX, SISTER, emergency, request, terms_of
+from tests.unit.consent.builders import DETOX, SISTER, emergency_request, request, terms_of
 
 PARTNER = Recipient(kind="partner", id="person-b")
 
@@ -166,12 +166,8 @@ def test_a_no_secrets_agreement_does_not_bypass_part2() -> None:
 
 def test_break_glass_permits_with_compliance_review_and_the_part2_notice() -> None:
     outcome = decide(
-        request(
-            recipient=Recipient(kind="provider", id="er-1"),
-            labels=frozenset({"42CFRPart2"}),
-            break_glass=emergency(),
-        ),
-        [terms_of(provision_type="deny", recipients=[{"kind": "provider", "id": "er-1"}])],
+        emergency_request(labels=frozenset({"42CFRPart2"})),
+        [terms_of(provision_type="deny", recipients=[{"kind": "provider", "id": "dr-er-7"}])],
     )
     assert outcome.outcome == "PERMIT"
     assert outcome.basis == {"rule": "break-glass:medical-emergency"}

@@ -92,6 +92,17 @@ requests = st.builds(
 deny_provisions = provisions(1).map(lambda p: dataclasses.replace(p, type="deny"))
 
 
+def part2_consent_names(request: DecisionRequest, consents: list[ConsentTerms]) -> bool:
+    """Whether a Part 2 consent of the person, in force today, names the recipient."""
+    return any(
+        c.part2
+        and c.person_id == request.person_id
+        and c.in_force(TODAY.date()) is None
+        and any(r.names(request.recipient) for r in c.root.recipients)
+        for c in consents
+    )
+
+
 def with_deny(consent: ConsentTerms, deny: Provision, path: list[int]) -> ConsentTerms:
     """The consent with `deny` added somewhere in its provision tree (or as a sibling)."""
     node = consent.root
@@ -177,13 +188,7 @@ def test_part2_data_never_goes_to_a_recipient_no_part2_consent_names_except_by_b
     if glass:
         assert any(o["code"] == "compliance-review" for o in outcome.obligations)
         return
-    assert any(
-        c.part2
-        and c.person_id == request.person_id
-        and c.in_force(TODAY.date()) is None
-        and any(r.names(request.recipient) for r in c.root.recipients)
-        for c in consents
-    )
+    assert part2_consent_names(request, consents)
     assert any(o["code"] == "attach-part2-notice" for o in outcome.obligations)
 
 

@@ -1,0 +1,113 @@
+"""The decision point and the late disclosures over HTTP: clear 4xx, roles, restricted text."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from services.consent.application import ConsentApplication
+from services.consent.bootstrap import create_app
+from tests.unit.consent.builders import DETOX
+from tests.unit.consent.test_api import COMPLIANCE, SETTINGS, auth
+
+CLINICIAN = auth("clinician", "clin-1")
+PARTNER = {"kind": "partner", "id": "person-b"}
+
+
+@pytest.fixture
+def client(app: ConsentApplication) -> Iterator[TestClient]:
+    with TestClient(create_app(SETTINGS, app)) as test_client:
+        yield test_client
+
+
+def ask(client: TestClient, headers: dict[str, str] = CLINICIAN, **body: Any) -> Any:
+    fields = {"person_id": "person-a", "recipient": DETOX, "purpose": "TREAT",
+              "categories": ["substance-use"]}  # fmt: skip
+    return client.post("/decisions", json={**fields, **body}, headers=headers)
+
+
+def test_a_decision_derives_labels_and_records_them(client: TestClient) -> None:
+    answer = ask(client, labels=[])
+    assert answer.status_code == 201
+    assert answer.json()["labels"] == ["42CFRPart2", "ETH"]
+    assert answer.json()["valid_until"]
+
+
+def test_a_blank_recipient_id_is_a_422_saying_what_is_accepted(client: TestClient) -> None:
+    answer = ask(client, recipient={"kind": "organization", "id": "  "})
+    assert answer.status_code == 422
+    assert "case, spacing" in answer.json()["errors"]["recipient.id"]
+
+
+def test_about_partner_of_another_person_is_a_422(client: TestClient) -> None:
+    answer = ask(client, recipient=PARTNER, categories=["individual-session"],
+                 context={"about_partner_of": "person-old"})  # fmt: skip
+    assert answer.status_code == 422
+    assert "context.about_partner_of" in answer.json()["errors"]
+
+
+def test_a_coordinator_cannot_break_the_glass(client: TestClient) -> None:
+    glass = {"kind": "imminent-threat", "justification": "a threat to life reported by the ER"}
+    answer = ask(client, headers=auth("coordinator"), recipient={"kind": "provider", "id": "er"},
+                 categories=["assessment"], break_glass=glass)  # fmt: skip
+    assert answer.status_code == 403
+
+
+def test_break_glass_kinds_that_are_carve_outs_point_to_carve_out(client: TestClient) -> None:
+    glass = {"kind": "court-order", "justification": "a court ordered the records produced"}
+    answer = ask(client, recipient={"kind": "provider", "id": "er"}, categories=["assessment"],
+                 break_glass=glass)  # fmt: skip
+    assert answer.status_code == 422
+    assert "carve_out" in answer.json()["errors"]["break_glass.kind"]
+
+
+def test_a_carve_out_justification_is_restricted_to_compliance(client: TestClient) -> None:
+    carve = {"kind": "mandated-reporting", "justification": "child disclosed abuse at home today"}
+    answer = ask(client, recipient={"kind": "organization", "id": "cps"},
+                 categories=["assessment"], carve_out=carve)  # fmt: skip
+    assert answer.status_code == 201, answer.text
+    url = f"/decisions/{answer.json()['decision_id']}"
+    assert client.get(url, headers=CLINICIAN).json()["carve_out"]["justification"] == (
+        "(restricted)"
+    )
+    assert "abuse" in client.get(url, headers=COMPLIANCE).json()["carve_out"]["justification"]
+    queue = client.get("/reviews", headers=COMPLIANCE).json()
+    assert [d["decision_id"] for d in queue["items"]] == [answer.json()["decision_id"]]
+
+
+def test_naming_a_record_without_its_owner_is_a_422(client: TestClient) -> None:
+    answer = ask(client, records=[{"kind": "plan", "id": "p-1"}])
+    assert answer.status_code == 422
+    assert "records[0]" in answer.json()["errors"]
+
+
+def late_body(**overrides: Any) -> dict[str, Any]:
+    body = {
+        "person_id": "person-a", "recipient": {"kind": "organization", "id": "court"},
+        "description": "records produced under a court order", "categories": ["treatment-plan"],
+        "purpose": "COC", "disclosed_at": "2022-03-01T10:00:00Z", "disclosed_by": "clin-old",
+        "source": "import",
+        "basis": {"kind": "legal-exception", "exception": "court-order", "reference": "CV-7"},
+    }  # fmt: skip
+    return {**body, **overrides}
+
+
+def test_a_late_disclosure_is_recorded_and_accounted_under_hipaa(client: TestClient) -> None:
+    recorded = client.post("/disclosures/late", json=late_body(), headers=COMPLIANCE)
+    assert recorded.status_code == 201, recorded.text
+    assert recorded.json()["recorded_late"] is True
+    accounting = client.get("/persons/person-a/disclosure-accounting", headers=COMPLIANCE).json()
+    assert [(i["disclosure_id"], i["regimes"]) for i in accounting["items"]] == [
+        (recorded.json()["disclosure_id"], ["HIPAA"])
+    ]
+
+
+def test_a_late_disclosure_with_an_unknown_basis_is_a_422(client: TestClient) -> None:
+    answer = client.post("/disclosures/late", json=late_body(basis={"kind": "hearsay"}),
+                         headers=COMPLIANCE)  # fmt: skip
+    assert answer.status_code == 422
+    coordinator = client.post("/disclosures/late", json=late_body(), headers=auth("coordinator"))
+    assert coordinator.status_code == 403

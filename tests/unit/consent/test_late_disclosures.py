@@ -1,0 +1,160 @@
+"""Disclosures recorded late with their real date and basis, referral sends, and accountings."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+
+from services.common.context import CommandContext
+from services.common.errors import Conflict, RuleBroken
+from services.common.inbound import InboundRecord
+from services.consent import reactions
+from services.consent.application import ConsentApplication
+from services.consent.domain import Accounting
+from tests.unit.consent.builders import DETOX, NOW, context, part2_terms, request
+
+COURT = {"kind": "organization", "id": "county-court", "name": "County Court",
+         "address": "1 Court Sq"}  # fmt: skip
+
+
+def years_ago(years: float) -> dt.datetime:
+    return NOW - dt.timedelta(days=round(365.25 * years))
+
+
+def late(**overrides: Any) -> dict[str, Any]:
+    terms: dict[str, Any] = {
+        "person_id": "person-a", "recipient": COURT, "description": "treatment summary",
+        "categories": ["treatment-plan"], "labels": [], "purpose": "COC",
+        "disclosed_at": years_ago(5), "obligations_met": [], "disclosed_by": "clin-old",
+        "source": "import",
+        "basis": {"kind": "legal-exception", "exception": "court-order", "reference": "CV-1"},
+    }  # fmt: skip
+    return {**terms, **overrides}
+
+
+def paper_part2(when: dt.datetime) -> dict[str, Any]:
+    return late(
+        recipient=DETOX, categories=["substance-use"], purpose="TREAT", disclosed_at=when,
+        basis={"kind": "paper-consent", "signed_on": (when - dt.timedelta(days=3)).date(),
+               "reference": "paper file 17"},
+    )  # fmt: skip
+
+
+def test_a_late_disclosure_keeps_its_real_date_basis_and_who_recorded_it(
+    app: ConsentApplication,
+) -> None:
+    recorder = context(role="compliance", actor="comp-1")
+    recorded = app.record_late_disclosure(terms=late(), ctx=recorder)
+    assert recorded["disclosed_at"] == years_ago(5)
+    assert (recorded["recorded_late"], recorded["recorded_by"]) == (True, "comp-1")
+    assert recorded["disclosed_by"] == "clin-old"
+    assert recorded["basis"]["kind"] == "legal-exception"
+    assert recorded["basis_rule"] == "carve-out:court-order"
+
+
+def test_a_late_paper_consent_disclosure_derives_its_labels(app: ConsentApplication) -> None:
+    recorded = app.record_late_disclosure(terms=paper_part2(years_ago(1)), ctx=context())
+    assert recorded["part2"] is True
+    assert recorded["labels"] == ["42CFRPart2", "ETH"]
+
+
+def test_a_paper_consent_signed_after_the_disclosure_is_no_basis(
+    app: ConsentApplication,
+) -> None:
+    terms = paper_part2(years_ago(1))
+    terms["basis"]["signed_on"] = NOW.date()
+    with pytest.raises(RuleBroken) as caught:
+        app.record_late_disclosure(terms=terms, ctx=context())
+    assert "basis.signed_on" in caught.value.extra["errors"]
+
+
+def test_a_late_disclosure_on_a_decision_must_fit_it(
+    app: ConsentApplication, ctx: CommandContext
+) -> None:
+    consent = app.create_consent(terms=part2_terms(), ctx=ctx)
+    app.change_consent(consent["consent_id"], "activate", ctx=ctx)
+    decision = app.decide(request=request(categories=frozenset({"substance-use"})), ctx=ctx)
+    basis = {"kind": "decision", "decision_id": decision["decision_id"]}
+    made = NOW + dt.timedelta(hours=1)
+    fitting = late(recipient=DETOX, categories=["substance-use"], purpose="TREAT",
+                   disclosed_at=made, disclosed_by="clin-1", basis=basis,
+                   obligations_met=["attach-part2-notice"])  # fmt: skip
+    app.clock = lambda: NOW + dt.timedelta(days=3)  # type: ignore[method-assign]
+    recorded = app.record_late_disclosure(terms=fitting, ctx=context(actor="clerk-1"))
+    assert (recorded["recorded_late"], recorded["part2"]) == (True, True)
+    with pytest.raises(Conflict) as caught:
+        app.record_late_disclosure(
+            terms={**fitting, "disclosed_at": NOW + dt.timedelta(days=2)}, ctx=ctx
+        )
+    assert set(caught.value.extra["mismatches"]) == {"disclosed_at"}
+
+
+def test_a_late_disclosure_cannot_be_in_the_future(app: ConsentApplication) -> None:
+    with pytest.raises(RuleBroken):
+        app.record_late_disclosure(terms=late(disclosed_at=NOW + dt.timedelta(days=1)),
+                                   ctx=context())  # fmt: skip
+
+
+def test_both_windows_and_the_exclusions_apply_to_late_disclosures(
+    app: ConsentApplication,
+) -> None:
+    ctx = context(role="compliance", actor="comp-1")
+    for when in (years_ago(2), years_ago(4)):
+        app.record_late_disclosure(terms=paper_part2(when), ctx=ctx)
+    for when in (years_ago(5), years_ago(7)):
+        app.record_late_disclosure(terms=late(disclosed_at=when), ctx=ctx)
+    accounting = app.account("person-a", start=None, end=None, format="json", ctx=ctx)
+    lines = [(r["disclosed_at"], r["regimes"]) for r in accounting["items"]]
+    assert lines == [(years_ago(5), ["HIPAA"]), (years_ago(2), ["42CFRPart2"])]
+    [excluded] = accounting["excluded"]
+    assert excluded["disclosed_at"] == years_ago(4)
+    assert excluded["excluded"]["42CFRPart2"].startswith("older than the 42CFRPart2 window")
+
+
+def test_producing_an_accounting_is_recorded(app: ConsentApplication) -> None:
+    ctx = context(role="compliance", actor="comp-1")
+    app.record_late_disclosure(terms=late(), ctx=ctx)
+    start = years_ago(6.5)
+    accounting = app.account("person-a", start=start, end=None, format="csv", ctx=ctx)
+    record = app.load(Accounting, accounting["accounting_id"], ctx.tenant)
+    assert (record.person_id, record.requested_by, record.format) == ("person-a", "comp-1", "csv")
+    assert record.period_from == accounting["window"]["from"] > start
+    assert record.disclosure_ids == [r["disclosure_id"] for r in accounting["items"]]
+
+
+def sent(decision_id: str, *, ce_id: str = "ce-1", tenant: str = "practice-1") -> InboundRecord:
+    body = {"client_id": "person-a", "decision_id": decision_id, "referral_type": "detox",
+            "organization": {"id": "org-detox", "name": "Harbor Detox", "address": "1 Harbor Rd"},
+            "at": NOW.isoformat(), "security_labels": ["42CFRPart2", "ETH", "R"]}  # fmt: skip
+    return InboundRecord(topic="careledger.referral", partition=0, offset=1, ce_id=ce_id,
+                         ce_type="careledger.referral.ReferralSent.v1", subject="r1",
+                         tenant=tenant, body=body, headers={"ce_actor": "clin-1"})  # fmt: skip
+
+
+def test_a_referral_sent_is_one_disclosure_on_its_decision_with_its_labels(
+    app: ConsentApplication, ctx: CommandContext
+) -> None:
+    consent = app.create_consent(terms=part2_terms(), ctx=ctx)
+    app.change_consent(consent["consent_id"], "activate", ctx=ctx)
+    decision = app.decide(request=request(categories=frozenset({"substance-use"})), ctx=ctx)
+    aggregates = reactions.react(app, sent(decision["decision_id"]))
+    app.save_as(ctx, *aggregates)
+    assert reactions.react(app, sent(decision["decision_id"])) == []  # the same record again
+    [disclosure] = app.disclosures_of(ctx.tenant, "person-a")
+    assert disclosure["decision_id"] == decision["decision_id"]
+    assert disclosure["recipient"] == {**DETOX, "address": "1 Harbor Rd"}
+    assert (disclosure["part2"], disclosure["source"], disclosure["problems"]) == (
+        True, "referral-send", {},
+    )  # fmt: skip
+    assert set(disclosure["labels"]) == {"42CFRPart2", "ETH", "R"}
+
+
+def test_a_referral_sent_on_an_unknown_decision_is_still_accounted_with_its_problem(
+    app: ConsentApplication, ctx: CommandContext
+) -> None:
+    app.save_as(ctx, *reactions.react(app, sent("no-such-decision", ce_id="ce-2")))
+    [disclosure] = app.disclosures_of(ctx.tenant, "person-a")
+    assert disclosure["problems"] == {"decision_id": "no such decision in this practice"}
+    assert disclosure["part2"] is True
