@@ -268,9 +268,15 @@ POSTGRES = _to({"cnpg.io/cluster": PG_CLUSTER}, 5432)
 KAFKA = _to({"strimzi.io/cluster": KAFKA_CLUSTER, "strimzi.io/kind": "Kafka"}, 9093)
 
 
-# The processes that ask the consent service: referral sends, and the plan service's reads of a
-# partner's individual material (services/common/consent_gate.py).
-CONSENT_ASKERS = frozenset({("referral", "api"), ("referral", "consumer"), ("plan", "api")})
+# Which processes call which API inside the cluster: the consent service's decision point is
+# asked by referral sends and by the plan service's reads of a partner's individual material
+# (services/common/consent_gate.py); the decision point asks the owners of the records a
+# decision request names for their labels.
+API_CALLERS: dict[str, tuple[str, ...]] = {
+    "consent-api": ("plan-api", "referral-api", "referral-consumer"),
+    "plan-api": ("consent-api",),
+    "referral-api": ("consent-api",),
+}
 
 
 def network_policies() -> list[dict[str, Any]]:
@@ -286,10 +292,10 @@ def network_policies() -> list[dict[str, Any]]:
                               "policyTypes": ["Ingress", "Egress"], "ingress": [],
                               "egress": [DNS, POSTGRES]}})  # fmt: skip
     for spec in service_processes():
-        kind, service = kind_of(spec), service_of(spec)
+        kind = kind_of(spec)
         egress = [DNS, POSTGRES] if kind == "projections" else [DNS, POSTGRES, KAFKA]
-        if (service, kind) in CONSENT_ASKERS:  # the consent gate
-            egress.append(_to({"app.kubernetes.io/name": "consent-api"}, API_PORT))
+        egress += [_to({"app.kubernetes.io/name": api}, API_PORT)
+                   for api, callers in API_CALLERS.items() if spec.name in callers]  # fmt: skip
         policy: dict[str, Any] = {
             "podSelector": {"matchLabels": {"app.kubernetes.io/name": spec.name}},
             "policyTypes": ["Ingress", "Egress"], "egress": egress, "ingress": [],
@@ -298,9 +304,8 @@ def network_policies() -> list[dict[str, Any]]:
             callers: list[dict[str, Any]] = [
                 {"namespaceSelector": {"matchLabels": {"careledger/ingress": "true"}}}
             ]
-            if service == "consent":
-                callers += [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": name}}}
-                            for name in sorted(f"{s}-{k}" for s, k in CONSENT_ASKERS)]  # fmt: skip
+            callers += [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": name}}}
+                        for name in API_CALLERS.get(spec.name, ())]  # fmt: skip
             policy["ingress"] = [{"from": callers, "ports": [{"protocol": "TCP",
                                                               "port": API_PORT}]}]  # fmt: skip
         policies.append(
