@@ -12,7 +12,7 @@ import pytest
 from tests.faults.load import PHI_VALUES, PlanLoad
 from tests.faults.stack import PrivateStack
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(120)]
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(120, func_only=True)]
 
 
 def test_no_service_log_holds_the_names_addresses_or_free_text_the_requests_carried(
