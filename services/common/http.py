@@ -126,6 +126,12 @@ def set_etag(response: Response, version: int) -> None:
     response.headers["ETag"] = f'"{version}"'
 
 
+def bearer_token(request: Request) -> str | None:
+    """The caller's bearer token, forwarded when a service asks another on the caller's behalf."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return token if scheme.lower() == "bearer" and token else None
+
+
 @dataclass(frozen=True)
 class Page:
     limit: int

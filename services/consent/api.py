@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
 from services.common.auth import Caller, Role, allow
 from services.common.errors import RuleBroken
-from services.common.http import IfMatch, PageParams, set_etag
+from services.common.http import IfMatch, PageParams, bearer_token, set_etag
 from services.common.service_identity import ON_BEHALF_OF, end_caller
 from services.common.validation import moment_in_range
 from services.consent import fhir
@@ -64,11 +64,6 @@ Auditor = Annotated[Caller, Depends(allow(Role.COMPLIANCE, Role.INTEGRATION))]
 def _sent(response: Response, data: dict[str, Any]) -> dict[str, Any]:
     set_etag(response, int(data["version"]))
     return data
-
-
-def bearer_token(request: Request) -> str | None:
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    return token if scheme.lower() == "bearer" and token else None
 
 
 def _list(values: list[Any] | None) -> list[str] | None:

@@ -37,9 +37,9 @@ from services.plan.schemas import (
     ReadinessCreate,
     ReviewCreate,
     ScheduleChange,
-    SessionCreate,
     StatusChange,
 )
+from services.plan.sessions_api import add_session_routes
 from services.plan.views import plan_view
 from services.plan.worklists_api import add_worklist_routes
 
@@ -272,8 +272,6 @@ def build_router(app: PlanApplication, reads: PlanReads) -> APIRouter:
         ("POST", "/plans/{plan_id}/measurements", MeasurementCreate, Clinician,
          app.record_measurement, "Record a partner's measurement (scored; may raise alerts)",
          "care", 201),
-        ("POST", "/plans/{plan_id}/sessions", SessionCreate, Clinician, app.record_session,
-         "Record a session", "care", 201),
         ("POST", "/plans/{plan_id}/readiness-decisions", ReadinessCreate, Clinician,
          app.record_readiness, "Record whether the criteria to resume joint work are met",
          "care", 201),
@@ -289,6 +287,7 @@ def build_router(app: PlanApplication, reads: PlanReads) -> APIRouter:
             router, method=method, path=path, body_model=body, caller=who, command=command,
             summary=summary, tags=[tag], status_code=status,
         )  # fmt: skip
+    add_session_routes(router, app)
     add_worklist_routes(router, app, reads)
     add_fhir_routes(router, reads)
     return router

@@ -10,10 +10,17 @@ from uuid import UUID
 from services.common.context import CommandContext
 from services.common.errors import NotFound
 from services.common.store import CareApplication, check_version
+from services.plan.agreements import AgreementCheck, InMemoryAgreements
 from services.plan.domain import Plan
 from services.plan.domain.care_team import require_team_manager
 from services.plan.domain.policy import Kind, Reader
-from services.plan.domain.worklists import DEFAULT_STRETCH_WEEKS, review_due, uneven_growth
+from services.plan.domain.sharing import confidence_due, needs_agreement
+from services.plan.domain.worklists import (
+    DEFAULT_STRETCH_WEEKS,
+    WORKING,
+    review_due,
+    uneven_growth,
+)
 from services.plan.projections import InMemorySummaries, SummarySource
 from services.plan.views import history_view, plan_view
 
@@ -31,6 +38,8 @@ class PlanApplication(CareApplication):
         super().__init__(*args, **kwargs)
         # In memory until the composition root sets the PostgreSQL projection (bootstrap.py).
         self.read_model: SummarySource = InMemorySummaries()
+        # No agreement is in force until the composition root connects the consent service.
+        self.agreements: AgreementCheck = InMemoryAgreements()
 
     # ---- commands ----------------------------------------------------------------------
 
@@ -127,11 +136,35 @@ class PlanApplication(CareApplication):
         *,
         ctx: CommandContext,
         expected_version: int | None = None,
+        token: str | None = None,
         **session: Any,
     ) -> Result:
+        """Record a session; an individual one in couples work under the agreement in force."""
+
+        def record(plan: Plan) -> Result:
+            agreement = None
+            if needs_agreement(plan.unit_kind, str(session.get("format"))):
+                agreement = self.agreements.in_force(ctx.tenant, plan.member_ids, token=token)
+            return {"session_id": plan.record_session(**session, agreement=agreement)}
+
+        return self._change(plan_id, ctx, expected_version, record)
+
+    def resolve_confidence(
+        self,
+        plan_id: UUID,
+        session_id: str,
+        *,
+        ctx: CommandContext,
+        expected_version: int | None = None,
+        outcome: str,
+        resolved_on: dt.date,
+    ) -> Result:
+        """Mark a confidence held until a share-by date as shared or no longer held."""
         return self._change(
-            plan_id, ctx, expected_version, lambda p: {"session_id": p.record_session(**session)}
-        )
+            plan_id, ctx, expected_version,
+            lambda p: p.resolve_confidence(session_id=session_id, outcome=outcome,
+                                           resolved_on=resolved_on),
+        )  # fmt: skip
 
     def record_readiness(
         self,
@@ -317,6 +350,21 @@ class PlanApplication(CareApplication):
         """Plans where only one partner has attended for longer than the stretch."""
         rows = (uneven_growth(s, today, stretch_weeks) for s in self.summaries(tenant))
         return [r for r in rows if r is not None]
+
+    def confidences_due(
+        self, tenant: str, *, today: dt.date, within_days: int = 7,
+        clinician_id: str | None = None,
+    ) -> list[Result]:  # fmt: skip
+        """Confidences held under limited-secrets whose share-by date is near or past."""
+        rows = [
+            {"plan_id": s["plan_id"], **row}
+            for s in self.summaries(tenant)
+            if s["status"] in WORKING
+            for session in s["sessions"]
+            if (row := confidence_due(session, today, within_days))
+            and clinician_id in (None, row["clinician_id"])
+        ]
+        return sorted(rows, key=lambda r: (r["share_by"], r["plan_id"]))
 
     def reviews_due(self, tenant: str, *, today: dt.date, within_days: int = 7) -> list[Result]:
         """Reviews due within `within_days` and overdue ones, earliest first."""

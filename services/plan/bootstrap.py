@@ -14,6 +14,7 @@ from services.common.service_identity import ServiceCredential
 from services.common.settings import Settings
 from services.common.store import build_application
 from services.plan import reactions
+from services.plan.agreements import HttpAgreementCheck
 from services.plan.api import build_router
 from services.plan.application import PlanApplication
 from services.plan.projections import PROJECTIONS, PostgresSummaries
@@ -35,20 +36,25 @@ def build_plans(
     """The application on PostgreSQL (settings) or in memory (None).
 
     On PostgreSQL its worklists and lookups read the `plan_summaries` projection in the
-    application's own schema (`application_class.name`).
+    application's own schema (`application_class.name`), and agreements are the consent
+    service's (`settings.consent_url` or the stack's service URLs).
     """
     app: PlanApplication = build_application(application_class, settings, create_table=create_table)
     if settings is not None:
         store = ReadStore.from_settings(settings)
         app.read_model = PostgresSummaries(app, store, schema=application_class.name)
         app.access_log = PostgresAccessLog(app, store, schema=application_class.name)
+        consent = settings.consent_url or settings.service_urls.get("consent", "")
+        app.agreements = HttpAgreementCheck(lambda: consent)
     return app
 
 
 def close_plans(app: PlanApplication) -> None:
-    """Close the read model's pool (if any) and the event store."""
+    """Close the read model's pool and the agreement check's client (if any) and the store."""
     if isinstance(app.read_model, PostgresSummaries):
         app.read_model.close()  # the access log shares its pool
+    if isinstance(app.agreements, HttpAgreementCheck):
+        app.agreements.close()
     app.close()
 
 

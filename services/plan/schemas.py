@@ -169,8 +169,25 @@ class SessionCreate(Strict):
     sharing_agreement_id: str | None = Field(
         None,
         max_length=100,
-        description="the couple's information-sharing agreement in force (consent service)",
+        description=(
+            "individual sessions in couples work: the couple's agreement in force (consent "
+            "service); optional, checked when given, the one in force is stored"
+        ),
     )
+    share_by: dt.date | None = Field(
+        None,
+        description=(
+            "under a limited-secrets agreement: material from this individual session is held "
+            "in confidence until this date (the session's day to 365 days after)"
+        ),
+    )
+
+
+class ConfidenceResolution(Strict):
+    outcome: Literal["shared", "no-longer-held"] = Field(
+        description="shared with the other partner, or no longer held in confidence"
+    )
+    resolved_on: dt.date
 
 
 class ReadinessCreate(Strict):

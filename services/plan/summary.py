@@ -45,7 +45,13 @@ def fold(
         summary["next_review_on"] = data["next_review_on"]
         summary["last_review_on"] = data["held_on"]
     elif name == "SessionRecorded":
-        summary["sessions"].append({k: data[k] for k in ("format", "partner_id", "held_on")})
+        kept = ("session_id", "format", "partner_id", "held_on", "clinician_id", "share_by",
+                "sharing_agreement_id")  # fmt: skip
+        summary["sessions"].append({k: data.get(k) for k in kept})
+    elif name == "ConfidenceResolved":
+        for session in summary["sessions"]:
+            if session.get("session_id") == data["session_id"]:
+                session["resolved"] = data["outcome"]
     elif name == "ClinicianAssigned":
         summary["team"] = [*summary.get("team", []), data["clinician_id"]]
     elif name == "ClinicianRemoved":

@@ -1,4 +1,4 @@
-"""Worklist routes of the plan service: uneven growth and reviews due (from the read model).
+"""Worklist routes of the plan service: uneven growth, reviews and confidences due (read model).
 
 Rows are cut to the plans the caller may read and logged as one read (reads.PlanReads).
 """
@@ -13,7 +13,7 @@ from fastapi import APIRouter, Query, Request
 from services.common.access_http import asked
 from services.common.http import PageParams
 from services.common.validation import Day
-from services.plan.access import Scheduler
+from services.plan.access import Clinician, Scheduler
 from services.plan.application import PlanApplication
 from services.plan.domain.worklists import DEFAULT_STRETCH_WEEKS
 from services.plan.reads import PlanReads
@@ -54,4 +54,23 @@ def add_worklist_routes(router: APIRouter, app: PlanApplication, reads: PlanRead
         on: Annotated[Day | None, Query(description="the day to judge (default today)")] = None,
     ) -> dict[str, Any]:
         rows = app.reviews_due(caller.tenant, today=on or today(), within_days=within_days)
+        return page.slice(reads.worklist(asked(request), rows))
+
+    @router.get(
+        "/worklists/confidences-due",
+        tags=["worklists"],
+        summary="Confidences held under limited-secrets due to be shared within N days, or past",
+    )
+    def confidences_due(
+        request: Request,
+        caller: Clinician,
+        page: PageParams,
+        within_days: Annotated[int, Query(ge=0, le=90)] = 7,
+        clinician_id: Annotated[
+            str | None, Query(max_length=100, description="only sessions this clinician held")
+        ] = None,
+        on: Annotated[Day | None, Query(description="the day to judge (default today)")] = None,
+    ) -> dict[str, Any]:
+        rows = app.confidences_due(caller.tenant, today=on or today(), within_days=within_days,
+                                   clinician_id=clinician_id)  # fmt: skip
         return page.slice(reads.worklist(asked(request), rows))

@@ -14,7 +14,7 @@ from services.common.access_http import record_read
 from services.common.access_log import Touched
 from services.common.auth import Caller, Role, allow
 from services.common.errors import RuleBroken
-from services.common.http import IfMatch, PageParams, set_etag
+from services.common.http import IfMatch, PageParams, bearer_token, set_etag
 from services.common.validation import moment_in_range
 from services.referral.application import ReferralApplication
 from services.referral.domain import Step
@@ -60,11 +60,6 @@ def keyed_id(caller: Caller, key: str | None) -> UUID | None:
     if not key:
         return None
     return uuid.uuid5(KEY_NAMESPACE, json.dumps([caller.tenant, caller.sub, key]))
-
-
-def bearer_token(request: Request) -> str | None:
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    return token if scheme.lower() == "bearer" and token else None
 
 
 def _answer(response: Response, view: dict[str, Any], app: ReferralApplication,

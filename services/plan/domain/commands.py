@@ -8,7 +8,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from services.common.errors import Conflict, InvalidTransition, NotFound, RuleBroken
-from services.plan.domain import checks, rules
+from services.plan.domain import checks, rules, sharing
 from services.plan.domain.formats import FORMATS_BY_UNIT, check_mix, one_of
 from services.plan.domain.goals import (
     GOAL_HOLDABLE,
@@ -67,6 +67,7 @@ class PlanCommands:
     _format_shifted: _Apply
     _review_recorded: _Apply
     _referral_noted: _Apply
+    _confidence_resolved: _Apply
 
     @classmethod
     def create(
@@ -282,6 +283,23 @@ class PlanCommands:
         fields = rules.session(self, **command)
         self._session_recorded(**fields, security_labels=["PSY"])
         return str(fields["session_id"])
+
+    def resolve_confidence(self, *, session_id: str, outcome: str, resolved_on: dt.date) -> None:
+        """A confidence held until a share-by date was shared, or is no longer held."""
+        self.require_open()
+        session = next((s for s in self.sessions if s["session_id"] == session_id), None)
+        if session is None:
+            raise NotFound(f"no session {session_id} in plan {self.id}")
+        if session.get("share_by") is None:
+            raise Conflict(f"session {session_id} holds nothing in confidence")
+        if session.get("confidence") is not None:
+            raise Conflict(f"the confidence of session {session_id} is already resolved")
+        one_of(outcome, sharing.RESOLUTIONS, "outcome")
+        if resolved_on < session["held_on"]:
+            raise RuleBroken(
+                "resolved before the session", {"resolved_on": "the session's day or later"}
+            )
+        self._confidence_resolved(session_id=session_id, outcome=outcome, resolved_on=resolved_on)
 
     def record_measurement(self, **command: Any) -> tuple[str, list[dict[str, Any]]]:
         """Record a measurement (see `rules.measurement`); returns its id and raised alerts."""

@@ -198,7 +198,7 @@ class Plan(PlanCommands, CareTeamCommands, EmergencyAccessCommands, Aggregate):
     ) -> None:
         self.goals[goal_id].update(lifecycle_status=lifecycle_status, held_status=None)
 
-    @published(labels=(*_CLINICAL, "PSYTHPN"), private=_SESSION_NOTES, version=2)
+    @published(labels=(*_CLINICAL, "PSYTHPN"), private=_SESSION_NOTES, version=3)
     @event("SessionRecorded")
     def _session_recorded(
         self,
@@ -213,6 +213,8 @@ class Plan(PlanCommands, CareTeamCommands, EmergencyAccessCommands, Aggregate):
         focus_issues: list[str],
         homework: list[str],
         sharing_agreement_id: str | None,
+        sharing_agreement_version: int | None,
+        share_by: dt.date | None,
         security_labels: list[str],
     ) -> None:
         self.sessions.append(
@@ -228,6 +230,9 @@ class Plan(PlanCommands, CareTeamCommands, EmergencyAccessCommands, Aggregate):
                 "focus_issues": focus_issues,
                 "homework": homework,
                 "sharing_agreement_id": sharing_agreement_id,
+                "sharing_agreement_version": sharing_agreement_version,
+                "share_by": share_by,
+                "confidence": None,
             }
         )
         self.labels.update(security_labels)
@@ -377,6 +382,12 @@ class Plan(PlanCommands, CareTeamCommands, EmergencyAccessCommands, Aggregate):
         self.next_review_on = next_review_on
 
     @published(labels=_ABOUT_CARE)
+    @event("ConfidenceResolved")
+    def _confidence_resolved(self, session_id: str, outcome: str, resolved_on: dt.date) -> None:
+        session = next(s for s in self.sessions if s["session_id"] == session_id)
+        session["confidence"] = {"outcome": outcome, "resolved_on": resolved_on}
+
+    @published(labels=_ABOUT_CARE)
     @event("ReferralNoted")
     def _referral_noted(
         self, record_id: str, referral_id: str, stage: str, outcome: str | None
@@ -384,3 +395,13 @@ class Plan(PlanCommands, CareTeamCommands, EmergencyAccessCommands, Aggregate):
         self.noted_records.add(record_id)
         entry = self.referrals.setdefault(referral_id, {"referral_id": referral_id})
         entry.update(stage=stage, **({"outcome": outcome} if outcome else {}))
+
+
+def _session_v1_to_v2(state: dict[str, Any]) -> None:
+    """A session recorded before the agreement's terms version and share-by dates were kept."""
+    state["sharing_agreement_version"] = None
+    state["share_by"] = None
+
+
+Plan.SessionRecorded.class_version = 2  # type: ignore[attr-defined]
+Plan.SessionRecorded.upcast_v1_v2 = staticmethod(_session_v1_to_v2)  # type: ignore[attr-defined]

@@ -26,6 +26,7 @@ from services.plan.domain.measures import (
     measure_or_raise,
     score_measurement,
 )
+from services.plan.domain.sharing import AgreementInForce, session_terms
 
 if TYPE_CHECKING:
     from services.plan.domain.commands import PlanCommands as Plan
@@ -50,9 +51,11 @@ def session(
     check_ins: Sequence[Mapping[str, Any]] = (),
     homework: Sequence[str] = (),
     sharing_agreement_id: str | None = None,
+    share_by: dt.date | None = None,
+    agreement: AgreementInForce | None = None,
 ) -> dict[str, Any]:
     """A session: joint sessions wait while joint work is paused; individual ones name the
-    partner and, in couples work, the information-sharing agreement in force."""
+    partner and, in couples work, rest on the information-sharing agreement in force."""
     plan.require_active("recording a session")
     one_of(format, plan.formats(), "format")
     one_of(modality, MODALITIES, "modality")
@@ -62,11 +65,6 @@ def session(
         if partner_id is None and len(plan.member_ids) == 1:
             partner_id = plan.member_ids[0]
         seen = [plan.member(partner_id, "partner_id")]
-        if plan.unit_kind == "couple" and not (sharing_agreement_id or "").strip():
-            raise RuleBroken(
-                "an individual session in couples work needs the sharing agreement",
-                {"sharing_agreement_id": "give the id of the couple's agreement in force"},
-            )
     elif attendees:
         seen = [plan.member(a, f"attendees[{i}]") for i, a in enumerate(attendees)]
     else:
@@ -81,6 +79,10 @@ def session(
             raise RuleBroken("mood out of range", {f"check_ins[{i}].mood": "rate mood 0-10"})
         triggers = checks.texts(entry.get("triggers") or (), f"check_ins[{i}].triggers", most=10)
         checked_check_ins.append({"partner_id": who, "mood": mood, "triggers": triggers})
+    terms = session_terms(
+        unit_kind=plan.unit_kind, format=format, held_on=held_on, agreement=agreement,
+        partner_ids=plan.member_ids, sharing_agreement_id=sharing_agreement_id, share_by=share_by,
+    )  # fmt: skip
     return {
         "session_id": str(uuid4()),
         "format": format,
@@ -92,7 +94,7 @@ def session(
         "check_ins": checked_check_ins,
         "focus_issues": checks.texts(focus_issues, "focus_issues", least=1, most=2),
         "homework": checks.texts(homework, "homework", most=10),
-        "sharing_agreement_id": (sharing_agreement_id or "").strip() or None,
+        **terms,
     }
 
 

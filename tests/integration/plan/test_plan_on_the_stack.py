@@ -26,6 +26,7 @@ from services.common.relay import Relay, RelayConfig
 from services.plan import reactions
 from services.plan.application import PlanApplication
 from services.plan.projections import PostgresSummaries
+from tests.integration.plan.agreements import agreement_in_force
 from tests.integration.test_relay_support import RelayWorld, read_topic
 from tests.unit.plan.api_client import goal_body, plan_body, shift_body
 from tests.unit.plan.builders import ALEX, SAM, TENANT, THERAPIST
@@ -202,16 +203,17 @@ def test_version_reproduces_an_old_state(world: RelayWorld, client: TestClient) 
 
 
 def test_the_worklists_read_the_postgres_projection_and_it_rebuilds_identically(
-    world: RelayWorld, plans: PlanApplication, client: TestClient
+    world: RelayWorld, plans: PlanApplication, client: TestClient, consent_url: str
 ) -> None:
     plan_id = active_plan(client, world)
+    agreement_id = agreement_in_force(world, consent_url)
     session = {
         "format": "individual",
         "partner_id": ALEX,
         "modality": "telehealth",
         "held_on": "2026-01-12",
         "focus_issues": ["safety"],
-        "sharing_agreement_id": "agreement-1",
+        "sharing_agreement_id": agreement_id,
     }
     post(client, f"/plans/{plan_id}/sessions", session, auth(world))
     flagged = client.get(

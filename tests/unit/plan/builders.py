@@ -9,6 +9,19 @@ TENANT = "practice-1"
 ALEX, SAM = "client-alex", "client-sam"
 THERAPIST, INDIVIDUAL_THERAPIST = "clin-rivera", "clin-chen"
 START = dt.date(2026, 1, 5)
+AGREEMENT = "5a1c0e2d-7b3f-5c4e-9d8a-000000000007"
+
+
+def agreement_view(
+    mode: str = "no-secrets", signed: tuple[str, ...] = (ALEX, SAM), terms_version: int = 1
+) -> dict[str, Any]:
+    """The couple's agreement as the consent service shows it (in force once both signed)."""
+    signatures = dict.fromkeys(signed, "2026-01-02")
+    in_force = {"terms_version": terms_version, "mode": mode, "carve_outs": [],
+                "signatures": signatures} if set(signed) == {ALEX, SAM} else None  # fmt: skip
+    return {"agreement_id": AGREEMENT, "partner_ids": [ALEX, SAM], "in_force": in_force,
+            "pending_terms": {"terms_version": terms_version, "mode": mode,
+                              "signatures": signatures}}  # fmt: skip
 
 
 def couple_plan_fields(**overrides: Any) -> dict[str, Any]:
@@ -85,7 +98,7 @@ def individual_session(partner: str = ALEX, **overrides: Any) -> dict[str, Any]:
         partner_id=partner,
         check_ins=[],
         modality="telehealth",
-        sharing_agreement_id="agreement-7",
+        sharing_agreement_id=AGREEMENT,
     )
     session.update(overrides)
     return session

@@ -10,18 +10,23 @@ from fastapi.testclient import TestClient
 
 from services.common.context import CommandContext
 from services.common.store import build_application
+from services.plan.agreements import InMemoryAgreements
 from services.plan.application import PlanApplication
 from services.plan.bootstrap import create_app
 from tests.unit.plan.api_client import SETTINGS
-from tests.unit.plan.builders import TENANT, THERAPIST, couple_plan_fields
+from tests.unit.plan.builders import TENANT, THERAPIST, agreement_view, couple_plan_fields
 from tests.unit.plan.contract_check import contract_errors
 from tests.unit.referral.helpers import FakeConsentGate
 
 
 @pytest.fixture
 def app() -> Iterator[PlanApplication]:
-    """An in-memory plan application; every event a test stores must match its contract."""
+    """An in-memory plan application whose couple (ALEX, SAM) has an agreement in force;
+    every event a test stores must match its contract."""
     application: PlanApplication = build_application(PlanApplication, None)
+    agreements = InMemoryAgreements()
+    agreements.put(TENANT, agreement_view())
+    application.agreements = agreements
     yield application
     errors = contract_errors(application)
     application.close()

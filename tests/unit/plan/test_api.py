@@ -14,7 +14,7 @@ from tests.unit.plan.api_client import (
     plan_body,
     shift_body,
 )
-from tests.unit.plan.builders import ALEX, SAM, THERAPIST
+from tests.unit.plan.builders import AGREEMENT, ALEX, SAM, THERAPIST
 
 
 def test_creating_a_plan_answers_201_with_etag_and_location(client: TestClient):
@@ -227,7 +227,7 @@ def test_the_worklists_answer_over_http(client: TestClient):
         "modality": "telehealth",
         "held_on": "2026-01-12",
         "focus_issues": ["safety"],
-        "sharing_agreement_id": "agreement-1",
+        "sharing_agreement_id": AGREEMENT,
     }
     assert (
         client.post(f"/plans/{plan_id}/sessions", json=session, headers=headers()).status_code
@@ -247,6 +247,8 @@ def test_the_openapi_document_lists_every_route(client: TestClient):
         "/plans/{plan_id}/history",
         "/fhir/CarePlan/{plan_id}/_history/{version}",
         "/worklists/uneven-growth",
+        "/worklists/confidences-due",
+        "/plans/{plan_id}/sessions/{session_id}/confidence",
     ):
         assert path in paths
     assert client.get("/docs").status_code == 200

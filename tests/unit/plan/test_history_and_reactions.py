@@ -17,6 +17,7 @@ from tests.unit.plan.builders import (
     SAM,
     TENANT,
     THERAPIST,
+    agreement_view,
     individual_session,
     joint_goal,
     shift_fields,
@@ -146,7 +147,12 @@ def test_every_plan_event_type_has_a_contract_and_a_scenario_produces_each(app, 
         items=[2, 1, 1],
         taken_on=dt.date(2026, 1, 9),
     )
-    app.record_session(plan_id, ctx=ctx, **individual_session())
+    app.agreements.put(TENANT, agreement_view("limited-secrets"))  # type: ignore[attr-defined]
+    held = individual_session(share_by=dt.date(2026, 2, 9))
+    session_id = app.record_session(plan_id, ctx=ctx, **held)["session_id"]
+    app.resolve_confidence(
+        plan_id, session_id, ctx=ctx, outcome="shared", resolved_on=dt.date(2026, 2, 2)
+    )
     app.shift_format(plan_id, ctx=ctx, **shift_fields())
     app.record_readiness(
         plan_id,

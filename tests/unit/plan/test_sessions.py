@@ -12,6 +12,7 @@ from services.common.context import CommandContext
 from services.common.errors import Conflict, RuleBroken
 from services.plan.application import PlanApplication
 from tests.unit.plan.builders import (
+    AGREEMENT,
     ALEX,
     SAM,
     TENANT,
@@ -44,14 +45,8 @@ def test_an_individual_session_records_the_partner_and_the_sharing_agreement(app
     app.record_session(plan_id, ctx=ctx, **individual_session(SAM))
     session = sessions_of(app, plan_id)[0]
     assert (session["partner_id"], session["attendees"]) == (SAM, [SAM])
-    assert session["sharing_agreement_id"] == "agreement-7"
+    assert (session["sharing_agreement_id"], session["sharing_agreement_version"]) == (AGREEMENT, 1)
     assert session["modality"] == "telehealth"
-
-
-def test_an_individual_session_in_couples_work_needs_the_sharing_agreement(app, ctx, plan_id):
-    with pytest.raises(RuleBroken) as broken:
-        app.record_session(plan_id, ctx=ctx, **individual_session(sharing_agreement_id=None))
-    assert "sharing_agreement_id" in broken.value.extra["errors"]
 
 
 def test_an_individual_session_must_name_a_partner_of_the_plan(app, ctx, plan_id):

@@ -1,0 +1,83 @@
+"""The couple's information-sharing agreement in force, as the consent service holds it.
+
+An individual session inside couples work is recorded only under an agreement both partners
+have signed. The plan service asks the consent service (`GET /agreements?partner_id=..`, with
+the caller's own token, so its access rules apply) at the moment the session is recorded: a
+read model fed from `careledger.consent` could lag a signature given a minute ago. No
+agreement, or one not yet signed by both, is a 409 naming what is missing; a consent service
+that does not answer is a 503 (no session is recorded on a guess).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol
+
+import httpx
+
+from services.common.errors import Forbidden, Unavailable
+from services.common.ids import canonical_id
+from services.plan.domain.sharing import AgreementInForce, in_force_of, missing
+
+
+class AgreementCheck(Protocol):
+    def in_force(self, tenant: str, partner_ids: Sequence[str], *,
+                 token: str | None) -> AgreementInForce: ...  # fmt: skip
+
+
+class InMemoryAgreements:
+    """Agreement views by couple, for unit tests; an application without one has none."""
+
+    def __init__(self) -> None:
+        self.views: dict[tuple[str, frozenset[str]], dict[str, Any]] = {}
+
+    def put(self, tenant: str, view: Mapping[str, Any]) -> None:
+        key = frozenset(canonical_id(str(p)) for p in view["partner_ids"])
+        self.views[(tenant, key)] = dict(view)
+
+    def in_force(self, tenant: str, partner_ids: Sequence[str], *,
+                 token: str | None) -> AgreementInForce:  # fmt: skip
+        view = self.views.get((tenant, frozenset(canonical_id(p) for p in partner_ids)))
+        if view is None:
+            raise missing(partner_ids)
+        return in_force_of(view, partner_ids)
+
+
+class HttpAgreementCheck:
+    """Asks the consent service over HTTP, forwarding the caller's bearer token."""
+
+    def __init__(
+        self, consent_url: Callable[[], str], *, timeout: float = 5.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:  # fmt: skip
+        self._url = consent_url
+        self._client = httpx.Client(timeout=timeout, transport=transport)
+
+    def in_force(self, tenant: str, partner_ids: Sequence[str], *,
+                 token: str | None) -> AgreementInForce:  # fmt: skip
+        base = self._url()
+        if not base:
+            raise Unavailable("the consent service is not configured: no session was recorded")
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        params = {"partner_id": list(partner_ids)}
+        try:
+            response = self._client.get(f"{base.rstrip('/')}/agreements", params=params,
+                                        headers=headers)  # fmt: skip
+        except httpx.HTTPError as exc:
+            raise Unavailable("the consent service did not answer; retry shortly") from exc
+        if response.status_code == 404:
+            raise missing(partner_ids)
+        if response.status_code in (401, 403):
+            raise Forbidden("the consent service does not show this couple's agreement to you")
+        if response.status_code >= 400:
+            raise Unavailable(f"the consent service answered {response.status_code}; retry")
+        try:
+            view = response.json()
+        except ValueError as exc:
+            raise Unavailable("the consent service answered with invalid JSON") from exc
+        if not isinstance(view, dict):
+            raise Unavailable("the consent service answered without an agreement")
+        return in_force_of(view, partner_ids)
+
+    def close(self) -> None:
+        self._client.close()
