@@ -21,6 +21,7 @@ from services.common.events import decode_state, event_name, service_of
 from services.common.store import CareApplication, build_application
 from services.consent.application import ConsentApplication
 from services.consent.domain.terms import BreakGlass, CarveOut, Recipient
+from services.plan.agreements import InMemoryAgreements
 from services.plan.application import PlanApplication
 from services.referral.application import ReferralApplication
 from services.referral.domain import Step
@@ -32,6 +33,7 @@ from tests.unit.plan.builders import (
     ALEX,
     SAM,
     THERAPIST,
+    agreement_view,
     couple_plan_fields,
     individual_session,
     joint_goal,
@@ -84,6 +86,9 @@ def assert_no_stored_free_text_published(app: CareApplication, least: int) -> No
 
 def test_plan_records_carry_none_of_the_plan_free_text() -> None:
     app: PlanApplication = build_application(PlanApplication, None)
+    agreements = InMemoryAgreements()
+    agreements.put("practice-1", agreement_view())
+    app.agreements = agreements
     ctx = context(actor=THERAPIST, tenant="practice-1")
     plan_id = UUID(app.create_plan(ctx=ctx, **couple_plan_fields())["plan_id"])
     app.change_status(plan_id, status="active", reason=f"{MARK} intake done", ctx=ctx)
