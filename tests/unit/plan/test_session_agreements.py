@@ -216,3 +216,25 @@ def test_a_consent_service_that_does_not_answer_is_a_503():
         check.in_force(TENANT, [ALEX, SAM], token=None)
     with pytest.raises(Unavailable):
         HttpAgreementCheck(lambda: "").in_force(TENANT, [ALEX, SAM], token=None)
+
+
+def test_a_session_stored_before_terms_versions_were_kept_reads_back_with_none(
+    app: PlanApplication, ctx, plan_id
+):
+    from eventsourcing.persistence import StoredEvent
+
+    plan = app.plan(plan_id, TENANT)
+    old = {"timestamp": plan.modified_on, "session_id": "0b5c7a52-1f0e-4c1a-9a55-3d4f2a1b9c01",
+           "format": "individual", "modality": "in-person", "held_on": DAY, "partner_id": ALEX,
+           "attendees": [ALEX], "clinician_id": None, "check_ins": [], "focus_issues": ["trust"],
+           "homework": [], "sharing_agreement_id": "agreement-7", "security_labels": ["PSY"],
+           "_meta": ctx.as_metadata()}  # fmt: skip
+    stored = StoredEvent(plan.id, plan.version + 1, "careledger.plan.SessionRecorded",
+                         app.mapper.transcoder.encode(old))  # fmt: skip
+    app.recorder.insert_events([stored])
+    (session,) = app.get_plan(plan_id, tenant=TENANT)["sessions"]
+    assert (session["sharing_agreement_id"], session["sharing_agreement_version"]) == (
+        "agreement-7", None
+    )  # fmt: skip
+    assert session["share_by"] is None and session["confidence"] is None
+    assert app.history_records(plan_id)[-1]["type"] == "careledger.plan.SessionRecorded.v2"
