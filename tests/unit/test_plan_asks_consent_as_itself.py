@@ -17,6 +17,7 @@ from services.common.consent_gate import HttpConsentGate
 from services.common.store import build_application
 from services.consent.application import ConsentApplication
 from services.consent.bootstrap import create_app as consent_api
+from services.plan.agreements import HttpAgreementCheck
 from services.plan.application import PlanApplication
 from services.plan.bootstrap import create_app as plan_api
 from tests.unit.plan.api_client import MARK, SETTINGS, TOKENS, couple_with_sams_material, headers
@@ -30,7 +31,8 @@ class Through(httpx.BaseTransport):
         self.client = client
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        answer = self.client.request(request.method, request.url.path, content=request.content,
+        target = request.url.raw_path.decode("ascii")  # the path and its query
+        answer = self.client.request(request.method, target, content=request.content,
                                      headers=dict(request.headers))  # fmt: skip
         return httpx.Response(answer.status_code, headers=answer.headers, content=answer.content)
 
@@ -58,6 +60,7 @@ def consent() -> Iterator[Consent]:
 def plans(consent: Consent) -> Iterator[Plans]:
     app: PlanApplication = build_application(PlanApplication, None)
     gate = HttpConsentGate("http://consent", transport=Through(consent[1]))
+    app.agreements = HttpAgreementCheck(lambda: "http://consent", transport=Through(consent[1]))
     with TestClient(plan_api(SETTINGS, app, gate=gate)) as client:
         yield app, client
     app.close()

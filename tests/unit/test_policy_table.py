@@ -17,11 +17,12 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from services.plan.agreements import InMemoryAgreements
 from services.plan.bootstrap import build_plans
 from services.plan.bootstrap import create_app as plan_app
 from services.plan.domain.formats import SHIFT_REASONS
 from tests.unit.plan.api_client import SETTINGS, TOKENS, goal_body, plan_body, shift_body
-from tests.unit.plan.builders import ALEX, SAM, TENANT
+from tests.unit.plan.builders import ALEX, SAM, TENANT, agreement_view
 from tests.unit.referral.helpers import FakeConsentGate
 
 PAGE = Path(__file__).resolve().parents[2] / "docs" / "access-policy.md"
@@ -103,8 +104,7 @@ def seed(client: TestClient) -> dict[str, str]:
     for partner in (ALEX, SAM):
         post(client, f"/plans/{plan_id}/sessions", {
             "format": "individual", "modality": "in-person", "held_on": "2026-01-12",
-            "partner_id": partner, "focus_issues": [f"focus of {partner}"],
-            "sharing_agreement_id": "agr-1"})  # fmt: skip
+            "partner_id": partner, "focus_issues": [f"focus of {partner}"]})  # fmt: skip
         post(client, f"/plans/{plan_id}/measurements", {"partner_id": partner, "measure": "phq-9",
              "items": [1] * 9, "taken_on": "2026-01-12"})  # fmt: skip
     for about, reason in REASONS.items():
@@ -231,7 +231,11 @@ READS: list[Read] = [  # (name, url from the ids, what the answer shows; None: c
 @pytest.fixture(scope="module", params=["PERMIT", "DENY"])
 def world(request: pytest.FixtureRequest) -> Iterator[tuple[TestClient, dict[str, str], bool]]:
     gate = FakeConsentGate(request.param)
-    api = plan_app(SETTINGS, build_plans(None), gate=gate)
+    plans = build_plans(None)
+    agreements = InMemoryAgreements()  # the couple's agreement is in force
+    agreements.put(TENANT, agreement_view())
+    plans.agreements = agreements
+    api = plan_app(SETTINGS, plans, gate=gate)
     with TestClient(api, raise_server_exceptions=False) as client:
         ids = seed(client)
         plan = client.get(f"/plans/{ids['plan_id']}", headers=CALLERS["Lead therapist"]).json()

@@ -91,8 +91,7 @@ def couple_with_sams_material(client: TestClient) -> str:
     """An active plan with Sam's individual session, PHQ-9 and a shift about Sam."""
     plan_id = active_plan(client)
     session = {"format": "individual", "modality": "in-person", "held_on": "2026-01-12",
-               "partner_id": SAM, "focus_issues": [MARK], "homework": [MARK],
-               "sharing_agreement_id": "agr-1"}  # fmt: skip
+               "partner_id": SAM, "focus_issues": [MARK], "homework": [MARK]}  # fmt: skip
     assert client.post(f"/plans/{plan_id}/sessions", json=session, headers=headers()).is_success
     phq9 = {"partner_id": SAM, "measure": "phq-9", "items": [1] * 8 + [1], "taken_on": "2026-01-12"}
     assert client.post(f"/plans/{plan_id}/measurements", json=phq9, headers=headers()).is_success
