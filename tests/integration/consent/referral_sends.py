@@ -24,6 +24,8 @@ import psycopg
 from psycopg import sql
 
 from contracts.envelope import OutboundRecord, build_record
+from services.common.consent_gate import ConsentDecision
+from services.common.consent_gate import DecisionRequest as GateRequest
 from services.common.consumer import run_consumer
 from services.common.context import CommandContext
 from services.common.events import decode_state
@@ -35,8 +37,6 @@ from services.consent.application import ConsentApplication
 from services.consent.bootstrap import build_consents
 from services.consent.domain.terms import DecisionRequest, Recipient
 from services.referral.application import ReferralApplication
-from services.referral.consent_gate import ConsentDecision
-from services.referral.consent_gate import DecisionRequest as GateRequest
 
 REPO = Path(__file__).resolve().parents[3]
 TENANT = "practice-sends"

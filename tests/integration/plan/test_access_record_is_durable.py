@@ -17,6 +17,7 @@ from psycopg import sql
 
 from services.plan.application import PlanApplication
 from services.plan.bootstrap import build_plans, close_plans, create_app
+from tests.integration.plan.agreements import agreement_in_force
 from tests.integration.test_relay_support import RelayWorld
 from tests.unit.plan.api_client import MARK, couple_with_sams_material, headers
 
@@ -24,11 +25,13 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def quick(world: RelayWorld) -> Iterator[TestClient]:
-    """The plan API whose writes give up after 1 s of lock wait and a 1 s request deadline."""
-    settings = world.settings.model_copy(
-        update={"db_lock_timeout_seconds": 1, "request_deadline_seconds": 1.0}
-    )
+def quick(world: RelayWorld, consent_url: str) -> Iterator[TestClient]:
+    """The plan API whose writes give up after 1 s of lock wait and a 1 s request deadline
+    (the couple's agreement in force in a real consent service)."""
+    settings = world.settings.model_copy(update={
+        "db_lock_timeout_seconds": 1, "request_deadline_seconds": 1.0, "consent_url": consent_url,
+    })  # fmt: skip
+    agreement_in_force(world, consent_url)
     cls = type("PlanOnStack", (PlanApplication,), {"name": world.store})
     app = build_plans(settings, application_class=cls, create_table=True)
     with TestClient(create_app(settings, app), raise_server_exceptions=False) as client:
