@@ -50,12 +50,19 @@ class _Nothing:
 
 
 def _app(keep_log: bool) -> FastAPI:
+    from services.plan.agreements import InMemoryAgreements
     from services.plan.application import PlanApplication
     from services.plan.bootstrap import build_plans, create_app
 
     settings = load_settings()
     cls = type("BenchReads", (PlanApplication,), {"name": os.environ[STORE_ENV]})
-    api = create_app(settings, build_plans(settings, application_class=cls))
+    plans = build_plans(settings, application_class=cls)
+    # The seeded couples' agreement is in force (no consent service runs here: reads are measured).
+    agreements = InMemoryAgreements()
+    agreements.put(TENANT, {"agreement_id": "agr-1", "partner_ids": ["a", "b"], "in_force": {
+        "terms_version": 1, "mode": "no-secrets", "carve_outs": [], "signatures": {}}})  # fmt: skip
+    plans.agreements = agreements
+    api = create_app(settings, plans)
     if not keep_log:
         api.state.access_log.store = _Nothing()
     return api
@@ -103,10 +110,11 @@ def seed(base: str, headers: dict[str, str], plans: int) -> list[str]:
             plan_id = client.post("/plans", json=body).json()["plan_id"]
             client.post(f"/plans/{plan_id}/status", json={"status": "active"})
             for partner in ("a", "b"):
-                client.post(f"/plans/{plan_id}/sessions", json={
+                recorded = client.post(f"/plans/{plan_id}/sessions", json={
                     "format": "individual", "modality": "in-person", "held_on": "2026-01-12",
                     "partner_id": partner, "focus_issues": ["repair"],
                     "sharing_agreement_id": "agr-1"})  # fmt: skip
+                assert recorded.status_code == 201, recorded.text
             trust = {"partner_id": "a", "measure": "trust", "value": 6, "taken_on": "2026-01-12"}
             client.post(f"/plans/{plan_id}/measurements", json=trust)
             ids.append(plan_id)
