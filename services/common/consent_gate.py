@@ -90,6 +90,16 @@ def parse_decision(data: Any) -> ConsentDecision:
     )
 
 
+def asking_headers(
+    token: str | None, on_behalf_of: str | None = None, correlation_id: str | None = None
+) -> dict[str, str]:
+    """The headers of a question one service asks another: its bearer token, whose question it
+    is (`X-On-Behalf-Of`, a service credential only) and the flow it belongs to."""
+    given = {"Authorization": f"Bearer {token}" if token else None,
+             ON_BEHALF_OF: on_behalf_of, "X-Correlation-Id": correlation_id}  # fmt: skip
+    return {k: v for k, v in given.items() if v}
+
+
 class HttpConsentGate:
     """`POST {consent_url}/decisions` with the given bearer token (and end caller, if any)."""
 
@@ -113,9 +123,7 @@ class HttpConsentGate:
         on_behalf_of: str | None = None,
         correlation_id: str | None = None,
     ) -> ConsentDecision:
-        given = {"Authorization": f"Bearer {token}" if token else None,
-                 ON_BEHALF_OF: on_behalf_of, "X-Correlation-Id": correlation_id}  # fmt: skip
-        headers = {k: v for k, v in given.items() if v}
+        headers = asking_headers(token, on_behalf_of, correlation_id)
         try:
             response = self._client.post("/decisions", json=request.as_json(), headers=headers)
         except httpx.HTTPError as exc:

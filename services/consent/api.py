@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from services.common.auth import Caller, Role, allow
 from services.common.errors import RuleBroken
 from services.common.http import IfMatch, PageParams, bearer_token, set_etag
-from services.common.service_identity import ON_BEHALF_OF, end_caller
+from services.common.service_identity import ON_BEHALF_OF, end_caller, is_service
 from services.common.validation import moment_in_range
 from services.consent import fhir
 from services.consent.accounting import accounting_csv, accounting_rows, accounting_window
@@ -104,8 +104,12 @@ def draft_agreement(body: AgreementIn, response: Response, app: Consents,
 @router.get("/agreements", tags=["agreements"])
 def couple_agreement(request: Request, app: Consents, caller: Reader, response: Response,
                      partner_id: Annotated[list[str], Query(min_length=2, max_length=2)],
-                     ) -> dict[str, Any]:  # fmt: skip
-    """The couple's agreement (`?partner_id=a&partner_id=b`), with the terms in force."""
+                     on_behalf_of: OnBehalfOf = None) -> dict[str, Any]:  # fmt: skip
+    """The couple's agreement (`?partner_id=a&partner_id=b`), with the terms in force.
+
+    A service credential asks on an end caller's behalf and names them (`X-On-Behalf-Of`)."""
+    if on_behalf_of is not None or is_service(caller):
+        end_caller(caller, on_behalf_of)
     view = app.couple_agreement(caller.tenant, partner_id)
     logged(request, AGREEMENT, [view])
     return _sent(response, view)

@@ -136,7 +136,6 @@ class PlanApplication(CareApplication):
         *,
         ctx: CommandContext,
         expected_version: int | None = None,
-        token: str | None = None,
         **session: Any,
     ) -> Result:
         """Record a session; an individual one in couples work under the agreement in force."""
@@ -144,7 +143,12 @@ class PlanApplication(CareApplication):
         def record(plan: Plan) -> Result:
             agreement = None
             if needs_agreement(plan.unit_kind, str(session.get("format"))):
-                agreement = self.agreements.in_force(ctx.tenant, plan.member_ids, token=token)
+                agreement = self.agreements.in_force(
+                    ctx.tenant,
+                    plan.member_ids,
+                    on_behalf_of=ctx.actor_id,
+                    correlation_id=ctx.correlation_id,
+                )
             return {"session_id": plan.record_session(**session, agreement=agreement)}
 
         return self._change(plan_id, ctx, expected_version, record)

@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from services.common.access_http import install_access_log
 from services.common.access_reads import PostgresAccessLog
+from services.common.auth import TokenService
 from services.common.consent_gate import ConsentGate, HttpConsentGate, consent_gate_of
 from services.common.http import create_service_app
 from services.common.idempotency import IdempotencyStore, postgres_idempotency
@@ -20,6 +21,7 @@ from services.plan.application import PlanApplication
 from services.plan.projections import PROJECTIONS, PostgresSummaries
 from services.plan.reads import PlanReads
 
+SERVICE = "plan"
 DESCRIPTION = (
     "Treatment plans for couples, families and individuals: goals, measurements, sessions, "
     "format shifts, reviews and their history; FHIR R4 CarePlan and Goal views for EHRs. "
@@ -32,12 +34,14 @@ def build_plans(
     *,
     application_class: type[PlanApplication] = PlanApplication,
     create_table: bool = False,
+    credential: ServiceCredential | None = None,
 ) -> PlanApplication:
     """The application on PostgreSQL (settings) or in memory (None).
 
     On PostgreSQL its worklists and lookups read the `plan_summaries` projection in the
     application's own schema (`application_class.name`), and agreements are the consent
-    service's (`settings.consent_url` or the stack's service URLs).
+    service's (`settings.consent_url` or the stack's service URLs), asked with the plan
+    service's own credential (`credential`, by default one minted with the settings' key).
     """
     app: PlanApplication = build_application(application_class, settings, create_table=create_table)
     if settings is not None:
@@ -45,7 +49,8 @@ def build_plans(
         app.read_model = PostgresSummaries(app, store, schema=application_class.name)
         app.access_log = PostgresAccessLog(app, store, schema=application_class.name)
         consent = settings.consent_url or settings.service_urls.get("consent", "")
-        app.agreements = HttpAgreementCheck(lambda: consent)
+        asking = credential or ServiceCredential(SERVICE, TokenService(settings))
+        app.agreements = HttpAgreementCheck(lambda: consent, asking)
     return app
 
 
@@ -71,12 +76,13 @@ def create_app(
     before one partner's individual material reaches the other side, with the plan service's
     own credential (minted with the key it verifies tokens with), naming the reader.
     """
-    plans = application or build_plans(settings)
     if application is None and idempotency is None:
-        idempotency = postgres_idempotency(settings, "plan")
+        idempotency = postgres_idempotency(settings, SERVICE)
     gate = gate or consent_gate_of(settings)
-    api = create_service_app("plan", settings, [], description=DESCRIPTION, idempotency=idempotency)
-    credential = ServiceCredential("plan", api.state.tokens)
+    api = create_service_app(SERVICE, settings, [], description=DESCRIPTION,
+                             idempotency=idempotency)  # fmt: skip
+    credential = ServiceCredential(SERVICE, api.state.tokens)
+    plans = application or build_plans(settings, credential=credential)
     reads = PlanReads(plans, install_access_log(api, "plan", plans), gate, credential)
     api.include_router(build_router(plans, reads))
     api.state.plans = plans

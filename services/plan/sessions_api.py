@@ -1,7 +1,7 @@
 """Session routes of the plan service: record a session, resolve a confidence it holds.
 
-Recording forwards the caller's bearer token: an individual session inside couples work is
-checked against the consent service's agreement in force (`services.plan.agreements`).
+An individual session inside couples work is checked against the consent service's agreement
+in force (`services.plan.agreements`: the plan service asks as itself, naming the clinician).
 """
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Response
 
-from services.common.http import IfMatch, bearer_token, set_etag
+from services.common.http import IfMatch, set_etag
 from services.plan.access import Clinician
 from services.plan.application import PlanApplication
 from services.plan.schemas import CommandResult, ConfidenceResolution, SessionCreate
@@ -30,11 +30,10 @@ def add_session_routes(router: APIRouter, app: PlanApplication) -> None:
         body: SessionCreate,
         caller: Clinician,
         if_match: IfMatch,
-        request: Request,
         response: Response,
     ) -> Any:
         result = app.record_session(plan_id, ctx=caller.ctx, expected_version=if_match,
-                                    token=bearer_token(request), **body.model_dump())  # fmt: skip
+                                    **body.model_dump())  # fmt: skip
         set_etag(response, result["version"])
         return result
 

@@ -14,14 +14,22 @@ import pytest
 from fastapi.testclient import TestClient
 
 from services.common.consent_gate import HttpConsentGate
+from services.common.service_identity import ServiceCredential
 from services.common.store import build_application
 from services.consent.application import ConsentApplication
 from services.consent.bootstrap import create_app as consent_api
 from services.plan.agreements import HttpAgreementCheck
 from services.plan.application import PlanApplication
 from services.plan.bootstrap import create_app as plan_api
-from tests.unit.plan.api_client import MARK, SETTINGS, TOKENS, couple_with_sams_material, headers
-from tests.unit.plan.builders import ALEX, SAM, TENANT
+from tests.unit.plan.api_client import (
+    MARK,
+    SETTINGS,
+    TOKENS,
+    active_plan,
+    couple_with_sams_material,
+    headers,
+)
+from tests.unit.plan.builders import ALEX, SAM, TENANT, THERAPIST
 
 
 class Through(httpx.BaseTransport):
@@ -29,8 +37,10 @@ class Through(httpx.BaseTransport):
 
     def __init__(self, client: TestClient) -> None:
         self.client = client
+        self.seen: list[httpx.Request] = []
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.seen.append(request)
         target = request.url.raw_path.decode("ascii")  # the path and its query
         answer = self.client.request(request.method, target, content=request.content,
                                      headers=dict(request.headers))  # fmt: skip
@@ -57,10 +67,17 @@ def consent() -> Iterator[Consent]:
 
 
 @pytest.fixture
-def plans(consent: Consent) -> Iterator[Plans]:
+def agreement_questions(consent: Consent) -> Through:
+    """The plan service's questions about the couple's agreement, as the consent API got them."""
+    return Through(consent[1])
+
+
+@pytest.fixture
+def plans(consent: Consent, agreement_questions: Through) -> Iterator[Plans]:
     app: PlanApplication = build_application(PlanApplication, None)
     gate = HttpConsentGate("http://consent", transport=Through(consent[1]))
-    app.agreements = HttpAgreementCheck(lambda: "http://consent", transport=Through(consent[1]))
+    app.agreements = HttpAgreementCheck(lambda: "http://consent", ServiceCredential("plan", TOKENS),
+                                        transport=agreement_questions)  # fmt: skip
     with TestClient(plan_api(SETTINGS, app, gate=gate)) as client:
         yield app, client
     app.close()
@@ -122,3 +139,39 @@ def test_only_a_service_credential_asks_for_someone_else(consent: Consent) -> No
     asked = client.post("/decisions", json=ask, headers={**service, **named})
     assert asked.status_code == 201, asked.text
     assert asked.json()["actor_id"] == "portal-alex"
+
+
+def test_a_session_is_checked_against_the_agreement_as_the_plan_service_for_the_clinician(
+    consent: Consent, plans: Plans, agreement_questions: Through
+) -> None:
+    _, consent_client = consent
+    _, plan_client = plans
+    agreement(consent_client, "no-secrets")
+    plan_id = active_plan(plan_client)
+    session = {"format": "individual", "modality": "in-person", "held_on": "2026-01-12",
+               "partner_id": SAM, "focus_issues": ["trust"]}  # fmt: skip
+    recorded = plan_client.post(f"/plans/{plan_id}/sessions", json=session,
+                                headers=headers(**{"X-Correlation-Id": "flow-7"}))  # fmt: skip
+    assert recorded.status_code == 201, recorded.text
+    (asked,) = agreement_questions.seen
+    claims = TOKENS.verify(asked.headers["authorization"].removeprefix("Bearer "))
+    assert (claims["sub"], claims["roles"]) == ("service:plan", ["integration"])
+    assert (asked.headers["x-on-behalf-of"], asked.headers["x-correlation-id"]) == (
+        THERAPIST, "flow-7"
+    )  # fmt: skip
+
+
+def test_only_a_service_credential_reads_an_agreement_for_someone_else(consent: Consent) -> None:
+    _, client = consent
+    agreement(client, "strict")
+    couple = {"partner_id": [ALEX, SAM]}
+    service = token("service:plan", ["integration"], scope="system/Consent.r")
+    named = {"X-On-Behalf-Of": THERAPIST}
+    refused = {"a clinician naming someone": {**headers(), **named},
+               "a service naming nobody": service}  # fmt: skip
+    for who, sent in refused.items():
+        answer = client.get("/agreements", params=couple, headers=sent)
+        assert answer.status_code == 403, who
+        assert "X-On-Behalf-Of" in answer.json()["detail"], who
+    read = client.get("/agreements", params=couple, headers={**service, **named})
+    assert read.status_code == 200, read.text

@@ -12,9 +12,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from services.common.errors import Conflict, Forbidden, NotFound, RuleBroken, Unavailable
+from services.common.service_identity import ServiceCredential
 from services.plan.agreements import HttpAgreementCheck, InMemoryAgreements
 from services.plan.application import PlanApplication
-from tests.unit.plan.api_client import active_plan, headers
+from tests.unit.plan.api_client import TOKENS, active_plan, headers
 from tests.unit.plan.builders import (
     AGREEMENT,
     ALEX,
@@ -27,6 +28,7 @@ from tests.unit.plan.builders import (
 )
 
 DAY = dt.date(2026, 1, 12)
+PLAN_SERVICE = ServiceCredential("plan", TOKENS)
 
 
 def under(app: PlanApplication, view: dict[str, Any] | None) -> None:
@@ -184,17 +186,24 @@ def consent_answering(status: int, body: Any, seen: list[httpx.Request]) -> Http
         seen.append(request)
         return httpx.Response(status, json=body)
 
-    return HttpAgreementCheck(lambda: "http://consent", transport=httpx.MockTransport(answer))
+    return HttpAgreementCheck(lambda: "http://consent", PLAN_SERVICE,
+                              transport=httpx.MockTransport(answer))  # fmt: skip
 
 
-def test_the_http_check_asks_for_the_couples_agreement_with_the_callers_token():
+def test_the_http_check_asks_as_the_plan_service_naming_the_clinician_in_the_commands_flow():
     seen: list[httpx.Request] = []
-    found = consent_answering(200, agreement_view(), seen).in_force(TENANT, [ALEX, SAM],
-                                                                    token="t0k")  # fmt: skip
+    found = consent_answering(200, agreement_view(), seen).in_force(
+        TENANT, [ALEX, SAM], on_behalf_of="clinician-1", correlation_id="flow-1"
+    )
     assert (found.agreement_id, found.terms_version, found.mode) == (AGREEMENT, 1, "no-secrets")
     assert seen[0].url.path == "/agreements"
     assert seen[0].url.params.get_list("partner_id") == [ALEX, SAM]
-    assert seen[0].headers["authorization"] == "Bearer t0k"
+    claims = TOKENS.verify(seen[0].headers["authorization"].removeprefix("Bearer "))
+    assert (claims["sub"], claims["tenant"], claims["roles"]) == (
+        "service:plan", TENANT, ["integration"]
+    )  # fmt: skip
+    assert seen[0].headers["x-on-behalf-of"] == "clinician-1"
+    assert seen[0].headers["x-correlation-id"] == "flow-1"
 
 
 @pytest.mark.parametrize(
@@ -204,18 +213,19 @@ def test_the_http_check_asks_for_the_couples_agreement_with_the_callers_token():
 )  # fmt: skip
 def test_the_http_check_turns_each_answer_into_a_clear_error(status, body, error):
     with pytest.raises(error):
-        consent_answering(status, body, []).in_force(TENANT, [ALEX, SAM], token=None)
+        consent_answering(status, body, []).in_force(TENANT, [ALEX, SAM], on_behalf_of="c")
 
 
 def test_a_consent_service_that_does_not_answer_is_a_503():
     def refuse(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("refused", request=request)
 
-    check = HttpAgreementCheck(lambda: "http://consent", transport=httpx.MockTransport(refuse))
+    check = HttpAgreementCheck(lambda: "http://consent", PLAN_SERVICE,
+                               transport=httpx.MockTransport(refuse))  # fmt: skip
     with pytest.raises(Unavailable):
-        check.in_force(TENANT, [ALEX, SAM], token=None)
+        check.in_force(TENANT, [ALEX, SAM], on_behalf_of="c")
     with pytest.raises(Unavailable):
-        HttpAgreementCheck(lambda: "").in_force(TENANT, [ALEX, SAM], token=None)
+        HttpAgreementCheck(lambda: "", PLAN_SERVICE).in_force(TENANT, [ALEX, SAM], on_behalf_of="c")
 
 
 def test_a_session_stored_before_terms_versions_were_kept_reads_back_with_none(
