@@ -5,7 +5,9 @@ so leaving a label out never widens an answer. Order of the rules (each step can
 evaluation, never undo an earlier one):
 
 1. A recipient the person revoked from any consent is denied, whatever general designation or
-   other consent remains, until a consent signed after the revocation names them by id.
+   other consent remains, until a consent signed after the revocation names them by id; then
+   only such renewing consents can permit (step 8), while the denies of every applicable
+   consent still apply (step 5).
 2. Break-glass (a clinician, treatment, a provider; see `exceptions`) permits, for review.
 3. Only consents of the person that are active and inside their period apply.
 4. A carve-out (safety threat, mandated report, court order) permits on its own rule, for
@@ -117,10 +119,11 @@ def decide(
             applicable.append(consent)
         else:
             trace.append(f"consent {consent.consent_id} v{consent.version} skipped: {why_not}")
+    permitting = applicable  # consents whose permits may cover the request
     if revoked is not None:
         revoking, revocation = revoked
-        applicable = _renewed_after(applicable, request, revocation)
-        if not applicable:
+        permitting = _renewed_after(applicable, request, revocation)
+        if not permitting:
             trace.append(
                 f"{_who(request)} was revoked from consent {revoking.consent_id} on "
                 f"{revocation.revoked_on.isoformat()}; no consent signed since names them"
@@ -138,7 +141,7 @@ def decide(
             trace.append(f"consent {consent.consent_id} v{consent.version}: deny provision applies")
             return Outcome(DENY, _consent_basis(consent), (), tuple(trace))
 
-    covering = _covering(applicable, request)
+    covering = _covering(permitting, request)
     if PART2 in request.effective_labels:
         part2 = [(c, left) for c, left in covering if c.part2]
         if not part2:

@@ -174,6 +174,19 @@ def test_a_consent_signed_after_the_revocation_naming_the_recipient_permits_agai
     assert decide(asked, [revoked, renewed]).outcome == "PERMIT"
 
 
+def test_an_older_consents_deny_still_applies_to_a_recipient_revoked_and_named_again() -> None:
+    eth_denied = [{"type": "deny", "labels": ["ETH"]}]  # nested: for every provider
+    older = terms_of(recipients=[ANY_PROVIDER, EVIL], categories=["substance-use", "assessment"],
+                     provisions=eth_denied)  # fmt: skip
+    renewed = terms_of(recipients=[EVIL], categories=["substance-use", "assessment"],
+                       signature={"signed_by": "person-a", "signed_on": "2026-07-01"})  # fmt: skip
+    asked = request(recipient=Recipient(**EVIL), categories=frozenset({"substance-use"}))
+    assert decide(asked, [older, renewed]).outcome == "DENY"
+    with_history = dataclasses.replace(older, revocations=(_revocation("2026-06-01"),))
+    outcome = decide(asked, [with_history, renewed])
+    assert (outcome.outcome, outcome.basis["consent_id"]) == ("DENY", older.consent_id)
+
+
 def _revocation(day: str) -> Revocation:
     return Revocation(Recipient(**EVIL), dt.date.fromisoformat(day))
 

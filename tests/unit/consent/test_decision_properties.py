@@ -142,3 +142,34 @@ def test_a_part2_category_never_goes_out_without_a_part2_consent_naming_the_reci
         assert outcome.basis == {"rule": "break-glass:medical-emergency"}
         return
     assert part2_consent_names(request, consents)
+
+
+@settings(max_examples=200)
+@given(request=full_requests, consents=st.lists(consents, min_size=1, max_size=4),
+       agreement=agreements, renewal=consents, revoked_on=st.dates(dt.date(2025, 6, 1),
+       dt.date(2026, 6, 1)), target=st.integers(0, 3))  # fmt: skip
+def test_adding_a_revocation_and_a_renewal_never_turns_a_deny_into_a_permit(
+    request: DecisionRequest, consents: list[ConsentTerms], agreement: AgreementTerms | None,
+    renewal: ConsentTerms, revoked_on: dt.date, target: int,
+) -> None:  # fmt: skip
+    # The renewal: signed after the revocation, its root permit naming the recipient by id and
+    # covering the request (so only the other consents' denies can stand in its way).
+    root = Provision(
+        "permit", (request.recipient,), frozenset({request.purpose}), request.categories,
+        request.effective_labels, renewal.root.provisions,
+    )  # fmt: skip
+    renewal = dataclasses.replace(
+        renewal, person_id=request.person_id, status="active", part2=True, start=None, end=None,
+        signed_on=revoked_on + dt.timedelta(days=30), root=root,
+    )  # fmt: skip
+    index = target % len(consents)
+    revoking = dataclasses.replace(consents[index], person_id=request.person_id)
+    before = decide(request, [*consents[:index], revoking, *consents[index + 1 :], renewal],
+                    agreement)  # fmt: skip
+    revoking = dataclasses.replace(
+        revoking, revocations=(Revocation(request.recipient, revoked_on),)
+    )
+    after = decide(request, [*consents[:index], revoking, *consents[index + 1 :], renewal],
+                   agreement)  # fmt: skip
+    if before.outcome != "PERMIT":
+        assert after.outcome != "PERMIT", (before.basis, after.basis, after.trace)
