@@ -15,8 +15,8 @@ evaluation, never undo an earlier one):
 5. Deny overrides permit: any applicable deny provision (root or nested) denies.
 6. Part 2 labelled data needs a Part 2 consent that names the recipient and covers the request.
 7. A partner receiving individual-session content follows the agreement in force between the
-   person and that partner (strict when none): `no-secrets` permits for TREAT; otherwise only
-   the person's written consent permits.
+   person and that partner (strict when none): `no-secrets` permits for TREAT unless the
+   content is labelled SDV or R; otherwise only the person's written consent permits.
 8. A consent whose root permit names the recipient, the purpose and every category permits;
    labels it does not cover are redacted (obligation "redact"). No such consent: NO_CONSENT.
 """
@@ -41,6 +41,9 @@ from services.consent.domain.terms import (
 )
 
 PERMIT, DENY, NO_CONSENT = "PERMIT", "DENY", "NO_CONSENT"
+# What a partner never learns under the couple's agreement alone: abuse or violence (SDV) and
+# restricted content (R: a screen's finding, a format shift's reason).
+NEVER_SHARED_BY_AGREEMENT = frozenset({"SDV", "R"})
 Covering = list[tuple[ConsentTerms, frozenset[str]]]
 
 
@@ -196,9 +199,15 @@ def _partner_rule(
     basis: dict[str, Any] = {"rule": f"agreement-{mode}"}
     if agreement is not None:
         basis |= {"agreement_id": agreement.agreement_id, "agreement_version": agreement.version}
-    if mode == "no-secrets" and request.purpose == "TREAT":
+    withheld = request.effective_labels & NEVER_SHARED_BY_AGREEMENT
+    if mode == "no-secrets" and request.purpose == "TREAT" and not withheld:
         trace.append("no-secrets permits use in joint work (TREAT)")
         return Outcome(PERMIT, basis, tuple(part2_notice(request)), tuple(trace))
+    if mode == "no-secrets" and withheld:
+        trace.append(
+            f"no-secrets does not cover content labelled {', '.join(sorted(withheld))}: only "
+            f"the person's written consent naming the partner does"
+        )
     if covering:
         trace.append("the person's written consent permits it")
         return _permit_or_no_consent(request, covering, trace)

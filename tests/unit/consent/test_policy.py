@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
 from services.consent.domain.policy import decide
 from services.consent.domain.terms import PART2_NOTICE, AgreementTerms, Recipient
 from tests.unit.consent.builders import DETOX, SISTER, emergency_request, request, terms_of
@@ -136,6 +138,26 @@ def test_a_no_secrets_agreement_permits_individual_session_content_for_joint_wor
     outcome = decide(partner_request(), [], agreement("no-secrets"))
     assert outcome.outcome == "PERMIT"
     assert outcome.basis["rule"] == "agreement-no-secrets"
+
+
+@pytest.mark.parametrize(
+    "asked",
+    [{"categories": frozenset({"individual-session", "intimate-partner-violence"})},
+     {"labels": frozenset({"SDV"})}, {"labels": frozenset({"R"})}],
+)  # fmt: skip
+def test_a_no_secrets_agreement_never_sends_abuse_or_restricted_content_to_the_partner(
+    asked: dict[str, frozenset[str]],
+) -> None:
+    outcome = decide(partner_request(**asked), [], agreement("no-secrets"))
+    assert (outcome.outcome, outcome.basis["rule"]) == ("DENY", "agreement-no-secrets")
+    assert any("does not cover content labelled" in line for line in outcome.trace)
+    consent = terms_of(
+        recipients=[{"kind": "partner", "id": "person-b"}], labels=["SDV", "R"],
+        categories=["individual-session", "intimate-partner-violence"],
+    )  # fmt: skip
+    written = decide(partner_request(**asked), [consent], agreement("no-secrets"))
+    assert (written.outcome, written.basis["consent_id"]) == ("PERMIT", consent.consent_id)
+    assert not any(o["code"] == "redact" for o in written.obligations)
 
 
 def test_a_no_secrets_agreement_does_not_cover_purposes_other_than_treatment() -> None:
