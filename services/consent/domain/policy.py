@@ -17,8 +17,9 @@ evaluation, never undo an earlier one):
 7. A partner receiving individual-session content follows the agreement in force between the
    person and that partner (strict when none): `no-secrets` permits for TREAT unless the
    content is labelled SDV or R; otherwise only the person's written consent permits.
-8. A consent whose root permit names the recipient, the purpose and every category permits;
-   labels it does not cover are redacted (obligation "redact"). No such consent: NO_CONSENT.
+8. A consent whose root permit names the recipient (a partner or family member only by id),
+   the purpose and every category permits; labels it does not cover are redacted (obligation
+   "redact"). No such consent: NO_CONSENT.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from typing import Any
 from services.common.ids import canonical_id
 from services.consent.domain.exceptions import break_glass, carve_out, part2_notice
 from services.consent.domain.terms import (
+    NAMED_ONLY_KINDS,
     PART2,
     AgreementTerms,
     ConsentTerms,
@@ -73,13 +75,20 @@ def uncovered_labels(consent: ConsentTerms, request: DecisionRequest) -> frozens
     root = consent.root
     if root.type != "permit":
         return None
-    if not any(r.names(request.recipient) for r in root.recipients):
+    if not any(_permits_to(r, request.recipient) for r in root.recipients):
         return None
     if request.purpose not in root.purposes:
         return None
     if not request.categories <= root.categories:
         return None
     return request.effective_labels - consent.covered_labels()
+
+
+def _permits_to(entry: Recipient, recipient: Recipient) -> bool:
+    """A permit's entry names the recipient: a partner or family member only by id."""
+    if entry.kind in NAMED_ONLY_KINDS:
+        return entry.names_by_id(recipient)
+    return entry.names(recipient)
 
 
 def latest_revocation(

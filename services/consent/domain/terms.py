@@ -14,6 +14,13 @@ from services.common.ids import canonical_id
 PURPOSES = ("TREAT", "COC", "HPAYMT", "HOPERAT", "FAMRQT", "PATRQT")
 TPO_PURPOSES = frozenset({"TREAT", "HPAYMT", "HOPERAT"})
 RECIPIENT_KINDS = ("partner", "family-member", "provider", "organization", "ehr", "payer")
+# A person close to the client is permitted only by name: a general designation ("my partner")
+# would cover anyone who comes to hold that place, a new partner included. It may still deny.
+NAMED_ONLY_KINDS = ("partner", "family-member")
+NAMED_ONLY_RULE = (
+    "a partner or family member is permitted only by id: name them ({'kind': ..., 'id': ...}); "
+    "a general designation (id null) is for provider, organization, ehr or payer, or in a deny"
+)
 PART2 = "42CFRPart2"
 LABELS = (PART2, "ETH", "PSY", "PSYTHPN", "SDV", "HIV", "R")
 CATEGORIES = (
@@ -155,6 +162,15 @@ class Provision:
         }
 
 
+def named_only_errors(recipients: Iterable[Mapping[str, Any]], where: str) -> dict[str, str]:
+    """A permit's partner or family member given by general designation (`where[i].id`)."""
+    return {
+        f"{where}[{index}].id": NAMED_ONLY_RULE
+        for index, recipient in enumerate(recipients)
+        if recipient.get("kind") in NAMED_ONLY_KINDS and recipient.get("id") is None
+    }
+
+
 def provision_errors(provisions: Iterable[Mapping[str, Any]], where: str) -> dict[str, str]:
     """Every coding error in nested provision dicts, keyed by their path (`provisions[0].type`)."""
     errors: dict[str, str] = {}
@@ -164,6 +180,8 @@ def provision_errors(provisions: Iterable[Mapping[str, Any]], where: str) -> dic
             errors[f"{path}.type"] = "must be 'permit' or 'deny'"
         kinds = [str(r.get("kind")) for r in item.get("recipients") or ()]
         errors.update(check_values(f"{path}.recipients.kind", kinds, RECIPIENT_KINDS))
+        if item.get("type") == "permit":
+            errors.update(named_only_errors(item.get("recipients") or (), f"{path}.recipients"))
         errors.update(check_values(f"{path}.purposes", item.get("purposes") or (), PURPOSES))
         errors.update(check_values(f"{path}.categories", item.get("categories") or (), CATEGORIES))
         errors.update(check_values(f"{path}.labels", item.get("labels") or (), LABELS))

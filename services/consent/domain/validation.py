@@ -16,6 +16,7 @@ from services.consent.domain.terms import (
     TPO_PURPOSES,
     Recipient,
     check_values,
+    named_only_errors,
     provision_errors,
 )
 
@@ -120,6 +121,8 @@ def terms_errors(terms: Mapping[str, Any]) -> dict[str, str]:
         errors.update({k: v for k, v in found.items() if k != f"{where}.kind"})
     if terms["provision_type"] not in ("permit", "deny"):
         errors["provision_type"] = "must be 'permit' or 'deny'"
+    elif terms["provision_type"] == "permit":
+        errors.update(named_only_errors(terms["recipients"], "recipients"))
     for name in ("recipients", "purposes", "categories"):
         if not terms[name] and name not in errors:
             errors[name] = "give at least one"

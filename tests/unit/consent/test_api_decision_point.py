@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from services.consent.application import ConsentApplication
 from services.consent.bootstrap import create_app
 from tests.unit.consent.builders import DETOX
-from tests.unit.consent.test_api import COMPLIANCE, SETTINGS, auth
+from tests.unit.consent.test_api import COMPLIANCE, SETTINGS, auth, consent_body
 
 CLINICIAN = auth("clinician", "clin-1")
 PARTNER = {"kind": "partner", "id": "person-b"}
@@ -40,6 +40,34 @@ def test_a_blank_recipient_id_is_a_422_saying_what_is_accepted(client: TestClien
     answer = ask(client, recipient={"kind": "organization", "id": "  "})
     assert answer.status_code == 422
     assert "case, spacing" in answer.json()["errors"]["recipient.id"]
+
+
+ANY_PARTNER = {"kind": "partner", "id": None, "designation": "my partner"}
+ANY_RELATIVE = {"kind": "family-member", "id": None, "designation": "my family"}
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [({"recipients": [DETOX, ANY_PARTNER]}, "recipients[1].id"),
+     ({"recipients": [ANY_RELATIVE]}, "recipients[0].id"),
+     ({"provision_type": "deny", "provisions": [{"type": "permit", "recipients": [ANY_PARTNER]}]},
+      "provisions[0].recipients[0].id")],
+)  # fmt: skip
+def test_a_consent_permits_a_partner_or_family_member_only_by_id(
+    client: TestClient, overrides: dict[str, Any], field: str
+) -> None:
+    body = consent_body(part2=False, categories=["individual-session"], labels=[], **overrides)
+    answer = client.post("/consents", json=body, headers=CLINICIAN)
+    assert answer.status_code == 422, answer.text
+    assert "only by id" in answer.json()["errors"][field]
+
+
+def test_a_nested_deny_may_name_partners_by_general_designation(client: TestClient) -> None:
+    deny = {"type": "deny", "recipients": [ANY_PARTNER], "categories": ["individual-session"]}
+    body = consent_body(part2=False, categories=["individual-session", "assessment"], labels=[],
+                        provisions=[deny])  # fmt: skip
+    answer = client.post("/consents", json=body, headers=CLINICIAN)
+    assert answer.status_code == 201, answer.text
 
 
 def test_about_partner_of_another_person_is_a_422(client: TestClient) -> None:

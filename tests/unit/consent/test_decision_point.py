@@ -206,6 +206,17 @@ def session_for(partner: str, **extra: Any) -> DecisionRequest:
                    categories=frozenset({"individual-session"}), **extra)  # fmt: skip
 
 
+def test_a_stored_general_designation_of_partners_permits_no_partner() -> None:
+    named_then = terms_of(recipients=[{"kind": "partner", "id": "person-old"}])
+    general = (Recipient("partner", None, designation="my partner"),)  # stored before the rule
+    legacy_root = dataclasses.replace(named_then.root, recipients=general)
+    legacy = dataclasses.replace(named_then, root=legacy_root)
+    asked = request(recipient=Recipient("partner", "person-new"))
+    assert decide(asked, [legacy]).outcome == "NO_CONSENT"
+    named = terms_of(recipients=[{"kind": "partner", "id": "person-new"}])
+    assert decide(asked, [legacy, named]).outcome == "PERMIT"
+
+
 def test_a_new_partner_is_not_permitted_under_the_agreement_with_an_earlier_one(
     app: ConsentApplication, ctx: CommandContext
 ) -> None:
