@@ -11,7 +11,14 @@ from fastapi.testclient import TestClient
 from services.consent.application import ConsentApplication
 from services.consent.bootstrap import create_app
 from tests.unit.consent.builders import DETOX
-from tests.unit.consent.test_api import COMPLIANCE, SETTINGS, auth, consent_body
+from tests.unit.consent.test_api import (
+    COMPLIANCE,
+    SETTINGS,
+    active_part2_consent,
+    auth,
+    consent_body,
+    part2_decision_body,
+)
 
 CLINICIAN = auth("clinician", "clin-1")
 PARTNER = {"kind": "partner", "id": "person-b"}
@@ -139,3 +146,23 @@ def test_a_late_disclosure_with_an_unknown_basis_is_a_422(client: TestClient) ->
     assert answer.status_code == 422
     coordinator = client.post("/disclosures/late", json=late_body(), headers=auth("coordinator"))
     assert coordinator.status_code == 403
+
+
+def test_only_the_clinician_who_asked_may_disclose_on_the_decision(client: TestClient) -> None:
+    active_part2_consent(client)
+    decision = client.post("/decisions", json=part2_decision_body(), headers=CLINICIAN).json()
+    assert decision["actor_id"] == "clin-1"
+    body = {"person_id": "person-a", "decision_id": decision["decision_id"], "recipient": DETOX,
+            "description": "intake assessment", "categories": ["substance-use"],
+            "purpose": "TREAT", "disclosed_at": decision["decided_at"],
+            "obligations_met": ["attach-part2-notice"]}  # fmt: skip
+    other = auth("clinician", "clin-2")
+    refused = client.post("/disclosures", json=body, headers=other)
+    assert refused.status_code == 409, refused.text
+    assert set(refused.json()["mismatches"]) == {"disclosed_by"}
+    assert "clin-1" in refused.json()["mismatches"]["disclosed_by"]
+    claimed = client.post("/disclosures", json={**body, "disclosed_by": "clin-1"}, headers=other)
+    assert claimed.status_code == 422, claimed.text
+    recorded = client.post("/disclosures", json=body, headers=CLINICIAN)
+    assert recorded.status_code == 201, recorded.text
+    assert recorded.json()["disclosed_by"] == "clin-1"
