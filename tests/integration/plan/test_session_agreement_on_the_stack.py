@@ -6,15 +6,17 @@ port, its own schema) for the couple's agreement; the session's record reaches r
 
 from __future__ import annotations
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
 from contracts.schemas import default_registry
+from services.common.auth import TokenService
 from services.plan.application import PlanApplication
 from tests.integration.plan.agreements import consent, draft, sign
 from tests.integration.plan.test_plan_on_the_stack import active_plan, auth, relay_everything
 from tests.integration.test_relay_support import RelayWorld, read_topic
-from tests.unit.plan.builders import ALEX, SAM
+from tests.unit.plan.builders import ALEX, SAM, TENANT
 
 pytestmark = pytest.mark.integration
 SESSION = {"format": "individual", "partner_id": ALEX, "modality": "telehealth",
@@ -56,6 +58,14 @@ def test_an_individual_session_is_recorded_only_under_the_agreement_both_partner
     assert [(i["plan_id"], i["session_id"]) for i in due["items"]] == [
         (plan_id, created.json()["session_id"])
     ]
+
+    # The consent service was asked as the plan service, never with the clinician's token.
+    compliance = TokenService(world.settings).mint("comp-1", TENANT, ["compliance"])
+    asked = httpx.get(f"{consent_url}/access-log", params={"user": "service:plan"},
+                      headers={"Authorization": f"Bearer {compliance}"}, timeout=30)  # fmt: skip
+    assert asked.status_code == 200, asked.text
+    found = [(a["route"], a["status"]) for a in asked.json()["items"]]
+    assert found == [("GET /agreements", 200)] * 3  # the first question found no agreement: 404
 
     relay_everything(world, plans)
     records = read_topic(world.settings.kafka_bootstrap, world.topic, default_registry())
