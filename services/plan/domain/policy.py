@@ -140,7 +140,12 @@ def _individual(reader: Reader, owner: str | None) -> Access:
 
 
 def measurements(reader: Reader, owner: str | None) -> Access:
-    """One partner's measurements (scores, items, interpretation) and the alerts they raised."""
+    """One partner's measurements (scores, items, interpretation) and the alerts they raised.
+
+    Screens and their alerts are safety material: what one partner's screen found is never
+    revealed to the other partner, whatever a consent decision says (DOMAIN: safety first).
+    Their clinicians still see them with a PERMIT.
+    """
     return _narrowed(reader, _measurements, owner)
 
 
@@ -149,6 +154,8 @@ def _measurements(reader: Reader, owner: str | None) -> Access:
         return DENIED
     if reader.kind is Kind.INTEGRATION:
         return FULL
+    if reader.kind is Kind.CLIENT:
+        return FULL if owner is None or owner in reader.own else DENIED
     return _own_or_permitted(reader, owner, otherwise=DENIED)
 
 

@@ -51,6 +51,23 @@ def test_a_permit_from_the_consent_service_lets_alex_see_sams_session(
     assert "rationale" not in plan["format_shifts"][0]  # a client never gets the free text
 
 
+def test_a_permit_never_shows_alex_what_sams_screens_found(
+    client: TestClient, gate: FakeConsentGate
+) -> None:
+    plan_id = couple_with_sams_material(client)
+    gate.outcome = "PERMIT"
+    alex = token("portal-alex", ["client"], patient=ALEX)
+    for path in READS:
+        answer = client.get(path.format(id=plan_id), headers=alex)
+        assert answer.status_code == 200, (path, answer.text)
+        assert "phq9-item9" not in answer.text and "44261-6" not in answer.text, path
+    plan = client.get(f"/plans/{plan_id}", headers=alex).json()
+    assert plan["measurements"] == [] and plan["alerts"] == []
+    acting = headers("clinician", **{"X-Acting-For": ALEX})
+    seen = client.get(f"/plans/{plan_id}", headers=acting).json()
+    assert seen["measurements"] == [] and seen["alerts"] == []
+
+
 def test_the_consent_service_down_is_a_503_not_the_data(
     client: TestClient, gate: FakeConsentGate
 ) -> None:
