@@ -14,7 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.faults.disk import can_mount, own_disks
 from tests.faults.stack import SERVICES, PrivateStack, TopicReader
+
+DISKS = ("pg", "kafka")
 
 
 @pytest.fixture(scope="session")
@@ -22,13 +25,17 @@ def stack() -> Iterator[PrivateStack]:
     """Set CARELEDGER_FAULTS_KEEP=1 to keep the stack's home (logs, data) for a post-mortem."""
     home = Path(tempfile.mkdtemp(prefix="careledger-faults-"))
     private = PrivateStack(home)
-    try:
-        print(f"\nprivate stack up in {private.up():.1f}s ({home})")
-        yield private
-    finally:
-        private.down()
-        if not os.environ.get("CARELEDGER_FAULTS_KEEP"):
-            shutil.rmtree(home, ignore_errors=True)
+    # PostgreSQL's data and the broker's log dir each on a file system of its own (as root),
+    # so that the disk tests can fill one of them.
+    with own_disks(home, *(DISKS if can_mount() else ())) as disks:
+        private.disks = {disk.name: disk for disk in disks}
+        try:
+            print(f"\nprivate stack up in {private.up():.1f}s ({home})")
+            yield private
+        finally:
+            private.down()
+    if not os.environ.get("CARELEDGER_FAULTS_KEEP"):
+        shutil.rmtree(home, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -41,6 +41,7 @@ class PrivateStack:
 
     home: Path
     env: dict[str, str] = field(init=False)
+    disks: dict[str, Path] = field(default_factory=dict)  # own file systems (disk.py), by name
     _urls: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
