@@ -18,7 +18,7 @@ import psycopg
 from confluent_kafka.admin import AdminClient
 
 from services.stack.stack import executable
-from services.stack.state import free_port, pid_alive
+from services.stack.state import free_port
 from tests.faults.checks import caught_up
 from tests.faults.load import PlanLoad
 from tests.faults.stack import (
@@ -148,13 +148,6 @@ class Cluster(PrivateStack):
     def down(self) -> None:
         self.stop_extra()
         super().down()
-
-    def service_pids(self) -> dict[str, int]:
-        return {n: c.pid for n, c in self.info.components.items()
-                if c.pid and not n.startswith(("kafka", "postgres"))}  # fmt: skip
-
-    def dead_services(self) -> list[str]:
-        return sorted(name for name, pid in self.service_pids().items() if not pid_alive(pid))
 
 
 def _health(url: str) -> bool:

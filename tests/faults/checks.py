@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from contracts.envelope import event_id
-from tests.faults.load import SHIFT_REASONS
+from tests.faults.load import SHIFT_REASONS, Answer, PlanLoad
 from tests.faults.stack import SERVICES, PrivateStack, TopicReader, count, query
 from tests.faults.stack import stored_event_ids as stored
 
@@ -37,6 +37,23 @@ def caught_up(stack: PrivateStack, topics: dict[str, TopicReader]) -> dict[str, 
     gaps = projection_gaps(url)
     assert not gaps, "read models not caught up:\n" + "\n".join(gaps)
     return published
+
+
+def stopped_and_caught_up(
+    load: PlanLoad, stack: PrivateStack, topics: dict[str, TopicReader]
+) -> dict[str, int]:
+    """Stop the load, then `caught_up`."""
+    load.stop()
+    load.join(120)
+    return caught_up(stack, topics)
+
+
+def assert_all_succeeded(during: list[Answer], at_least: int, what: str, *loads: PlanLoad) -> None:
+    """At least `at_least` commands answered during the fault, each 2xx; no 500 at any time."""
+    statuses = sorted({a.status for a in during})
+    assert len(during) >= at_least, f"the load did not run while {what}"
+    assert all(200 <= a.status < 300 for a in during), statuses
+    assert all(load.statuses()[500] == 0 for load in loads)
 
 
 def projection_gaps(url: str) -> list[str]:

@@ -1,11 +1,13 @@
 """One private stack (all services as real processes) shared by the fault tests of a session.
 
 `careledger stack up` under a temporary CARELEDGER_HOME; `stack down` (and SIGKILL of any
-recorded pid left) in the finalizer, whatever happens.
+recorded pid left) in the finalizer, whatever happens. Only the disk tests ask for `disks`,
+which moves the stack's data onto file systems of its own.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -14,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.faults.disk import can_mount, own_disks
+from tests.faults.disk import loop_devices_missing, own_disks
 from tests.faults.stack import SERVICES, PrivateStack, TopicReader
 
 DISKS = ("pg", "kafka")
@@ -25,10 +27,8 @@ def stack() -> Iterator[PrivateStack]:
     """Set CARELEDGER_FAULTS_KEEP=1 to keep the stack's home (logs, data) for a post-mortem."""
     home = Path(tempfile.mkdtemp(prefix="careledger-faults-"))
     private = PrivateStack(home)
-    # PostgreSQL's data and the broker's log dir each on a file system of its own (as root),
-    # so that the disk tests can fill one of them.
-    with own_disks(home, *(DISKS if can_mount() else ())) as disks:
-        private.disks = {disk.name: disk for disk in disks}
+    with contextlib.ExitStack() as unmount:  # closed once the stack is down
+        private.mounts = unmount
         try:
             print(f"\nprivate stack up in {private.up():.1f}s ({home})")
             yield private
@@ -36,6 +36,17 @@ def stack() -> Iterator[PrivateStack]:
             private.down()
     if not os.environ.get("CARELEDGER_FAULTS_KEEP"):
         shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def disks(stack: PrivateStack) -> dict[str, Path]:
+    """PostgreSQL's data and the broker's log dir, each moved onto a file system of its own."""
+    if reason := loop_devices_missing():
+        pytest.skip(f"the disk tests fill a loop-mounted file system: {reason}")
+    stack.down()
+    mounts = stack.mounts.enter_context(own_disks(stack.home, *DISKS))
+    print(f"\nown file systems for {', '.join(DISKS)}; stack up again in {stack.up():.1f}s")
+    return mounts
 
 
 @pytest.fixture(scope="session")

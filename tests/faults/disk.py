@@ -1,8 +1,8 @@
 """File systems of their own for the private stack's data (loop-mounted ext4), and ballast.
 
 `careledger stack up` puts PostgreSQL's data under `<home>/pg` and the broker's log dir under
-`<home>/kafka`; mounting a small file system at each before the stack starts lets a test fill
-exactly one of them. Needs root (mount); without it the disk tests skip.
+`<home>/kafka`; moving each onto a small file system of its own (with the stack down) lets a test
+fill exactly one of them. Needs root and loop devices; `loop_devices_missing` says why not.
 """
 
 from __future__ import annotations
@@ -17,31 +17,68 @@ from pathlib import Path
 
 SLACK = 4 * 1024 * 1024
 DISK_MB = 2048  # sparse images: only what is written takes room on the host
+PROBE_MB = 8
 
 
-def can_mount() -> bool:
-    return os.geteuid() == 0 and shutil.which("mkfs.ext4") is not None
+def loop_devices_missing() -> str | None:
+    """Why no loop-mounted file system can be made here, or None when one can (a real probe)."""
+    if os.geteuid() != 0:
+        return "mounting a file system of its own needs root"
+    if shutil.which("mkfs.ext4") is None:
+        return "mkfs.ext4 is not installed"
+    with tempfile.TemporaryDirectory(prefix="careledger-probe-") as probe:
+        try:
+            with _mounted(Path(probe) / "probe.img", Path(probe) / "mnt", PROBE_MB):
+                return None
+        except (OSError, subprocess.SubprocessError) as error:
+            detail = getattr(error, "stderr", b"") or b""
+            return f"no loop device can be mounted: {error} {detail.decode(errors='replace')}"
 
 
 @contextlib.contextmanager
-def own_disks(home: Path, *names: str) -> Iterator[list[Path]]:
-    """A loop-mounted ext4 of DISK_MB at `<home>/<name>` for each name; unmounted after."""
+def own_disks(home: Path, *names: str) -> Iterator[dict[str, Path]]:
+    """Move `<home>/<name>` onto a fresh ext4 of DISK_MB mounted there, for each name.
+
+    Call with the stack down. On exit each is unmounted (its data goes with it).
+    """
     images = Path(tempfile.mkdtemp(prefix="careledger-disks-"))
-    mounted: list[Path] = []
     try:
-        for name in names:
-            image, mount = images / f"{name}.img", home / name
-            mount.mkdir(parents=True, exist_ok=True)
-            with image.open("wb") as out:
-                out.truncate(DISK_MB * 1024 * 1024)
-            _run("mkfs.ext4", "-q", "-m", "0", "-F", str(image))  # no blocks reserved for root
-            _run("mount", "-o", "loop", str(image), str(mount))
-            mounted.append(mount)
-        yield mounted
+        with contextlib.ExitStack() as mounted:
+            for name in names:
+                mounted.enter_context(_moved_onto_own_disk(home / name, images / f"{name}.img"))
+            yield {name: home / name for name in names}
     finally:
-        for mount in reversed(mounted):
-            subprocess.run(["umount", "-l", str(mount)], check=False, timeout=60)
         shutil.rmtree(images, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _moved_onto_own_disk(path: Path, image: Path) -> Iterator[None]:
+    aside = path.with_name(f"{path.name}.before-own-disk")
+    path.mkdir(parents=True, exist_ok=True)
+    path.rename(aside)
+    try:
+        with _mounted(image, path, DISK_MB):
+            _run("cp", "-a", f"{aside}/.", str(path))  # owners and modes too (PostgreSQL's 0700)
+            shutil.rmtree(aside)
+            yield
+    finally:
+        if aside.exists():  # the mount failed: put the data back where it was
+            path.rmdir()
+            aside.rename(path)
+
+
+@contextlib.contextmanager
+def _mounted(image: Path, mount: Path, megabytes: int) -> Iterator[None]:
+    with image.open("wb") as out:
+        out.truncate(megabytes * 1024 * 1024)
+    _run("mkfs.ext4", "-q", "-m", "0", "-F", str(image))  # no blocks reserved for root
+    mount.mkdir(parents=True, exist_ok=True)
+    _run("mount", "-o", "loop", str(image), str(mount))
+    try:
+        yield
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False, timeout=60)
+        image.unlink(missing_ok=True)
 
 
 @contextlib.contextmanager

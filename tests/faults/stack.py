@@ -41,7 +41,7 @@ class PrivateStack:
 
     home: Path
     env: dict[str, str] = field(init=False)
-    disks: dict[str, Path] = field(default_factory=dict)  # own file systems (disk.py), by name
+    mounts: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)  # closed after down
     _urls: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -95,6 +95,14 @@ class PrivateStack:
         pid = self.info.components[component].pid
         assert pid, f"{component} has no pid in stack.json"
         return pid
+
+    def service_pids(self) -> dict[str, int]:
+        """The pids of the stack's own processes (APIs, relays, consumers, projections)."""
+        return {n: c.pid for n, c in self.info.components.items()
+                if c.pid and not n.startswith(("kafka", "postgres"))}  # fmt: skip
+
+    def dead_services(self) -> list[str]:
+        return sorted(name for name, pid in self.service_pids().items() if not pid_alive(pid))
 
     def kill(self, component: str) -> None:
         """SIGKILL one component (its process group) and wait until it is gone."""
