@@ -28,6 +28,7 @@ from psycopg_pool import ConnectionPool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.common.errors import CareLedgerError, Conflict, RuleBroken, Unavailable
+from services.common.pool import connection_pool, live_connection
 from services.common.settings import Settings
 
 HEADER = b"idempotency-key"
@@ -137,7 +138,7 @@ class PostgresIdempotencyStore:
 
     def claim(self, owner: Owner, key: str, fingerprint: str) -> str | StoredResponse:
         claim = str(uuid.uuid4())
-        with self._pool.connection() as conn:
+        with live_connection(self._pool) as conn:
             self._purge(conn)
             for _ in range(3):  # a row released between the two statements: claim again
                 taken = conn.execute(
@@ -167,7 +168,7 @@ class PostgresIdempotencyStore:
 
     def complete(self, claim: str, status: int, headers: list[tuple[str, str]],
                  body: bytes) -> None:  # fmt: skip
-        with self._pool.connection() as conn:
+        with live_connection(self._pool) as conn:
             conn.execute(
                 sql.SQL(
                     "UPDATE {t} SET status = %s, headers = %s, body = %s,"
@@ -177,7 +178,7 @@ class PostgresIdempotencyStore:
             )
 
     def release(self, claim: str) -> None:
-        with self._pool.connection() as conn:
+        with live_connection(self._pool) as conn:
             conn.execute(
                 sql.SQL("DELETE FROM {t} WHERE claim = %s AND status IS NULL").format(
                     t=self._table
@@ -187,7 +188,7 @@ class PostgresIdempotencyStore:
 
     def purge(self) -> int:
         """Delete every expired answer and abandoned claim now; returns how many."""
-        with self._pool.connection() as conn:
+        with live_connection(self._pool) as conn:
             return self._purge(conn, force=True)
 
     def _purge(self, conn: psycopg.Connection[Any], *, force: bool = False) -> int:
@@ -340,8 +341,5 @@ def postgres_idempotency(settings: Settings, schema: str) -> PostgresIdempotency
     The wait for a connection is the connection timeout (psycopg_pool's default is 30 s), so
     with the database down an idempotent POST answers 503 as quickly as the rest.
     """
-    pool: ConnectionPool[Any] = ConnectionPool(
-        settings.database_url, min_size=1, max_size=4, open=True,
-        timeout=settings.db_connect_timeout_seconds,
-    )  # fmt: skip
+    pool = connection_pool(settings.database_url, timeout=settings.db_connect_timeout_seconds)
     return PostgresIdempotencyStore(pool, schema, ttl_seconds=settings.idempotency_ttl_seconds)

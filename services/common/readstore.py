@@ -16,6 +16,7 @@ from psycopg_pool import ConnectionPool
 
 from contracts.records import event_body, event_meta
 from services.common.events import event_name
+from services.common.pool import connection_pool, live_connection
 from services.common.settings import Settings
 
 Cursor = psycopg.Cursor[DictRow]
@@ -55,16 +56,10 @@ class ReadStore:
     def __init__(
         self, database_url: str, *, min_size: int = 1, max_size: int = 4, timeout: float = 1.0
     ) -> None:
-        # `timeout`: the longest wait for a connection (psycopg_pool's default is 30 s).
-        self.pool: ConnectionPool[psycopg.Connection[DictRow]] = ConnectionPool(
-            database_url,
-            min_size=min_size,
-            max_size=max_size,
-            timeout=timeout,
-            open=True,
-            kwargs={"row_factory": dict_row},
-            connection_class=psycopg.Connection[DictRow],
-        )
+        self.pool: ConnectionPool[psycopg.Connection[DictRow]] = connection_pool(
+            database_url, timeout=timeout, min_size=min_size, max_size=max_size,
+            kwargs={"row_factory": dict_row}, connection_class=psycopg.Connection[DictRow],
+        )  # fmt: skip
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ReadStore:
@@ -72,7 +67,7 @@ class ReadStore:
 
     @contextmanager
     def transaction(self) -> Iterator[Cursor]:
-        with self.pool.connection() as conn, conn.transaction(), conn.cursor() as cursor:
+        with live_connection(self.pool) as conn, conn.transaction(), conn.cursor() as cursor:
             yield cursor
 
     def query(
@@ -80,7 +75,7 @@ class ReadStore:
         query: LiteralString | sql.SQL | sql.Composed,
         params: Sequence[Any] | Mapping[str, Any] = (),
     ) -> list[dict[str, Any]]:
-        with self.pool.connection() as conn:
+        with live_connection(self.pool) as conn:
             return conn.execute(query, params).fetchall()
 
     def close(self) -> None:

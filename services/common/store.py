@@ -35,6 +35,7 @@ from services.common.errors import Conflict, NotFound, StaleVersion, Unavailable
 from services.common.events import CareMapper, DateAsISO, decode_state, event_name, event_type
 from services.common.group_commit import GroupCommit
 from services.common.idempotency import create_table_sql as idempotency_table_sql
+from services.common.pool import reconnect_promptly
 from services.common.quarantine import create_sql as quarantine_table_sql
 from services.common.repository import CareRepository
 from services.common.settings import (
@@ -118,6 +119,7 @@ class CareApplication(Application[UUID]):
         datastore = getattr(self.factory, "datastore", None)  # PostgreSQL only
         if datastore is not None:
             guard_connections(datastore)
+            reconnect_promptly(datastore.pool)
             datastore.pool.kwargs.update(json.loads(self.env.get(CONNINFO_KEY) or "{}"))
         return self.factory.process_recorder()
 

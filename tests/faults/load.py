@@ -48,6 +48,7 @@ class Answer:
     plan_id: str | None = None  # the record the command changed (a plan, consent or referral)
     version: int | None = None
     service: str = "plan"
+    sent: float = 0.0  # time.monotonic() when the request went out
 
 
 @dataclass
@@ -103,15 +104,17 @@ class PlanLoad:
 
     def _post(self, client: httpx.Client, command: str, service: str, path: str,
               body: dict[str, Any], **headers: str) -> Answer:  # fmt: skip
+        sent = time.monotonic()
         try:
             response = self._send(client, service, path, body, headers)
             data = response.json() if response.status_code < 300 else {}
             version = data.get("version") or _etag_version(response.headers.get("etag"))
             answer = Answer(time.monotonic(), command, response.status_code,
                             response.headers.get("content-type", ""),
-                            data.get(ID_FIELDS[service]), version, service)  # fmt: skip
+                            data.get(ID_FIELDS[service]), version, service, sent)  # fmt: skip
         except (httpx.TransportError, ValueError, KeyError) as exc:  # no answer: say why
-            answer = Answer(time.monotonic(), command, 0, type(exc).__name__, service=service)
+            answer = Answer(time.monotonic(), command, 0, type(exc).__name__, service=service,
+                            sent=sent)  # fmt: skip
         with self._lock:
             self.answers.append(answer)
         return answer

@@ -7,21 +7,19 @@ shared database keeps serving everyone else.
 
 from __future__ import annotations
 
-import contextlib
-import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.conninfo import make_conninfo
 
 from contracts.envelope import parse_consumer_record
 from services.common.consumer import Consumer, Outcome
 from services.common.settings import Settings
 from services.common.store import build_application
+from tests.integration.pg_link import CuttableLink, link
 from tests.integration.test_consumer_support import (
     TEST_KAFKA,
     EchoReactions,
@@ -35,72 +33,11 @@ from tests.integration.test_consumer_support import (
     write_registry,
 )
 
-__all__ = ["schema", "topic"]  # fixtures shared with the exactly-once tests
+__all__ = ["link", "schema", "topic"]  # fixtures shared with the exactly-once tests
 pytestmark = pytest.mark.integration
 # Longer than eventsourcing's own retries (10 x (connect timeout 1s + 0.2s)), so the consumer's
 # backoff loop is what keeps the record.
 OUTAGE_S = 15.0
-
-
-class CuttableLink:
-    """A TCP relay to PostgreSQL that can be cut and restored."""
-
-    def __init__(self, host: str, port: int) -> None:
-        self.target = (host, port)
-        self.up = threading.Event()
-        self.up.set()
-        self._sockets: list[socket.socket] = []
-        self._lock = threading.Lock()
-        self._server = socket.create_server(("127.0.0.1", 0))
-        self.port = self._server.getsockname()[1]
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self._server.accept()
-            except OSError:
-                return
-            if not self.up.is_set():
-                client.close()
-                continue
-            upstream = socket.create_connection(self.target)
-            with self._lock:
-                self._sockets += [client, upstream]
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
-
-    @staticmethod
-    def _pipe(source: socket.socket, sink: socket.socket) -> None:
-        with contextlib.suppress(OSError):
-            while data := source.recv(65536):
-                sink.sendall(data)
-        with contextlib.suppress(OSError):
-            sink.shutdown(socket.SHUT_RDWR)
-
-    def cut(self) -> None:
-        self.up.clear()
-        with self._lock:
-            for sock in self._sockets:
-                with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
-                sock.close()
-            self._sockets.clear()
-
-    def restore(self) -> None:
-        self.up.set()
-
-    def close(self) -> None:
-        self.cut()
-        self._server.close()
-
-
-@pytest.fixture
-def link(database_url: str) -> Iterator[CuttableLink]:
-    info = conninfo_to_dict(database_url)
-    relay = CuttableLink(str(info.get("host", "127.0.0.1")), int(str(info.get("port", 5432))))
-    yield relay
-    relay.close()
 
 
 @pytest.mark.slow
