@@ -16,10 +16,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from kafka.errors import KafkaTimeoutError
+from kafka.errors import NoError
 
+from services.common.kafka_access import KafkaTarget
 from services.stack.kafka import start_kafka
 from services.stack.state import Component, kafka_libs_dir, pid_alive, stop_pid
+from services.stack.topics import admin_client
 from tests.integration.test_relay_support import (
     EVENTS_EACH,
     RelayWorld,
@@ -33,6 +35,9 @@ from tests.integration.test_relay_support import (
 )
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+NODE_ID = 1  # the private broker's node.id
+FLUSH_SECONDS = 3.0  # for the relay to read what was stored and send it (it wakes on commits)
 
 
 class PrivateBroker:
@@ -55,9 +60,18 @@ class PrivateBroker:
                     os.environ[key] = value
 
     @property
+    def log_dir(self) -> Path:
+        """Its first log dir (the stack's own; CARELEDGER_KAFKA_EXTRA_LOG_DIRS adds others)."""
+        return Path(self.env["CARELEDGER_HOME"]).resolve() / "kafka" / "data"
+
+    @property
     def bootstrap(self) -> str:
         assert self.component is not None and self.component.url
         return self.component.url
+
+    def signal(self, signum: signal.Signals) -> None:
+        assert self.component is not None and self.component.pid
+        os.kill(self.component.pid, signum)
 
     def kill(self) -> None:
         assert self.component is not None and self.component.pid
@@ -121,6 +135,35 @@ def test_relay_loses_and_doubles_nothing_when_the_broker_is_killed_and_restarted
     assert_exactly_once_in_order(records, sum(stored))
 
 
+def test_a_broker_killed_during_the_flush_fails_that_transaction_and_no_checkpoint_passes_it(
+    world: RelayWorld, broker: PrivateBroker, tmp_path: Path
+) -> None:
+    """The broker is frozen (SIGSTOP) so that the relay's next batch waits in its flush, then
+    SIGKILLed: that transaction fails with the sends still in flight, the checkpoint stays
+    where it was, and after the restart every event is on the topic exactly once, in order."""
+    app = world.app()
+    log = tmp_path / "relay.log"
+    try:
+        stored = store_probe_events(app, aggregates=10, events_each=EVENTS_EACH)
+        relay = world.start_relay(log, "--batch-size", "50")
+        wait_until_published(world, stored)
+        broker.signal(signal.SIGSTOP)
+        stored += store_probe_events(app, aggregates=10, events_each=EVENTS_EACH)
+        time.sleep(FLUSH_SECONDS)  # the relay has read the new events: its flush is waiting
+        broker.kill()  # a stopped JVM dies too: its connections reset under the waiting flush
+        wait_for_line(log, "kafka transaction failed", timeout=60)
+        broker.start()
+        wait_until_published(world, app.recorder.max_notification_id(), timeout=180)
+        assert relay.poll() is None, log.read_text()[-3000:]
+    finally:
+        if "relay" in locals():
+            relay.terminate()
+            relay.wait(timeout=60)
+        app.close()
+    records = read_topic(world.settings.kafka_bootstrap, world.topic, world.registry)
+    assert_exactly_once_in_order(records, stored)
+
+
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
     """A 48 MB file system of its own (tmpfs), for a second log dir of a private broker."""
@@ -135,12 +178,6 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
         subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
-@pytest.mark.xfail(
-    strict=False,
-    raises=KafkaTimeoutError,
-    reason="known flake: the test's offset lookup by timestamp can time out (30 s) while the "
-    "partition's only replica is away; the assertion itself has not failed",
-)
 def test_partitions_whose_leader_is_gone_fail_the_transaction_and_no_checkpoint_passes_them(
     database_url: str, small_disk: Path, tmp_path: Path
 ) -> None:
@@ -164,6 +201,17 @@ def leader_gone(world: RelayWorld, broker: PrivateBroker, disk: Path, tmp_path: 
         stored = store_probe_events(app, aggregates=20, events_each=EVENTS_EACH)
         relay = world.start_relay(log, "--batch-size", "50", "--transaction-timeout-ms", "10000")
         wait_until_published(world, stored)
+        # The fault is meant for event partitions: one whose replica sits on the disk that fills
+        # cannot be read or written until the broker restarts, so the checkpoint partition must
+        # not be there too, or nothing could show that the checkpoint stopped short.
+        held = replica_dirs(world.settings.kafka_bootstrap, world.topic)
+        moved = keep_off(
+            world.settings.kafka_bootstrap, world.checkpoint_topic, disk, broker.log_dir
+        )
+        offline = sorted(p for p, d in held.items() if is_on(d, disk))
+        assert offline, f"no event partition on {disk}: {held}"
+        print(f"\nevent partitions on the disk that fills: {offline} of {len(held)}; "
+              f"checkpoint partitions moved off it: {moved}")  # fmt: skip
         fill = disk / "fill"
         subprocess.run(["fallocate", "-l", str(shutil.disk_usage(disk).free), str(fill)],
                        check=True)  # fmt: skip
@@ -187,3 +235,41 @@ def leader_gone(world: RelayWorld, broker: PrivateBroker, disk: Path, tmp_path: 
         app.close()
     records = read_topic(world.settings.kafka_bootstrap, world.topic, world.registry)
     assert_exactly_once_in_order(records, stored)
+
+
+def replica_dirs(kafka: KafkaTarget, topic: str) -> dict[int, str]:
+    """Partition -> the log dir that holds its (only) replica, as the broker says."""
+    admin = admin_client(kafka)
+    try:
+        partitions = len(admin.describe_topics([topic])[0]["partitions"])
+        described = admin.describe_log_dirs({topic: list(range(partitions))})
+    finally:
+        admin.close()
+    return {part["partition_index"]: log_dir["log_dir"]
+            for broker in described for log_dir in broker["log_dirs"]
+            for t in log_dir["topics"] if t["name"] == topic
+            for part in t["partitions"] if not part["is_future_key"]}  # fmt: skip
+
+
+def is_on(log_dir: str, disk: Path) -> bool:
+    return Path(log_dir).is_relative_to(disk)
+
+
+def keep_off(
+    kafka: KafkaTarget, topic: str, disk: Path, target: Path, timeout: float = 60
+) -> list[int]:
+    """Move `topic`'s replicas that sit on `disk` to `target`; wait until they are there."""
+    moving = [p for p, d in replica_dirs(kafka, topic).items() if is_on(d, disk)]
+    if not moving:
+        return moving
+    admin = admin_client(kafka)
+    try:
+        errors = admin.alter_replica_log_dirs({(topic, p, NODE_ID): str(target) for p in moving})
+    finally:
+        admin.close()
+    assert all(e is NoError for e in errors.values()), errors
+    deadline = time.monotonic() + timeout
+    while any(is_on(d, disk) for d in replica_dirs(kafka, topic).values()):
+        assert time.monotonic() < deadline, f"{topic} still on {disk} after {timeout}s"
+        time.sleep(0.5)
+    return moving
