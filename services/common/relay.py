@@ -300,6 +300,7 @@ class Relay:
         for attempt in Retrying(
             retry=retry_if_exception_type(KafkaError) & retry_if_not_exception_type(FENCED),
             wait=wait_exponential(multiplier=0.2, max=5),
+            sleep=self.stop.wait,  # type: ignore[arg-type]  # SIGTERM ends the wait; bool unused
             before_sleep=lambda s: log.warning(
                 "kafka not ready (%s): retrying",
                 type(s.outcome.exception()).__name__ if s.outcome else "?",
@@ -328,9 +329,8 @@ class Relay:
         try:
             self._partitions = len(producer.partitions_for(self.config.event_topic))
             self._access_partitions = len(producer.partitions_for(self.config.access_topic))
-            checkpoint = read_checkpoint_state(
-                kafka, self.config.key, topic=self.config.checkpoint_topic
-            )
+            checkpoint = read_checkpoint_state(kafka, self.config.key, stopped=self.stop.is_set,
+                                               topic=self.config.checkpoint_topic)  # fmt: skip
         except BaseException:
             producer.close(timeout=0)
             raise

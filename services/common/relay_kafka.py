@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
@@ -162,6 +162,7 @@ def read_checkpoint_state(
     topic: str = CHECKPOINT_TOPIC,
     timeout_s: float = 120.0,
     settle: bool = True,
+    stopped: Callable[[], bool] = lambda: False,
 ) -> Checkpoint:
     """The last committed checkpoint for `key` (position 0 when the relay never published).
 
@@ -169,6 +170,7 @@ def read_checkpoint_state(
     offset): a transaction another relay holds open on this shared partition must not hide a
     later checkpoint of ours. Call it after `init_transactions`, which settles our own.
     `settle=False` reads only up to the last stable offset (quick, maybe stale: for status).
+    `stopped` is asked between polls: a relay told to stop gives up the wait (KafkaTimeoutError).
     """
     partition = TopicPartition(topic, 0)
     end = _log_end(kafka, partition, "read_uncommitted" if settle else "read_committed")
@@ -186,6 +188,8 @@ def read_checkpoint_state(
         consumer.assign([partition])
         consumer.seek_to_beginning(partition)
         while consumer.position(partition) < end:
+            if stopped():
+                raise KafkaTimeoutError(f"stopped while reading {topic} below offset {end}")
             if time.monotonic() > deadline:
                 raise KafkaTimeoutError(
                     f"{topic} has a transaction open for over {timeout_s}s below offset {end}"

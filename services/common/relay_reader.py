@@ -6,7 +6,9 @@ relay ran at a third of a plain producer's rate. A spawned child does the readin
 on another core and hands over ready (key, value, headers, partition) in log order, at most
 `depth` batches ahead. Exactly-once does not depend on it: the publisher commits positions in
 Kafka, and after any Kafka failure it discards the reader and starts a new one from the
-committed position. The child exits when its parent dies (it checks its parent pid). An event
+committed position. The child dies with its parent: on Linux the kernel kills it when the relay
+does (PR_SET_PDEATHSIG), even while it waits on the database or on a full pipe; elsewhere it
+checks its parent pid, and an orphaned child never waits to flush its queue on exit. An event
 that cannot become a record (it does not decode, has no contract or breaks it) is handed over as
 `Poison`, for the relay to quarantine; a record over the topic's size limit, or any other error,
 is handed over as the exception it is. Caught up, it sleeps until the next commit's notification
@@ -15,10 +17,13 @@ or the poll interval (relay_source.CommitWakeup).
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import multiprocessing
 import os
 import queue
+import signal
+import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -42,6 +47,7 @@ class Poison:
 Batch = tuple[list["Wire | Poison"], int]  # records and the last notification id they cover
 
 _CTX = multiprocessing.get_context("spawn")  # never fork a process with client threads
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
 class ReadAhead:
@@ -122,6 +128,7 @@ def _read_ahead(
     """The child: read, encode, hand over; until halted, orphaned or failed."""
     from services.common.relay_source import CommitWakeup, RecordSource
 
+    _die_with(parent)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     source = RecordSource(config, settings)
     wakeup = CommitWakeup(source.channel, settings)
@@ -144,8 +151,18 @@ def _read_ahead(
                 return
             position = last
     finally:
+        if halt.is_set() or os.getppid() != parent:
+            out.cancel_join_thread()  # nobody reads what is left: exit without flushing it
         wakeup.close()
         source.close()
+
+
+def _die_with(parent: int) -> None:
+    """Have the kernel SIGKILL this process when the thread that started it ends (Linux)."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the relay died before that took effect
+        os._exit(0)
 
 
 def encoded(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import signal
@@ -12,7 +13,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from kafka import KafkaProducer
 
+from services.stack.state import pid_alive
 from tests.integration.test_relay_support import (
     EVENTS_EACH,
     RelayWorld,
@@ -27,6 +30,9 @@ from tests.integration.test_relay_support import (
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 TOTAL = 5_000
+OPEN_WAIT_S = 8.0  # the relay is waiting on the open transaction by then
+STOPS_WITHIN_S = 15.0
+CHILD_DIES_S = 10.0  # a SIGKILLed relay's read-ahead child is gone within this
 
 
 @pytest.fixture
@@ -49,6 +55,23 @@ def _positions(log: Path) -> list[int]:
         for line in log.read_text().splitlines()
         if "resumes after position" in line
     ]
+
+
+def children_of(pid: int) -> list[int]:
+    """The pids whose parent is `pid` (from /proc/<pid>/stat)."""
+    kids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                kids.append(int(stat.parent.name))
+    return kids
+
+
+def wait_gone(pids: list[int], seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while left := [p for p in pids if pid_alive(p)]:
+        assert time.monotonic() < deadline, f"children {left} outlived their relay by {seconds}s"
+        time.sleep(0.1)
 
 
 def _mid_stream(log: Path) -> list[int]:
@@ -81,9 +104,11 @@ def test_relay_killed_at_random_moments_publishes_every_event_exactly_once_in_or
             while _resumes(log) == started and relay.poll() is None and time.monotonic() < deadline:
                 time.sleep(0.05)
             time.sleep(rng.uniform(0.5, 3.0))
+            readers = children_of(relay.pid)  # the read-ahead child
             relay.send_signal(signal.SIGKILL)
             relay.wait()
             kills += 1
+            wait_gone(readers, CHILD_DIES_S)
         writer.join()
         last_log = tmp_path / "last-relay.log"
         relay = world.start_relay(last_log)
@@ -149,3 +174,35 @@ def test_relay_cli_reports_status_with_lag(world: RelayWorld) -> None:
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert f'"lag": {stored}' in result.stdout
+
+
+def test_a_relay_waiting_on_an_open_checkpoint_transaction_stops_at_once_on_sigterm(
+    world: RelayWorld, tmp_path: Path
+) -> None:
+    """Another producer holds a transaction open on the checkpoint partition, so a starting relay
+    waits for it to end before it trusts the checkpoint it read (up to 120 s); SIGTERM ends
+    that wait instead of being honoured only after it."""
+    blocker = KafkaProducer(bootstrap_servers=world.settings.kafka_bootstrap,
+                            transactional_id=f"blocker-{world.store}",
+                            transaction_timeout_ms=300_000)  # fmt: skip
+    log = tmp_path / "relay.log"
+    try:
+        blocker.init_transactions()
+        blocker.begin_transaction()
+        blocker.send(world.checkpoint_topic, key=b"someone-else", value=b"{}").get(timeout=30)
+        relay = world.start_relay(log)
+        time.sleep(OPEN_WAIT_S)
+        assert relay.poll() is None and "resumes after" not in log.read_text(), log.read_text()
+        asked = time.monotonic()
+        relay.terminate()
+        try:
+            code = relay.wait(timeout=STOPS_WITHIN_S)
+        except subprocess.TimeoutExpired:
+            relay.kill()
+            relay.wait(timeout=10)
+            pytest.fail(f"the relay did not stop within {STOPS_WITHIN_S}s of SIGTERM")
+        print(f"\nstopped {time.monotonic() - asked:.1f}s after SIGTERM")
+        assert code == 0, log.read_text()[-3000:]
+    finally:
+        blocker.abort_transaction()
+        blocker.close(timeout=10)
