@@ -12,11 +12,13 @@ from pydantic import ValidationError
 
 from services.common.settings import SERVICES, Settings
 from services.common.settings import load_settings as _load_settings
+from services.keys_cli import keys_app
 from services.stack.cli import db_app, stack_app
 
 app = typer.Typer(no_args_is_help=True, help=__doc__)
 app.add_typer(stack_app, name="stack")
 app.add_typer(db_app, name="db")
+app.add_typer(keys_app, name="keys")
 projections_app = typer.Typer(no_args_is_help=True, help="Read models kept from the events.")
 app.add_typer(projections_app, name="projections")
 
@@ -70,23 +72,25 @@ def token(
     fhir_user: Annotated[
         str | None, typer.Option(help="SMART fhirUser, e.g. Practitioner/c-1 or Patient/p-1")
     ] = None,
+    key: Annotated[
+        str | None, typer.Option(help="sign with this private key (`careledger keys new`)")
+    ] = None,
 ) -> None:
-    """Mint a bearer token for local use (signed with CARELEDGER_JWT_SECRET)."""
+    """Mint a token: HS256 with CARELEDGER_JWT_SECRET (CARELEDGER_ENV=dev only), or with --key
+    an EdDSA/RS256 token that services verifying with the key's JWKS accept."""
+    from pathlib import Path
+
     from services.common.auth import TokenService
+    from services.common.token_keys import KeySigner
 
     try:
-        tokens = TokenService(load_settings(local_tool=True))
-        typer.echo(
-            tokens.mint(
-                sub,
-                tenant,
-                role,
-                ttl_seconds=ttl,
-                patient=patient,
-                scope=scope,
-                fhir_user=fhir_user,
-            )
-        )
+        signer = KeySigner.from_file(key, Path(key).stem) if key else None
+        settings = load_settings(local_tool=True)
+        if signer is not None:  # only signing: no JWKS needed to mint
+            settings = settings.model_copy(update={"env": "dev"})
+        tokens = TokenService(settings)
+        typer.echo(tokens.mint(sub, tenant, role, ttl_seconds=ttl, patient=patient, scope=scope,
+                               fhir_user=fhir_user, signer=signer))  # fmt: skip
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
 
@@ -101,10 +105,15 @@ def serve(
     import uvicorn
 
     from services.common.logging import configure_logging
+    from services.common.token_keys import TokenConfigError
 
     settings = load_settings()
     configure_logging(settings.log_level)
-    api = _call(f"services.{_service(service)}.bootstrap", "create_app", settings)
+    try:
+        api = _call(f"services.{_service(service)}.bootstrap", "create_app", settings)
+    except TokenConfigError as exc:
+        typer.echo(f"configuration error: {exc}", err=True)
+        raise typer.Exit(2) from None
     uvicorn.run(api, host=host, port=port, log_level="warning", access_log=False)
 
 

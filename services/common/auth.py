@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any
 
-import jwt
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from services.common.context import CommandContext, new_id
-from services.common.errors import CareLedgerError, Forbidden, RuleBroken
+from services.common.errors import Forbidden, RuleBroken, Unauthorized
 from services.common.settings import Settings
+from services.common.token_keys import Signer
+from services.common.tokens import MAX_CLAIM_CHARS, TokenVerifier
 from services.common.validation import text_problem
 from services.common.viewer import DEFAULT_PURPOSE, PURPOSES_OF_USE, Viewer
 
@@ -30,11 +29,6 @@ class Role(StrEnum):
 
 
 ALL_ROLES: tuple[Role, ...] = tuple(Role)
-
-
-class Unauthorized(CareLedgerError):
-    status = 401
-    title = "Unauthorized"
 
 
 @dataclass(frozen=True)
@@ -56,23 +50,19 @@ class Caller:
         return self.viewer or Viewer(self.sub, self.tenant, self.roles)
 
 
-class TokenService:
-    """Mints and verifies HS256 tokens carrying `sub`, `tenant` and `roles`.
+class TokenService(TokenVerifier):
+    """Verifies (tokens.py) and, in development, mints the bearer tokens of careledger's roles.
 
     Following SMART on FHIR v2 where it fits: a client's token has role `client` and the
     `patient` claim (its client id); any token may carry `fhirUser` and a space-separated
     `scope` (`patient/CarePlan.rs`, `user/*.rs`, `system/*.rs`).
     """
 
-    algorithm = "HS256"
-
-    def __init__(self, settings: Settings) -> None:
-        self._secret = settings.jwt_secret
-        self._issuer = settings.jwt_issuer
-        self._audience = settings.jwt_audience
-        self._ttl = settings.token_ttl_seconds
-        self._verified: dict[str, dict[str, Any]] = {}
-        self._cache_size = 4096
+    def __init__(self, settings: Settings, *, service: str | None = None) -> None:
+        super().__init__(
+            settings, roles=(r.value for r in Role), service=service,
+            service_roles=[Role.INTEGRATION.value],
+        )  # fmt: skip
 
     def mint(
         self,
@@ -84,84 +74,23 @@ class TokenService:
         patient: str | None = None,
         scope: str | None = None,
         fhir_user: str | None = None,
+        extra: dict[str, Any] | None = None,
+        signer: Signer | None = None,
     ) -> str:
         roles = list(roles)
-        unknown = sorted(set(roles) - {r.value for r in Role})
-        if unknown:
-            raise ValueError(f"unknown role(s) {unknown}; roles are {[r.value for r in Role]}")
         if (Role.CLIENT.value in roles) != (patient is not None):
             raise ValueError("a client token needs --patient <client id>, and only it may have one")
         if patient is not None and set(roles) != {Role.CLIENT.value}:
             raise ValueError("a client token has the role client only")
-        now = dt.datetime.now(dt.UTC)
-        extra = {"patient": patient, "scope": scope, "fhirUser": fhir_user}
-        claims = {
-            **{k: v for k, v in extra.items() if v is not None},
-            "sub": sub,
-            "tenant": tenant,
-            "roles": sorted(set(roles)),
-            "iss": self._issuer,
-            "aud": self._audience,
-            "iat": now,
-            "exp": now + dt.timedelta(seconds=ttl_seconds or self._ttl),
-        }
-        return jwt.encode(claims, self._secret, algorithm=self.algorithm)
+        smart = {"patient": patient, "scope": scope, "fhirUser": fhir_user}
+        return super().mint(
+            sub, tenant, roles, ttl_seconds, signer=signer,
+            extra={**(extra or {}), **{k: v for k, v in smart.items() if v}},
+        )  # fmt: skip
 
-    def verify(self, token: str) -> dict[str, Any]:
-        """The token's claims; 401 when it is forged, expired or lacks a claim.
-
-        A verified token is remembered until it expires: a client sends the same token with
-        every request, and checking the signature again each time costs more than the command.
-        """
-        cached = self._verified.get(token)
-        if cached is not None and cached["exp"] > time.time():
-            return cached
-        claims = self._verify(token)
-        if len(self._verified) >= self._cache_size:
-            self._verified.clear()  # crude but bounded; a full cache refills in a few requests
-        self._verified[token] = claims
-        return claims
-
-    def _verify(self, token: str) -> dict[str, Any]:
-        try:
-            claims: dict[str, Any] = jwt.decode(
-                token,
-                self._secret,
-                algorithms=[self.algorithm],
-                audience=self._audience,
-                issuer=self._issuer,
-                options={"require": ["sub", "tenant", "roles", "exp"]},
-            )
-        except jwt.ExpiredSignatureError:
-            raise Unauthorized("the bearer token has expired: get a new one") from None
-        except jwt.PyJWTError as exc:
-            raise Unauthorized(f"the bearer token is not valid: {exc}") from None
-        check_claims(claims)
+    def check_claims(self, claims: dict[str, Any]) -> None:
+        super().check_claims(claims)
         check_smart_claims(claims)
-        return claims
-
-
-MAX_CLAIM_CHARS = 200
-KNOWN_ROLES = frozenset(r.value for r in Role)
-
-
-def check_claims(claims: dict[str, Any]) -> None:
-    """401 unless `sub` and `tenant` are ids the stores can hold and `roles` lists known roles."""
-    for name in ("sub", "tenant"):
-        value = claims.get(name)
-        if not isinstance(value, str) or not 1 <= len(value) <= MAX_CLAIM_CHARS:
-            raise Unauthorized(f"the bearer token's `{name}` must be text of 1-200 characters")
-        if text_problem(value):
-            raise Unauthorized(f"the bearer token's `{name}` {text_problem(value)}")
-    roles = claims.get("roles")
-    if not isinstance(roles, list) or not all(isinstance(role, str) for role in roles):
-        raise Unauthorized("the bearer token's `roles` must be a list of role names")
-    unknown = sorted(set(roles) - KNOWN_ROLES)
-    if unknown:
-        raise Unauthorized(
-            f"the bearer token names unknown roles ({len(unknown)}); "
-            f"roles are {', '.join(sorted(KNOWN_ROLES))}"
-        )
 
 
 def check_smart_claims(claims: dict[str, Any]) -> None:

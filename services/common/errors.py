@@ -74,6 +74,13 @@ class TooLarge(CareLedgerError):
     title = "Content too large"
 
 
+class Unauthorized(CareLedgerError):
+    """No bearer token, or one this service does not accept (401)."""
+
+    status = 401
+    title = "Unauthorized"
+
+
 class Forbidden(CareLedgerError):
     status = 403
     title = "Forbidden"

@@ -179,7 +179,7 @@ def create_service_app(
         version="1.0.0",
     )
     app.state.settings = settings
-    app.state.tokens = TokenService(settings)
+    app.state.tokens = TokenService(settings, service=service)
     install_problem_handlers(app)
     install_openapi(app)
     for router in routers:

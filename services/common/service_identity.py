@@ -6,11 +6,15 @@ shown to the reader. It calls with its own credential and names the end caller i
 decisions, and a forwarded token would let the called service act as that caller elsewhere).
 
 A service credential is a bearer token like any other (services/common/auth.py): role
-`integration`, `sub` `service:<name>`, the SMART scope `system/Consent.r`, one per practice.
-`ServiceCredential` mints it with the key the service verifies tokens with (HS256 here, the same
-as `careledger token`; behind an identity provider this is where a client-credentials grant
-goes) and renews it before it expires. The answering side (`end_caller`) admits a named end
-caller only from such a token: a person's own token cannot claim to act for somebody else.
+`integration`, `sub` `service:<name>`, the SMART scope `system/Consent.r`, one per practice,
+for the called service's audience. `ServiceCredential` signs it and renews it before it expires.
+In production the service signs with its own private key (`CARELEDGER_SERVICE_KEY_FILE`,
+Ed25519, its `kid` naming the key; services/common/token_keys.py), the shape of SMART Backend
+Services' client credentials: the called service trusts it because the public key is in the
+JWKS it verifies with, and accepts a token so signed only as that service. In development
+(`CARELEDGER_ENV=dev`) it is HS256 with the shared secret, like `careledger token`. The
+answering side (`end_caller`) admits a named end caller only from such a token: a person's own
+token cannot claim to act for somebody else.
 """
 
 from __future__ import annotations
@@ -19,8 +23,17 @@ import threading
 import time
 from collections.abc import Callable
 
-from services.common.auth import Caller, Role, TokenService
+from services.common.auth import Caller, Role
 from services.common.errors import Forbidden
+from services.common.settings import Settings
+from services.common.token_keys import (
+    SERVICE_PREFIX,
+    KeySigner,
+    SecretSigner,
+    Signer,
+    TokenConfigError,
+)
+from services.common.tokens import audience_of, claim_set
 
 SERVICE_ROLE = Role.INTEGRATION
 CONSENT_SCOPE = "system/Consent.r"  # read the consents a decision is made from
@@ -29,7 +42,7 @@ TOKEN_SECONDS = 300
 
 
 def service_subject(service: str) -> str:
-    return f"service:{service}"
+    return f"{SERVICE_PREFIX}{service}"
 
 
 class ServiceCredential:
@@ -38,14 +51,18 @@ class ServiceCredential:
     def __init__(
         self,
         service: str,
-        tokens: TokenService,
+        signer: Signer,
         *,
+        issuer: str,
+        audience: str,
         scope: str = CONSENT_SCOPE,
         ttl_seconds: int = TOKEN_SECONDS,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.subject = service_subject(service)
-        self._tokens = tokens
+        self._signer = signer
+        self._issuer = issuer
+        self._audience = audience
         self._scope = scope
         self._ttl = ttl_seconds
         self._clock = clock
@@ -58,11 +75,33 @@ class ServiceCredential:
             held = self._held.get(tenant)
             if held is not None and now < held[1]:
                 return held[0]
-            token = self._tokens.mint(
-                self.subject, tenant, [SERVICE_ROLE.value], self._ttl, scope=self._scope
-            )
+            claims = claim_set(
+                self.subject, tenant, [SERVICE_ROLE.value], issuer=self._issuer,
+                audience=self._audience, ttl_seconds=self._ttl, extra={"scope": self._scope},
+            )  # fmt: skip
+            token = self._signer.sign(claims)
             self._held[tenant] = (token, now + self._ttl / 2)
             return token
+
+
+def service_signer(settings: Settings, service: str) -> Signer:
+    """What `service` signs its own tokens with: its private key, or in dev the shared secret."""
+    if settings.env == "dev":
+        return SecretSigner(settings.jwt_secret)
+    if not settings.service_key_file:
+        raise TokenConfigError(
+            f"set CARELEDGER_SERVICE_KEY_FILE to the {service} service's private key (PEM; "
+            f"`careledger keys new {service}` makes one and adds its public key to a JWKS)"
+        )
+    return KeySigner.from_file(settings.service_key_file, service)
+
+
+def service_credential(settings: Settings, service: str, *, calls: str) -> ServiceCredential:
+    """`service`'s credential for asking the service `calls` (its audience)."""
+    return ServiceCredential(
+        service, service_signer(settings, service), issuer=settings.jwt_issuer,
+        audience=audience_of(settings, calls),
+    )  # fmt: skip
 
 
 def is_service(caller: Caller) -> bool:

@@ -7,10 +7,10 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEV_JWT_SECRET = "careledger-dev-secret-change-me-0123456789"  # noqa: S105 - refused outside dev
+DEV_JWT_SECRET = "careledger-dev-secret-change-me-0123456789"  # noqa: S105 - HS256 is dev-only
 SERVICES = ("plan", "consent", "referral")
 DEFAULT_AGGREGATE_CACHE_SIZE = 500  # also what an in-memory (unit test) application uses
 DEFAULT_MAX_EVENT_BYTES = 1_000_000
@@ -50,10 +50,14 @@ class Settings(BaseSettings):
     kafka_sasl_username: str = ""
     kafka_sasl_password: SecretStr = SecretStr("")
     kafka_ssl_cafile: str = ""
-    jwt_secret: str = DEV_JWT_SECRET
+    jwt_secret: str = DEV_JWT_SECRET  # HS256, accepted only with env=dev (tokens.py)
+    jwt_jwks: str = ""  # the issuer's public keys: a JWKS file or URL (RS256, EdDSA)
+    service_key_file: str = ""  # this service's own private key (PEM), for the tokens it signs
     jwt_issuer: str = "careledger"
     jwt_audience: str = "careledger"
-    token_ttl_seconds: int = Field(default=3600, gt=0)
+    jwt_audiences: dict[str, str] = Field(default_factory=dict)  # per service, else the above
+    token_ttl_seconds: int = Field(default=3600, gt=0)  # what `careledger token` mints
+    token_max_lifetime_seconds: int = Field(default=12 * 3600, gt=0)  # exp - iat, at most
     log_level: str = "INFO"
     metrics_host: str = "127.0.0.1"  # where a relay's /metrics listens (--metrics-port)
     db_lock_timeout_seconds: int = Field(default=5, gt=0)
@@ -73,17 +77,6 @@ class Settings(BaseSettings):
     idempotency_ttl_seconds: int = Field(default=24 * 3600, gt=0)
     consent_url: str = ""
     service_urls: dict[str, str] = Field(default_factory=dict)
-
-    @model_validator(mode="after")
-    def _refuse_dev_secret_outside_dev(self) -> Settings:
-        if self.jwt_secret == DEV_JWT_SECRET and self.env != "dev":
-            raise ValueError(
-                "CARELEDGER_JWT_SECRET is the development secret; set a real secret "
-                "(32+ random bytes) or CARELEDGER_ENV=dev for local use"
-            )
-        if len(self.jwt_secret) < 32:
-            raise ValueError("CARELEDGER_JWT_SECRET must be at least 32 characters")
-        return self
 
 
 def load_settings(**overrides: object) -> Settings:

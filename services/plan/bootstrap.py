@@ -6,12 +6,11 @@ from fastapi import FastAPI
 
 from services.common.access_http import install_access_log
 from services.common.access_reads import PostgresAccessLog
-from services.common.auth import TokenService
 from services.common.consent_gate import ConsentGate, HttpConsentGate, consent_gate_of
 from services.common.http import create_service_app
 from services.common.idempotency import IdempotencyStore, postgres_idempotency
 from services.common.readstore import ReadStore
-from services.common.service_identity import ServiceCredential
+from services.common.service_identity import ServiceCredential, service_credential
 from services.common.settings import Settings
 from services.common.store import build_application
 from services.plan import reactions
@@ -49,7 +48,7 @@ def build_plans(
         app.read_model = PostgresSummaries(app, store, schema=application_class.name)
         app.access_log = PostgresAccessLog(app, store, schema=application_class.name)
         consent = settings.consent_url or settings.service_urls.get("consent", "")
-        asking = credential or ServiceCredential(SERVICE, TokenService(settings))
+        asking = credential or service_credential(settings, SERVICE, calls="consent")
         app.agreements = HttpAgreementCheck(lambda: consent, asking)
     return app
 
@@ -74,14 +73,14 @@ def create_app(
 
     Reads ask the consent service (`gate`, default the configured CARELEDGER_CONSENT_URL)
     before one partner's individual material reaches the other side, with the plan service's
-    own credential (minted with the key it verifies tokens with), naming the reader.
+    own credential (services/common/service_identity.py), naming the reader.
     """
     if application is None and idempotency is None:
         idempotency = postgres_idempotency(settings, SERVICE)
     gate = gate or consent_gate_of(settings)
     api = create_service_app(SERVICE, settings, [], description=DESCRIPTION,
                              idempotency=idempotency)  # fmt: skip
-    credential = ServiceCredential(SERVICE, api.state.tokens)
+    credential = service_credential(settings, SERVICE, calls="consent")
     plans = application or build_plans(settings, credential=credential)
     reads = PlanReads(plans, install_access_log(api, "plan", plans), gate, credential)
     api.include_router(build_router(plans, reads))

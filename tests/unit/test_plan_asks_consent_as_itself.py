@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from services.common.consent_gate import HttpConsentGate
-from services.common.service_identity import ServiceCredential
+from services.common.service_identity import service_credential
 from services.common.store import build_application
 from services.consent.application import ConsentApplication
 from services.consent.bootstrap import create_app as consent_api
@@ -28,6 +28,7 @@ from tests.unit.plan.api_client import (
     active_plan,
     couple_with_sams_material,
     headers,
+    signed_agreement,
 )
 from tests.unit.plan.builders import ALEX, SAM, TENANT, THERAPIST
 
@@ -76,23 +77,12 @@ def agreement_questions(consent: Consent) -> Through:
 def plans(consent: Consent, agreement_questions: Through) -> Iterator[Plans]:
     app: PlanApplication = build_application(PlanApplication, None)
     gate = HttpConsentGate("http://consent", transport=Through(consent[1]))
-    app.agreements = HttpAgreementCheck(lambda: "http://consent", ServiceCredential("plan", TOKENS),
+    credential = service_credential(SETTINGS, "plan", calls="consent")
+    app.agreements = HttpAgreementCheck(lambda: "http://consent", credential,
                                         transport=agreement_questions)  # fmt: skip
     with TestClient(plan_api(SETTINGS, app, gate=gate)) as client:
         yield app, client
     app.close()
-
-
-def agreement(client: TestClient, mode: str) -> None:
-    clinician = headers()
-    drafted = client.post("/agreements", json={"partner_ids": [ALEX, SAM], "mode": mode},
-                          headers=clinician)  # fmt: skip
-    assert drafted.status_code == 201, drafted.text
-    for partner in (ALEX, SAM):
-        signed = client.post(f"/agreements/{drafted.json()['agreement_id']}/signatures",
-                             json={"partner_id": partner, "signed_on": "2026-01-05"},
-                             headers=clinician)  # fmt: skip
-        assert signed.status_code == 201, signed.text
 
 
 @pytest.mark.parametrize(("mode", "shown"), [("no-secrets", True), ("strict", False)])
@@ -104,7 +94,7 @@ def test_a_partners_portal_sees_the_other_partners_session_as_the_agreement_deci
 ) -> None:
     consents, consent_client = consent
     plan_app, plan_client = plans
-    agreement(consent_client, mode)
+    signed_agreement(consent_client, mode)
     plan_id = couple_with_sams_material(plan_client)
 
     answer = plan_client.get(f"/plans/{plan_id}", headers=ALEX_PORTAL)
@@ -146,7 +136,7 @@ def test_a_session_is_checked_against_the_agreement_as_the_plan_service_for_the_
 ) -> None:
     _, consent_client = consent
     _, plan_client = plans
-    agreement(consent_client, "no-secrets")
+    signed_agreement(consent_client, "no-secrets")
     plan_id = active_plan(plan_client)
     session = {"format": "individual", "modality": "in-person", "held_on": "2026-01-12",
                "partner_id": SAM, "focus_issues": ["trust"]}  # fmt: skip
@@ -163,7 +153,7 @@ def test_a_session_is_checked_against_the_agreement_as_the_plan_service_for_the_
 
 def test_only_a_service_credential_reads_an_agreement_for_someone_else(consent: Consent) -> None:
     _, client = consent
-    agreement(client, "strict")
+    signed_agreement(client, "strict")
     couple = {"partner_id": [ALEX, SAM]}
     service = token("service:plan", ["integration"], scope="system/Consent.r")
     named = {"X-On-Behalf-Of": THERAPIST}

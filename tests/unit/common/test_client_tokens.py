@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Annotated
 
 import jwt
@@ -70,8 +71,9 @@ def test_a_client_token_stands_alone_and_only_it_names_a_patient(
 
 
 def test_a_hand_made_client_token_without_a_patient_is_refused() -> None:
+    now = int(time.time())
     claims = {"sub": "x", "tenant": "p1", "roles": ["client"], "iss": "careledger",
-              "aud": "careledger", "exp": 4102444800}  # fmt: skip
+              "aud": "careledger", "iat": now, "exp": now + 600}  # fmt: skip
     token = jwt.encode(claims, DEV_JWT_SECRET, algorithm="HS256")
     with pytest.raises(Unauthorized, match="patient"):
         TOKENS.verify(token)

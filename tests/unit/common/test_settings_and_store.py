@@ -5,24 +5,16 @@ import uuid
 
 import pytest
 from eventsourcing.domain import Aggregate, event
-from pydantic import ValidationError
 
 from services.common.context import CommandContext
 from services.common.errors import NotFound
 from services.common.events import name_events, stored_name
-from services.common.settings import DEV_JWT_SECRET, Settings
+from services.common.settings import Settings
 from services.common.store import CONNINFO_KEY, CareApplication, build_application, postgres_env
 from tests.unit.common.kit_app import KitApplication, Note
 
 CTX = CommandContext(actor_id="u-9", actor_role="clinician", tenant="practice-a",
                      correlation_id="corr-1", causation_id="cause-1")  # fmt: skip
-
-
-def test_settings_refuse_the_development_secret_outside_dev() -> None:
-    with pytest.raises(ValidationError, match="development secret"):
-        Settings(env="prod", jwt_secret=DEV_JWT_SECRET)
-    assert Settings(env="dev").jwt_secret == DEV_JWT_SECRET
-    assert Settings(env="prod", jwt_secret="s" * 40).env == "prod"
 
 
 def test_every_stored_event_carries_who_where_and_why() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import httpx
 from fastapi.testclient import TestClient
 
 from services.common.auth import TokenService
@@ -78,6 +79,23 @@ def active_plan(client: TestClient) -> str:
     )
     assert activated.status_code == 200, activated.text
     return plan_id
+
+
+def signed_agreement(
+    consent: httpx.Client, mode: str, clinician: dict[str, str] | None = None
+) -> str:
+    """A couple's sharing agreement drafted and signed by both partners on the consent API."""
+    auth = clinician or headers()
+    drafted = consent.post("/agreements", json={"partner_ids": [ALEX, SAM], "mode": mode},
+                           headers=auth)  # fmt: skip
+    assert drafted.status_code == 201, drafted.text
+    agreement_id = str(drafted.json()["agreement_id"])
+    for partner in (ALEX, SAM):
+        signed = consent.post(f"/agreements/{agreement_id}/signatures",
+                              json={"partner_id": partner, "signed_on": "2026-01-05"},
+                              headers=auth)  # fmt: skip
+        assert signed.status_code == 201, signed.text
+    return agreement_id
 
 
 def today() -> str:

@@ -12,10 +12,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from services.common.errors import Conflict, Forbidden, NotFound, RuleBroken, Unavailable
-from services.common.service_identity import ServiceCredential
+from services.common.service_identity import service_credential
 from services.plan.agreements import HttpAgreementCheck, InMemoryAgreements
 from services.plan.application import PlanApplication
-from tests.unit.plan.api_client import TOKENS, active_plan, headers
+from tests.unit.plan.api_client import SETTINGS, TOKENS, active_plan, headers
 from tests.unit.plan.builders import (
     AGREEMENT,
     ALEX,
@@ -28,7 +28,7 @@ from tests.unit.plan.builders import (
 )
 
 DAY = dt.date(2026, 1, 12)
-PLAN_SERVICE = ServiceCredential("plan", TOKENS)
+PLAN_SERVICE = service_credential(SETTINGS, "plan", calls="consent")
 
 
 def under(app: PlanApplication, view: dict[str, Any] | None) -> None:
