@@ -37,6 +37,8 @@ MAX_CLAIM_CHARS = 200
 LEEWAY_S = 30  # an `iat` this far ahead is the issuer's clock, not a token from the future
 REFRESH_S = 300  # a JWKS URL is read again this often
 UNKNOWN_KID_REFRESH_S = 30  # and at most this often when a token names an unknown key
+FILE_RECHECK_S = 5  # a JWKS file's modification time is looked at this often
+RECHECK_S = 60  # a verified token is checked again (signature, key still known) this often
 
 
 class Jwks:
@@ -58,7 +60,7 @@ class Jwks:
         """The key `kid` names (or the only key, when the token names none) for `algorithm`."""
         with self._lock:
             stale = time.monotonic() - self._loaded_at
-            if (self._url and stale > REFRESH_S) or (
+            if stale > (REFRESH_S if self._url else FILE_RECHECK_S) or (
                 kid not in self._keys and stale > UNKNOWN_KID_REFRESH_S
             ):
                 self._load()
@@ -156,22 +158,26 @@ class TokenVerifier:
                 "set CARELEDGER_JWT_JWKS to the issuer's public keys (a JWKS file or URL): "
                 "outside CARELEDGER_ENV=dev only RS256 and EdDSA tokens are accepted"
             )
-        self._verified: dict[str, dict[str, Any]] = {}
+        self._verified: dict[str, tuple[dict[str, Any], float]] = {}  # -> claims, good until
         self._cache_size = 4096
 
     def verify(self, token: str) -> dict[str, Any]:
         """The token's claims; 401 when it is forged, expired, too long-lived or lacks a claim.
 
-        A verified token is remembered until it expires: a client sends the same token with
-        every request, and checking the signature again each time costs more than the command.
+        A verified token is remembered for up to a minute (never past its expiry): a client
+        sends the same token with every request, and checking the signature again each time
+        costs more than the command.
         """
         cached = self._verified.get(token)
-        if cached is not None and cached["exp"] > time.time():
-            return cached
+        now = time.time()
+        if cached is not None and cached[1] > now:
+            return cached[0]
         claims = self._verify(token)
         if len(self._verified) >= self._cache_size:
             self._verified.clear()  # crude but bounded; a full cache refills in a few requests
-        self._verified[token] = claims
+        # Until it expires, but checked again within a minute: a key taken out of the JWKS
+        # (rotated after a compromise) stops its tokens then, not hours later.
+        self._verified[token] = (claims, min(float(claims["exp"]), now + RECHECK_S))
         return claims
 
     def _verify(self, token: str) -> dict[str, Any]:

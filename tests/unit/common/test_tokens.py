@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -18,6 +19,7 @@ from typer.testing import CliRunner
 
 from services.cli import app as cli
 from services.common import token_keys
+from services.common import tokens as tokens_module
 from services.common.auth import TokenService
 from services.common.errors import Unauthorized
 from services.common.settings import Settings
@@ -190,3 +192,18 @@ def test_keys_come_from_a_jwks_url_and_a_rotated_key_is_picked_up(
     rotated = jwt.encode(claims(sub="u-2"), keys["ed"], algorithm="EdDSA", headers={"kid": "ed-2"})
     monkeypatch.setattr("services.common.tokens.UNKNOWN_KID_REFRESH_S", 0)
     assert tokens.verify(rotated)["sub"] == "u-2"
+
+
+def test_a_key_taken_out_of_the_jwks_file_stops_its_cached_tokens_within_a_minute(
+    jwks_file: Path, keys: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tokens = TokenService(production(str(jwks_file)))
+    token = jwt.encode(claims(), keys["ed"], algorithm="EdDSA", headers={"kid": "ed-1"})
+    assert tokens.verify(token)["sub"] == "u-1"
+    jwks_file.write_text(json.dumps({"keys": [public_jwk(keys["rsa"], "rsa-1")]}))  # rotated
+    assert tokens.verify(token)["sub"] == "u-1"  # remembered, for now
+    later = time.time() + tokens_module.RECHECK_S + 1
+    monkeypatch.setattr(tokens_module.time, "time", lambda: later)
+    monkeypatch.setattr(tokens_module.time, "monotonic", lambda: later)
+    with pytest.raises(Unauthorized, match="does not know"):
+        tokens.verify(token)
