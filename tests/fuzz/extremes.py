@@ -3,7 +3,9 @@
 Schemathesis generates input that fits the OpenAPI document (U+0000 included), and its strings
 are valid UTF-8 without lone surrogates; the 500s worth finding sit at the edges: a date in year
 9999 whose arithmetic overflows, an integer of forty digits, U+0000 or a lone surrogate that a
-store cannot hold. A twist replaces one leaf of the case's body or query of the same kind.
+store cannot hold. A twist replaces one leaf of the case's body or query of the same kind, or
+one declared header (If-Match, Idempotency-Key, X-On-Behalf-Of) with a value a header can carry:
+5,000 digits, a negative, signed or non-decimal version, a weak or wildcard tag, an empty tag.
 """
 
 from __future__ import annotations
@@ -27,6 +29,11 @@ ODD_TEXT = [
     "\U0010ffff\ufffe\uffff", "e\u0301" * 40, "\x01\x1f\x7f\u0085\u2028", "\U0001f600" * 30,
 ]  # fmt: skip
 
+EXTREME_HEADERS = [
+    "9" * 5000, f'"{"9" * 5000}"', '"-1"', '"+1"', '"0"', 'W/"1"', "*", '"1", "2"',
+    '"1e3"', '"0x10"', "null", '""',
+]  # fmt: skip
+
 Twist = tuple[str, Any, int]  # (kind, value, which leaf of that kind)
 _WHICH = st.integers(min_value=0, max_value=30)
 TWISTS: st.SearchStrategy[Twist | None] = st.one_of(
@@ -36,6 +43,7 @@ TWISTS: st.SearchStrategy[Twist | None] = st.one_of(
     st.tuples(st.just("int"), st.sampled_from(EXTREME_INTEGERS), _WHICH),
     st.tuples(st.just("float"), st.sampled_from(EXTREME_FLOATS), _WHICH),
     st.tuples(st.just("text"), st.sampled_from(ODD_TEXT), _WHICH),
+    st.tuples(st.just("header"), st.sampled_from(EXTREME_HEADERS), _WHICH),
 )
 
 
@@ -83,6 +91,11 @@ def twisted(value: Any, twist: Twist) -> tuple[Any, bool]:
 def apply(case: Any, twist: Twist | None) -> None:
     """Swap one edge value into the case's body, else into its query (in place)."""
     if twist is None:
+        return
+    if twist[0] == "header":
+        declared = sorted(case.headers or {})
+        if declared:
+            case.headers[declared[twist[2] % len(declared)]] = twist[1]
         return
     if isinstance(case.body, dict | list):
         body, done = twisted(case.body, twist)
