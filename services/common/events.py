@@ -21,7 +21,7 @@ from eventsourcing.utils import register_topic, resolve_topic
 from contracts.privacy import UNDECLARED, Publication
 from services.common.context import maybe_context
 from services.common.errors import RuleBroken, TooLarge
-from services.common.settings import DEFAULT_MAX_EVENT_BYTES
+from services.common.settings import DEFAULT_MAX_EVENT_BYTES, RECORD_MARGIN_BYTES
 from services.common.validation import problems
 
 META_KEY = "_meta"
@@ -143,8 +143,9 @@ class CareMapper(Mapper[UUID]):
 
     An event the stores or Kafka could not hold is refused here, before it is stored: text with
     U+0000 or a lone surrogate (422, naming the event field) and an event over `max_event_bytes`
-    (413), which the broker would refuse as a record. The API refuses such input first; this
-    also covers what consumers' reactions save.
+    (413): its record would be over the topics' max.message.bytes, which the broker refuses
+    (`Settings.max_event_bytes`). The API refuses such input first; this also covers what
+    consumers' reactions save.
     """
 
     def __init__(self, *args: Any, max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
@@ -176,7 +177,9 @@ class CareMapper(Mapper[UUID]):
         if len(data) > self.max_event_bytes:
             raise TooLarge(
                 f"the change is {len(data)} bytes once stored, over the {self.max_event_bytes} "
-                "a record may hold: send less text or fewer items",
+                f"an event may take to fit one Kafka record (the topics' max.message.bytes, "
+                f"CARELEDGER_KAFKA_MAX_MESSAGE_BYTES, less {RECORD_MARGIN_BYTES} for the "
+                "record's envelope): send less text or fewer items",
                 max_bytes=self.max_event_bytes,
             )
         return StoredEvent(

@@ -56,13 +56,13 @@ from services.common.relay_quarantine import RelayQuarantine, position_of
 from services.common.relay_reader import Poison, ReadAhead, Wire
 from services.common.relay_source import RecordSource, RecordTooLarge
 from services.common.relay_status import RelayMetrics, relay_status
-from services.common.settings import Settings
+from services.common.settings import PRODUCER_MAX_REQUEST_BYTES, Settings
 
 log = logging.getLogger("careledger.relay")
 __all__ = ["Relay", "RelayConfig", "RelayFenced", "relay_status", "run_relay", "was_fenced"]
 
 TOO_LARGE = (MessageSizeTooLargeError,)  # the broker's MESSAGE_TOO_LARGE
-MAX_REQUEST_BYTES = 1_048_576  # kafka-python's max_request_size
+MAX_REQUEST_BYTES = PRODUCER_MAX_REQUEST_BYTES  # kafka-python's max_request_size
 RETRY_CHECK_S = 1.0  # how often an idle relay looks for retry requests
 ABORT_WAIT_S = 5
 

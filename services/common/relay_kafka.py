@@ -128,15 +128,20 @@ def parse_checkpoint(value: bytes) -> Checkpoint:
 
 def topic_record_limit(kafka: KafkaTarget, topic: str) -> int:
     """The largest record batch the topic takes (`max.message.bytes`)."""
+    return topic_limits(kafka, [topic])[topic]
+
+
+def topic_limits(kafka: KafkaTarget, topics: list[str]) -> dict[str, int]:
+    """Each topic's effective `max.message.bytes` (its own, or the broker's default)."""
     from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient
 
     admin = KafkaAdminClient(**as_access(kafka).options())
     try:
         described = admin.describe_configs(
-            [ConfigResource(ConfigResourceType.TOPIC, topic, ["max.message.bytes"])],
+            [ConfigResource(ConfigResourceType.TOPIC, t, ["max.message.bytes"]) for t in topics],
             config_filter="all",
         )
-        return int(described["topic"][topic]["max.message.bytes"]["value"])
+        return {t: int(described["topic"][t]["max.message.bytes"]["value"]) for t in topics}
     finally:
         admin.close()
 

@@ -13,7 +13,14 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEV_JWT_SECRET = "careledger-dev-secret-change-me-0123456789"  # noqa: S105 - HS256 is dev-only
 SERVICES = ("plan", "consent", "referral")
 DEFAULT_AGGREGATE_CACHE_SIZE = 500  # also what an in-memory (unit test) application uses
-DEFAULT_MAX_EVENT_BYTES = 1_000_000
+# The max.message.bytes `db init` gives careledger's topics (Kafka's own default), and the part
+# of it an event's stored form may take: a record adds its envelope, headers and batch framing
+# (500-600 bytes measured for plan events; the record leaves private fields out, so it is never
+# larger than the stored event plus that). kafka-python sends at most 1 MiB per request.
+KAFKA_MAX_MESSAGE_BYTES = 1_048_588
+PRODUCER_MAX_REQUEST_BYTES = 1_048_576
+RECORD_MARGIN_BYTES = 4096
+DEFAULT_MAX_EVENT_BYTES = PRODUCER_MAX_REQUEST_BYTES - RECORD_MARGIN_BYTES
 
 
 def stack_home() -> Path:
@@ -70,13 +77,21 @@ class Settings(BaseSettings):
     request_deadline_seconds: float = Field(default=4.0, gt=0)
     # A request body over this is refused with 413 before it is read further.
     max_body_bytes: int = Field(default=256 * 1024, gt=0)
-    # An event whose stored form is over this is refused when saved (413): the broker takes
-    # records up to 1 MiB (message.max.bytes), headers and batch framing included.
-    max_event_bytes: int = Field(default=DEFAULT_MAX_EVENT_BYTES, gt=0)
+    # The record limit of careledger's topics: `db init` creates them with this
+    # max.message.bytes, and an event whose record could be over it is refused when saved (413).
+    kafka_max_message_bytes: int = Field(
+        default=KAFKA_MAX_MESSAGE_BYTES, gt=2 * RECORD_MARGIN_BYTES
+    )
     # A successful answer to an Idempotency-Key is kept (and replayed) this long, then purged.
     idempotency_ttl_seconds: int = Field(default=24 * 3600, gt=0)
     consent_url: str = ""
     service_urls: dict[str, str] = Field(default_factory=dict)
+
+    @property
+    def max_event_bytes(self) -> int:
+        """The largest stored event whose record the topics (and the producer) take."""
+        record = min(self.kafka_max_message_bytes, PRODUCER_MAX_REQUEST_BYTES)
+        return record - RECORD_MARGIN_BYTES
 
 
 def load_settings(**overrides: object) -> Settings:

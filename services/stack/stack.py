@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from services.common.kafka_access import KafkaAccess, KafkaTarget, as_access
+from services.common.settings import Settings
 from services.stack import kafka, postgres, standby
 from services.stack.prereqs import check_prerequisites, postgres_bindir
 from services.stack.processes import ProcessSpec, service_processes
@@ -170,15 +171,25 @@ def db_init(database_url: str, kafka: KafkaTarget, *, brokers: int | None = None
     """Schemas, topics and the services' event tables; safe to run again. Returns notes.
 
     `brokers`: the cluster's size, for the topics' replication (None: the brokers that answer).
+    Topics get `CARELEDGER_KAFKA_MAX_MESSAGE_BYTES` as their max.message.bytes, the limit the
+    services refuse oversized events by; an existing topic with another limit is named.
     """
-    from services.stack.topics import ensure_topics
+    from services.common.relay_kafka import topic_limits
+    from services.stack.topics import ACCESS, EVENT_TOPICS, ensure_topics
 
     access = as_access(kafka)
     postgres.ensure_schemas(database_url)
     notes = []
     if access.bootstrap:  # none: topics are someone else's (Strimzi's topic operator)
-        created = ensure_topics(access, brokers=brokers)
+        limit = Settings(env="dev").kafka_max_message_bytes
+        created = ensure_topics(access, brokers=brokers, max_message_bytes=limit)
         notes.append(f"topics created: {', '.join(created) or 'none (all exist)'}")
+        topics = [spec.name for spec in (*EVENT_TOPICS, ACCESS)]
+        notes += [
+            f"{topic} takes records up to {found} bytes, under the {limit} of "
+            f"CARELEDGER_KAFKA_MAX_MESSAGE_BYTES: set the topic's max.message.bytes to it"
+            for topic, found in topic_limits(access, topics).items() if found < limit
+        ]  # fmt: skip
     notes.append(create_event_tables(database_url, access.bootstrap))
     return notes
 

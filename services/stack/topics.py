@@ -10,6 +10,7 @@ from kafka.errors import TopicAlreadyExistsError
 
 from services.common.access_log import ACCESS_TOPIC
 from services.common.kafka_access import KafkaTarget, as_access
+from services.common.settings import KAFKA_MAX_MESSAGE_BYTES
 
 FOREVER = "-1"
 
@@ -46,12 +47,20 @@ def replication_for(broker_count: int) -> tuple[int, int]:
     return min(3, broker_count), min(2, broker_count)
 
 
-def topic_request(spec: TopicSpec, broker_count: int) -> dict[str, Any]:
-    """The create_topics options for `spec` on a cluster of `broker_count` brokers."""
+def topic_request(
+    spec: TopicSpec, broker_count: int, max_message_bytes: int = KAFKA_MAX_MESSAGE_BYTES
+) -> dict[str, Any]:
+    """The create_topics options for `spec` on a cluster of `broker_count` brokers.
+
+    `max_message_bytes` is set on every topic, not left to the broker's default, so the limit
+    the services refuse oversized events by (`CARELEDGER_KAFKA_MAX_MESSAGE_BYTES`) is the one
+    the topics really have.
+    """
     replication, min_isr = replication_for(broker_count)
     configs = {
         "cleanup.policy": spec.cleanup_policy,
         "min.insync.replicas": str(min_isr),
+        "max.message.bytes": str(max_message_bytes),
         **spec.configs,
     }
     if spec.cleanup_policy == "delete":
@@ -77,8 +86,9 @@ def broker_count(admin: KafkaAdminClient) -> int:
 
 
 def ensure_topics(
-    kafka: KafkaTarget, specs: tuple[TopicSpec, ...] = TOPICS, *, brokers: int | None = None
-) -> list[str]:
+    kafka: KafkaTarget, specs: tuple[TopicSpec, ...] = TOPICS, *, brokers: int | None = None,
+    max_message_bytes: int = KAFKA_MAX_MESSAGE_BYTES,
+) -> list[str]:  # fmt: skip
     """Create the missing topics of `specs`, leave existing ones alone; return those created.
 
     `brokers` is the cluster's size (default: the brokers that answer now, which is fewer
@@ -88,7 +98,8 @@ def ensure_topics(
     try:
         existing = set(admin.list_topics())
         brokers = brokers or broker_count(admin)
-        missing = {s.name: topic_request(s, brokers) for s in specs if s.name not in existing}
+        missing = {s.name: topic_request(s, brokers, max_message_bytes)
+                   for s in specs if s.name not in existing}  # fmt: skip
         created: list[str] = []
         for name, request in missing.items():
             try:

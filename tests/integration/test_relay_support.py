@@ -31,7 +31,7 @@ from services.common.events import name_events, published
 from services.common.inbound import InboundRecord
 from services.common.kafka_access import KafkaTarget, as_access, kafka_access
 from services.common.relay_kafka import read_checkpoint
-from services.common.settings import Settings, load_settings
+from services.common.settings import KAFKA_MAX_MESSAGE_BYTES, Settings, load_settings
 from services.common.store import CareApplication, build_application
 from services.stack.topics import TopicSpec, admin_client, topic_request
 
@@ -131,8 +131,11 @@ class RelayWorld:
             )  # fmt: skip
 
 
-def make_world(database_url: str, kafka: KafkaTarget, tmp: Path) -> Iterator[RelayWorld]:
-    """Create the private schema and topics; drop them afterwards."""
+def make_world(
+    database_url: str, kafka: KafkaTarget, tmp: Path,
+    max_message_bytes: int = KAFKA_MAX_MESSAGE_BYTES,
+) -> Iterator[RelayWorld]:  # fmt: skip
+    """Create the private schema and topics (records up to `max_message_bytes`); drop them after."""
     suffix = uuid.uuid4().hex[:10]
     store = f"relayprobe_{suffix}"
     with psycopg.connect(database_url, autocommit=True) as conn:
@@ -142,13 +145,14 @@ def make_world(database_url: str, kafka: KafkaTarget, tmp: Path) -> Iterator[Rel
     admin = admin_client(kafka)
     try:
         admin.create_topics(
-            {topic: topic_request(TopicSpec(topic, 6), 1),
-             access: topic_request(TopicSpec(access, 2), 1),
+            {topic: topic_request(TopicSpec(topic, 6), 1, max_message_bytes),
+             access: topic_request(TopicSpec(access, 2), 1, max_message_bytes),
              checkpoints: topic_request(TopicSpec(checkpoints, 1, cleanup_policy="compact"), 1)},
             wait_for_metadata=True,
         )  # fmt: skip
         reach = as_access(kafka).settings()
-        settings = load_settings(database_url=database_url, env="dev", **reach)
+        settings = load_settings(database_url=database_url, env="dev",
+                                 kafka_max_message_bytes=max_message_bytes, **reach)  # fmt: skip
         yield RelayWorld(
             settings=settings, store=store, topic=topic, checkpoint_topic=checkpoints,
             transactional_id=f"test-relay-{suffix}", access_topic=access,

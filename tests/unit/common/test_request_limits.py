@@ -12,8 +12,9 @@ from fastapi.testclient import TestClient
 from services.common.auth import TokenService
 from services.common.context import CommandContext, acting_as
 from services.common.errors import RuleBroken, TooLarge
-from services.common.settings import Settings
-from services.common.store import build_application
+from services.common.settings import RECORD_MARGIN_BYTES, Settings
+from services.common.store import build_application, postgres_env
+from services.stack.topics import TopicSpec, topic_request
 from tests.unit.common.kit_app import SETTINGS, KitApplication, Note, build
 
 TOKENS = TokenService(SETTINGS)
@@ -145,3 +146,13 @@ def test_the_store_refuses_unstorable_text_that_did_not_come_through_the_api() -
     with acting_as(CTX), pytest.raises(RuleBroken):  # what a consumer records is mapped too
         app.mapper.to_stored_event(event)
     assert app.recorder.max_notification_id() == 1
+
+
+def test_the_event_limit_is_the_topics_record_limit_less_the_records_envelope() -> None:
+    small = Settings(env="dev", kafka_max_message_bytes=16_384)
+    assert small.max_event_bytes == 16_384 - RECORD_MARGIN_BYTES
+    assert Settings(env="dev").max_event_bytes == 1_048_576 - RECORD_MARGIN_BYTES  # the producer's
+    created = topic_request(TopicSpec("careledger.plan", 6), 1, small.kafka_max_message_bytes)
+    assert created["configs"]["max.message.bytes"] == "16384"
+    assert postgres_env(small.model_copy(update={"database_url": "postgresql://h/db"}), "plan")[
+        "CARELEDGER_MAX_EVENT_BYTES"] == str(16_384 - RECORD_MARGIN_BYTES)  # fmt: skip
