@@ -20,8 +20,8 @@ from tests.integration.test_relay_support import (
     RelayProbe,
     RelayWorld,
     make_world,
+    publish_all,
     read_topic,
-    wait_until_published,
 )
 
 pytestmark = pytest.mark.integration
@@ -53,12 +53,7 @@ def test_an_event_whose_record_the_topic_cannot_take_is_refused_and_the_largest_
         position = int(app.recorder.max_notification_id())
     finally:
         app.close()
-    relay = world.start_relay(tmp_path / "relay.log")
-    try:
-        wait_until_published(world, position)
-    finally:
-        relay.terminate()
-        relay.wait(timeout=30)
+    publish_all(world, tmp_path / "relay.log", position)
     [record] = read_topic(world.settings.kafka_bootstrap, world.topic, world.registry)
     assert record.subject == str(largest.id)
     assert len(record.body["tenant"]) == allowed - 400

@@ -36,9 +36,9 @@ from tests.integration.test_consumer_support import TEST_KAFKA, Echo, app_class,
 from tests.integration.test_relay_support import (
     RelayWorld,
     make_world,
+    publish_all,
     read_topic,
     store_probe_events,
-    wait_until_published,
 )
 
 REPO = Path(__file__).resolve().parents[2]
@@ -115,12 +115,7 @@ def test_the_relay_and_a_consumer_work_through_tls_and_scram(
     app = world.app()
     total = store_probe_events(app, aggregates=5, events_each=4)
     app.close()
-    relay = world.start_relay(tmp_path / "relay.log")
-    try:
-        wait_until_published(world, total, timeout=180)
-    finally:
-        relay.terminate()
-        relay.wait(timeout=30)
+    publish_all(world, tmp_path / "relay.log", total, timeout=180)
     published = read_topic(tls_kafka, world.topic, world.registry)
     assert len(published) == total
 

@@ -11,9 +11,9 @@ from kafka import KafkaProducer
 from tests.integration.test_relay_support import (
     RelayWorld,
     make_world,
+    publish_all,
     read_topic,
     store_probe_events,
-    wait_until_published,
 )
 
 pytestmark = pytest.mark.integration
@@ -32,12 +32,7 @@ def test_relay_puts_each_aggregate_on_the_partition_kafkas_default_partitioner_p
         total = store_probe_events(app, aggregates=20, events_each=2)
     finally:
         app.close()
-    relay = world.start_relay(tmp_path / "relay.log")
-    try:
-        wait_until_published(world, total)
-    finally:
-        relay.terminate()
-        relay.wait(timeout=30)
+    publish_all(world, tmp_path / "relay.log", total)
     records = read_topic(world.settings.kafka_bootstrap, world.topic, world.registry)
     producer = KafkaProducer(bootstrap_servers=world.settings.kafka_bootstrap)
     try:

@@ -210,6 +210,16 @@ def wait_until_published(world: RelayWorld, position: int, timeout: float = 90) 
         time.sleep(0.5)
 
 
+def publish_all(world: RelayWorld, log: Path, position: int, timeout: float = 90) -> None:
+    """Run a relay until everything up to `position` is on the topic, then stop it."""
+    relay = world.start_relay(log)
+    try:
+        wait_until_published(world, position, timeout=timeout)
+    finally:
+        relay.terminate()
+        relay.wait(timeout=30)
+
+
 def wait_for_line(log: Path, text: str, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while not (log.exists() and text in log.read_text()):
