@@ -102,44 +102,65 @@ def dumps(body: dict[str, Any]) -> bytes:
 def plan_body() -> dict[str, Any]:
     return {
         "unit_kind": "couple",
-        "members": [{"client_id": PARTNERS[0], "sex": "female"},
-                    {"client_id": PARTNERS[1], "sex": "male"}],
-        "clinicians": [{"clinician_id": "clin-load",
-                        "roles": ["couples-therapist", "individual-therapist"]}],
+        "members": [
+            {"client_id": PARTNERS[0], "sex": "female"},
+            {"client_id": PARTNERS[1], "sex": "male"},
+        ],
+        "clinicians": [
+            {"clinician_id": "clin-load", "roles": ["couples-therapist", "individual-therapist"]}
+        ],
         "mix": {"joint": 2, "individual": 2},
         "starts_on": "2026-01-05",
-    }  # fmt: skip
+    }
 
 
 def measurement(n: int) -> dict[str, Any]:
-    return {"partner_id": PARTNERS[n % 2], "measure": "trust", "value": n % 11,
-            "taken_on": "2026-03-02"}  # fmt: skip
+    return {
+        "partner_id": PARTNERS[n % 2],
+        "measure": "trust",
+        "value": n % 11,
+        "taken_on": "2026-03-02",
+    }
 
 
 def part2_consent(person: str) -> dict[str, Any]:
     return {
-        "person_id": person, "part2": True, "disclosers": [TENANT],
-        "description": "withdrawal history and intake assessment", "recipients": [DETOX],
-        "purposes": ["TREAT"], "categories": ["substance-use", "assessment"],
-        "labels": ["42CFRPart2", "ETH"], "start": "2026-01-01", "end": "2030-01-01",
+        "person_id": person,
+        "part2": True,
+        "disclosers": [TENANT],
+        "description": "withdrawal history and intake assessment",
+        "recipients": [DETOX],
+        "purposes": ["TREAT"],
+        "categories": ["substance-use", "assessment"],
+        "labels": ["42CFRPart2", "ETH"],
+        "start": "2026-01-01",
+        "end": "2030-01-01",
         "revocation_right_acknowledged": True,
         "signature": {"signed_by": person, "signed_on": "2026-01-01"},
-    }  # fmt: skip
+    }
 
 
 def decision(person: str) -> dict[str, Any]:
-    return {"person_id": person, "recipient": DETOX, "purpose": "TREAT",
-            "categories": ["substance-use"], "labels": ["42CFRPart2"]}  # fmt: skip
+    return {
+        "person_id": person,
+        "recipient": DETOX,
+        "purpose": "TREAT",
+        "categories": ["substance-use"],
+        "labels": ["42CFRPart2"],
+    }
 
 
 def referral(n: int) -> dict[str, Any]:
     return {
         "plan_id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"load-plan-{n % 500}")),
-        "client_id": f"client-load-{n % 500}", "referral_type": "outpatient-sud",
-        "priority": "routine", "reason": "assessment for alcohol use",
+        "client_id": f"client-load-{n % 500}",
+        "referral_type": "outpatient-sud",
+        "priority": "routine",
+        "reason": "assessment for alcohol use",
         "organization": {"id": "org-sud-1", "name": "Harbor Outpatient"},
-        "contact": {"name": "Intake desk", "phone": "555-0100"}, "coordinator_id": "coord-load",
-    }  # fmt: skip
+        "contact": {"name": "Intake desk", "phone": "555-0100"},
+        "coordinator_id": "coord-load",
+    }
 
 
 def person(k: int) -> str:
@@ -171,11 +192,24 @@ class Service:
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"}
 
-    def call(self, per_client: Sequence[Sequence[Job]], id_of: str, rate: float | None = None,
-             stop_after: float = 120.0) -> tuple[list[Sample], float]:  # fmt: skip
+    def call(
+        self,
+        per_client: Sequence[Sequence[Job]],
+        id_of: str,
+        rate: float | None = None,
+        stop_after: float = 120.0,
+    ) -> tuple[list[Sample], float]:
         host, port = self.host_port
-        return drive(host, port, self.headers, per_client, json_field(id_of), rate, stop_after,
-                     keyed=self.keyed)  # fmt: skip
+        return drive(
+            host,
+            port,
+            self.headers,
+            per_client,
+            json_field(id_of),
+            rate,
+            stop_after,
+            keyed=self.keyed,
+        )
 
     def setup(self, plans_per_client: int) -> None:
         """Plans to measure on (plan) or the people's consents (consent)."""
@@ -270,9 +304,13 @@ def cpu_per_command(used: dict[str, float], names: dict[str, str], commands: int
 
 
 def http_phase(
-    svc: Service, info: StackInfo, per_client: list[list[Job]], rate: float | None,
-    roles: dict[str, str], stop_after: float,
-) -> dict[str, Any]:  # fmt: skip
+    svc: Service,
+    info: StackInfo,
+    per_client: list[list[Job]],
+    rate: float | None,
+    roles: dict[str, str],
+    stop_after: float,
+) -> dict[str, Any]:
     watcher = KafkaWatcher(info.kafka_bootstrap, f"careledger.{svc.name}")
     meter = CpuMeter(info.pids).start()
     samples, elapsed = svc.call(per_client, svc.id_field, rate, stop_after)
@@ -351,7 +389,7 @@ def app_baseline(svc: Service, settings: Settings, count: int) -> dict[str, Any]
             own = svc.plans[k::n]
             plan = uuid.UUID(own[(i // n) % len(own)])
             fields = {**measurement(i), "taken_on": dt.date(2026, 3, 2)}
-            per_client[k].append(lambda p=plan, f=fields: plans.record_measurement(p, ctx=ctx, **f))  # type: ignore[misc]  # fmt: skip
+            per_client[k].append(lambda p=plan, f=fields: plans.record_measurement(p, ctx=ctx, **f))  # type: ignore[misc]
     elif svc.name == "consent":
         from services.consent.bootstrap import build_consents, close_consents
         from services.consent.domain.terms import DecisionRequest, Recipient
@@ -363,10 +401,14 @@ def app_baseline(svc: Service, settings: Settings, count: int) -> dict[str, Any]
 
             def decide(who: str = person(k)) -> Any:
                 request = DecisionRequest(
-                    person_id=who, actor_id=ctx.actor_id, recipient=Recipient(**DETOX),
-                    purpose="TREAT", categories=frozenset({"substance-use"}),
-                    labels=frozenset({"42CFRPart2"}), at=consents.clock(),
-                )  # fmt: skip
+                    person_id=who,
+                    actor_id=ctx.actor_id,
+                    recipient=Recipient(**DETOX),
+                    purpose="TREAT",
+                    categories=frozenset({"substance-use"}),
+                    labels=frozenset({"42CFRPart2"}),
+                    at=consents.clock(),
+                )
                 return consents.decide(request=request, ctx=ctx)
 
             per_client[k].append(decide)
@@ -497,9 +539,11 @@ def run(info: StackInfo, args: argparse.Namespace) -> dict[str, Any]:
     services = [s for s in args.services.split(",") if s]
     wait_ready(info, services)
     settings = load_settings(
-        env="dev", database_url=info.database_url, kafka_bootstrap=info.kafka_bootstrap,
+        env="dev",
+        database_url=info.database_url,
+        kafka_bootstrap=info.kafka_bootstrap,
         service_urls=info.service_urls,
-    )  # fmt: skip
+    )
     tokens = TokenService(Settings(env="dev"))
     roles = {"plan": "clinician", "consent": "clinician", "referral": "coordinator"}
     id_fields = {"plan": "plan_id", "consent": "decision_id", "referral": "id"}
@@ -508,14 +552,25 @@ def run(info: StackInfo, args: argparse.Namespace) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name in services:
         role = roles[name]
-        svc = Service(name, role, id_fields[name], info.service_urls[name],
-                      tokens.mint(f"{role}-load", TENANT, [role]), args.clients)  # fmt: skip
+        svc = Service(
+            name,
+            role,
+            id_fields[name],
+            info.service_urls[name],
+            tokens.mint(f"{role}-load", TENANT, [role]),
+            args.clients,
+        )
         print(f"-- {name}: set-up", flush=True)
         svc.setup(args.plans_per_client)
         svc.keyed = args.idempotency_keys
         svc.call(svc.jobs(args.warmup), svc.id_field)  # warm pools, caches and code paths
-        names = {f"{name}-api": "api", f"{name}-relay": "relay", "postgres": "postgres",
-                 "kafka": "kafka", "driver": "driver"}  # fmt: skip
+        names = {
+            f"{name}-api": "api",
+            f"{name}-relay": "relay",
+            "postgres": "postgres",
+            "kafka": "kafka",
+            "driver": "driver",
+        }
         print(f"-- {name}: {args.commands} commands, {args.clients} clients", flush=True)
         offset = args.warmup
         closed = http_phase(
@@ -539,14 +594,20 @@ def run(info: StackInfo, args: argparse.Namespace) -> dict[str, Any]:
             paced_runs[label] = result
         print(f"-- {name}: app baseline (no HTTP), {args.clients} threads", flush=True)
         app = app_baseline(svc, settings, args.commands)
-        print(f"   app: {app['cmds_per_s']:.0f} cmds/s, p50 {app['latency']['p50_ms']} ms, "
-              f"p99 {app['latency']['p99_ms']} ms, cpu {app['cpu_ms_per_command']} ms/cmd, "
-              f"errors {app['errors']}", flush=True)  # fmt: skip
+        print(
+            f"   app: {app['cmds_per_s']:.0f} cmds/s, p50 {app['latency']['p50_ms']} ms, "
+            f"p99 {app['latency']['p99_ms']} ms, cpu {app['cpu_ms_per_command']} ms/cmd, "
+            f"errors {app['errors']}",
+            flush=True,
+        )
         out[name] = {"write": WRITES[name], "closed": closed, **paced_runs, "app_baseline": app}
     print(f"-- raw PostgreSQL single-row inserts, {args.clients} threads", flush=True)
     raw = raw_baseline(info.database_url, args.clients, args.commands)
-    print(f"   raw: {raw['cmds_per_s']:.0f} rows/s, p50 {raw['latency']['p50_ms']} ms, "
-          f"p99 {raw['latency']['p99_ms']} ms", flush=True)  # fmt: skip
+    print(
+        f"   raw: {raw['cmds_per_s']:.0f} rows/s, p50 {raw['latency']['p50_ms']} ms, "
+        f"p99 {raw['latency']['p99_ms']} ms",
+        flush=True,
+    )
     rss = sampler.stop()
     for name in services:
         entry = out[name]
@@ -587,9 +648,11 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=500, help="offered commands/s (paced)")
     parser.add_argument("--paced-seconds", type=float, default=10, help="paced run length")
     parser.add_argument(
-        "--sustainable-fraction", type=float, default=0.5,
+        "--sustainable-fraction",
+        type=float,
+        default=0.5,
         help="second paced run at this fraction of the closed-loop commands/s",
-    )  # fmt: skip
+    )
     parser.add_argument("--sustainable-seconds", type=float, default=5)
     parser.add_argument("--max-phase-seconds", type=float, default=30, help="closed-loop cap")
     parser.add_argument(
@@ -602,14 +665,17 @@ def main() -> None:
     parser.add_argument("--services", default="plan,consent,referral")
     parser.add_argument("--use-running", action="store_true", help="use .local/stack.json")
     parser.add_argument(
-        "--idempotency-keys", action="store_true",
+        "--idempotency-keys",
+        action="store_true",
         help="every command carries an Idempotency-Key of its own (the key is claimed, the "
         "answer stored)",
-    )  # fmt: skip
+    )
     args = parser.parse_args()
     if args.commands > 50_000 or args.paced_seconds > 30 or args.max_phase_seconds > 120:
-        parser.error("keep runs bounded: --commands <= 50000, --paced-seconds <= 30 and "
-                     "--max-phase-seconds <= 120")  # fmt: skip
+        parser.error(
+            "keep runs bounded: --commands <= 50000, --paced-seconds <= 30 and "
+            "--max-phase-seconds <= 120"
+        )
     began = time.monotonic()
     load_start = round(os.getloadavg()[0], 2)
     started = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")

@@ -70,9 +70,12 @@ class HttpConnection:
         key = f"Idempotency-Key: {uuid.uuid4()}\r\n" if self.keyed and method == "POST" else ""
         head = (
             f"{method} {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n{self.prefix}{key}"
-            + (f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
-               if method != "GET" else "\r\n")
-        )  # fmt: skip
+            + (
+                f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+                if method != "GET"
+                else "\r\n"
+            )
+        )
         writer.write(head.encode() + body)
         raw = await reader.readuntil(b"\r\n\r\n")
         lines = raw.decode("latin-1").split("\r\n")
@@ -111,9 +114,14 @@ IdOf = Callable[[bytes], str | None]
 
 
 async def _client(
-    conn: HttpConnection, jobs: Sequence[tuple[float | None, Job]], id_of: IdOf, t0: float,
-    out: list[Sample], stop_after: float, method: str = "POST",
-) -> None:  # fmt: skip
+    conn: HttpConnection,
+    jobs: Sequence[tuple[float | None, Job]],
+    id_of: IdOf,
+    t0: float,
+    out: list[Sample],
+    stop_after: float,
+    method: str = "POST",
+) -> None:
     for due, job in jobs:
         if time.perf_counter() - t0 > stop_after:
             return  # bounded: what is left is reported as not sent
@@ -132,10 +140,16 @@ async def _client(
 
 
 def drive(
-    host: str, port: int, headers: dict[str, str], per_client: Sequence[Sequence[Job]],
-    id_of: IdOf, rate: float | None = None, stop_after: float = 120.0, method: str = "POST",
+    host: str,
+    port: int,
+    headers: dict[str, str],
+    per_client: Sequence[Sequence[Job]],
+    id_of: IdOf,
+    rate: float | None = None,
+    stop_after: float = 120.0,
+    method: str = "POST",
     keyed: bool = False,
-) -> tuple[list[Sample], float]:  # fmt: skip
+) -> tuple[list[Sample], float]:
     """Run each client's jobs on its own connection; returns the samples and elapsed seconds.
 
     Without `rate`: closed loop (each client sends its next job when the last one answered).
@@ -187,11 +201,17 @@ def _watch(bootstrap: str, topic: str, ready: Any, pipe: PipeEnd) -> None:
     """
     from confluent_kafka import Consumer, TopicPartition
 
-    consumer = Consumer({
-        "bootstrap.servers": bootstrap, "group.id": f"loadbench-{uuid.uuid4().hex[:8]}",
-        "enable.auto.commit": False, "isolation.level": "read_committed",
-        "fetch.wait.max.ms": 100, "fetch.min.bytes": 1, "socket.nagle.disable": True,
-    })  # fmt: skip
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"loadbench-{uuid.uuid4().hex[:8]}",
+            "enable.auto.commit": False,
+            "isolation.level": "read_committed",
+            "fetch.wait.max.ms": 100,
+            "fetch.min.bytes": 1,
+            "socket.nagle.disable": True,
+        }
+    )
     arrivals: dict[str, float] = {}
     expected: set[str] | None = None
     remaining: set[str] = set()

@@ -59,8 +59,19 @@ def _app(keep_log: bool) -> FastAPI:
     plans = build_plans(settings, application_class=cls)
     # The seeded couples' agreement is in force (no consent service runs here: reads are measured).
     agreements = InMemoryAgreements()
-    agreements.put(TENANT, {"agreement_id": "agr-1", "partner_ids": ["a", "b"], "in_force": {
-        "terms_version": 1, "mode": "no-secrets", "carve_outs": [], "signatures": {}}})  # fmt: skip
+    agreements.put(
+        TENANT,
+        {
+            "agreement_id": "agr-1",
+            "partner_ids": ["a", "b"],
+            "in_force": {
+                "terms_version": 1,
+                "mode": "no-secrets",
+                "carve_outs": [],
+                "signatures": {},
+            },
+        },
+    )
     plans.agreements = agreements
     api = create_app(settings, plans)
     if not keep_log:
@@ -83,8 +94,18 @@ def free_port() -> int:
 
 
 def serve(factory: str, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    argv = [sys.executable, "-m", "uvicorn", "--factory", f"bench.reads:{factory}",
-            "--port", str(port), "--log-level", "warning", "--no-access-log"]  # fmt: skip
+    argv = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--factory",
+        f"bench.reads:{factory}",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+    ]
     proc = subprocess.Popen(argv, cwd=REPO, env=env, stdout=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -102,18 +123,26 @@ def seed(base: str, headers: dict[str, str], plans: int) -> list[str]:
     with httpx.Client(base_url=base, headers=headers, timeout=30) as client:
         for _ in range(plans):
             body = {
-                "unit_kind": "couple", "mix": {"joint": 2, "individual": 2},
+                "unit_kind": "couple",
+                "mix": {"joint": 2, "individual": 2},
                 "members": [{"client_id": "a", "sex": "female"}, {"client_id": "b", "sex": "male"}],
                 "clinicians": [{"clinician_id": LEAD, "roles": ["couples-therapist"]}],
                 "starts_on": "2026-01-05",
-            }  # fmt: skip
+            }
             plan_id = client.post("/plans", json=body).json()["plan_id"]
             client.post(f"/plans/{plan_id}/status", json={"status": "active"})
             for partner in ("a", "b"):
-                recorded = client.post(f"/plans/{plan_id}/sessions", json={
-                    "format": "individual", "modality": "in-person", "held_on": "2026-01-12",
-                    "partner_id": partner, "focus_issues": ["repair"],
-                    "sharing_agreement_id": "agr-1"})  # fmt: skip
+                recorded = client.post(
+                    f"/plans/{plan_id}/sessions",
+                    json={
+                        "format": "individual",
+                        "modality": "in-person",
+                        "held_on": "2026-01-12",
+                        "partner_id": partner,
+                        "focus_issues": ["repair"],
+                        "sharing_agreement_id": "agr-1",
+                    },
+                )
                 assert recorded.status_code == 201, recorded.text
             trust = {"partner_id": "a", "measure": "trust", "value": 6, "taken_on": "2026-01-12"}
             client.post(f"/plans/{plan_id}/measurements", json=trust)
@@ -121,12 +150,14 @@ def seed(base: str, headers: dict[str, str], plans: int) -> list[str]:
     return ids
 
 
-def measure(port: int, headers: dict[str, str], ids: list[str], clients: int,
-            reads: int) -> dict[str, Any]:  # fmt: skip
-    per_client = [[Job(f"/plans/{ids[(k + n * clients) % len(ids)]}", b"")
-                   for n in range(reads // clients)] for k in range(clients)]  # fmt: skip
-    samples, elapsed = drive("127.0.0.1", port, headers, per_client, lambda _: None,
-                             method="GET")  # fmt: skip
+def measure(
+    port: int, headers: dict[str, str], ids: list[str], clients: int, reads: int
+) -> dict[str, Any]:
+    per_client = [
+        [Job(f"/plans/{ids[(k + n * clients) % len(ids)]}", b"") for n in range(reads // clients)]
+        for k in range(clients)
+    ]
+    samples, elapsed = drive("127.0.0.1", port, headers, per_client, lambda _: None, method="GET")
     ok = [s.latency_s for s in samples if s.status == 200]
     assert len(ok) == len(samples), {s.status for s in samples}
     return {"reads_per_s": round(len(ok) / elapsed, 1), **latency_figures(ok)}
@@ -143,8 +174,12 @@ def main() -> None:
     store = f"benchreads_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(settings.database_url, autocommit=True) as conn:
         conn.execute(f"CREATE SCHEMA {store}")
-    env = {**os.environ, STORE_ENV: store, "CARELEDGER_DATABASE_URL": settings.database_url,
-           "PYTHONPATH": str(REPO)}  # fmt: skip
+    env = {
+        **os.environ,
+        STORE_ENV: store,
+        "CARELEDGER_DATABASE_URL": settings.database_url,
+        "PYTHONPATH": str(REPO),
+    }
     token = TokenService(settings).mint(LEAD, TENANT, ["clinician"])
     headers = {"Authorization": f"Bearer {token}"}
     ports = {"with": free_port(), "without": free_port()}
@@ -155,8 +190,10 @@ def main() -> None:
 
         cls = type("BenchReads", (PlanApplication,), {"name": store})
         close_plans(build_plans(settings, application_class=cls, create_table=True))
-        procs = [serve("with_access_log", ports["with"], env),
-                 serve("without_access_log", ports["without"], env)]  # fmt: skip
+        procs = [
+            serve("with_access_log", ports["with"], env),
+            serve("without_access_log", ports["without"], env),
+        ]
         ids = seed(f"http://127.0.0.1:{ports['with']}", headers, args.plans)
         measure(ports["without"], headers, ids, args.clients, args.reads // 4)  # warm both
         measure(ports["with"], headers, ids, args.clients, args.reads // 4)
@@ -165,14 +202,26 @@ def main() -> None:
             for name in ("without", "with") if n % 2 == 0 else ("with", "without"):
                 figures = measure(ports[name], headers, ids, args.clients, args.reads)
                 results[name].append(figures)
-                print(f"round {n + 1} {name:>7} access log: {figures['reads_per_s']:8.1f} "
-                      f"reads/s  p50 {figures['p50_ms']} p95 {figures['p95_ms']} "
-                      f"p99 {figures['p99_ms']} ms")  # fmt: skip
+                print(
+                    f"round {n + 1} {name:>7} access log: {figures['reads_per_s']:8.1f} "
+                    f"reads/s  p50 {figures['p50_ms']} p95 {figures['p95_ms']} "
+                    f"p99 {figures['p99_ms']} ms"
+                )
         best = {k: max(v, key=lambda f: f["reads_per_s"]) for k, v in results.items()}
         ratio = round(best["with"]["reads_per_s"] / best["without"]["reads_per_s"], 2)
         print(f"with/without: {ratio} (target >= 0.7)")
-        print(json.dumps({"plans": args.plans, "clients": args.clients, "reads": args.reads,
-                          "rounds": results, "best": best, "ratio": ratio}))  # fmt: skip
+        print(
+            json.dumps(
+                {
+                    "plans": args.plans,
+                    "clients": args.clients,
+                    "reads": args.reads,
+                    "rounds": results,
+                    "best": best,
+                    "ratio": ratio,
+                }
+            )
+        )
     finally:
         for proc in procs:
             proc.terminate()

@@ -62,10 +62,15 @@ ALONE = {
     "modality": "telehealth",
     "sharing_agreement_id": "agreement-7",
 }
-SHIFT = {"reason": "coercive-control", "about_partner_id": A, "decided_by": CLINICIAN,
-         "rationale": "disclosed monitoring of phone and finances in individual session",
-         "effective_on": dt.date(2026, 2, 1), "review_on": dt.date(2026, 3, 1),
-         "mix": {"joint": 0, "individual": 4}}  # fmt: skip
+SHIFT = {
+    "reason": "coercive-control",
+    "about_partner_id": A,
+    "decided_by": CLINICIAN,
+    "rationale": "disclosed monitoring of phone and finances in individual session",
+    "effective_on": dt.date(2026, 2, 1),
+    "review_on": dt.date(2026, 3, 1),
+    "mix": {"joint": 0, "individual": 4},
+}
 
 
 def stored_plan_events() -> list[dict[str, Any]]:
@@ -76,16 +81,21 @@ def stored_plan_events() -> list[dict[str, Any]]:
     app.add_goal(plan_id, ctx=ctx, **GOAL)
     app.record_session(plan_id, ctx=ctx, **SESSION)
     app.record_session(plan_id, ctx=ctx, **ALONE)
-    app.record_measurement(plan_id, ctx=ctx, partner_id=A, measure="phq-9", items=[1] * 9,
-                           taken_on=dt.date(2026, 1, 9))  # fmt: skip
+    app.record_measurement(
+        plan_id, ctx=ctx, partner_id=A, measure="phq-9", items=[1] * 9, taken_on=dt.date(2026, 1, 9)
+    )
     app.shift_format(plan_id, ctx=ctx, **SHIFT)
     app.record_review(plan_id, ctx=ctx, held_on=dt.date(2026, 2, 2), next_mix={"individual": 2})
     return [
-        {"stored_topic": n.topic, "aggregate_id": n.originator_id,
-         "version": n.originator_version, "position": n.id,
-         "state": decode_state(app.mapper, n.topic, n.state)}
+        {
+            "stored_topic": n.topic,
+            "aggregate_id": n.originator_id,
+            "version": n.originator_version,
+            "position": n.id,
+            "state": decode_state(app.mapper, n.topic, n.state),
+        }
         for n in app.recorder.select_notifications(1, 100)
-    ]  # fmt: skip
+    ]
 
 
 def cpu_us(arguments: dict[str, Any], repeat: int, rounds: int) -> float:

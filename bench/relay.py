@@ -55,8 +55,12 @@ class BenchCase(Aggregate):
 NOTE = "client described drinking most nights since the job loss; partner unaware"
 name_events("relaybench", BenchCase)
 _BASE = {"id": {"type": "string"}, "version": {"type": "integer"}, "timestamp": {"type": "string"}}
-_NOTED = {**_BASE, "n": {"type": "integer"}, "code": {"type": "string"},
-          "labels": {"type": "array", "items": {"type": "string"}}}  # fmt: skip
+_NOTED = {
+    **_BASE,
+    "n": {"type": "integer"},
+    "code": {"type": "string"},
+    "labels": {"type": "array", "items": {"type": "string"}},
+}
 SCHEMAS: dict[str, dict[str, Any]] = {
     "BenchCaseOpened.v1": {**_BASE, "tenant": {"type": "string"}},
     "BenchCaseNoted.v1": {**_NOTED, "note": {"type": "string"}},
@@ -67,9 +71,13 @@ SCHEMAS: dict[str, dict[str, Any]] = {
 def write_schemas(root: Path) -> None:
     (root / "relaybench").mkdir(parents=True)
     for name, props in SCHEMAS.items():
-        doc = {"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object",
-               "properties": props, "required": sorted(props),
-               "additionalProperties": False}  # fmt: skip
+        doc = {
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "type": "object",
+            "properties": props,
+            "required": sorted(props),
+            "additionalProperties": False,
+        }
         (root / "relaybench" / f"{name}.json").write_text(json.dumps(doc))
 
 
@@ -126,17 +134,22 @@ def main() -> None:
         database_url=info.database_url, kafka_bootstrap=info.kafka_bootstrap, env="dev"
     )
     suffix = uuid.uuid4().hex[:10]
-    store, topics = f"relaybench_{suffix}", [f"bench.relay.{suffix}", f"bench.raw.{suffix}",
-                                             f"bench.checkpoints.{suffix}"]  # fmt: skip
+    store, topics = (
+        f"relaybench_{suffix}",
+        [f"bench.relay.{suffix}", f"bench.raw.{suffix}", f"bench.checkpoints.{suffix}"],
+    )
     admin = admin_client(info.kafka_bootstrap)
     with psycopg.connect(info.database_url, autocommit=True) as conn:
         conn.execute(f"CREATE SCHEMA {store}")
     try:
-        admin.create_topics({
-            topics[0]: topic_request(TopicSpec(topics[0], 6), 1),
-            topics[1]: topic_request(TopicSpec(topics[1], 6), 1),
-            topics[2]: topic_request(TopicSpec(topics[2], 1, cleanup_policy="compact"), 1),
-        }, wait_for_metadata=True)  # fmt: skip
+        admin.create_topics(
+            {
+                topics[0]: topic_request(TopicSpec(topics[0], 6), 1),
+                topics[1]: topic_request(TopicSpec(topics[1], 6), 1),
+                topics[2]: topic_request(TopicSpec(topics[2], 1, cleanup_policy="compact"), 1),
+            },
+            wait_for_metadata=True,
+        )
         with tempfile.TemporaryDirectory() as tmp:
             write_schemas(Path(tmp))
             app_cls = type("BenchApp", (CareApplication,), {"name": store})
@@ -144,10 +157,14 @@ def main() -> None:
             store_events(app, args.events)
             app.close()
             config = RelayConfig(
-                service=store, topic=topics[0], transactional_id=f"bench-relay-{suffix}",
-                checkpoint_topic=topics[2], checkpoint_key=store, batch_size=args.batch_size,
+                service=store,
+                topic=topics[0],
+                transactional_id=f"bench-relay-{suffix}",
+                checkpoint_topic=topics[2],
+                checkpoint_key=store,
+                batch_size=args.batch_size,
                 schema_root=Path(tmp),
-            )  # fmt: skip
+            )
             relay_rate, startup_s, records = time_relay(Relay(config, settings), args.events)
         raw_s = time_raw(info.kafka_bootstrap, topics[1], records)
         sample = records[-1]
@@ -163,9 +180,17 @@ def main() -> None:
     print(f"relay (read, decode, validate, CloudEvents, transactional): {relay_rate:,.0f} events/s")
     print(f"kafka-python raw producer (idempotent, acks=all): {raw_rate:,.0f} records/s")
     print(f"ratio relay/raw: {relay_rate / raw_rate:.2f}")
-    print(json.dumps({"events": args.events, "batch_size": args.batch_size,
-                      "relay_events_per_s": round(relay_rate), "raw_records_per_s": round(raw_rate),
-                      "ratio": round(relay_rate / raw_rate, 3)}))  # fmt: skip
+    print(
+        json.dumps(
+            {
+                "events": args.events,
+                "batch_size": args.batch_size,
+                "relay_events_per_s": round(relay_rate),
+                "raw_records_per_s": round(raw_rate),
+                "ratio": round(relay_rate / raw_rate, 3),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

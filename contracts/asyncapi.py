@@ -23,9 +23,20 @@ CLOUDEVENT_HEADERS: dict[str, Any] = {
     "type": "object",
     "description": "CloudEvents 1.0 Kafka binary mode headers (see contracts/envelope.md).",
     "required": [
-        "ce_specversion", "ce_id", "ce_source", "ce_type", "ce_subject", "ce_time",
-        "ce_dataschema", "content-type", "ce_tenant", "ce_actor", "ce_actorrole",
-        "ce_sequence", "ce_position", "ce_sensitivity",
+        "ce_specversion",
+        "ce_id",
+        "ce_source",
+        "ce_type",
+        "ce_subject",
+        "ce_time",
+        "ce_dataschema",
+        "content-type",
+        "ce_tenant",
+        "ce_actor",
+        "ce_actorrole",
+        "ce_sequence",
+        "ce_position",
+        "ce_sensitivity",
     ],
     "properties": {
         "ce_specversion": {"const": "1.0"},
@@ -45,7 +56,7 @@ CLOUDEVENT_HEADERS: dict[str, Any] = {
         "ce_position": {**_STRING, "pattern": "^[1-9][0-9]*$", "description": "store position"},
         "ce_sensitivity": {**_STRING, "description": "comma-separated labels, may be empty"},
     },
-}  # fmt: skip
+}
 
 
 def message_key(contract: ContractId) -> str:

@@ -89,8 +89,18 @@ def token(
         if signer is not None:  # only signing: no JWKS needed to mint
             settings = settings.model_copy(update={"env": "dev"})
         tokens = TokenService(settings)
-        typer.echo(tokens.mint(sub, tenant, role, ttl_seconds=ttl, patient=patient, scope=scope,
-                               fhir_user=fhir_user, signer=signer))  # fmt: skip
+        typer.echo(
+            tokens.mint(
+                sub,
+                tenant,
+                role,
+                ttl_seconds=ttl,
+                patient=patient,
+                scope=scope,
+                fhir_user=fhir_user,
+                signer=signer,
+            )
+        )
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
 
@@ -222,9 +232,12 @@ def tail(
     from services.common.kafka_access import kafka_access
 
     lines = follow(
-        kafka_access(settings), topic, from_beginning=from_beginning, limit=limit,
+        kafka_access(settings),
+        topic,
+        from_beginning=from_beginning,
+        limit=limit,
         idle_seconds=idle,
-    )  # fmt: skip
+    )
     print_lines(lines)
 
 
@@ -256,8 +269,9 @@ def projections_status(
     """Each read model's position, lag and quarantined events, as JSON."""
     settings = load_settings(local_tool=True)
     names = [_service(service)] if service else list(SERVICES)
-    rows = [r for s in names for r in _call("services.common.projection_runs", "status", s,
-                                            settings)]  # fmt: skip
+    rows = [
+        r for s in names for r in _call("services.common.projection_runs", "status", s, settings)
+    ]
     typer.echo(json.dumps(rows, default=str))
 
 
@@ -269,8 +283,9 @@ def projections_retry(
     """Apply a read model's quarantined events again, in order, after a fix."""
     settings = load_settings(local_tool=True)
     try:
-        applied, held = _call("services.common.projection_runs", "retry", name, settings,
-                              position=position)  # fmt: skip
+        applied, held = _call(
+            "services.common.projection_runs", "retry", name, settings, position=position
+        )
     except LookupError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from None

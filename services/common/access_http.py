@@ -31,9 +31,22 @@ RESTFUL = "http://hl7.org/fhir/restful-interaction"
 ACT_REASON = "http://terminology.hl7.org/CodeSystem/v3-ActReason"
 FHIR_JSON = "application/fhir+json"
 CSV_COLUMNS = (
-    "timestamp", "service", "outcome", "status", "view", "sub", "roles", "on_behalf_of",
-    "purpose", "resource_type", "records", "clients", "route", "break_glass", "id",
-)  # fmt: skip
+    "timestamp",
+    "service",
+    "outcome",
+    "status",
+    "view",
+    "sub",
+    "roles",
+    "on_behalf_of",
+    "purpose",
+    "resource_type",
+    "records",
+    "clients",
+    "route",
+    "break_glass",
+    "id",
+)
 
 
 def asked(request: Request) -> Asked:
@@ -117,9 +130,15 @@ def access_log_router(log: AccessLog, source: AccessLogSource, store: Any) -> AP
         format: Literal["json", "csv", "fhir"] = "json",
     ) -> dict[str, Any] | Response:
         query = AccessQuery(
-            tenant=caller.tenant, patient=patient, user=user, start=_when(start, "from"),
-            end=_when(end, "to"), outcome=outcome, offset=offset, limit=limit,
-        )  # fmt: skip
+            tenant=caller.tenant,
+            patient=patient,
+            user=user,
+            start=_when(start, "from"),
+            end=_when(end, "to"),
+            outcome=outcome,
+            offset=offset,
+            limit=limit,
+        )
         rows, total = source.find(store, query)
         clients = {c for r in rows for c in r["what"]["clients"]}
         ids = [(str(r["id"]), 1) for r in rows]
@@ -127,13 +146,22 @@ def access_log_router(log: AccessLog, source: AccessLogSource, store: Any) -> AP
         if format == "csv":
             return Response(as_csv(rows), media_type="text/csv; charset=utf-8")
         if format == "fhir":
-            bundle = {"resourceType": "Bundle", "type": "searchset", "total": total,
-                      "entry": [{"resource": audit_event(r)} for r in rows] or None}  # fmt: skip
+            bundle = {
+                "resourceType": "Bundle",
+                "type": "searchset",
+                "total": total,
+                "entry": [{"resource": audit_event(r)} for r in rows] or None,
+            }
             body = Bundle.model_validate(bundle).model_dump_json(exclude_none=True)
             return Response(body, media_type=FHIR_JSON)
         following = offset + len(rows)
-        return {"items": rows, "total": total, "limit": limit, "offset": offset,
-                "next_offset": following if following < total else None}  # fmt: skip
+        return {
+            "items": rows,
+            "total": total,
+            "limit": limit,
+            "offset": offset,
+            "next_offset": following if following < total else None,
+        }
 
     return router
 
@@ -144,12 +172,25 @@ def as_csv(rows: list[dict[str, Any]]) -> str:
     writer.writerow(CSV_COLUMNS)
     for r in rows:
         who, what = r["who"], r["what"]
-        writer.writerow([
-            r["timestamp"], r["service"], r["outcome"], r["status"], r["view"] or "", who["sub"],
-            " ".join(who["roles"]), who["on_behalf_of"] or "", r["purpose"], what["resource_type"],
-            " ".join(f"{x['id']}@{x['version']}" for x in what["records"]),
-            " ".join(what["clients"]), r["route"], str(r["break_glass"]).lower(), r["id"],
-        ])  # fmt: skip
+        writer.writerow(
+            [
+                r["timestamp"],
+                r["service"],
+                r["outcome"],
+                r["status"],
+                r["view"] or "",
+                who["sub"],
+                " ".join(who["roles"]),
+                who["on_behalf_of"] or "",
+                r["purpose"],
+                what["resource_type"],
+                " ".join(f"{x['id']}@{x['version']}" for x in what["records"]),
+                " ".join(what["clients"]),
+                r["route"],
+                str(r["break_glass"]).lower(),
+                r["id"],
+            ]
+        )
     return out.getvalue()
 
 
@@ -158,12 +199,15 @@ def audit_event(row: dict[str, Any]) -> dict[str, Any]:
     who, what = row["who"], row["what"]
     interaction = "read" if len(what["records"]) == 1 else "search-type"
     entities: list[dict[str, Any]] = [
-        {"what": {"reference": f"{what['resource_type']}/{x['id']}"},
-         "detail": [{"type": "version", "valueString": str(x["version"])}]}
+        {
+            "what": {"reference": f"{what['resource_type']}/{x['id']}"},
+            "detail": [{"type": "version", "valueString": str(x["version"])}],
+        }
         for x in what["records"]
-    ]  # fmt: skip
-    entities += [{"what": {"reference": f"Patient/{c}"}, "role": {"code": "1"}}
-                 for c in what["clients"]]  # fmt: skip
+    ]
+    entities += [
+        {"what": {"reference": f"Patient/{c}"}, "role": {"code": "1"}} for c in what["clients"]
+    ]
     resource = {
         "resourceType": "AuditEvent",
         "id": row["id"],
@@ -174,14 +218,18 @@ def audit_event(row: dict[str, Any]) -> dict[str, Any]:
         "outcome": "0" if row["outcome"] == "success" else "4",
         "outcomeDesc": f"HTTP {row['status']}" + (f", {row['view']}" if row["view"] else ""),
         "purposeOfEvent": [{"coding": [{"system": ACT_REASON, "code": row["purpose"]}]}],
-        "agent": [{
-            "who": {"identifier": {"value": who["sub"] or "anonymous"}},
-            "role": [{"text": r} for r in who["roles"]] or None,
-            "requestor": True,
-            "altId": who["on_behalf_of"],
-        }],
-        "source": {"observer": {"display": f"careledger {row['service']} service"},
-                   "site": row["route"]},
+        "agent": [
+            {
+                "who": {"identifier": {"value": who["sub"] or "anonymous"}},
+                "role": [{"text": r} for r in who["roles"]] or None,
+                "requestor": True,
+                "altId": who["on_behalf_of"],
+            }
+        ],
+        "source": {
+            "observer": {"display": f"careledger {row['service']} service"},
+            "site": row["route"],
+        },
         "entity": entities or None,
-    }  # fmt: skip
+    }
     return json.loads(AuditEvent.model_validate(resource).model_dump_json(exclude_none=True))  # type: ignore[no-any-return]

@@ -90,15 +90,24 @@ class AccessLogProjection(Projection):
                 " VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (position) DO NOTHING"
             ),
             (
-                event.position, str(event.aggregate_id), body["tenant"], body["timestamp"],
-                body["who"]["sub"], body["outcome"], body["what"]["clients"], Jsonb(body),
+                event.position,
+                str(event.aggregate_id),
+                body["tenant"],
+                body["timestamp"],
+                body["who"]["sub"],
+                body["outcome"],
+                body["what"]["clients"],
+                Jsonb(body),
             ),
-        )  # fmt: skip
+        )
 
     def find(self, query: AccessQuery) -> tuple[list[dict[str, Any]], int]:
         where: list[LiteralString] = ["tenant = ANY(%(tenants)s)"]
-        params: dict[str, Any] = {"tenants": [query.tenant, NO_TENANT], "limit": query.limit,
-                                  "offset": query.offset}  # fmt: skip
+        params: dict[str, Any] = {
+            "tenants": [query.tenant, NO_TENANT],
+            "limit": query.limit,
+            "offset": query.offset,
+        }
         for column, value, clause in (
             ("patient", query.patient, "%(patient)s = ANY(clients)"),
             ("user", query.user, "sub = %(user)s"),

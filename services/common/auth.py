@@ -60,9 +60,11 @@ class TokenService(TokenVerifier):
 
     def __init__(self, settings: Settings, *, service: str | None = None) -> None:
         super().__init__(
-            settings, roles=(r.value for r in Role), service=service,
+            settings,
+            roles=(r.value for r in Role),
+            service=service,
             service_roles=[Role.INTEGRATION.value],
-        )  # fmt: skip
+        )
 
     def mint(
         self,
@@ -84,9 +86,13 @@ class TokenService(TokenVerifier):
             raise ValueError("a client token has the role client only")
         smart = {"patient": patient, "scope": scope, "fhirUser": fhir_user}
         return super().mint(
-            sub, tenant, roles, ttl_seconds, signer=signer,
+            sub,
+            tenant,
+            roles,
+            ttl_seconds,
+            signer=signer,
             extra={**(extra or {}), **{k: v for k, v in smart.items() if v}},
-        )  # fmt: skip
+        )
 
     def check_claims(self, claims: dict[str, Any]) -> None:
         super().check_claims(claims)

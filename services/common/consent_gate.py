@@ -95,8 +95,11 @@ def asking_headers(
 ) -> dict[str, str]:
     """The headers of a question one service asks another: its bearer token, whose question it
     is (`X-On-Behalf-Of`, a service credential only) and the flow it belongs to."""
-    given = {"Authorization": f"Bearer {token}" if token else None,
-             ON_BEHALF_OF: on_behalf_of, "X-Correlation-Id": correlation_id}  # fmt: skip
+    given = {
+        "Authorization": f"Bearer {token}" if token else None,
+        ON_BEHALF_OF: on_behalf_of,
+        "X-Correlation-Id": correlation_id,
+    }
     return {k: v for k, v in given.items() if v}
 
 
@@ -112,8 +115,9 @@ class HttpConsentGate:
         consequence: str = "the referral was not sent",
     ) -> None:
         self._not_done = consequence
-        self._client = httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout,
-                                    transport=transport)  # fmt: skip
+        self._client = httpx.Client(
+            base_url=base_url.rstrip("/"), timeout=timeout, transport=transport
+        )
 
     def decide(
         self,
@@ -181,8 +185,12 @@ class NoConsentService:
         )
 
 
-def consent_gate_of(settings: Settings, *, timeout: float = 5.0, consequence: str = (
-        "the other partner's material was not shown")) -> ConsentGate:  # fmt: skip
+def consent_gate_of(
+    settings: Settings,
+    *,
+    timeout: float = 5.0,
+    consequence: str = ("the other partner's material was not shown"),
+) -> ConsentGate:
     """The HTTP gate to the configured consent service, or one that answers 503."""
     url = settings.consent_url or settings.service_urls.get("consent", "")
     if not url:

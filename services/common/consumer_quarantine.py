@@ -47,8 +47,14 @@ class ConsumerQuarantine(quarantine.StoreLink):
         self.service = schema  # the schema its rows go in: the consumer's application's
 
     def record(self, record: Any, reason: str) -> None:
-        row = Held(SOURCE, ref_of(record), int(record.offset), _header(record, "ce_subject"),
-                   _header(record, "ce_type"), reason)  # fmt: skip
+        row = Held(
+            SOURCE,
+            ref_of(record),
+            int(record.offset),
+            _header(record, "ce_subject"),
+            _header(record, "ce_type"),
+            reason,
+        )
         try:
             with self.connection().cursor() as cur:
                 quarantine.add(cur, self.service, self.service, [row])
@@ -58,9 +64,15 @@ class ConsumerQuarantine(quarantine.StoreLink):
 
 
 def retry_deadletters(
-    service: str, app: Any, reactions: Any, settings: Settings, ref: str | None = None, *,
-    parse: Callable[[Any], Any] | None = None, kafka_options: Mapping[str, Any] | None = None,
-) -> dict[str, int]:  # fmt: skip
+    service: str,
+    app: Any,
+    reactions: Any,
+    settings: Settings,
+    ref: str | None = None,
+    *,
+    parse: Callable[[Any], Any] | None = None,
+    kafka_options: Mapping[str, Any] | None = None,
+) -> dict[str, int]:
     """React again to the quarantined records (all, or `ref`); returns what happened."""
     from contracts.envelope import parse_consumer_record
     from services.common.consumer import is_transient, reaction_context
@@ -68,9 +80,13 @@ def retry_deadletters(
     parse = parse or parse_consumer_record
     schema = str(getattr(app, "name", service))
     rows = [r for r in _rows(settings, schema) if ref is None or r.ref == ref]
-    kafka = KafkaConsumer(**kafka_access(settings).options(), group_id=None,
-                          enable_auto_commit=False, isolation_level="read_committed",
-                          **(kafka_options or {}))  # fmt: skip
+    kafka = KafkaConsumer(
+        **kafka_access(settings).options(),
+        group_id=None,
+        enable_auto_commit=False,
+        isolation_level="read_committed",
+        **(kafka_options or {}),
+    )
     applied: list[str] = []
     failing: list[Held] = []
     try:

@@ -148,8 +148,9 @@ class CareMapper(Mapper[UUID]):
     consumers' reactions save.
     """
 
-    def __init__(self, *args: Any, max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
-                 **kwargs: Any) -> None:  # fmt: skip
+    def __init__(
+        self, *args: Any, max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.max_event_bytes = max_event_bytes
 

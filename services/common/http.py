@@ -42,10 +42,20 @@ MAX_VERSION_DIGITS = 15  # an aggregate version; int() of a longer number is nev
 log = get_logger("careledger.http")
 REQUESTS = Counter("careledger_http_requests_total", "HTTP requests", ["service", "status"])
 LATENCY = Histogram("careledger_http_request_seconds", "HTTP request latency", ["service"])
-_TITLES = {400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found",
-           405: "Method not allowed", 409: "Conflict", 412: "Precondition failed",
-           413: "Content too large", 415: "Unsupported media type", 422: "Unprocessable content",
-           500: "Internal server error", 503: "Service unavailable"}  # fmt: skip
+_TITLES = {
+    400: "Bad request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    412: "Precondition failed",
+    413: "Content too large",
+    415: "Unsupported media type",
+    422: "Unprocessable content",
+    500: "Internal server error",
+    503: "Service unavailable",
+}
 
 
 def problem(status: int, detail: str, title: str | None = None, **extra: Any) -> JSONResponse:

@@ -59,8 +59,9 @@ class IdempotencyStore(Protocol):
     def claim(self, owner: Owner, key: str, fingerprint: str) -> str | StoredResponse:
         """Claim the key (returns the claim's id) or return what is stored under it."""
 
-    def complete(self, claim: str, status: int, headers: list[tuple[str, str]],
-                 body: bytes) -> None: ...  # fmt: skip
+    def complete(
+        self, claim: str, status: int, headers: list[tuple[str, str]], body: bytes
+    ) -> None: ...
 
     def release(self, claim: str) -> None: ...
 
@@ -95,8 +96,9 @@ class MemoryIdempotencyStore:
             self._claims[claim] = (owner, key)
             return claim
 
-    def complete(self, claim: str, status: int, headers: list[tuple[str, str]],
-                 body: bytes) -> None:  # fmt: skip
+    def complete(
+        self, claim: str, status: int, headers: list[tuple[str, str]], body: bytes
+    ) -> None:
         with self._lock:
             row = self._rows.get(self._claims.get(claim, (Owner("", ""), "")))
             if row is not None and row.claim == claim:
@@ -166,8 +168,9 @@ class PostgresIdempotencyStore:
                     return StoredResponse(row[0], row[1], headers, bytes(row[3]))
         raise Unavailable("the idempotency store changed under three claims; retry shortly")
 
-    def complete(self, claim: str, status: int, headers: list[tuple[str, str]],
-                 body: bytes) -> None:  # fmt: skip
+    def complete(
+        self, claim: str, status: int, headers: list[tuple[str, str]], body: bytes
+    ) -> None:
         with live_connection(self._pool) as conn:
             conn.execute(
                 sql.SQL(
@@ -204,17 +207,21 @@ class PostgresIdempotencyStore:
 
 def fingerprint_of(scope: Scope, if_match: bytes, body: bytes) -> str:
     """A hash of what makes two requests the same: method, path, query, If-Match and body."""
-    framing = json.dumps([scope["method"], scope["path"],
-                          scope.get("query_string", b"").decode("latin-1"),
-                          if_match.decode("latin-1")])  # fmt: skip
+    framing = json.dumps(
+        [
+            scope["method"],
+            scope["path"],
+            scope.get("query_string", b"").decode("latin-1"),
+            if_match.decode("latin-1"),
+        ]
+    )
     return hashlib.sha256(framing.encode() + b"\n" + body).hexdigest()
 
 
 class IdempotencyMiddleware:
     """ASGI middleware that honours `Idempotency-Key` on POST for authenticated callers."""
 
-    def __init__(self, app: ASGIApp, store: IdempotencyStore, verify: Any,
-                 on_error: Any) -> None:  # fmt: skip
+    def __init__(self, app: ASGIApp, store: IdempotencyStore, verify: Any, on_error: Any) -> None:
         self.app = app
         self.store = store
         self.verify = verify  # token -> claims, raises for a bad token
@@ -231,8 +238,14 @@ class IdempotencyMiddleware:
         except CareLedgerError as exc:
             await self.on_error(scope, send, exc)
 
-    async def _handle(self, scope: Scope, receive: Receive, send: Send, key_bytes: bytes,
-                      headers: dict[bytes, bytes]) -> None:  # fmt: skip
+    async def _handle(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        key_bytes: bytes,
+        headers: dict[bytes, bytes],
+    ) -> None:
         key = key_bytes.decode("latin-1").strip()
         if not 1 <= len(key) <= 255 or not key.isprintable():
             raise RuleBroken(
@@ -293,8 +306,9 @@ class IdempotencyMiddleware:
         await send({"type": "http.response.start", "status": stored.status, "headers": headers})
         await send({"type": "http.response.body", "body": stored.body})
 
-    async def _run(self, scope: Scope, body: bytes,
-                   send: Send) -> tuple[int, list[tuple[str, str]], list[bytes]]:  # fmt: skip
+    async def _run(
+        self, scope: Scope, body: bytes, send: Send
+    ) -> tuple[int, list[tuple[str, str]], list[bytes]]:
         sent = False
 
         async def replay_receive() -> Message:

@@ -64,12 +64,14 @@ class KafkaAccess:
 
     def settings(self) -> dict[str, str]:
         """The same as `kafka_*` keyword arguments of Settings (what kafka_access reads back)."""
-        return {"kafka_bootstrap": self.bootstrap,
-                "kafka_security_protocol": self.security_protocol,
-                "kafka_sasl_mechanism": self.sasl_mechanism or "SCRAM-SHA-512",
-                "kafka_sasl_username": self.sasl_username,
-                "kafka_sasl_password": self.sasl_password,
-                "kafka_ssl_cafile": self.ssl_cafile}  # fmt: skip
+        return {
+            "kafka_bootstrap": self.bootstrap,
+            "kafka_security_protocol": self.security_protocol,
+            "kafka_sasl_mechanism": self.sasl_mechanism or "SCRAM-SHA-512",
+            "kafka_sasl_username": self.sasl_username,
+            "kafka_sasl_password": self.sasl_password,
+            "kafka_ssl_cafile": self.ssl_cafile,
+        }
 
     def environment(self) -> dict[str, str]:
         """The same as `CARELEDGER_KAFKA_*` variables, for a process this one starts."""
@@ -82,9 +84,11 @@ class KafkaAccess:
             "security_protocol": self.security_protocol,
         }
         if self.sasl:
-            found |= {"sasl_mechanism": self.sasl_mechanism,
-                      "sasl_plain_username": self.sasl_username,
-                      "sasl_plain_password": self.sasl_password}  # fmt: skip
+            found |= {
+                "sasl_mechanism": self.sasl_mechanism,
+                "sasl_plain_username": self.sasl_username,
+                "sasl_plain_password": self.sasl_password,
+            }
         if self.tls and self.ssl_cafile:
             found["ssl_cafile"] = self.ssl_cafile
         return found | extra
@@ -96,9 +100,11 @@ class KafkaAccess:
             "security.protocol": self.security_protocol.lower(),
         }
         if self.sasl:
-            found |= {"sasl.mechanisms": self.sasl_mechanism,
-                      "sasl.username": self.sasl_username,
-                      "sasl.password": self.sasl_password}  # fmt: skip
+            found |= {
+                "sasl.mechanisms": self.sasl_mechanism,
+                "sasl.username": self.sasl_username,
+                "sasl.password": self.sasl_password,
+            }
         if self.tls and self.ssl_cafile:
             found["ssl.ca.location"] = self.ssl_cafile
         return found | extra

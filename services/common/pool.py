@@ -31,9 +31,14 @@ def connection_pool(
 ) -> ConnectionPool[Any]:
     """An open pool; `timeout` is the longest wait for a connection (psycopg_pool's is 30 s)."""
     return ConnectionPool(
-        conninfo, min_size=min_size, max_size=max_size, timeout=timeout, open=True,
-        reconnect_timeout=RECONNECT_SECONDS, **options,
-    )  # fmt: skip
+        conninfo,
+        min_size=min_size,
+        max_size=max_size,
+        timeout=timeout,
+        open=True,
+        reconnect_timeout=RECONNECT_SECONDS,
+        **options,
+    )
 
 
 def reconnect_promptly(pool: ConnectionPool[Any]) -> None:

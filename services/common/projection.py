@@ -177,8 +177,9 @@ class ProjectionRunner:
         )
         return {str(r["aggregate_id"]): int(r["first"]) for r in cur.fetchall()}
 
-    def _one_by_one(self, cur: Cursor, notifications: Sequence[Notification],
-                    held: dict[str, int]) -> None:  # fmt: skip
+    def _one_by_one(
+        self, cur: Cursor, notifications: Sequence[Notification], held: dict[str, int]
+    ) -> None:
         entries = []
         for notification in notifications:
             aggregate = str(notification.originator_id)
@@ -195,10 +196,17 @@ class ProjectionRunner:
                     reason = quarantine.reason_of(exc)
             else:
                 reason = f"held behind position {behind}, an earlier event of its aggregate"
-            entries.append(quarantine.Held(
-                self.source, str(notification.id), notification.id, aggregate,
-                notification.topic, reason, behind,
-            ))  # fmt: skip
+            entries.append(
+                quarantine.Held(
+                    self.source,
+                    str(notification.id),
+                    notification.id,
+                    aggregate,
+                    notification.topic,
+                    reason,
+                    behind,
+                )
+            )
         quarantine.add(cur, self.projection.schema, self.projection.schema, entries)
         self._count_held(cur)
 
@@ -248,8 +256,12 @@ class ProjectionRunner:
             quarantine.remove(cur, self.projection.schema, self.source, applied)
             quarantine.add(cur, self.projection.schema, self.projection.schema, still)
             self._count_held(cur)
-        log.info("projection.retried", projection=self.projection.name, applied=len(applied),
-                 still_held=len(rows) - len(applied))  # fmt: skip
+        log.info(
+            "projection.retried",
+            projection=self.projection.name,
+            applied=len(applied),
+            still_held=len(rows) - len(applied),
+        )
         return len(applied), len(rows) - len(applied)
 
     def _at(self, position: int) -> Notification:

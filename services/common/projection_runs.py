@@ -139,9 +139,12 @@ def run_projections(
 
 
 def retry(
-    name: str, settings: Settings, *, position: int | None = None,
+    name: str,
+    settings: Settings,
+    *,
+    position: int | None = None,
     candidates: Sequence[type[Projection]] | None = None,
-) -> tuple[int, int]:  # fmt: skip
+) -> tuple[int, int]:
     """`careledger projections retry <name>`: apply its quarantined events again."""
     cls = find_projection(name, candidates)
     app, store = reader_app(cls.schema, settings), ReadStore.from_settings(settings)
@@ -170,9 +173,16 @@ def status(
             runner.ensure_tables()
             position = runner.position()
             held = quarantine.listing(settings.database_url, cls.schema, runner.source)
-            rows.append({"projection": cls.name, "service": service, "position": position,
-                         "max_notification_id": highest, "lag": max(0, highest - position),
-                         "quarantined": held})  # fmt: skip
+            rows.append(
+                {
+                    "projection": cls.name,
+                    "service": service,
+                    "position": position,
+                    "max_notification_id": highest,
+                    "lag": max(0, highest - position),
+                    "quarantined": held,
+                }
+            )
         return rows
     finally:
         store.close()

@@ -28,9 +28,10 @@ from services.common.logging import get_logger
 
 log = get_logger("careledger.quarantine")
 QUARANTINED = Counter(
-    "careledger_quarantined", "Records quarantined (poison), by service and source",
+    "careledger_quarantined",
+    "Records quarantined (poison), by service and source",
     ["service", "source"],
-)  # fmt: skip
+)
 HELD = Gauge("careledger_quarantine_held", "Records held in quarantine now", ["service", "source"])
 MAX_REASON_CHARS = 2_000
 
@@ -80,15 +81,27 @@ def add(cur: psycopg.Cursor[Any], schema: str, service: str, entries: Sequence[H
                 " ON CONFLICT (source, ref) DO UPDATE SET reason = EXCLUDED.reason,"
                 " held_behind = EXCLUDED.held_behind, retry_requested_at = NULL"
             ).format(t=table(schema)),
-            (entry.source, entry.ref, entry.position, entry.aggregate_id, entry.event_type,
-             entry.reason[:MAX_REASON_CHARS], entry.held_behind),
-        )  # fmt: skip
+            (
+                entry.source,
+                entry.ref,
+                entry.position,
+                entry.aggregate_id,
+                entry.event_type,
+                entry.reason[:MAX_REASON_CHARS],
+                entry.held_behind,
+            ),
+        )
         QUARANTINED.labels(service, entry.source.split(":")[0]).inc()
         log.warning(
-            "quarantined", service=service, source=entry.source, ref=entry.ref,
-            aggregate_id=entry.aggregate_id, event_type=entry.event_type,
-            held_behind=entry.held_behind, why=entry.reason.split(":", 1)[0],
-        )  # fmt: skip
+            "quarantined",
+            service=service,
+            source=entry.source,
+            ref=entry.ref,
+            aggregate_id=entry.aggregate_id,
+            event_type=entry.event_type,
+            held_behind=entry.held_behind,
+            why=entry.reason.split(":", 1)[0],
+        )
 
 
 def remove(cur: psycopg.Cursor[Any], schema: str, source: str, refs: Iterable[str]) -> None:

@@ -57,9 +57,13 @@ class ReadStore:
         self, database_url: str, *, min_size: int = 1, max_size: int = 4, timeout: float = 1.0
     ) -> None:
         self.pool: ConnectionPool[psycopg.Connection[DictRow]] = connection_pool(
-            database_url, timeout=timeout, min_size=min_size, max_size=max_size,
-            kwargs={"row_factory": dict_row}, connection_class=psycopg.Connection[DictRow],
-        )  # fmt: skip
+            database_url,
+            timeout=timeout,
+            min_size=min_size,
+            max_size=max_size,
+            kwargs={"row_factory": dict_row},
+            connection_class=psycopg.Connection[DictRow],
+        )
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ReadStore:

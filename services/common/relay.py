@@ -153,8 +153,13 @@ class Relay:
     def _read_ahead(self) -> ReadAhead:
         # The reader picks partitions too (murmur2 in pure Python is a send's costliest step);
         # an event topic's partition count never changes, or per-key order would break.
-        return ReadAhead(self.config, self.settings, self.position, partitions=self._partitions,
-                         record_limit=self._record_limit)  # fmt: skip
+        return ReadAhead(
+            self.config,
+            self.settings,
+            self.position,
+            partitions=self._partitions,
+            record_limit=self._record_limit,
+        )
 
     def _commit(self, items: list[Wire | Poison], last: int) -> bool:
         """Publish one batch and its position in one transaction; False if it did not commit.
@@ -193,23 +198,31 @@ class Relay:
             if row.aggregate_id in stuck:
                 continue
             try:
-                records.append(self.source.wire(self.source.at(row.position), self._partitions,
-                                                self._record_limit))  # fmt: skip
+                records.append(
+                    self.source.wire(
+                        self.source.at(row.position), self._partitions, self._record_limit
+                    )
+                )
                 released.append(row)
             except RecordTooLarge:
                 raise
             except Exception as exc:
                 stuck.add(row.aggregate_id)
                 failed.append(replace(row, reason=quarantine.reason_of(exc), held_behind=None))
-        held = {p: a for p, a in self.quarantine.held.items()
-                if p not in {r.position for r in released}}  # fmt: skip
+        held = {
+            p: a for p, a in self.quarantine.held.items() if p not in {r.position for r in released}
+        }
         if records and not self._transaction(records, self.position, held):
             return False
         self.quarantine.committed(held)
         self.quarantine.released([r.ref for r in released], failed)
         self.metrics.published(len(records), self.position)
-        log.info("relay %s republished %d held events; %d still held",
-                 self.config.producer_id, len(records), len(held))  # fmt: skip
+        log.info(
+            "relay %s republished %d held events; %d still held",
+            self.config.producer_id,
+            len(records),
+            len(held),
+        )
         return True
 
     def _transaction(self, records: list[Wire], last: int, held: dict[int, str]) -> bool:
@@ -244,11 +257,15 @@ class Relay:
                     # Access events share the store and this transaction but have their own
                     # topic; each is a one-event aggregate, so any partition keeps its order.
                     spread = partition % self._access_partitions
-                    sent.append(producer.send(access, value=value, key=key, headers=headers,
-                                              partition=spread))  # fmt: skip
+                    sent.append(
+                        producer.send(
+                            access, value=value, key=key, headers=headers, partition=spread
+                        )
+                    )
                     continue
-                sent.append(producer.send(topic, value=value, key=key, headers=headers,
-                                          partition=partition))  # fmt: skip
+                sent.append(
+                    producer.send(topic, value=value, key=key, headers=headers, partition=partition)
+                )
             sent.append(
                 producer.send(
                     self.config.checkpoint_topic,
@@ -270,8 +287,9 @@ class Relay:
             too_large = [i for i, exc in failed if isinstance(exc, TOO_LARGE) and i < len(records)]
             if too_large:
                 largest = max(too_large, key=lambda i: len(records[i][1]))
-                raise RecordTooLarge(position_of(records[largest]), len(records[largest][1]),
-                                     self._record_limit)  # fmt: skip
+                raise RecordTooLarge(
+                    position_of(records[largest]), len(records[largest][1]), self._record_limit
+                )
             raise failed[0][1]
         commit_within(producer, timeout)  # commit_transaction waits without a bound
 
@@ -329,8 +347,9 @@ class Relay:
         try:
             self._partitions = len(producer.partitions_for(self.config.event_topic))
             self._access_partitions = len(producer.partitions_for(self.config.access_topic))
-            checkpoint = read_checkpoint_state(kafka, self.config.key, stopped=self.stop.is_set,
-                                               topic=self.config.checkpoint_topic)  # fmt: skip
+            checkpoint = read_checkpoint_state(
+                kafka, self.config.key, stopped=self.stop.is_set, topic=self.config.checkpoint_topic
+            )
         except BaseException:
             producer.close(timeout=0)
             raise
@@ -376,8 +395,9 @@ class Relay:
             self.metrics.lag(highest, self.position)
 
 
-def run_relay(service: str, settings: Settings, *, metrics_port: int | None = None,
-              **options: Any) -> None:  # fmt: skip
+def run_relay(
+    service: str, settings: Settings, *, metrics_port: int | None = None, **options: Any
+) -> None:
     """Run the relay of `service` until SIGTERM/SIGINT (returns) or a fence (RelayFenced).
 
     `options` are RelayConfig fields (topic, transactional_id, batch_size, ...). Raises

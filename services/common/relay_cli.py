@@ -52,14 +52,22 @@ def run(
     """Run the relay until SIGTERM; exits 3 when fenced, 5 on a record too large, 6 (see top)."""
     settings = load_settings()
     configure_logging(settings.log_level)
-    exit_on_stop(lambda: run_relay(
-        service, settings, metrics_port=metrics_port or None, topic=topic,
-        transactional_id=transactional_id, checkpoint_topic=checkpoint_topic,
-        checkpoint_key=checkpoint_key, access_topic=access_topic, batch_size=batch_size,
-        schema_root=schemas,
-        transaction_timeout_ms=transaction_timeout_ms,
-        domain_modules=tuple(import_module),
-    ))  # fmt: skip
+    exit_on_stop(
+        lambda: run_relay(
+            service,
+            settings,
+            metrics_port=metrics_port or None,
+            topic=topic,
+            transactional_id=transactional_id,
+            checkpoint_topic=checkpoint_topic,
+            checkpoint_key=checkpoint_key,
+            access_topic=access_topic,
+            batch_size=batch_size,
+            schema_root=schemas,
+            transaction_timeout_ms=transaction_timeout_ms,
+            domain_modules=tuple(import_module),
+        )
+    )
 
 
 def exit_on_stop(run: Callable[[], None]) -> None:
@@ -87,8 +95,16 @@ def status(
     checkpoint_key: str = typer.Option("", help="Default: the service name."),
 ) -> None:
     """Print {service, position, max_notification_id, lag, held, quarantined} as JSON."""
-    typer.echo(json.dumps(relay_status(service, load_settings(), checkpoint_topic=checkpoint_topic,
-                                       checkpoint_key=checkpoint_key or None)))  # fmt: skip
+    typer.echo(
+        json.dumps(
+            relay_status(
+                service,
+                load_settings(),
+                checkpoint_topic=checkpoint_topic,
+                checkpoint_key=checkpoint_key or None,
+            )
+        )
+    )
 
 
 @relay_app.command("retry")

@@ -46,9 +46,12 @@ TRANSACTION_RETRY_BACKOFF_MS = 10
 
 
 def transactional_producer(
-    kafka: KafkaTarget, transactional_id: str, *, transaction_timeout_ms: int = 60_000,
+    kafka: KafkaTarget,
+    transactional_id: str,
+    *,
+    transaction_timeout_ms: int = 60_000,
     batch_size: int | None = None,
-) -> KafkaProducer:  # fmt: skip
+) -> KafkaProducer:
     """A producer that has fenced every older producer with the same transactional id.
 
     `init_transactions` also aborts whatever transaction that older producer left open (or

@@ -55,8 +55,11 @@ class RelayQuarantine(quarantine.StoreLink):
                 aggregate, position = item.aggregate_id, item.position
                 behind = first.get(aggregate)
                 reason = item.reason if behind is None else f"{item.reason} (and held behind)"
-                rows.append(Held(SOURCE, str(position), position, aggregate, item.event_type,
-                                 reason, behind))  # fmt: skip
+                rows.append(
+                    Held(
+                        SOURCE, str(position), position, aggregate, item.event_type, reason, behind
+                    )
+                )
             else:
                 aggregate = item[0].decode()
                 behind = first.get(aggregate)
@@ -64,8 +67,17 @@ class RelayQuarantine(quarantine.StoreLink):
                     sendable.append(item)
                     continue
                 position = position_of(item)
-                rows.append(Held(SOURCE, str(position), position, aggregate, type_of(item),
-                                 f"held behind position {behind}", behind))  # fmt: skip
+                rows.append(
+                    Held(
+                        SOURCE,
+                        str(position),
+                        position,
+                        aggregate,
+                        type_of(item),
+                        f"held behind position {behind}",
+                        behind,
+                    )
+                )
             held[position] = aggregate
             first.setdefault(aggregate, position)
         if len(held) > MAX_HELD:

@@ -196,8 +196,12 @@ def encode(source: Any, notification: Any, partitions: int, record_limit: int) -
     except RecordTooLarge:
         raise
     except Exception as exc:
-        return Poison(notification.id, str(notification.originator_id),
-                      str(notification.topic), reason_of(exc))  # fmt: skip
+        return Poison(
+            notification.id,
+            str(notification.originator_id),
+            str(notification.topic),
+            reason_of(exc),
+        )
 
 
 def _put(out: Any, item: Batch | BaseException, halt: Any, parent: int) -> bool:

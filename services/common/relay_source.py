@@ -189,9 +189,14 @@ class CommitWakeup:
         self._retry_at = time.monotonic() + RECONNECT_S
         try:
             conn = psycopg.connect(
-                self._url, autocommit=True, connect_timeout=self._connect_timeout,
-                keepalives=1, keepalives_idle=30, keepalives_interval=10, keepalives_count=3,
-            )  # fmt: skip
+                self._url,
+                autocommit=True,
+                connect_timeout=self._connect_timeout,
+                keepalives=1,
+                keepalives_idle=30,
+                keepalives_interval=10,
+                keepalives_count=3,
+            )
         except psycopg.Error:
             return False
         try:

@@ -76,9 +76,14 @@ class ServiceCredential:
             if held is not None and now < held[1]:
                 return held[0]
             claims = claim_set(
-                self.subject, tenant, [SERVICE_ROLE.value], issuer=self._issuer,
-                audience=self._audience, ttl_seconds=self._ttl, extra={"scope": self._scope},
-            )  # fmt: skip
+                self.subject,
+                tenant,
+                [SERVICE_ROLE.value],
+                issuer=self._issuer,
+                audience=self._audience,
+                ttl_seconds=self._ttl,
+                extra={"scope": self._scope},
+            )
             token = self._signer.sign(claims)
             self._held[tenant] = (token, now + self._ttl / 2)
             return token
@@ -99,9 +104,11 @@ def service_signer(settings: Settings, service: str) -> Signer:
 def service_credential(settings: Settings, service: str, *, calls: str) -> ServiceCredential:
     """`service`'s credential for asking the service `calls` (its audience)."""
     return ServiceCredential(
-        service, service_signer(settings, service), issuer=settings.jwt_issuer,
+        service,
+        service_signer(settings, service),
+        issuer=settings.jwt_issuer,
         audience=audience_of(settings, calls),
-    )  # fmt: skip
+    )
 
 
 def is_service(caller: Caller) -> bool:

@@ -113,9 +113,15 @@ def audience_of(settings: Settings, service: str | None) -> str:
 
 
 def claim_set(
-    sub: str, tenant: str, roles: Iterable[str], *, issuer: str, audience: str | list[str],
-    ttl_seconds: int, extra: dict[str, Any] | None = None,
-) -> dict[str, Any]:  # fmt: skip
+    sub: str,
+    tenant: str,
+    roles: Iterable[str],
+    *,
+    issuer: str,
+    audience: str | list[str],
+    ttl_seconds: int,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """The claims of a token issued now for `ttl_seconds`."""
     now = dt.datetime.now(dt.UTC)
     return {
@@ -139,9 +145,13 @@ class TokenVerifier:
     """
 
     def __init__(
-        self, settings: Settings, *, roles: Iterable[str], service: str | None = None,
+        self,
+        settings: Settings,
+        *,
+        roles: Iterable[str],
+        service: str | None = None,
         service_roles: Iterable[str] = (),
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.roles = frozenset(roles)
         self._service_roles = frozenset(service_roles)
         self._settings = settings
@@ -186,10 +196,13 @@ class TokenVerifier:
             algorithm = str(header.get("alg"))
             key = self._key(algorithm, header.get("kid"))
             claims: dict[str, Any] = jwt.decode(
-                token, key, algorithms=[algorithm], audience=self._audience,
-                issuer=self._issuer, options={
-                    "require": ["sub", "tenant", "roles", "iat", "exp"], "verify_iat": False},
-            )  # fmt: skip
+                token,
+                key,
+                algorithms=[algorithm],
+                audience=self._audience,
+                issuer=self._issuer,
+                options={"require": ["sub", "tenant", "roles", "iat", "exp"], "verify_iat": False},
+            )
         except jwt.ExpiredSignatureError:
             raise Unauthorized("the bearer token has expired: get a new one") from None
         except jwt.PyJWTError as exc:
@@ -246,9 +259,15 @@ class TokenVerifier:
             )
 
     def mint(
-        self, sub: str, tenant: str, roles: Iterable[str], ttl_seconds: int | None = None,
-        *, extra: dict[str, Any] | None = None, signer: Signer | None = None,
-    ) -> str:  # fmt: skip
+        self,
+        sub: str,
+        tenant: str,
+        roles: Iterable[str],
+        ttl_seconds: int | None = None,
+        *,
+        extra: dict[str, Any] | None = None,
+        signer: Signer | None = None,
+    ) -> str:
         """A token for every service's audience: signed with `signer` (a key of the JWKS), or a
         development token (HS256 with the shared secret, only with CARELEDGER_ENV=dev)."""
         if signer is None and not self._dev:
@@ -263,7 +282,12 @@ class TokenVerifier:
         if ttl > self._max_lifetime:
             raise ValueError(f"a token lives at most {self._max_lifetime} s; ask for less")
         claims = claim_set(
-            sub, tenant, roles, issuer=self._issuer, audience=audiences(self._settings),
-            ttl_seconds=ttl, extra=extra,
-        )  # fmt: skip
+            sub,
+            tenant,
+            roles,
+            issuer=self._issuer,
+            audience=audiences(self._settings),
+            ttl_seconds=ttl,
+            extra=extra,
+        )
         return (signer or SecretSigner(self._secret)).sign(claims)

@@ -15,9 +15,17 @@ from typing import Any
 
 # HL7 v3 PurposeOfUse codes a caller may declare in `X-Purpose-Of-Use` (ETREAT: emergency).
 PURPOSES_OF_USE = (
-    "TREAT", "ETREAT", "COC", "HPAYMT", "HOPERAT", "HRESCH", "PUBHLTH", "HLEGAL", "FAMRQT",
+    "TREAT",
+    "ETREAT",
+    "COC",
+    "HPAYMT",
+    "HOPERAT",
+    "HRESCH",
+    "PUBHLTH",
+    "HLEGAL",
+    "FAMRQT",
     "PATRQT",
-)  # fmt: skip
+)
 DEFAULT_PURPOSE = "TREAT"
 
 

@@ -30,11 +30,26 @@ HIPAA_YEARS = 6
 PART2_YEARS = 3
 TPO = frozenset({"TREAT", "COC", "HPAYMT", "HOPERAT"})
 CSV_COLUMNS = (
-    "disclosure_id", "disclosed_at", "person_id", "recipient_kind", "recipient_id",
-    "recipient_name", "recipient_address", "description", "categories", "labels", "purpose",
-    "disclosed_by", "decision_id", "consent_id", "consent_version", "basis_rule", "basis_kind",
-    "recorded_late", "regimes",
-)  # fmt: skip
+    "disclosure_id",
+    "disclosed_at",
+    "person_id",
+    "recipient_kind",
+    "recipient_id",
+    "recipient_name",
+    "recipient_address",
+    "description",
+    "categories",
+    "labels",
+    "purpose",
+    "disclosed_by",
+    "decision_id",
+    "consent_id",
+    "consent_version",
+    "basis_rule",
+    "basis_kind",
+    "recorded_late",
+    "regimes",
+)
 
 
 def years_before(moment: dt.datetime, years: int) -> dt.datetime:
@@ -62,8 +77,13 @@ def accounting_window(
             f"accounting covers at most {HIPAA_YEARS} years"
         )
         since = hipaa_from
-    return {"from": since, "to": end, "hipaa_from": hipaa_from, "part2_from": part2_from,
-            "notes": notes}  # fmt: skip
+    return {
+        "from": since,
+        "to": end,
+        "hipaa_from": hipaa_from,
+        "part2_from": part2_from,
+        "notes": notes,
+    }
 
 
 def _basis(item: Mapping[str, Any]) -> str:
@@ -120,9 +140,21 @@ def _oldest_first(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _row(item: Mapping[str, Any], regimes: list[str]) -> dict[str, Any]:
-    fields = ("disclosure_id", "disclosed_at", "person_id", "description", "purpose",
-              "disclosed_by", "decision_id", "consent_id", "consent_version", "basis_rule",
-              "recorded_late", "recorded_by", "source")  # fmt: skip
+    fields = (
+        "disclosure_id",
+        "disclosed_at",
+        "person_id",
+        "description",
+        "purpose",
+        "disclosed_by",
+        "decision_id",
+        "consent_id",
+        "consent_version",
+        "basis_rule",
+        "recorded_late",
+        "recorded_by",
+        "source",
+    )
     row: dict[str, Any] = {f: item.get(f) for f in fields}
     row.update(
         recipient=dict(item["recipient"]),

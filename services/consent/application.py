@@ -31,9 +31,13 @@ class ConsentApplication(DisclosureCommands):
     # -- agreements -------------------------------------------------------------------------
 
     def draft_agreement(
-        self, *, partner_ids: list[str], mode: str, carve_outs: list[str] | None,
+        self,
+        *,
+        partner_ids: list[str],
+        mode: str,
+        carve_outs: list[str] | None,
         ctx: CommandContext,
-    ) -> dict[str, Any]:  # fmt: skip
+    ) -> dict[str, Any]:
         """Terms between two partners; 409 when the couple already has an agreement."""
         existing = self.find_agreement(ctx.tenant, partner_ids)
         if existing is not None:
@@ -48,9 +52,14 @@ class ConsentApplication(DisclosureCommands):
         return dict(agreement.view())
 
     def sign_agreement(
-        self, agreement_id: UUID | str, *, partner_id: str, signed_on: dt.date | None,
-        ctx: CommandContext, expected_version: int | None = None,
-    ) -> dict[str, Any]:  # fmt: skip
+        self,
+        agreement_id: UUID | str,
+        *,
+        partner_id: str,
+        signed_on: dt.date | None,
+        ctx: CommandContext,
+        expected_version: int | None = None,
+    ) -> dict[str, Any]:
         agreement = self.load(SharingAgreement, agreement_id, ctx.tenant)
         check_version(agreement.version, expected_version)
         agreement.sign(partner_id=partner_id, signed_on=self.past_or_today(signed_on, "signed_on"))
@@ -58,9 +67,14 @@ class ConsentApplication(DisclosureCommands):
         return dict(agreement.view())
 
     def revise_agreement(
-        self, agreement_id: UUID | str, *, mode: str, carve_outs: list[str] | None,
-        ctx: CommandContext, expected_version: int | None = None,
-    ) -> dict[str, Any]:  # fmt: skip
+        self,
+        agreement_id: UUID | str,
+        *,
+        mode: str,
+        carve_outs: list[str] | None,
+        ctx: CommandContext,
+        expected_version: int | None = None,
+    ) -> dict[str, Any]:
         agreement = self.load(SharingAgreement, agreement_id, ctx.tenant)
         check_version(agreement.version, expected_version)
         agreement.revise(mode=mode, carve_outs=carve_outs)
@@ -88,11 +102,17 @@ class ConsentApplication(DisclosureCommands):
         return dict(consent.view())
 
     def change_consent(
-        self, consent_id: UUID | str, action: str, *, ctx: CommandContext,
-        expected_version: int | None = None, on: dt.date | None = None,
-        in_writing: bool = False, recipient_id: str | None = None,
+        self,
+        consent_id: UUID | str,
+        action: str,
+        *,
+        ctx: CommandContext,
+        expected_version: int | None = None,
+        on: dt.date | None = None,
+        in_writing: bool = False,
+        recipient_id: str | None = None,
         expiry_event: str | None = None,
-    ) -> dict[str, Any]:  # fmt: skip
+    ) -> dict[str, Any]:
         """Activate, reject, revoke (whole or one recipient), expire or void a directive."""
         consent: ConsentDirective = self.load(ConsentDirective, consent_id, ctx.tenant)
         check_version(consent.version, expected_version)
@@ -126,10 +146,14 @@ class ConsentApplication(DisclosureCommands):
     # -- decisions --------------------------------------------------------------------------
 
     def decide(
-        self, *, request: DecisionRequest, ctx: CommandContext,
-        about_partner_of: str | None = None, records: Sequence[RecordRef] = (),
+        self,
+        *,
+        request: DecisionRequest,
+        ctx: CommandContext,
+        about_partner_of: str | None = None,
+        records: Sequence[RecordRef] = (),
         token: str | None = None,
-    ) -> dict[str, Any]:  # fmt: skip
+    ) -> dict[str, Any]:
         """Answer PERMIT, DENY or NO_CONSENT and record the answer as an event.
 
         The actor is the one the API placed (the caller, or the end caller a service names); its
@@ -154,16 +178,24 @@ class ConsentApplication(DisclosureCommands):
             agreement = self.agreement_in_force(ctx.tenant, request.person_id, request.recipient.id)
         outcome = decide(request, consents, agreement)
         decision = Decision.record(
-            tenant=ctx.tenant, request=request, outcome=outcome,
-            validity=self.decision_validity, records=[r.as_dict() for r in found],
-        )  # fmt: skip
+            tenant=ctx.tenant,
+            request=request,
+            outcome=outcome,
+            validity=self.decision_validity,
+            records=[r.as_dict() for r in found],
+        )
         self.save_as(ctx, decision)
         return dict(decision.view())
 
     def close_review(
-        self, decision_id: UUID | str, *, finding: str, note: str | None, ctx: CommandContext,
+        self,
+        decision_id: UUID | str,
+        *,
+        finding: str,
+        note: str | None,
+        ctx: CommandContext,
         expected_version: int | None = None,
-    ) -> dict[str, Any]:  # fmt: skip
+    ) -> dict[str, Any]:
         decision = self.load(Decision, decision_id, ctx.tenant)
         check_version(decision.version, expected_version)
         decision.close_review(finding=finding, reviewer_id=ctx.actor_id, note=note)
@@ -171,13 +203,25 @@ class ConsentApplication(DisclosureCommands):
         return dict(decision.view())
 
     def decisions(
-        self, tenant: str, *, outcome: str | None = None, break_glass: bool | None = None,
-        carve_out: bool | None = None, start: dt.datetime | None = None,
-        end: dt.datetime | None = None, person_id: str | None = None,
-    ) -> list[dict[str, Any]]:  # fmt: skip
+        self,
+        tenant: str,
+        *,
+        outcome: str | None = None,
+        break_glass: bool | None = None,
+        carve_out: bool | None = None,
+        start: dt.datetime | None = None,
+        end: dt.datetime | None = None,
+        person_id: str | None = None,
+    ) -> list[dict[str, Any]]:
         """Decisions of a tenant in [start, end), by outcome, break-glass, carve-out or person."""
-        filters = {"outcome": outcome, "break_glass": break_glass, "carve_out": carve_out,
-                   "person_id": person_id, "start": start, "end": end}  # fmt: skip
+        filters = {
+            "outcome": outcome,
+            "break_glass": break_glass,
+            "carve_out": carve_out,
+            "person_id": person_id,
+            "start": start,
+            "end": end,
+        }
         rows = [
             {k: v for k, v in row.items() if k != "tenant"}
             for row in self.decision_log.of_tenant(self, tenant)

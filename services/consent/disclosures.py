@@ -65,9 +65,13 @@ class DisclosureCommands(ConsentStore):
             found.update(unmet(decision, terms.get("obligations_met") or []))
             raise_mismatches(found)
             disclosure = Disclosure.on_decision(
-                tenant=ctx.tenant, decision=decision, terms=terms, recorded_by=ctx.actor_id,
-                source=terms["source"], late=True,
-            )  # fmt: skip
+                tenant=ctx.tenant,
+                decision=decision,
+                terms=terms,
+                recorded_by=ctx.actor_id,
+                source=terms["source"],
+                late=True,
+            )
         else:
             if (
                 basis["kind"] == "paper-consent"
@@ -78,9 +82,12 @@ class DisclosureCommands(ConsentStore):
                     errors={"basis.signed_on": "a consent signed later is no basis for it"},
                 )
             disclosure = NotedDisclosure.on_record(
-                tenant=ctx.tenant, terms=terms, basis=basis, recorded_by=ctx.actor_id,
+                tenant=ctx.tenant,
+                terms=terms,
+                basis=basis,
+                recorded_by=ctx.actor_id,
                 source=terms["source"],
-            )  # fmt: skip
+            )
         return self._file(ctx, disclosure)
 
     def referral_sent(
@@ -115,16 +122,24 @@ class DisclosureCommands(ConsentStore):
         found: Disclosure | NotedDisclosure
         if decision is None:
             found = NotedDisclosure.on_unknown_decision(
-                tenant=tenant, terms=terms, decision_id=str(body.get("decision_id")),
-                labels=list(body.get("security_labels") or ()), recorded_by=actor,
+                tenant=tenant,
+                terms=terms,
+                decision_id=str(body.get("decision_id")),
+                labels=list(body.get("security_labels") or ()),
+                recorded_by=actor,
                 source_ref=source_ref,
-            )  # fmt: skip
+            )
         else:
             found = Disclosure.on_decision(
-                tenant=tenant, decision=decision, terms=terms, recorded_by=actor,
-                source="referral-send", problems=fit(decision, terms), source_ref=source_ref,
+                tenant=tenant,
+                decision=decision,
+                terms=terms,
+                recorded_by=actor,
+                source="referral-send",
+                problems=fit(decision, terms),
+                source_ref=source_ref,
                 extra_labels=body.get("security_labels") or (),
-            )  # fmt: skip
+            )
         person_file = self.person_file(tenant, person_id)
         person_file.file_disclosure(disclosure_id=str(found.id))
         return [found, person_file]
@@ -137,22 +152,38 @@ class DisclosureCommands(ConsentStore):
         return [dict(d.view()) for d in found if d is not None and d.person_id == person_id]
 
     def account(
-        self, person_id: str, *, start: dt.datetime | None, end: dt.datetime | None,
-        format: str, ctx: CommandContext,
-    ) -> dict[str, Any]:  # fmt: skip
+        self,
+        person_id: str,
+        *,
+        start: dt.datetime | None,
+        end: dt.datetime | None,
+        format: str,
+        ctx: CommandContext,
+    ) -> dict[str, Any]:
         """The accounting of the person's disclosures; producing it is recorded (who, window)."""
         window = accounting_window(self.clock(), start, end)
         lines, excluded = accounting_rows(self.disclosures_of(ctx.tenant, person_id), window)
         record = Accounting(
-            tenant=ctx.tenant, person_id=person_id, requested_by=ctx.actor_id,
-            period_from=window["from"], period_to=window["to"],
-            hipaa_from=window["hipaa_from"], part2_from=window["part2_from"], format=format,
+            tenant=ctx.tenant,
+            person_id=person_id,
+            requested_by=ctx.actor_id,
+            period_from=window["from"],
+            period_to=window["to"],
+            hipaa_from=window["hipaa_from"],
+            part2_from=window["part2_from"],
+            format=format,
             disclosure_ids=[r["disclosure_id"] for r in lines],
             excluded_ids=[r["disclosure_id"] for r in excluded],
-        )  # fmt: skip
+        )
         self.save_as(ctx, record)
-        return {"accounting_id": str(record.id), "person_id": person_id, "window": window,
-                "items": lines, "total": len(lines), "excluded": excluded}  # fmt: skip
+        return {
+            "accounting_id": str(record.id),
+            "person_id": person_id,
+            "window": window,
+            "items": lines,
+            "total": len(lines),
+            "excluded": excluded,
+        }
 
     def basis_problems(
         self, decision: Mapping[str, Any], tenant: str, now: dt.datetime

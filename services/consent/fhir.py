@@ -67,9 +67,14 @@ def _provision(data: Mapping[str, Any], start: Any = None, end: Any = None) -> d
     return provision
 
 
-_FHIR_STATUS = {"draft": "draft", "proposed": "proposed", "active": "active",
-                "inactive": "inactive", "rejected": "rejected",
-                "entered-in-error": "entered-in-error"}  # fmt: skip
+_FHIR_STATUS = {
+    "draft": "draft",
+    "proposed": "proposed",
+    "active": "active",
+    "inactive": "inactive",
+    "rejected": "rejected",
+    "entered-in-error": "entered-in-error",
+}
 
 
 def consent_resource(view: Mapping[str, Any], last_updated: dt.datetime | None = None) -> Consent:
@@ -125,13 +130,16 @@ def disclosure_audit_event(row: Mapping[str, Any]) -> AuditEvent:
     if row.get("consent_id"):
         agents.append(
             {
-                "type": {"coding": [{"system": PARTICIPATION, "code": "AUT",
-                                     "display": "author (originator)"}]},
+                "type": {
+                    "coding": [
+                        {"system": PARTICIPATION, "code": "AUT", "display": "author (originator)"}
+                    ]
+                },
                 "who": {"reference": f"Consent/{row['consent_id']}"},
                 "requestor": False,
                 "policy": [f"Consent/{row['consent_id']}/_history/{row['consent_version']}"],
             }
-        )  # fmt: skip
+        )
     resource = {
         "resourceType": "AuditEvent",
         "id": row["disclosure_id"],

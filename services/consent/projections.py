@@ -30,13 +30,27 @@ REVIEW_CLOSED = "careledger.consent.BreakGlassReviewClosed"
 TOPICS = (DECISION_RECORDED, REVIEW_CLOSED)
 
 
-def fold(row: dict[str, Any] | None, topic: str, aggregate_id: str,
-         state: Mapping[str, Any]) -> dict[str, Any] | None:  # fmt: skip
+def fold(
+    row: dict[str, Any] | None, topic: str, aggregate_id: str, state: Mapping[str, Any]
+) -> dict[str, Any] | None:
     """The decision row after one of its events (None for an event of an unknown decision)."""
     if topic == DECISION_RECORDED:
-        fields = ("tenant", "person_id", "actor_id", "recipient", "purpose", "categories",
-                  "labels", "decided_at", "outcome", "basis", "obligations", "break_glass",
-                  "carve_out", "review_required")  # fmt: skip
+        fields = (
+            "tenant",
+            "person_id",
+            "actor_id",
+            "recipient",
+            "purpose",
+            "categories",
+            "labels",
+            "decided_at",
+            "outcome",
+            "basis",
+            "obligations",
+            "break_glass",
+            "carve_out",
+            "review_required",
+        )
         return {"decision_id": aggregate_id, **{f: state[f] for f in fields}, "review": None}
     if row is None:
         return None
@@ -106,8 +120,9 @@ class ComplianceDecisions(Projection):
             self.sql("SELECT data FROM {schema}.compliance_decisions WHERE id = %s"), (key,)
         )
         found = cursor.fetchone()
-        row = fold(_from_json(found["data"]) if found else None, event.stored_name, key,
-                   event.state)  # fmt: skip
+        row = fold(
+            _from_json(found["data"]) if found else None, event.stored_name, key, event.state
+        )
         if row is None:
             return
         cursor.execute(

@@ -17,8 +17,12 @@ from services.common.access_log import Touched
 
 AGREEMENT, CONSENT = "SharingAgreement", "Consent"
 DECISION, DISCLOSURE = "ConsentDecision", "Disclosure"
-_IDS = {AGREEMENT: "agreement_id", CONSENT: "consent_id", DECISION: "decision_id",
-        DISCLOSURE: "disclosure_id"}  # fmt: skip
+_IDS = {
+    AGREEMENT: "agreement_id",
+    CONSENT: "consent_id",
+    DECISION: "decision_id",
+    DISCLOSURE: "disclosure_id",
+}
 
 
 def persons(view: Mapping[str, Any]) -> list[str]:

@@ -39,8 +39,12 @@ class RecordLabels:
     individual_session: bool = False
 
     def as_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "id": self.id, "labels": sorted(self.labels),
-                "individual_session": self.individual_session}  # fmt: skip
+        return {
+            "kind": self.kind,
+            "id": self.id,
+            "labels": sorted(self.labels),
+            "individual_session": self.individual_session,
+        }
 
 
 class RecordLookup(Protocol):
@@ -79,9 +83,12 @@ class HttpRecordLookup:
     """Asks the owning service over HTTP, forwarding the caller's bearer token."""
 
     def __init__(
-        self, service_urls: Callable[[], Mapping[str, str]], *, timeout: float = 5.0,
+        self,
+        service_urls: Callable[[], Mapping[str, str]],
+        *,
+        timeout: float = 5.0,
         transport: httpx.BaseTransport | None = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self._urls = service_urls
         self._client = httpx.Client(timeout=timeout, transport=transport)
 

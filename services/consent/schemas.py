@@ -13,10 +13,22 @@ Purpose = Literal["TREAT", "COC", "HPAYMT", "HOPERAT", "FAMRQT", "PATRQT"]
 RecipientKind = Literal["partner", "family-member", "provider", "organization", "ehr", "payer"]
 Label = Literal["42CFRPart2", "ETH", "PSY", "PSYTHPN", "SDV", "HIV", "R"]
 Category = Literal[
-    "individual-session", "joint-session", "family-session", "treatment-plan", "assessment",
-    "diagnosis", "medication", "progress-notes", "substance-use", "sud-counseling-notes",
-    "psychotherapy-notes", "intimate-partner-violence", "referral", "billing", "demographics",
-]  # fmt: skip
+    "individual-session",
+    "joint-session",
+    "family-session",
+    "treatment-plan",
+    "assessment",
+    "diagnosis",
+    "medication",
+    "progress-notes",
+    "substance-use",
+    "sud-counseling-notes",
+    "psychotherapy-notes",
+    "intimate-partner-violence",
+    "referral",
+    "billing",
+    "demographics",
+]
 Mode = Literal["no-secrets", "limited-secrets", "strict"]
 CarveOut = Literal["imminent-safety-threat", "mandated-reporting", "court-order"]
 BreakGlassKind = Literal[
@@ -139,10 +151,11 @@ class ExpiryIn(Body):
 class DecisionContext(Body):
     individual_session: bool = False
     about_partner_of: str | None = Field(
-        default=None, max_length=200,
+        default=None,
+        max_length=200,
         description="not needed: the agreement is the one between the person and the partner "
         "who receives it (if given, it must be that partner's id)",
-    )  # fmt: skip
+    )
 
 
 Detail = Field(default=None, max_length=500, description="42 CFR 2.51 (free text)")
@@ -203,9 +216,10 @@ class Disclosed(Body):
     description: str = Field(min_length=1, max_length=2000)
     categories: list[Category] = Field(min_length=1, max_length=20)
     labels: list[Label] = Field(
-        default_factory=list, max_length=20,
+        default_factory=list,
+        max_length=20,
         description="optional: the decision's labels are recorded",
-    )  # fmt: skip
+    )
     purpose: Purpose
     disclosed_at: dt.datetime
     obligations_met: list[Obligation] = Field(

@@ -40,9 +40,13 @@ class ConsentStore(CareApplication):
         self.records: RecordLookup = NoRecordLookup()  # bootstrap.py: the owning services
 
     def load(
-        self, aggregate_cls: type[Any], aggregate_id: UUID | str, tenant: str, *,
+        self,
+        aggregate_cls: type[Any],
+        aggregate_id: UUID | str,
+        tenant: str,
+        *,
         version: int | None = None,
-    ) -> Any:  # fmt: skip
+    ) -> Any:
         """As the base, accepting an id as text (an unparseable id is simply not found)."""
         key = as_uuid(aggregate_id, aggregate_cls)
         return super().load(aggregate_cls, key, tenant, version=version)

@@ -41,20 +41,23 @@ def _print_step(console: Console) -> Callable[[Step], None]:
         console.print(
             f"  [cyan]{step.service:>8}[/] {step.action} [{colour}]{status}[/] "
             f"{step.outcome}{etag}",
-            highlight=False, soft_wrap=True,
-        )  # fmt: skip
+            highlight=False,
+            soft_wrap=True,
+        )
 
     return show
 
 
-def kafka_checker(settings: Settings, *, whole_store: bool = False,
-                  timeout: float = 60.0) -> Callable[[JourneyResult], KafkaReport]:  # fmt: skip
+def kafka_checker(
+    settings: Settings, *, whole_store: bool = False, timeout: float = 60.0
+) -> Callable[[JourneyResult], KafkaReport]:
     """A check to pass to a journey: its tenant's events (or the whole store) against Kafka."""
 
     def check(result: JourneyResult) -> KafkaReport:
         tenant = None if whole_store else result.tenant
-        return check_kafka(settings.database_url, kafka_access(settings), tenant=tenant,
-                           timeout=timeout)  # fmt: skip
+        return check_kafka(
+            settings.database_url, kafka_access(settings), tenant=tenant, timeout=timeout
+        )
 
     return check
 
@@ -130,6 +133,7 @@ def _where_to_look(console: Console, settings: Settings, practice: Practice) -> 
     for role in ROLES:
         token = practice.tokens.mint(f"demo-{role}", practice.tenant, [role], ttl_seconds=8 * 3600)
         console.print(f"  [bold]{role:>11}[/] {token}", highlight=False, soft_wrap=True)
-    console.print("\n  Follow the events: careledger tail careledger.plan --from-beginning",
-                  highlight=False)  # fmt: skip
+    console.print(
+        "\n  Follow the events: careledger tail careledger.plan --from-beginning", highlight=False
+    )
     console.print("  (also careledger.consent and careledger.referral)", highlight=False)

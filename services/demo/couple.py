@@ -59,21 +59,34 @@ def start_couple(practice: Practice, result: JourneyResult, *, mode: str) -> Cou
     """Agreement signed by both partners (in force), an active plan with a joint and an own goal."""
     a, b = new_client_id("partner-a"), new_client_id("partner-b")
     agreement = practice.call(
-        "consent", "POST", "/agreements", action=f"draft a {mode} sharing agreement",
-        role="clinician", sub=CLINICIAN, json={"partner_ids": [a, b], "mode": mode},
+        "consent",
+        "POST",
+        "/agreements",
+        action=f"draft a {mode} sharing agreement",
+        role="clinician",
+        sub=CLINICIAN,
+        json={"partner_ids": [a, b], "mode": mode},
         outcome=lambda body: f"agreement {body['agreement_id']}",
-    )  # fmt: skip
+    )
     agreement_id = str(agreement["agreement_id"])
     for partner, label in ((a, "Partner A"), (b, "Partner B")):
         signed = practice.call(
-            "consent", "POST", f"/agreements/{agreement_id}/signatures",
-            action=f"{label} signs the agreement", role="clinician", sub=CLINICIAN,
+            "consent",
+            "POST",
+            f"/agreements/{agreement_id}/signatures",
+            action=f"{label} signs the agreement",
+            role="clinician",
+            sub=CLINICIAN,
             json={"partner_id": partner, "signed_on": iso(today())},
             outcome=lambda body: "in force" if body.get("in_force") else "pending",
-        )  # fmt: skip
+        )
     result.facts["agreement_in_force"] = signed.body.get("in_force")
     plan = practice.call(
-        "plan", "POST", "/plans", action="create the couple's plan", role="clinician",
+        "plan",
+        "POST",
+        "/plans",
+        action="create the couple's plan",
+        role="clinician",
         sub=CLINICIAN,
         json={
             "unit_kind": "couple",
@@ -87,41 +100,87 @@ def start_couple(practice: Practice, result: JourneyResult, *, mode: str) -> Cou
             "starts_on": iso(today()),
         },
         outcome=lambda body: f"plan {body['plan_id']}",
-    )  # fmt: skip
+    )
     plan_id = str(plan["plan_id"])
     base = f"/plans/{plan_id}"
-    practice.call("plan", "POST", f"{base}/status", action="activate the plan",
-                  role="clinician", sub=CLINICIAN, json={"status": "active"},
-                  outcome=lambda body: "active")  # fmt: skip
+    practice.call(
+        "plan",
+        "POST",
+        f"{base}/status",
+        action="activate the plan",
+        role="clinician",
+        sub=CLINICIAN,
+        json={"status": "active"},
+        outcome=lambda body: "active",
+    )
     due = iso(today() + dt.timedelta(weeks=12))
     trust = practice.call(
-        "plan", "POST", f"{base}/goals", action="add a joint goal: trust 4 -> 8",
-        role="clinician", sub=CLINICIAN,
-        json={"description": "Rebuild trust", "partners": [a, b], "measure": "trust",
-              "unit": "score", "baseline": 4, "target": 8, "due_on": due, "status": "active"},
+        "plan",
+        "POST",
+        f"{base}/goals",
+        action="add a joint goal: trust 4 -> 8",
+        role="clinician",
+        sub=CLINICIAN,
+        json={
+            "description": "Rebuild trust",
+            "partners": [a, b],
+            "measure": "trust",
+            "unit": "score",
+            "baseline": 4,
+            "target": 8,
+            "due_on": due,
+            "status": "active",
+        },
         outcome=lambda body: f"goal {body['goal_id']}",
-    )  # fmt: skip
+    )
     pause = practice.call(
-        "plan", "POST", f"{base}/goals", action="add Partner A's goal: pause card 0 -> 2/week",
-        role="clinician", sub=CLINICIAN,
-        json={"description": "Use a pause card during conflict", "partners": [a],
-              "measure": "pause card uses", "unit": "per week", "baseline": 0, "target": 2,
-              "due_on": due, "status": "active"},
+        "plan",
+        "POST",
+        f"{base}/goals",
+        action="add Partner A's goal: pause card 0 -> 2/week",
+        role="clinician",
+        sub=CLINICIAN,
+        json={
+            "description": "Use a pause card during conflict",
+            "partners": [a],
+            "measure": "pause card uses",
+            "unit": "per week",
+            "baseline": 0,
+            "target": 2,
+            "due_on": due,
+            "status": "active",
+        },
         outcome=lambda body: f"goal {body['goal_id']}",
-    )  # fmt: skip
+    )
     result.ids.update(partner_a=a, partner_b=b, plan_id=plan_id, agreement_id=agreement_id)
-    return Couple(a, b, plan_id, agreement_id, str(trust["goal_id"]), str(pause["goal_id"]),
-                  version_of(pause.etag))  # fmt: skip
+    return Couple(
+        a,
+        b,
+        plan_id,
+        agreement_id,
+        str(trust["goal_id"]),
+        str(pause["goal_id"]),
+        version_of(pause.etag),
+    )
 
 
 def individual_session(practice: Practice, couple: Couple, partner: str, label: str) -> str:
     """An individual session of one partner, tied to the couple's agreement in force."""
     answer = practice.call(
-        "plan", "POST", f"/plans/{couple.plan_id}/sessions",
-        action=f"{label} attends an individual session", role="clinician", sub=CLINICIAN,
-        json={"format": "individual", "modality": "in-person", "held_on": iso(today()),
-              "partner_id": partner, "focus_issues": ["conflict patterns"],
-              "sharing_agreement_id": couple.agreement_id},
+        "plan",
+        "POST",
+        f"/plans/{couple.plan_id}/sessions",
+        action=f"{label} attends an individual session",
+        role="clinician",
+        sub=CLINICIAN,
+        json={
+            "format": "individual",
+            "modality": "in-person",
+            "held_on": iso(today()),
+            "partner_id": partner,
+            "focus_issues": ["conflict patterns"],
+            "sharing_agreement_id": couple.agreement_id,
+        },
         outcome=lambda body: f"session {body['session_id']}",
-    )  # fmt: skip
+    )
     return str(answer["session_id"])

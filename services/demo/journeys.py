@@ -46,30 +46,56 @@ def couples_therapy_starts(practice: Practice, kafka: KafkaCheck | None = None) 
         (couple.partner_b, "Partner B", 7),
     ):
         answer = practice.call(
-            "plan", "POST", f"{base}/measurements", action=f"{label} rates trust {value}/10",
-            role="clinician", sub=CLINICIAN,
-            json={"partner_id": partner, "measure": "trust", "value": value,
-                  "taken_on": iso(today())},
+            "plan",
+            "POST",
+            f"{base}/measurements",
+            action=f"{label} rates trust {value}/10",
+            role="clinician",
+            sub=CLINICIAN,
+            json={
+                "partner_id": partner,
+                "measure": "trust",
+                "value": value,
+                "taken_on": iso(today()),
+            },
             outcome=lambda body: f"measurement {body['measurement_id']}",
-        )  # fmt: skip
+        )
     result.expect_record("last measurement", couple.plan_id, version_of(answer.etag))
-    goal = practice.call("plan", "GET", f"/fhir/Goal/{couple.trust_goal_id}",
-                         action="read the trust goal (FHIR Goal)", role="clinician",
-                         sub=CLINICIAN, outcome=_achievement)  # fmt: skip
+    goal = practice.call(
+        "plan",
+        "GET",
+        f"/fhir/Goal/{couple.trust_goal_id}",
+        action="read the trust goal (FHIR Goal)",
+        role="clinician",
+        sub=CLINICIAN,
+        outcome=_achievement,
+    )
     result.facts["achievement_before_review"] = _achievement(goal.body)
     review = practice.call(
-        "plan", "POST", f"{base}/reviews", action="review: progress, more individual time",
-        role="clinician", sub=CLINICIAN,
-        json={"held_on": iso(today()),
-              "goal_progress": [{"goal_id": couple.trust_goal_id,
-                                 "achievement_status": "improving"}],
-              "strategy_changes": ["add one individual session per partner"],
-              "next_mix": {"joint": 2, "individual": 2}},
+        "plan",
+        "POST",
+        f"{base}/reviews",
+        action="review: progress, more individual time",
+        role="clinician",
+        sub=CLINICIAN,
+        json={
+            "held_on": iso(today()),
+            "goal_progress": [{"goal_id": couple.trust_goal_id, "achievement_status": "improving"}],
+            "strategy_changes": ["add one individual session per partner"],
+            "next_mix": {"joint": 2, "individual": 2},
+        },
         outcome=lambda body: f"review {body['review_id']}",
-    )  # fmt: skip
+    )
     result.expect_record("review", couple.plan_id, version_of(review.etag))
-    plan = practice.call("plan", "GET", base, action="read the plan", role="clinician",
-                         sub=CLINICIAN, outcome=_status)  # fmt: skip
+    plan = practice.call(
+        "plan",
+        "GET",
+        base,
+        action="read the plan",
+        role="clinician",
+        sub=CLINICIAN,
+        outcome=_status,
+    )
     result.facts.update(plan=plan.body, agreement_id=couple.agreement_id)
     return _finish(result, kafka)
 
@@ -83,35 +109,55 @@ def coercive_control_disclosed(
     couple = start_couple(practice, result, mode="strict")
     result.ids["session_id"] = individual_session(practice, couple, couple.partner_b, "Partner B")
     shift = practice.call(
-        "plan", "POST", f"/plans/{couple.plan_id}/format-shifts",
-        action="pause joint therapy (coercive control)", role="clinician", sub=CLINICIAN,
-        json={"reason": "coercive-control", "rationale": "Disclosed in an individual session",
-              "about_partner_id": couple.partner_b, "decided_by": CLINICIAN,
-              "effective_on": iso(today()), "review_on": iso(today() + dt.timedelta(weeks=2)),
-              "mix": {"joint": 0, "individual": 2}},
+        "plan",
+        "POST",
+        f"/plans/{couple.plan_id}/format-shifts",
+        action="pause joint therapy (coercive control)",
+        role="clinician",
+        sub=CLINICIAN,
+        json={
+            "reason": "coercive-control",
+            "rationale": "Disclosed in an individual session",
+            "about_partner_id": couple.partner_b,
+            "decided_by": CLINICIAN,
+            "effective_on": iso(today()),
+            "review_on": iso(today() + dt.timedelta(weeks=2)),
+            "mix": {"joint": 0, "individual": 2},
+        },
         outcome=lambda body: f"shift {body['shift_id']}",
-    )  # fmt: skip
+    )
     result.ids["shift_id"] = str(shift["shift_id"])
     result.expect_record("shift", couple.plan_id, version_of(shift.etag))
     decision = practice.call(
-        "consent", "POST", "/decisions",
+        "consent",
+        "POST",
+        "/decisions",
         action="Partner A's clinician asks to share the session with Partner A",
-        role="clinician", sub="clinician-partner-a",
-        json={"person_id": couple.partner_b,
-              "recipient": {"kind": "partner", "id": couple.partner_a},
-              "purpose": "TREAT", **SESSION_CONTENT,
-              "context": {"individual_session": True}},
+        role="clinician",
+        sub="clinician-partner-a",
+        json={
+            "person_id": couple.partner_b,
+            "recipient": {"kind": "partner", "id": couple.partner_a},
+            "purpose": "TREAT",
+            **SESSION_CONTENT,
+            "context": {"individual_session": True},
+        },
         outcome=_decision,
-    )  # fmt: skip
+    )
     result.ids["decision_id"] = str(decision["decision_id"])
     result.facts["decision"] = decision.body
     result.expect_record("denial", str(decision["decision_id"]), 1)
     for label, acting_for in (("Partner A", couple.partner_a), ("Partner B", couple.partner_b)):
         seen = practice.call(
-            "plan", "GET", f"/plans/{couple.plan_id}", action=f"read the plan as {label}",
-            role="clinician", sub=CLINICIAN, headers={"X-Acting-For": acting_for},
+            "plan",
+            "GET",
+            f"/plans/{couple.plan_id}",
+            action=f"read the plan as {label}",
+            role="clinician",
+            sub=CLINICIAN,
+            headers={"X-Acting-For": acting_for},
             outcome=lambda body: f"labels {','.join(body.get('security_labels') or [])}",
-        )  # fmt: skip
+        )
         result.facts[f"plan_as_{label[-1].lower()}"] = seen.body
     staff = practice.call(
         "plan",
@@ -136,14 +182,23 @@ def substance_use_and_detox(
     couple = start_couple(practice, result, mode="no-secrets")
     base = f"/plans/{couple.plan_id}"
     shift = practice.call(
-        "plan", "POST", f"{base}/format-shifts",
-        action="pause joint therapy (withdrawal risk)", role="clinician", sub=CLINICIAN,
-        json={"reason": "withdrawal-risk", "rationale": "Daily use, withdrawal symptoms",
-              "about_partner_id": couple.partner_a, "decided_by": CLINICIAN,
-              "effective_on": iso(today()), "review_on": iso(today() + dt.timedelta(weeks=2)),
-              "mix": {"joint": 0, "individual": 2}},
+        "plan",
+        "POST",
+        f"{base}/format-shifts",
+        action="pause joint therapy (withdrawal risk)",
+        role="clinician",
+        sub=CLINICIAN,
+        json={
+            "reason": "withdrawal-risk",
+            "rationale": "Daily use, withdrawal symptoms",
+            "about_partner_id": couple.partner_a,
+            "decided_by": CLINICIAN,
+            "effective_on": iso(today()),
+            "review_on": iso(today() + dt.timedelta(weeks=2)),
+            "mix": {"joint": 0, "individual": 2},
+        },
         outcome=lambda body: f"shift {body['shift_id']}",
-    )  # fmt: skip
+    )
     result.expect_record("pause", couple.plan_id, version_of(shift.etag))
     detox_loop(practice, result, couple, timeout=timeout)
 
@@ -156,24 +211,48 @@ def substance_use_and_detox(
     plan = practice.poll("the plan notes the completed referral", noted, timeout=timeout)
     result.facts["plan_referrals"] = plan.get("referrals")
     practice.call(
-        "plan", "POST", f"{base}/readiness-decisions",
-        action="readiness: ready to resume joint work", role="clinician", sub=CLINICIAN,
-        json={"ready": True, "criteria": ["detox completed", "engaged in outpatient care"],
-              "decided_by": CLINICIAN, "decided_on": iso(today())},
+        "plan",
+        "POST",
+        f"{base}/readiness-decisions",
+        action="readiness: ready to resume joint work",
+        role="clinician",
+        sub=CLINICIAN,
+        json={
+            "ready": True,
+            "criteria": ["detox completed", "engaged in outpatient care"],
+            "decided_by": CLINICIAN,
+            "decided_on": iso(today()),
+        },
         outcome=lambda body: f"decision {body['decision_id']}",
-    )  # fmt: skip
+    )
     resume = practice.call(
-        "plan", "POST", f"{base}/format-shifts", action="resume joint therapy",
-        role="clinician", sub=CLINICIAN,
-        json={"reason": "ready-to-resume", "rationale": "Readiness criteria met",
-              "about_partner_id": couple.partner_a, "decided_by": CLINICIAN,
-              "effective_on": iso(today()), "review_on": iso(today() + dt.timedelta(weeks=4)),
-              "mix": {"joint": 2, "individual": 1}},
+        "plan",
+        "POST",
+        f"{base}/format-shifts",
+        action="resume joint therapy",
+        role="clinician",
+        sub=CLINICIAN,
+        json={
+            "reason": "ready-to-resume",
+            "rationale": "Readiness criteria met",
+            "about_partner_id": couple.partner_a,
+            "decided_by": CLINICIAN,
+            "effective_on": iso(today()),
+            "review_on": iso(today() + dt.timedelta(weeks=4)),
+            "mix": {"joint": 2, "individual": 1},
+        },
         outcome=lambda body: f"shift {body['shift_id']}",
-    )  # fmt: skip
+    )
     result.expect_record("resume", couple.plan_id, version_of(resume.etag))
-    final = practice.call("plan", "GET", base, action="read the plan", role="clinician",
-                          sub=CLINICIAN, outcome=_status)  # fmt: skip
+    final = practice.call(
+        "plan",
+        "GET",
+        base,
+        action="read the plan",
+        role="clinician",
+        sub=CLINICIAN,
+        outcome=_status,
+    )
     result.facts["plan"] = final.body
     return _finish(result, kafka)
 

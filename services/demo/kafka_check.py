@@ -88,8 +88,14 @@ class KafkaReport:
 
     @property
     def ok(self) -> bool:
-        problems = (self.missing, self.extra, self.duplicates, self.invalid, self.mismatched,
-                    self.out_of_order)  # fmt: skip
+        problems = (
+            self.missing,
+            self.extra,
+            self.duplicates,
+            self.invalid,
+            self.mismatched,
+            self.out_of_order,
+        )
         return not any(problems)
 
     def summary(self) -> str:
@@ -97,9 +103,14 @@ class KafkaReport:
         head = f"{scope}: {self.stored} stored, {self.on_kafka} on Kafka"
         if self.ok:
             return f"{head}, one for one, all valid ({self.seconds:.1f} s)"
-        counts = {"missing": self.missing, "extra": self.extra, "duplicated": self.duplicates,
-                  "invalid": self.invalid, "mismatched": self.mismatched,
-                  "out of order": self.out_of_order}  # fmt: skip
+        counts = {
+            "missing": self.missing,
+            "extra": self.extra,
+            "duplicated": self.duplicates,
+            "invalid": self.invalid,
+            "mismatched": self.mismatched,
+            "out of order": self.out_of_order,
+        }
         return head + "; " + ", ".join(f"{len(v)} {k}" for k, v in counts.items() if v)
 
 
@@ -121,11 +132,17 @@ class TopicReader:
 
     def __init__(self, kafka: KafkaTarget) -> None:
         access = as_access(kafka)
-        self.consumer = Consumer(access.librdkafka(**{
-            "group.id": "careledger-kafka-check",
-            "enable.auto.commit": False, "isolation.level": "read_committed",
-            "enable.partition.eof": True, "auto.offset.reset": "earliest",
-        }))  # fmt: skip
+        self.consumer = Consumer(
+            access.librdkafka(
+                **{
+                    "group.id": "careledger-kafka-check",
+                    "enable.auto.commit": False,
+                    "isolation.level": "read_committed",
+                    "enable.partition.eof": True,
+                    "auto.offset.reset": "earliest",
+                }
+            )
+        )
         meta = self.consumer.list_topics(timeout=10)
         partitions = []
         for topic in READ_TOPICS:
@@ -133,8 +150,9 @@ class TopicReader:
                 raise RuntimeError(
                     f"no topic {topic} on {access.bootstrap}: run `careledger db init`"
                 )
-            partitions += [TopicPartition(topic, p, OFFSET_BEGINNING)
-                           for p in meta.topics[topic].partitions]  # fmt: skip
+            partitions += [
+                TopicPartition(topic, p, OFFSET_BEGINNING) for p in meta.topics[topic].partitions
+            ]
         self.consumer.assign(partitions)
         self.at_end = {(tp.topic, tp.partition): False for tp in partitions}
         self.records: list[Seen] = []
@@ -167,22 +185,34 @@ def _seen(message: Any) -> Seen:
     raw = {k: (v or b"").decode() for k, v in headers}
     problem, body = "", {}
     try:
-        parsed = parse_record(topic=message.topic(), partition=message.partition(),
-                              offset=message.offset(), key=message.key(),
-                              value=message.value() or b"", headers=headers)  # fmt: skip
+        parsed = parse_record(
+            topic=message.topic(),
+            partition=message.partition(),
+            offset=message.offset(),
+            key=message.key(),
+            value=message.value() or b"",
+            headers=headers,
+        )
         body = dict(parsed.body)
     except Exception as exc:  # reported, not raised: the check lists every bad record
         problem = f"{type(exc).__name__}: {str(exc)[:200]}"
     if message.key() != raw.get("ce_subject", "").encode():
         problem = problem or "the key is not the aggregate id (ce_subject)"
     return Seen(
-        topic=message.topic(), partition=message.partition(), offset=message.offset(),
-        ce_id=raw.get("ce_id", ""), ce_type=raw.get("ce_type", ""),
-        subject=raw.get("ce_subject", ""), tenant=raw.get("ce_tenant", ""),
-        sequence=_int(raw.get("ce_sequence")), position=_int(raw.get("ce_position")),
+        topic=message.topic(),
+        partition=message.partition(),
+        offset=message.offset(),
+        ce_id=raw.get("ce_id", ""),
+        ce_type=raw.get("ce_type", ""),
+        subject=raw.get("ce_subject", ""),
+        tenant=raw.get("ce_tenant", ""),
+        sequence=_int(raw.get("ce_sequence")),
+        position=_int(raw.get("ce_position")),
         labels=tuple(x for x in raw.get("ce_sensitivity", "").split(",") if x),
-        body=body, problem=problem, actor=raw.get("ce_actor", ""),
-    )  # fmt: skip
+        body=body,
+        problem=problem,
+        actor=raw.get("ce_actor", ""),
+    )
 
 
 def _int(text: str | None) -> int:
@@ -231,16 +261,19 @@ def compare(
     for record in sorted(in_scope, key=lambda r: (r.topic, r.partition, r.offset)):
         report.records.setdefault(record.ce_id, record)
         if record.problem:
-            report.invalid.append(f"{record.topic}/{record.partition}@{record.offset} "
-                                  f"{record.ce_type}: {record.problem}")  # fmt: skip
+            report.invalid.append(
+                f"{record.topic}/{record.partition}@{record.offset} "
+                f"{record.ce_type}: {record.problem}"
+            )
         event = stored_after.get(record.ce_id)
         if event is not None:
             wrong = _mismatch(event, record)
             if wrong:
                 report.mismatched.append(f"{record.ce_id}: {wrong}")
         if record.sequence <= last.get(record.subject, 0):
-            report.out_of_order.append(f"{record.subject} v{record.sequence} after "
-                                       f"v{last[record.subject]}")  # fmt: skip
+            report.out_of_order.append(
+                f"{record.subject} v{record.sequence} after v{last[record.subject]}"
+            )
         last[record.subject] = max(last.get(record.subject, 0), record.sequence)
     return report
 

@@ -25,8 +25,14 @@ from services.plan.domain.sharing import AgreementInForce, in_force_of, missing
 
 
 class AgreementCheck(Protocol):
-    def in_force(self, tenant: str, partner_ids: Sequence[str], *, on_behalf_of: str,
-                 correlation_id: str | None = None) -> AgreementInForce: ...  # fmt: skip
+    def in_force(
+        self,
+        tenant: str,
+        partner_ids: Sequence[str],
+        *,
+        on_behalf_of: str,
+        correlation_id: str | None = None,
+    ) -> AgreementInForce: ...
 
 
 class InMemoryAgreements:
@@ -39,8 +45,14 @@ class InMemoryAgreements:
         key = frozenset(canonical_id(str(p)) for p in view["partner_ids"])
         self.views[(tenant, key)] = dict(view)
 
-    def in_force(self, tenant: str, partner_ids: Sequence[str], *, on_behalf_of: str,
-                 correlation_id: str | None = None) -> AgreementInForce:  # fmt: skip
+    def in_force(
+        self,
+        tenant: str,
+        partner_ids: Sequence[str],
+        *,
+        on_behalf_of: str,
+        correlation_id: str | None = None,
+    ) -> AgreementInForce:
         view = self.views.get((tenant, frozenset(canonical_id(p) for p in partner_ids)))
         if view is None:
             raise missing(partner_ids)
@@ -51,15 +63,25 @@ class HttpAgreementCheck:
     """Asks the consent service over HTTP as the plan service, on the end caller's behalf."""
 
     def __init__(
-        self, consent_url: Callable[[], str], credential: ServiceCredential, *,
-        timeout: float = 5.0, transport: httpx.BaseTransport | None = None,
-    ) -> None:  # fmt: skip
+        self,
+        consent_url: Callable[[], str],
+        credential: ServiceCredential,
+        *,
+        timeout: float = 5.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
         self._url = consent_url
         self._credential = credential
         self._client = httpx.Client(timeout=timeout, transport=transport)
 
-    def in_force(self, tenant: str, partner_ids: Sequence[str], *, on_behalf_of: str,
-                 correlation_id: str | None = None) -> AgreementInForce:  # fmt: skip
+    def in_force(
+        self,
+        tenant: str,
+        partner_ids: Sequence[str],
+        *,
+        on_behalf_of: str,
+        correlation_id: str | None = None,
+    ) -> AgreementInForce:
         base = self._url()
         if not base:
             raise Unavailable("the consent service is not configured: no session was recorded")
@@ -67,8 +89,9 @@ class HttpAgreementCheck:
         headers = asking_headers(token, on_behalf_of, correlation_id)
         params = {"partner_id": list(partner_ids)}
         try:
-            response = self._client.get(f"{base.rstrip('/')}/agreements", params=params,
-                                        headers=headers)  # fmt: skip
+            response = self._client.get(
+                f"{base.rstrip('/')}/agreements", params=params, headers=headers
+            )
         except httpx.HTTPError as exc:
             raise Unavailable("the consent service did not answer; retry shortly") from exc
         if response.status_code == 404:

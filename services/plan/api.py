@@ -83,9 +83,12 @@ def build_router(app: PlanApplication, reads: PlanReads) -> APIRouter:
         subject: Annotated[str | None, Query(description="a client id")] = None,
     ) -> dict[str, Any]:
         items, total = reads.many(
-            asked(request), subject=subject, offset=page.offset,
-            limit=page.limit, render=plan_view,
-        )  # fmt: skip
+            asked(request),
+            subject=subject,
+            offset=page.offset,
+            limit=page.limit,
+            render=plan_view,
+        )
         return page.of(items, total)
 
     @router.get(
@@ -145,9 +148,13 @@ def build_router(app: PlanApplication, reads: PlanReads) -> APIRouter:
         summary="Close a break-glass grant's compliance review with a finding",
     )
     def review_break_glass(
-        plan_id: UUID, grant_id: str, body: BreakGlassReview, caller: Compliance,
-        if_match: IfMatch, response: Response,
-    ) -> Any:  # fmt: skip
+        plan_id: UUID,
+        grant_id: str,
+        body: BreakGlassReview,
+        caller: Compliance,
+        if_match: IfMatch,
+        response: Response,
+    ) -> Any:
         result = app.review_break_glass(
             plan_id, grant_id, ctx=caller.ctx, expected_version=if_match, **body.model_dump()
         )
@@ -265,28 +272,89 @@ def build_router(app: PlanApplication, reads: PlanReads) -> APIRouter:
         )
 
     commands = (  # (method, path, body, who may call, command, summary, tag, status)
-        ("POST", "/plans/{plan_id}/status", StatusChange, Clinician, app.change_status,
-         "Activate, hold, complete, revoke or mark entered-in-error", "plans", 200),
-        ("PATCH", "/plans/{plan_id}/schedule", ScheduleChange, Scheduler, app.change_schedule,
-         "Change cadence, review interval or next review date", "plans", 200),
-        ("POST", "/plans/{plan_id}/measurements", MeasurementCreate, Clinician,
-         app.record_measurement, "Record a partner's measurement (scored; may raise alerts)",
-         "care", 201),
-        ("POST", "/plans/{plan_id}/readiness-decisions", ReadinessCreate, Clinician,
-         app.record_readiness, "Record whether the criteria to resume joint work are met",
-         "care", 201),
-        ("POST", "/plans/{plan_id}/format-shifts", FormatShiftCreate, Clinician, app.shift_format,
-         "Shift the format mix (a pause holds joint goals)", "care", 201),
-        ("POST", "/plans/{plan_id}/care-team", CareTeamAssign, Scheduler, app.assign_clinician,
-         "Assign a clinician to the care team, with a reason", "care team", 201),
-        ("POST", "/plans/{plan_id}/reviews", ReviewCreate, Clinician, app.record_review,
-         "Record a review", "care", 201),
-    )  # fmt: skip
+        (
+            "POST",
+            "/plans/{plan_id}/status",
+            StatusChange,
+            Clinician,
+            app.change_status,
+            "Activate, hold, complete, revoke or mark entered-in-error",
+            "plans",
+            200,
+        ),
+        (
+            "PATCH",
+            "/plans/{plan_id}/schedule",
+            ScheduleChange,
+            Scheduler,
+            app.change_schedule,
+            "Change cadence, review interval or next review date",
+            "plans",
+            200,
+        ),
+        (
+            "POST",
+            "/plans/{plan_id}/measurements",
+            MeasurementCreate,
+            Clinician,
+            app.record_measurement,
+            "Record a partner's measurement (scored; may raise alerts)",
+            "care",
+            201,
+        ),
+        (
+            "POST",
+            "/plans/{plan_id}/readiness-decisions",
+            ReadinessCreate,
+            Clinician,
+            app.record_readiness,
+            "Record whether the criteria to resume joint work are met",
+            "care",
+            201,
+        ),
+        (
+            "POST",
+            "/plans/{plan_id}/format-shifts",
+            FormatShiftCreate,
+            Clinician,
+            app.shift_format,
+            "Shift the format mix (a pause holds joint goals)",
+            "care",
+            201,
+        ),
+        (
+            "POST",
+            "/plans/{plan_id}/care-team",
+            CareTeamAssign,
+            Scheduler,
+            app.assign_clinician,
+            "Assign a clinician to the care team, with a reason",
+            "care team",
+            201,
+        ),
+        (
+            "POST",
+            "/plans/{plan_id}/reviews",
+            ReviewCreate,
+            Clinician,
+            app.record_review,
+            "Record a review",
+            "care",
+            201,
+        ),
+    )
     for method, path, body, who, command, summary, tag, status in commands:
         add_plan_command(
-            router, method=method, path=path, body_model=body, caller=who, command=command,
-            summary=summary, tags=[tag], status_code=status,
-        )  # fmt: skip
+            router,
+            method=method,
+            path=path,
+            body_model=body,
+            caller=who,
+            command=command,
+            summary=summary,
+            tags=[tag],
+            status_code=status,
+        )
     add_session_routes(router, app)
     add_worklist_routes(router, app, reads)
     add_fhir_routes(router, reads)

@@ -165,10 +165,13 @@ class PlanApplication(CareApplication):
     ) -> Result:
         """Mark a confidence held until a share-by date as shared or no longer held."""
         return self._change(
-            plan_id, ctx, expected_version,
-            lambda p: p.resolve_confidence(session_id=session_id, outcome=outcome,
-                                           resolved_on=resolved_on),
-        )  # fmt: skip
+            plan_id,
+            ctx,
+            expected_version,
+            lambda p: p.resolve_confidence(
+                session_id=session_id, outcome=outcome, resolved_on=resolved_on
+            ),
+        )
 
     def record_readiness(
         self,
@@ -210,28 +213,44 @@ class PlanApplication(CareApplication):
         )
 
     def assign_clinician(
-        self, plan_id: UUID, *, ctx: CommandContext, expected_version: int | None = None,
+        self,
+        plan_id: UUID,
+        *,
+        ctx: CommandContext,
+        expected_version: int | None = None,
         **assignment: Any,
-    ) -> Result:  # fmt: skip
+    ) -> Result:
         """Add a clinician to the plan's care team (its lead or a coordinator may)."""
         return self._team_change(
             plan_id, ctx, expected_version, lambda p: p.assign_clinician(**assignment)
         )
 
     def change_clinician_roles(
-        self, plan_id: UUID, clinician_id: str, *, ctx: CommandContext,
-        expected_version: int | None = None, **change: Any,
-    ) -> Result:  # fmt: skip
+        self,
+        plan_id: UUID,
+        clinician_id: str,
+        *,
+        ctx: CommandContext,
+        expected_version: int | None = None,
+        **change: Any,
+    ) -> Result:
         """Change a team member's roles and the clients they serve."""
         return self._team_change(
-            plan_id, ctx, expected_version,
+            plan_id,
+            ctx,
+            expected_version,
             lambda p: p.change_clinician_roles(clinician_id, **change),
-        )  # fmt: skip
+        )
 
     def remove_clinician(
-        self, plan_id: UUID, clinician_id: str, *, reason: str, ctx: CommandContext,
+        self,
+        plan_id: UUID,
+        clinician_id: str,
+        *,
+        reason: str,
+        ctx: CommandContext,
         expected_version: int | None = None,
-    ) -> Result:  # fmt: skip
+    ) -> Result:
         """Take a clinician off the care team."""
         return self._team_change(
             plan_id,
@@ -247,25 +266,39 @@ class PlanApplication(CareApplication):
             clinician_id=ctx.actor_id, justification=justification, now=dt.datetime.now(dt.UTC)
         )
         self.save_as(ctx, plan)
-        return {"plan_id": str(plan.id), "version": plan.version, "grant_id": grant["grant_id"],
-                "until": grant["until"]}  # fmt: skip
+        return {
+            "plan_id": str(plan.id),
+            "version": plan.version,
+            "grant_id": grant["grant_id"],
+            "until": grant["until"],
+        }
 
     def review_break_glass(
-        self, plan_id: UUID, grant_id: str, *, finding: str, ctx: CommandContext,
+        self,
+        plan_id: UUID,
+        grant_id: str,
+        *,
+        finding: str,
+        ctx: CommandContext,
         expected_version: int | None = None,
-    ) -> Result:  # fmt: skip
+    ) -> Result:
         """Close a break-glass grant's compliance review."""
         return self._change(
-            plan_id, ctx, expected_version,
+            plan_id,
+            ctx,
+            expected_version,
             lambda p: p.review_emergency_access(
                 grant_id, finding=finding, reviewed_by=ctx.actor_id
             ),
-        )  # fmt: skip
+        )
 
     def open_grants(self, tenant: str) -> list[Result]:
         """Break-glass grants not yet reviewed, oldest first (the compliance review queue)."""
-        rows = [{"plan_id": s["plan_id"], **g} for s in self.summaries(tenant)
-                for g in s.get("open_grants", [])]  # fmt: skip
+        rows = [
+            {"plan_id": s["plan_id"], **g}
+            for s in self.summaries(tenant)
+            for g in s.get("open_grants", [])
+        ]
         return sorted(rows, key=lambda r: r["granted_at"])
 
     def _team_change(
@@ -356,9 +389,13 @@ class PlanApplication(CareApplication):
         return [r for r in rows if r is not None]
 
     def confidences_due(
-        self, tenant: str, *, today: dt.date, within_days: int = 7,
+        self,
+        tenant: str,
+        *,
+        today: dt.date,
+        within_days: int = 7,
         clinician_id: str | None = None,
-    ) -> list[Result]:  # fmt: skip
+    ) -> list[Result]:
         """Confidences held under limited-secrets whose share-by date is near or past."""
         rows = [
             {"plan_id": s["plan_id"], **row}

@@ -78,8 +78,9 @@ def create_app(
     if application is None and idempotency is None:
         idempotency = postgres_idempotency(settings, SERVICE)
     gate = gate or consent_gate_of(settings)
-    api = create_service_app(SERVICE, settings, [], description=DESCRIPTION,
-                             idempotency=idempotency)  # fmt: skip
+    api = create_service_app(
+        SERVICE, settings, [], description=DESCRIPTION, idempotency=idempotency
+    )
     credential = service_credential(settings, SERVICE, calls="consent")
     plans = application or build_plans(settings, credential=credential)
     reads = PlanReads(plans, install_access_log(api, "plan", plans), gate, credential)

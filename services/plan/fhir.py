@@ -88,8 +88,9 @@ def care_team(plan: Plan) -> dict[str, Any]:
                 "member": {"reference": f"Practitioner/{entry['clinician_id']}"},
             }
             if role == "individual-therapist" and entry.get("clients"):
-                participant["onBehalfOf"] = {"display": "sees alone: " + ", ".join(
-                    f"Patient/{c}" for c in entry["clients"])}  # fmt: skip
+                participant["onBehalfOf"] = {
+                    "display": "sees alone: " + ", ".join(f"Patient/{c}" for c in entry["clients"])
+                }
             participants.append(participant)
     return {
         "resourceType": "CareTeam",

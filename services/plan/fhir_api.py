@@ -62,9 +62,12 @@ def add_fhir_routes(router: APIRouter, reads: PlanReads) -> None:
     ) -> Response:
         client = subject.removeprefix("Patient/")
         resources, total = reads.many(
-            asked(request), subject=client, offset=page.offset,
-            limit=page.limit, render=fhir.care_plan,
-        )  # fmt: skip
+            asked(request),
+            subject=client,
+            offset=page.offset,
+            limit=page.limit,
+            render=fhir.care_plan,
+        )
         base = str(request.base_url).rstrip("/")
         links = [("self", str(request.url))]
         following = page.offset + len(resources)

@@ -67,13 +67,19 @@ class PlanReads:
         """Asked with the plan service's own credential, for this reader, in this read's flow."""
         viewer = _viewer(asked)
         request = DecisionRequest(
-            person_id=owner, recipient=recipient, purpose=viewer.purpose,
-            categories=CATEGORIES, labels=["PSY"], context={"individual_session": True},
-        )  # fmt: skip
+            person_id=owner,
+            recipient=recipient,
+            purpose=viewer.purpose,
+            categories=CATEGORIES,
+            labels=["PSY"],
+            context={"individual_session": True},
+        )
         decision = self.gate.decide(
-            request, token=self.credential.token_for(viewer.tenant), on_behalf_of=viewer.sub,
+            request,
+            token=self.credential.token_for(viewer.tenant),
+            on_behalf_of=viewer.sub,
             correlation_id=asked.correlation_id or None,
-        )  # fmt: skip
+        )
         return decision.permitted
 
     def _readable(self, asked: Request, plan: Plan, reader: p.Reader) -> None:
@@ -109,13 +115,15 @@ class PlanReads:
         self.log.record(asked, _touched(plan, reader, resource_type))
         return shown
 
-    def plan(self, asked: Request, plan_id: UUID, *, version: int | None,
-             at: dt.datetime | None) -> dict[str, Any]:  # fmt: skip
+    def plan(
+        self, asked: Request, plan_id: UUID, *, version: int | None, at: dt.datetime | None
+    ) -> dict[str, Any]:
         tenant = _viewer(asked).tenant
         return self.one(
-            asked, lambda: self.app.plan_at(plan_id, tenant, version=version, at=at),
+            asked,
+            lambda: self.app.plan_at(plan_id, tenant, version=version, at=at),
             plan_view,
-        )  # fmt: skip
+        )
 
     def history(self, asked: Request, plan_id: UUID) -> list[dict[str, Any]]:
         tenant = _viewer(asked).tenant
@@ -126,20 +134,24 @@ class PlanReads:
 
         return self.one(asked, lambda: self.app.plan(plan_id, tenant), render)
 
-    def care_plan(self, asked: Request, plan_id: UUID,
-                  version: int | None = None) -> tuple[dict[str, Any], int]:  # fmt: skip
+    def care_plan(
+        self, asked: Request, plan_id: UUID, version: int | None = None
+    ) -> tuple[dict[str, Any], int]:
         tenant = _viewer(asked).tenant
         return self.one(
-            asked, lambda: self.app.plan_at(plan_id, tenant, version=version),
+            asked,
+            lambda: self.app.plan_at(plan_id, tenant, version=version),
             lambda plan, reader: (fhir.care_plan(plan, reader), plan.version),
-        )  # fmt: skip
+        )
 
     def goal(self, asked: Request, goal_id: str) -> tuple[dict[str, Any], int]:
         tenant = _viewer(asked).tenant
         return self.one(
-            asked, lambda: self.app.plan_with_goal(goal_id, tenant),
-            lambda plan, reader: (fhir.goal(plan, goal_id, reader), plan.version), "Goal",
-        )  # fmt: skip
+            asked,
+            lambda: self.app.plan_with_goal(goal_id, tenant),
+            lambda plan, reader: (fhir.goal(plan, goal_id, reader), plan.version),
+            "Goal",
+        )
 
     # ---- many plans ------------------------------------------------------------------------
 
@@ -157,8 +169,11 @@ class PlanReads:
         viewer = _viewer(asked)
         self._viewer_may(viewer, resource_type)
         summaries = self.app.summaries(viewer.tenant)
-        candidates = [s for s in summaries if _may_list(viewer, s, self.clock())
-                      and (subject is None or subject in s["members"])]  # fmt: skip
+        candidates = [
+            s
+            for s in summaries
+            if _may_list(viewer, s, self.clock()) and (subject is None or subject in s["members"])
+        ]
         chosen = candidates[offset : offset + limit]
         shown: list[tuple[Plan, p.Reader, T]] = []
         for summary in chosen:

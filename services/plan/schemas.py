@@ -225,9 +225,15 @@ class ReviewCreate(Strict):
 
 
 TeamChangeReason = Literal[
-    "intake", "caseload-change", "clinician-leaving", "client-request", "specialist-needed",
-    "conflict-of-interest", "coverage", "entered-in-error",
-]  # fmt: skip
+    "intake",
+    "caseload-change",
+    "clinician-leaving",
+    "client-request",
+    "specialist-needed",
+    "conflict-of-interest",
+    "coverage",
+    "entered-in-error",
+]
 ClientIds = Field(
     None, max_length=12, description="for an individual therapist: the client(s) they see alone"
 )

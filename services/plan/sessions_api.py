@@ -32,8 +32,9 @@ def add_session_routes(router: APIRouter, app: PlanApplication) -> None:
         if_match: IfMatch,
         response: Response,
     ) -> Any:
-        result = app.record_session(plan_id, ctx=caller.ctx, expected_version=if_match,
-                                    **body.model_dump())  # fmt: skip
+        result = app.record_session(
+            plan_id, ctx=caller.ctx, expected_version=if_match, **body.model_dump()
+        )
         set_etag(response, result["version"])
         return result
 
@@ -51,8 +52,8 @@ def add_session_routes(router: APIRouter, app: PlanApplication) -> None:
         if_match: IfMatch,
         response: Response,
     ) -> Any:
-        result = app.resolve_confidence(plan_id, str(session_id), ctx=caller.ctx,
-                                        expected_version=if_match,
-                                        **body.model_dump())  # fmt: skip
+        result = app.resolve_confidence(
+            plan_id, str(session_id), ctx=caller.ctx, expected_version=if_match, **body.model_dump()
+        )
         set_etag(response, result["version"])
         return result

@@ -45,8 +45,15 @@ def fold(
         summary["next_review_on"] = data["next_review_on"]
         summary["last_review_on"] = data["held_on"]
     elif name == "SessionRecorded":
-        kept = ("session_id", "format", "partner_id", "held_on", "clinician_id", "share_by",
-                "sharing_agreement_id")  # fmt: skip
+        kept = (
+            "session_id",
+            "format",
+            "partner_id",
+            "held_on",
+            "clinician_id",
+            "share_by",
+            "sharing_agreement_id",
+        )
         summary["sessions"].append({k: data.get(k) for k in kept})
     elif name == "ConfidenceResolved":
         for session in summary["sessions"]:

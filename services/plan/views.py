@@ -104,10 +104,10 @@ def shown(plan: Plan, reader: p.Reader) -> Shown:
     alerts = _by_owner(reader, plan.alerts, p.measurements)
     shifts = [show_shift(reader, s) for s in plan.shifts]
     full_frame = frame is Access.FULL
-    readiness = [dict(r) if full_frame else cut(r, FRAME_FREE_TEXT["readiness"])
-                 for r in plan.readiness]  # fmt: skip
-    reviews = [dict(r) if full_frame else cut(r, FRAME_FREE_TEXT["reviews"])
-               for r in plan.reviews]  # fmt: skip
+    readiness = [
+        dict(r) if full_frame else cut(r, FRAME_FREE_TEXT["readiness"]) for r in plan.readiness
+    ]
+    reviews = [dict(r) if full_frame else cut(r, FRAME_FREE_TEXT["reviews"]) for r in plan.reviews]
     labels: set[str] = set()
     if any("focus_issues" in s for s in sessions):
         labels.add("PSY")

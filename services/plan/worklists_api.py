@@ -71,6 +71,7 @@ def add_worklist_routes(router: APIRouter, app: PlanApplication, reads: PlanRead
         ] = None,
         on: Annotated[Day | None, Query(description="the day to judge (default today)")] = None,
     ) -> dict[str, Any]:
-        rows = app.confidences_due(caller.tenant, today=on or today(), within_days=within_days,
-                                   clinician_id=clinician_id)  # fmt: skip
+        rows = app.confidences_due(
+            caller.tenant, today=on or today(), within_days=within_days, clinician_id=clinician_id
+        )
         return page.slice(reads.worklist(asked(request), rows))

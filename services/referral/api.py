@@ -41,9 +41,13 @@ READERS = (Role.COORDINATOR, Role.CLINICIAN, Role.COMPLIANCE, Role.INTEGRATION, 
 COORDINATION = (Role.COORDINATOR, Role.COMPLIANCE, Role.ADMIN)
 KEY_NAMESPACE = uuid.UUID("0f6f1f0e-7c55-4f43-a0a4-2f8f3d3f6c11")
 WorklistReason = Literal[
-    "blocked-by-consent", "suggested", "overdue-acknowledgement", "overdue-first-appointment",
-    "no-show", "awaiting-outcome",
-]  # fmt: skip
+    "blocked-by-consent",
+    "suggested",
+    "overdue-acknowledgement",
+    "overdue-first-appointment",
+    "no-show",
+    "awaiting-outcome",
+]
 
 
 async def referrals(request: Request) -> ReferralApplication:
@@ -62,8 +66,9 @@ def keyed_id(caller: Caller, key: str | None) -> UUID | None:
     return uuid.uuid5(KEY_NAMESPACE, json.dumps([caller.tenant, caller.sub, key]))
 
 
-def _answer(response: Response, view: dict[str, Any], app: ReferralApplication,
-            caller: Caller) -> dict[str, Any]:  # fmt: skip
+def _answer(
+    response: Response, view: dict[str, Any], app: ReferralApplication, caller: Caller
+) -> dict[str, Any]:
     """A referral view as the caller may see it (domain/read_policy.py), with its ETag."""
     set_etag(response, view["version"])
     return shown_to(app, caller.reader, view)
@@ -126,8 +131,12 @@ def _moment(field: str, text: str) -> dt.datetime:
 # -- one referral ------------------------------------------------------------------------
 
 
-@router.post("/referrals", status_code=201, response_model=ReferralPublic,
-             summary="Record a draft referral (Idempotency-Key honoured)")  # fmt: skip
+@router.post(
+    "/referrals",
+    status_code=201,
+    response_model=ReferralPublic,
+    summary="Record a draft referral (Idempotency-Key honoured)",
+)
 def create_referral(
     body: ReferralCreate,
     response: Response,
@@ -172,8 +181,11 @@ def get_history(
     return {"id": str(referral_id), "items": items}
 
 
-@router.post("/referrals/{referral_id}/revise", response_model=ReferralPublic,
-             summary="Replace the details of a draft")  # fmt: skip
+@router.post(
+    "/referrals/{referral_id}/revise",
+    response_model=ReferralPublic,
+    summary="Replace the details of a draft",
+)
 def revise_referral(
     referral_id: UUID,
     body: ReferralDetails,
@@ -200,54 +212,116 @@ def send_referral(
     caller: Annotated[Caller, Depends(allow(*REFERRERS))],
     body: StepIn | None = None,
 ) -> dict[str, Any]:
-    view = app.send(caller.ctx, referral_id, expected_version=if_match,
-                    token=bearer_token(request), note=body.note if body else None)  # fmt: skip
+    view = app.send(
+        caller.ctx,
+        referral_id,
+        expected_version=if_match,
+        token=bearer_token(request),
+        note=body.note if body else None,
+    )
     return _answer(response, view, app, caller)
 
 
-def _take(app: ReferralApplication, caller: Caller, referral_id: UUID, step: Step,
-          if_match: int | None, response: Response,
-          **arguments: Any) -> dict[str, Any]:  # fmt: skip
+def _take(
+    app: ReferralApplication,
+    caller: Caller,
+    referral_id: UUID,
+    step: Step,
+    if_match: int | None,
+    response: Response,
+    **arguments: Any,
+) -> dict[str, Any]:
     view = app.step(caller.ctx, referral_id, step, expected_version=if_match, **arguments)
     return _answer(response, view, app, caller)
 
 
 @router.post("/referrals/{referral_id}/decline", response_model=ReferralPublic)
 def decline_referral(
-    referral_id: UUID, body: DeclineIn, response: Response, app: Referrals, if_match: IfMatch,
+    referral_id: UUID,
+    body: DeclineIn,
+    response: Response,
+    app: Referrals,
+    if_match: IfMatch,
     caller: Annotated[Caller, Depends(allow(*RECEIVING_SIDE))],
-) -> dict[str, Any]:  # fmt: skip
-    return _take(app, caller, referral_id, Step.DECLINE, if_match, response,
-                 reason=body.reason, note=body.note)  # fmt: skip
+) -> dict[str, Any]:
+    return _take(
+        app,
+        caller,
+        referral_id,
+        Step.DECLINE,
+        if_match,
+        response,
+        reason=body.reason,
+        note=body.note,
+    )
 
 
 @router.post("/referrals/{referral_id}/schedule", response_model=ReferralPublic)
 def schedule_appointment(
-    referral_id: UUID, body: ScheduleIn, response: Response, app: Referrals, if_match: IfMatch,
+    referral_id: UUID,
+    body: ScheduleIn,
+    response: Response,
+    app: Referrals,
+    if_match: IfMatch,
     caller: Annotated[Caller, Depends(allow(*RECEIVING_SIDE))],
-) -> dict[str, Any]:  # fmt: skip
-    return _take(app, caller, referral_id, Step.SCHEDULE, if_match, response,
-                 appointment_at=body.appointment_at, note=body.note)  # fmt: skip
+) -> dict[str, Any]:
+    return _take(
+        app,
+        caller,
+        referral_id,
+        Step.SCHEDULE,
+        if_match,
+        response,
+        appointment_at=body.appointment_at,
+        note=body.note,
+    )
 
 
 @router.post("/referrals/{referral_id}/record-attendance", response_model=ReferralPublic)
 def record_attendance(
-    referral_id: UUID, response: Response, app: Referrals, if_match: IfMatch,
-    caller: Annotated[Caller, Depends(allow(*RECEIVING_SIDE))], body: AttendanceIn | None = None,
-) -> dict[str, Any]:  # fmt: skip
-    body = body or AttendanceIn()
-    return _take(app, caller, referral_id, Step.RECORD_ATTENDANCE, if_match, response,
-                 attended_at=body.attended_at, note=body.note)  # fmt: skip
-
-
-@router.post("/referrals/{referral_id}/complete", response_model=ReferralPublic,
-             summary="Close the loop with the outcome")  # fmt: skip
-def complete_referral(
-    referral_id: UUID, body: CompleteIn, response: Response, app: Referrals, if_match: IfMatch,
+    referral_id: UUID,
+    response: Response,
+    app: Referrals,
+    if_match: IfMatch,
     caller: Annotated[Caller, Depends(allow(*RECEIVING_SIDE))],
-) -> dict[str, Any]:  # fmt: skip
-    return _take(app, caller, referral_id, Step.COMPLETE, if_match, response,
-                 outcome=body.outcome, note=body.note)  # fmt: skip
+    body: AttendanceIn | None = None,
+) -> dict[str, Any]:
+    body = body or AttendanceIn()
+    return _take(
+        app,
+        caller,
+        referral_id,
+        Step.RECORD_ATTENDANCE,
+        if_match,
+        response,
+        attended_at=body.attended_at,
+        note=body.note,
+    )
+
+
+@router.post(
+    "/referrals/{referral_id}/complete",
+    response_model=ReferralPublic,
+    summary="Close the loop with the outcome",
+)
+def complete_referral(
+    referral_id: UUID,
+    body: CompleteIn,
+    response: Response,
+    app: Referrals,
+    if_match: IfMatch,
+    caller: Annotated[Caller, Depends(allow(*RECEIVING_SIDE))],
+) -> dict[str, Any]:
+    return _take(
+        app,
+        caller,
+        referral_id,
+        Step.COMPLETE,
+        if_match,
+        response,
+        outcome=body.outcome,
+        note=body.note,
+    )
 
 
 # Steps that take only an optional note: (step, who may take it).
@@ -267,18 +341,26 @@ NOTE_STEPS: tuple[tuple[Step, tuple[Role, ...]], ...] = (
 def _note_step(step: Step, roles: tuple[Role, ...]) -> None:
     # The dependency is a default value: an annotation here could not see `roles`.
     def take_step(
-        referral_id: UUID, response: Response, app: Referrals, if_match: IfMatch,
-        body: StepIn | None = None, caller: Caller = Depends(allow(*roles)),
-    ) -> dict[str, Any]:  # fmt: skip
+        referral_id: UUID,
+        response: Response,
+        app: Referrals,
+        if_match: IfMatch,
+        body: StepIn | None = None,
+        caller: Caller = Depends(allow(*roles)),
+    ) -> dict[str, Any]:
         note = body.note if body else None
         return _take(app, caller, referral_id, step, if_match, response, note=note)
 
     name = step.value.replace("-", "_")
     router.add_api_route(
-        f"/referrals/{{referral_id}}/{step.value}", take_step, methods=["POST"],
-        response_model=ReferralPublic, name=name, operation_id=f"{name}_referral",
+        f"/referrals/{{referral_id}}/{step.value}",
+        take_step,
+        methods=["POST"],
+        response_model=ReferralPublic,
+        name=name,
+        operation_id=f"{name}_referral",
         summary=f"Step '{step.value}' (optional note)",
-    )  # fmt: skip
+    )
 
 
 for _step, _roles in NOTE_STEPS:

@@ -61,8 +61,9 @@ class ReferralApplication(CareApplication):
 
     # -- commands ---------------------------------------------------------------------------
 
-    def draft(self, ctx: CommandContext, *, referral_id: UUID | None = None,
-              **details: Any) -> tuple[dict[str, Any], bool]:  # fmt: skip
+    def draft(
+        self, ctx: CommandContext, *, referral_id: UUID | None = None, **details: Any
+    ) -> tuple[dict[str, Any], bool]:
         """Record a draft; with a known `referral_id` (a retried create) return the existing one.
 
         Returns the referral's view and whether it was created now.
@@ -79,15 +80,28 @@ class ReferralApplication(CareApplication):
         self.save_as(ctx, referral)
         return referral_view(referral), True
 
-    def revise(self, ctx: CommandContext, referral_id: UUID, *, expected_version: int | None,
-               **details: Any) -> dict[str, Any]:  # fmt: skip
+    def revise(
+        self,
+        ctx: CommandContext,
+        referral_id: UUID,
+        *,
+        expected_version: int | None,
+        **details: Any,
+    ) -> dict[str, Any]:
         referral = self._load_for_change(ctx, referral_id, expected_version)
         referral.revise(**details)
         self.save_as(ctx, referral)
         return referral_view(referral)
 
-    def send(self, ctx: CommandContext, referral_id: UUID, *, expected_version: int | None,
-             token: str | None, note: str | None = None) -> dict[str, Any]:  # fmt: skip
+    def send(
+        self,
+        ctx: CommandContext,
+        referral_id: UUID,
+        *,
+        expected_version: int | None,
+        token: str | None,
+        note: str | None = None,
+    ) -> dict[str, Any]:
         """Ask for consent and send on PERMIT; record a block and raise 409 otherwise."""
         referral = self._load_for_change(ctx, referral_id, expected_version)
         referral.check_can_send()
@@ -96,9 +110,13 @@ class ReferralApplication(CareApplication):
         decision = self.consent_gate.decide(self._decision_request(referral), token=token)
         if not decision.permitted:
             missing = missing_consent(referral, decision)
-            referral.block_send(decision_id=decision.decision_id, outcome=decision.outcome,
-                                missing=missing, obligations=decision.obligations,
-                                at=self.clock())  # fmt: skip
+            referral.block_send(
+                decision_id=decision.decision_id,
+                outcome=decision.outcome,
+                missing=missing,
+                obligations=decision.obligations,
+                at=self.clock(),
+            )
             self.save_as(ctx, referral)
             raise Conflict(
                 f"the referral was not sent: {missing}",
@@ -107,13 +125,25 @@ class ReferralApplication(CareApplication):
                 missing_consent=missing,
                 version=referral.version,
             )
-        referral.send(decision_id=decision.decision_id, obligations=decision.obligations,
-                      levels=self.service_levels, at=self.clock(), note=note)  # fmt: skip
+        referral.send(
+            decision_id=decision.decision_id,
+            obligations=decision.obligations,
+            levels=self.service_levels,
+            at=self.clock(),
+            note=note,
+        )
         self.save_as(ctx, referral)
         return referral_view(referral)
 
-    def step(self, ctx: CommandContext, referral_id: UUID, step: Step, *,
-             expected_version: int | None, **arguments: Any) -> dict[str, Any]:  # fmt: skip
+    def step(
+        self,
+        ctx: CommandContext,
+        referral_id: UUID,
+        step: Step,
+        *,
+        expected_version: int | None,
+        **arguments: Any,
+    ) -> dict[str, Any]:
         """Take one lifecycle step other than revise and send (see `_STEP_METHODS`)."""
         referral = self._load_for_change(ctx, referral_id, expected_version)
         getattr(referral, _STEP_METHODS[step])(at=self.clock(), **arguments)
@@ -174,8 +204,9 @@ class ReferralApplication(CareApplication):
             return None
         return found if isinstance(found, Referral) else None
 
-    def _load_for_change(self, ctx: CommandContext, referral_id: UUID,
-                         expected_version: int | None) -> Referral:  # fmt: skip
+    def _load_for_change(
+        self, ctx: CommandContext, referral_id: UUID, expected_version: int | None
+    ) -> Referral:
         referral: Referral = self.load(Referral, referral_id, ctx.tenant)
         check_version(referral.version, expected_version)
         return referral

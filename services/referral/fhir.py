@@ -24,10 +24,14 @@ OUTCOME_SYSTEM = f"{BASE}/CodeSystem/referral-outcome"
 ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 CONFIDENTIALITY = "http://terminology.hl7.org/CodeSystem/v3-Confidentiality"
 _REQUEST_STATUS = {
-    State.DRAFT: "draft", State.COMPLETED: "completed", State.ENTERED_IN_ERROR: "entered-in-error",
-    State.DECLINED: "revoked", State.CANCELLED: "revoked", State.FULFILLMENT_CANCELLED: "revoked",
+    State.DRAFT: "draft",
+    State.COMPLETED: "completed",
+    State.ENTERED_IN_ERROR: "entered-in-error",
+    State.DECLINED: "revoked",
+    State.CANCELLED: "revoked",
+    State.FULFILLMENT_CANCELLED: "revoked",
     State.FAILED: "revoked",
-}  # fmt: skip
+}
 
 
 def _security(labels: list[str]) -> list[dict[str, str]]:
@@ -181,8 +185,9 @@ def _reference_id(reference: Any, kind: str) -> str | None:
 def parse_service_request(data: Any) -> dict[str, Any]:
     """Validate an EHR's ServiceRequest (R4B) and map it to draft details; 422 naming fields."""
     if not isinstance(data, dict) or data.get("resourceType") != "ServiceRequest":
-        raise RuleBroken("the body is not a ServiceRequest",
-                         errors={"resourceType": "must be 'ServiceRequest'"})  # fmt: skip
+        raise RuleBroken(
+            "the body is not a ServiceRequest", errors={"resourceType": "must be 'ServiceRequest'"}
+        )
     try:
         request = ServiceRequest.model_validate(data)
     except ValidationError as exc:
@@ -217,11 +222,16 @@ def parse_service_request(data: Any) -> dict[str, Any]:
         raise RuleBroken("the ServiceRequest cannot become a referral", errors=errors)
     identifiers = [i.value for i in request.identifier or [] if i.value]
     return {
-        "plan_id": plan_id, "client_id": client_id, "referral_type": referral_type,
-        "priority": request.priority or "routine", "reason": reason,
-        "organization": organization, "contact": None, "coordinator_id": None,
+        "plan_id": plan_id,
+        "client_id": client_id,
+        "referral_type": referral_type,
+        "priority": request.priority or "routine",
+        "reason": reason,
+        "organization": organization,
+        "contact": None,
+        "coordinator_id": None,
         "source_id": identifiers[0] if identifiers else None,
-    }  # fmt: skip
+    }
 
 
 def _reason(request: Any) -> str | None:

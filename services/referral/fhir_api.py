@@ -25,8 +25,9 @@ def _clinical(kind: rp.Kind) -> bool:
     return rp.clinical_text(kind) is Access.FULL
 
 
-def _resource(body: dict[str, Any], version: int, status: int = 200,
-              location: str | None = None) -> JSONResponse:  # fmt: skip
+def _resource(
+    body: dict[str, Any], version: int, status: int = 200, location: str | None = None
+) -> JSONResponse:
     response = JSONResponse(body, status_code=status, media_type=FHIR_JSON)
     response.headers["ETag"] = f'W/"{version}"'
     if location:
@@ -34,8 +35,12 @@ def _resource(body: dict[str, Any], version: int, status: int = 200,
     return response
 
 
-@router.post("/ServiceRequest", status_code=201, response_class=JSONResponse,
-             summary="An EHR creates a referral (Idempotency-Key honoured)")  # fmt: skip
+@router.post(
+    "/ServiceRequest",
+    status_code=201,
+    response_class=JSONResponse,
+    summary="An EHR creates a referral (Idempotency-Key honoured)",
+)
 def create_service_request(
     app: Referrals,
     caller: Annotated[Caller, Depends(allow(*EHR_WRITERS))],
@@ -49,44 +54,56 @@ def create_service_request(
     referral = app.referral(caller.tenant, UUID(view["id"]))
     kind = placed(app, caller.reader, referral.plan_id, referral.client_id)
     return _resource(
-        fhir.service_request(referral, clinical=_clinical(kind)), referral.version,
+        fhir.service_request(referral, clinical=_clinical(kind)),
+        referral.version,
         201 if created else 200,
         f"/fhir/ServiceRequest/{referral.id}/_history/{referral.version}",
-    )  # fmt: skip
+    )
 
 
 @router.get("/ServiceRequest/{referral_id}", response_class=JSONResponse)
 def read_service_request(
-    request: Request, referral_id: UUID, app: Referrals,
+    request: Request,
+    referral_id: UUID,
+    app: Referrals,
     caller: Annotated[Caller, Depends(allow(*READERS))],
-) -> Response:  # fmt: skip
+) -> Response:
     referral, kind = read_one(request, app, referral_id, resource_type="ServiceRequest")
     return _resource(fhir.service_request(referral, clinical=_clinical(kind)), referral.version)
 
 
 @router.get("/ServiceRequest/{referral_id}/_history/{version}", response_class=JSONResponse)
 def read_service_request_version(
-    request: Request, referral_id: UUID, version: Version, app: Referrals,
+    request: Request,
+    referral_id: UUID,
+    version: Version,
+    app: Referrals,
     caller: Annotated[Caller, Depends(allow(*READERS))],
-) -> Response:  # fmt: skip
-    referral, kind = read_one(request, app, referral_id, version=version,
-                              resource_type="ServiceRequest")  # fmt: skip
+) -> Response:
+    referral, kind = read_one(
+        request, app, referral_id, version=version, resource_type="ServiceRequest"
+    )
     return _resource(fhir.service_request(referral, clinical=_clinical(kind)), referral.version)
 
 
 @router.get("/Task/{referral_id}", response_class=JSONResponse)
 def read_task(
-    request: Request, referral_id: UUID, app: Referrals,
+    request: Request,
+    referral_id: UUID,
+    app: Referrals,
     caller: Annotated[Caller, Depends(allow(*READERS))],
-) -> Response:  # fmt: skip
+) -> Response:
     referral, kind = read_one(request, app, referral_id, resource_type="Task")
     return _resource(fhir.task(referral, clinical=_clinical(kind)), referral.version)
 
 
 @router.get("/Task/{referral_id}/_history/{version}", response_class=JSONResponse)
 def read_task_version(
-    request: Request, referral_id: UUID, version: Version, app: Referrals,
+    request: Request,
+    referral_id: UUID,
+    version: Version,
+    app: Referrals,
     caller: Annotated[Caller, Depends(allow(*READERS))],
-) -> Response:  # fmt: skip
+) -> Response:
     referral, kind = read_one(request, app, referral_id, version=version, resource_type="Task")
     return _resource(fhir.task(referral, clinical=_clinical(kind)), referral.version)

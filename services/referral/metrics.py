@@ -58,17 +58,19 @@ def _per_organization(sent: list[ReferralSummary]) -> list[dict[str, Any]]:
         declined = sum(1 for s in items if s.declined_at is not None)
         appointments = sum(s.appointments for s in items)
         no_shows = sum(s.no_shows for s in items)
-        rows.append({
-            "organization_id": org,
-            "sent": len(items),
-            "accepted": sum(1 for s in items if s.accepted_at is not None),
-            "declined": declined,
-            "decline_rate": _rate(declined, len(items)),
-            "appointments": appointments,
-            "no_shows": no_shows,
-            "no_show_rate": _rate(no_shows, appointments),
-            "completed": sum(1 for s in items if s.completed_at is not None),
-        })  # fmt: skip
+        rows.append(
+            {
+                "organization_id": org,
+                "sent": len(items),
+                "accepted": sum(1 for s in items if s.accepted_at is not None),
+                "declined": declined,
+                "decline_rate": _rate(declined, len(items)),
+                "appointments": appointments,
+                "no_shows": no_shows,
+                "no_show_rate": _rate(no_shows, appointments),
+                "completed": sum(1 for s in items if s.completed_at is not None),
+            }
+        )
     return rows
 
 
@@ -86,10 +88,13 @@ def _detox_follow_up(
         visits = [
             s.attended_at - detox.completed_at
             for s in everything
-            if s.id != detox.id and s.tenant == detox.tenant and s.client_id == detox.client_id
-            and s.referral_type != "detox" and s.attended_at is not None
+            if s.id != detox.id
+            and s.tenant == detox.tenant
+            and s.client_id == detox.client_id
+            and s.referral_type != "detox"
+            and s.attended_at is not None
             and s.attended_at > detox.completed_at
-        ]  # fmt: skip
+        ]
         for days in within:
             if any(v <= dt.timedelta(days=days) for v in visits):
                 within[days] += 1

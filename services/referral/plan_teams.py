@@ -15,10 +15,15 @@ from uuid import UUID
 from services.common.inbound import InboundRecord
 from services.referral.domain.plan_team import PlanTeam
 
-TEAM_EVENTS = frozenset({
-    "PlanCreated", "ClinicianAssigned", "ClinicianRolesChanged", "ClinicianRemoved",
-    "EmergencyAccessGranted",
-})  # fmt: skip
+TEAM_EVENTS = frozenset(
+    {
+        "PlanCreated",
+        "ClinicianAssigned",
+        "ClinicianRolesChanged",
+        "ClinicianRemoved",
+        "EmergencyAccessGranted",
+    }
+)
 
 
 def _members(body: Mapping[str, Any]) -> list[str]:
@@ -27,10 +32,13 @@ def _members(body: Mapping[str, Any]) -> list[str]:
 
 def _clinicians(body: Mapping[str, Any]) -> list[dict[str, Any]]:
     return [
-        {"clinician_id": str(c["clinician_id"]), "roles": list(c.get("roles") or ()),
-         "clients": list(c.get("clients") or ())}
+        {
+            "clinician_id": str(c["clinician_id"]),
+            "roles": list(c.get("roles") or ()),
+            "clients": list(c.get("clients") or ()),
+        }
         for c in body.get("clinicians") or ()
-    ]  # fmt: skip
+    ]
 
 
 def note_team(team: PlanTeam | None, record: InboundRecord) -> list[Any]:
@@ -40,15 +48,26 @@ def note_team(team: PlanTeam | None, record: InboundRecord) -> list[Any]:
         if team is not None:
             return []
         plan_id = UUID(str(body.get("id") or record.subject))
-        return [PlanTeam(tenant=record.tenant, plan_id=plan_id, member_ids=_members(body),
-                         clinicians=_clinicians(body), record_id=record.ce_id)]  # fmt: skip
+        return [
+            PlanTeam(
+                tenant=record.tenant,
+                plan_id=plan_id,
+                member_ids=_members(body),
+                clinicians=_clinicians(body),
+                record_id=record.ce_id,
+            )
+        ]
     if team is None or team.seen(record.ce_id):
         return []  # a team of a plan created before teams were kept: nothing to change
     clinician = str(body["clinician_id"])
     if name in ("ClinicianAssigned", "ClinicianRolesChanged"):
         clients = list(body.get("clients") or ())
-        team.note_member(clinician_id=clinician, roles=list(body["roles"]), clients=clients,
-                         record_id=record.ce_id)  # fmt: skip
+        team.note_member(
+            clinician_id=clinician,
+            roles=list(body["roles"]),
+            clients=clients,
+            record_id=record.ce_id,
+        )
     elif name == "ClinicianRemoved":
         team.note_leaving(clinician_id=clinician, record_id=record.ce_id)
     else:

@@ -28,10 +28,13 @@ from services.referral.summary import (
 )
 
 # The referrals' own events: not the plan teams' (domain/plan_team.py) nor the access events.
-REFERRAL_EVENTS = tuple(sorted(
-    topic for topic, cls in named_event_classes("referral").items()
-    if cls.__qualname__.split(".")[0] == "Referral"
-))  # fmt: skip
+REFERRAL_EVENTS = tuple(
+    sorted(
+        topic
+        for topic, cls in named_event_classes("referral").items()
+        if cls.__qualname__.split(".")[0] == "Referral"
+    )
+)
 
 
 class SummarySource(Protocol):

@@ -25,8 +25,9 @@ from services.referral.domain import read_policy as rp
 RESOURCE = "Referral"
 
 
-def placed(app: ReferralApplication, viewer: Viewer, plan_id: UUID | str,
-           client_id: str | None) -> rp.Kind:  # fmt: skip
+def placed(
+    app: ReferralApplication, viewer: Viewer, plan_id: UUID | str, client_id: str | None
+) -> rp.Kind:
     # Only a clinician's place depends on the care team: no store read for anyone else.
     team = app.plan_team(UUID(str(plan_id))) if viewer.has("clinician") else None
     return rp.reader_of(viewer, team, client_id, app.clock())
@@ -87,8 +88,9 @@ def readable_rows(
 ) -> list[dict[str, Any]]:
     """List rows (ids and codes) of the referrals this caller may read, logged as one read."""
     viewer = _viewer(request)
-    kept = [dict(r) for r in rows
-            if rp.may_read(placed(app, viewer, r["plan_id"], r.get("client_id")))]  # fmt: skip
+    kept = [
+        dict(r) for r in rows if rp.may_read(placed(app, viewer, r["plan_id"], r.get("client_id")))
+    ]
     records = [(str(r["id"]), r.get("version")) for r in kept]
     clients = {str(r["client_id"]) for r in kept if r.get("client_id")}
     record_read(request, Touched(RESOURCE, records, clients, view="redacted"))

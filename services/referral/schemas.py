@@ -11,9 +11,14 @@ from pydantic import AwareDatetime, BaseModel, Field
 from services.common.validation import RequestModel
 
 ReferralType = Literal[
-    "family-therapy", "detox", "outpatient-sud", "medication-support", "psychiatry",
-    "ipv-advocacy", "individual-therapy",
-]  # fmt: skip
+    "family-therapy",
+    "detox",
+    "outpatient-sud",
+    "medication-support",
+    "psychiatry",
+    "ipv-advocacy",
+    "individual-therapy",
+]
 Priority = Literal["routine", "urgent", "asap", "stat"]
 Outcome = Literal[
     "treatment-completed", "engaged-in-care", "referred-on", "client-withdrew", "other"

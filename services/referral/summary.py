@@ -58,20 +58,32 @@ def _str(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def fold(summaries: dict[str, ReferralSummary], name: str, rid: str, version: int,
-         body: Mapping[str, Any]) -> None:  # fmt: skip
+def fold(
+    summaries: dict[str, ReferralSummary],
+    name: str,
+    rid: str,
+    version: int,
+    body: Mapping[str, Any],
+) -> None:
     """Apply one stored event (by name, with its decoded state) to the summaries."""
     at = _when(body.get("at") or body["timestamp"])  # when the step happened, else when stored
     assert at is not None
     if name == "ReferralDrafted":
         org = body.get("organization") or {}
         summaries[rid] = ReferralSummary(
-            id=rid, tenant=body["tenant"], plan_id=str(body["plan_id"]),
-            client_id=body["client_id"], referral_type=body["referral_type"],
-            priority=body["priority"], origin=body["origin"],
-            coordinator_id=body.get("coordinator_id"), organization_id=_str(org.get("id")),
-            state=State.DRAFT, created_at=at, updated_at=at,
-        )  # fmt: skip
+            id=rid,
+            tenant=body["tenant"],
+            plan_id=str(body["plan_id"]),
+            client_id=body["client_id"],
+            referral_type=body["referral_type"],
+            priority=body["priority"],
+            origin=body["origin"],
+            coordinator_id=body.get("coordinator_id"),
+            organization_id=_str(org.get("id")),
+            state=State.DRAFT,
+            created_at=at,
+            updated_at=at,
+        )
         return
     summary = summaries.get(rid)
     if summary is None:

@@ -52,9 +52,12 @@ def up(
     started = time.monotonic()
     try:
         info = stack.up(
-            infra_only=infra_only, brokers=brokers, pg_standby=pg_standby,
-            kafka_tls=kafka_tls, on_note=console.print,
-        )  # fmt: skip
+            infra_only=infra_only,
+            brokers=brokers,
+            pg_standby=pg_standby,
+            kafka_tls=kafka_tls,
+            on_note=console.print,
+        )
     except MissingPrerequisiteError as exc:
         console.print(f"[red]cannot start the stack: {exc}[/red]")
         raise typer.Exit(2) from exc

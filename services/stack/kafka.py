@@ -116,8 +116,16 @@ def fetch_jars() -> Path:
     if kafka_version(libs) and any(libs.glob("log4j-slf4j-impl-*.jar")):
         return libs
     libs.mkdir(parents=True, exist_ok=True)
-    cmd = ["mvn", "-q", "-B", "-f", str(POM), "dependency:copy-dependencies",
-           "-DincludeScope=runtime", f"-DoutputDirectory={libs}"]  # fmt: skip
+    cmd = [
+        "mvn",
+        "-q",
+        "-B",
+        "-f",
+        str(POM),
+        "dependency:copy-dependencies",
+        "-DincludeScope=runtime",
+        f"-DoutputDirectory={libs}",
+    ]
     result = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if result.returncode != 0 or not kafka_version(libs):
         raise KafkaStartError(
@@ -245,8 +253,15 @@ def format_storage(libs: Path, node_list: list[BrokerNode], cluster_id: str) -> 
         quorum = ["--standalone"] if node.count == 1 else []  # a cluster names its voters
         if kafka_tls.enabled(kafka_dir()):
             quorum += kafka_tls.format_arguments(kafka_dir())  # the SCRAM users
-        cmd = _java(libs, "kafka.tools.StorageTool", "format", *quorum,
-                    f"--cluster-id={cluster_id}", "-c", str(node.config))  # fmt: skip
+        cmd = _java(
+            libs,
+            "kafka.tools.StorageTool",
+            "format",
+            *quorum,
+            f"--cluster-id={cluster_id}",
+            "-c",
+            str(node.config),
+        )
         running.append(subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT))
     for proc in running:
         output, _ = proc.communicate(timeout=300)
@@ -283,10 +298,15 @@ def start_brokers(
     format_storage(libs, missing, cluster_id)
     started = {node.name: (node, _launch(libs, node)) for node in missing}
     components = {
-        name: Component(name, pid=proc.pid, port=ports[node.node_id][0],
-                        url=f"127.0.0.1:{ports[node.node_id][0]}", log=str(node.log))
+        name: Component(
+            name,
+            pid=proc.pid,
+            port=ports[node.node_id][0],
+            url=f"127.0.0.1:{ports[node.node_id][0]}",
+            log=str(node.log),
+        )
         for name, (node, proc) in started.items()
-    }  # fmt: skip
+    }
     on_launch(components)
     for name, (node, proc) in started.items():
         access = kafka_tls.client_access(kafka_dir(), components[name].url or "")
@@ -324,13 +344,22 @@ def start_kafka() -> Component:
 
 def _launch(libs: Path, node: BrokerNode) -> subprocess.Popen[bytes]:
     node.log.parent.mkdir(parents=True, exist_ok=True)
-    cmd = ["java", *HEAP[node.count], "-XX:+UseG1GC", "-Djava.awt.headless=true",
-           *_java(libs, "kafka.Kafka", str(node.config))[1:]]  # fmt: skip
+    cmd = [
+        "java",
+        *HEAP[node.count],
+        "-XX:+UseG1GC",
+        "-Djava.awt.headless=true",
+        *_java(libs, "kafka.Kafka", str(node.config))[1:],
+    ]
     with node.log.open("ab") as out:
         return subprocess.Popen(
-            cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True, cwd=node.home,
-        )  # fmt: skip
+            cmd,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            cwd=node.home,
+        )
 
 
 def kafka_answers(kafka: KafkaTarget, timeout_ms: int = 2_000) -> bool:

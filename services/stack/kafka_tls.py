@@ -102,14 +102,16 @@ def broker_overrides(kafka_home: Path, broker_port: int, controller_port: int) -
         "ssl.truststore.type": "PKCS12",
         "ssl.truststore.location": str(tls_dir(kafka_home) / "truststore.p12"),
         "ssl.truststore.password": known["store"],
-    }  # fmt: skip
+    }
 
 
 def format_arguments(kafka_home: Path) -> list[str]:
     """`kafka-storage format` arguments that create the SCRAM users with the metadata."""
     known = _secrets(kafka_home)
-    return [f"--add-scram={MECHANISM}=[name={user},password={known[user]}]"
-            for user in (ADMIN_USER, CLIENT_USER)]  # fmt: skip
+    return [
+        f"--add-scram={MECHANISM}=[name={user},password={known[user]}]"
+        for user in (ADMIN_USER, CLIENT_USER)
+    ]
 
 
 def client_security(kafka_home: Path) -> dict[str, Any]:

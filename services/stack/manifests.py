@@ -30,9 +30,14 @@ PART_OF = {"app.kubernetes.io/part-of": "careledger"}
 KAFKA_CA_DIR = "/etc/careledger/kafka-ca"  # the cluster CA that signs the brokers' certificates
 VOLUMES = [
     {"name": "tmp", "emptyDir": {}},
-    {"name": "kafka-ca", "secret": {"secretName": f"{KAFKA_CLUSTER}-cluster-ca-cert",
-                                    "items": [{"key": "ca.crt", "path": "ca.crt"}]}},
-]  # fmt: skip
+    {
+        "name": "kafka-ca",
+        "secret": {
+            "secretName": f"{KAFKA_CLUSTER}-cluster-ca-cert",
+            "items": [{"key": "ca.crt", "path": "ca.crt"}],
+        },
+    },
+]
 JWKS_DIR = "/etc/careledger/jwks"  # the ConfigMap careledger-jwks: the public keys tokens are
 # verified with (the identity provider's, and each service key's, from `careledger keys new`)
 SERVICE_KEY_DIR = "/etc/careledger/service-key"  # a calling service's own private key
@@ -46,9 +51,8 @@ RESOURCES: dict[str, dict[str, dict[str, str]]] = {
     "api": {"requests": {"cpu": "500m", "memory": "192Mi"}, "limits": {"memory": "384Mi"}},
     "relay": {"requests": {"cpu": "250m", "memory": "256Mi"}, "limits": {"memory": "512Mi"}},
     "consumer": {"requests": {"cpu": "100m", "memory": "160Mi"}, "limits": {"memory": "320Mi"}},
-    "projections": {"requests": {"cpu": "100m", "memory": "160Mi"},
-                    "limits": {"memory": "320Mi"}},
-}  # fmt: skip
+    "projections": {"requests": {"cpu": "100m", "memory": "160Mi"}, "limits": {"memory": "320Mi"}},
+}
 
 
 def kind_of(spec: ProcessSpec) -> str:
@@ -81,18 +85,27 @@ def kafka_topics() -> list[dict[str, Any]]:
     resources = []
     for spec in TOPICS:
         request = topic_request(spec, BROKERS)
-        resources.append({
-            "apiVersion": "kafka.strimzi.io/v1beta2", "kind": "KafkaTopic",
-            "metadata": {"name": spec.name, "labels": {"strimzi.io/cluster": KAFKA_CLUSTER}},
-            "spec": {"topicName": spec.name, "partitions": request["num_partitions"],
-                     "replicas": request["replication_factor"], "config": request["configs"]},
-        })  # fmt: skip
+        resources.append(
+            {
+                "apiVersion": "kafka.strimzi.io/v1beta2",
+                "kind": "KafkaTopic",
+                "metadata": {"name": spec.name, "labels": {"strimzi.io/cluster": KAFKA_CLUSTER}},
+                "spec": {
+                    "topicName": spec.name,
+                    "partitions": request["num_partitions"],
+                    "replicas": request["replication_factor"],
+                    "config": request["configs"],
+                },
+            }
+        )
     return resources
 
 
 def _acl(kind: str, name: str, *operations: str) -> dict[str, Any]:
-    return {"resource": {"type": kind, "name": name, "patternType": "literal"},
-            "operations": list(operations)}  # fmt: skip
+    return {
+        "resource": {"type": kind, "name": name, "patternType": "literal"},
+        "operations": list(operations),
+    }
 
 
 def kafka_users() -> list[dict[str, Any]]:
@@ -107,15 +120,24 @@ def kafka_users() -> list[dict[str, Any]]:
         ]
         if consumed := consumed_topics(service):
             acls += [_acl("topic", topic, "Describe", "Read") for topic in consumed]
-            acls += [_acl("group", group_of(service), "Read"),
-                     _acl("topic", DEADLETTER.name, "Describe", "Write")]  # fmt: skip
-        users.append({
-            "apiVersion": "kafka.strimzi.io/v1beta2", "kind": "KafkaUser",
-            "metadata": {"name": f"careledger-{service}",
-                         "labels": {"strimzi.io/cluster": KAFKA_CLUSTER}},
-            "spec": {"authentication": {"type": "scram-sha-512"},
-                     "authorization": {"type": "simple", "acls": acls}},
-        })  # fmt: skip
+            acls += [
+                _acl("group", group_of(service), "Read"),
+                _acl("topic", DEADLETTER.name, "Describe", "Write"),
+            ]
+        users.append(
+            {
+                "apiVersion": "kafka.strimzi.io/v1beta2",
+                "kind": "KafkaUser",
+                "metadata": {
+                    "name": f"careledger-{service}",
+                    "labels": {"strimzi.io/cluster": KAFKA_CLUSTER},
+                },
+                "spec": {
+                    "authentication": {"type": "scram-sha-512"},
+                    "authorization": {"type": "simple", "acls": acls},
+                },
+            }
+        )
     return users
 
 
@@ -124,20 +146,25 @@ def kafka_users() -> list[dict[str, Any]]:
 
 def _env(service: str, kind: str) -> list[dict[str, Any]]:
     env: list[dict[str, Any]] = [
-        {"name": "CARELEDGER_DATABASE_URL",
-         "valueFrom": {"secretKeyRef": {"name": f"{PG_CLUSTER}-app", "key": "uri"}}},
-    ]  # fmt: skip
+        {
+            "name": "CARELEDGER_DATABASE_URL",
+            "valueFrom": {"secretKeyRef": {"name": f"{PG_CLUSTER}-app", "key": "uri"}},
+        },
+    ]
     if kind == "api" and service in CALLERS:
-        env.append({"name": "CARELEDGER_SERVICE_KEY_FILE",
-                    "value": f"{SERVICE_KEY_DIR}/{service}.pem"})  # fmt: skip
+        env.append(
+            {"name": "CARELEDGER_SERVICE_KEY_FILE", "value": f"{SERVICE_KEY_DIR}/{service}.pem"}
+        )
     if kind == "projections":  # they read PostgreSQL only (and `careledger ready` checks that)
         return [*env, {"name": "CARELEDGER_KAFKA_BOOTSTRAP", "value": ""}]
     return [
         *env,
         {"name": "CARELEDGER_KAFKA_SASL_USERNAME", "value": f"careledger-{service}"},
-        {"name": "CARELEDGER_KAFKA_SASL_PASSWORD",
-         "valueFrom": {"secretKeyRef": {"name": f"careledger-{service}", "key": "password"}}},
-    ]  # fmt: skip
+        {
+            "name": "CARELEDGER_KAFKA_SASL_PASSWORD",
+            "valueFrom": {"secretKeyRef": {"name": f"careledger-{service}", "key": "password"}},
+        },
+    ]
 
 
 def _container(spec: ProcessSpec, kind: str) -> dict[str, Any]:
@@ -146,40 +173,60 @@ def _container(spec: ProcessSpec, kind: str) -> dict[str, Any]:
     if kind == "api":
         args = ["serve", service, "--host", "0.0.0.0", "--port", str(API_PORT)]  # noqa: S104
     container: dict[str, Any] = {
-        "name": kind, "image": "careledger", "args": args,
+        "name": kind,
+        "image": "careledger",
+        "args": args,
         "envFrom": [{"configMapRef": {"name": "careledger-config"}}],
-        "env": _env(service, kind), "resources": RESOURCES[kind],
-        "securityContext": {"runAsNonRoot": True, "allowPrivilegeEscalation": False,
-                            "readOnlyRootFilesystem": True,
-                            "capabilities": {"drop": ["ALL"]}},
-    }  # fmt: skip
+        "env": _env(service, kind),
+        "resources": RESOURCES[kind],
+        "securityContext": {
+            "runAsNonRoot": True,
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "capabilities": {"drop": ["ALL"]},
+        },
+    }
     container["volumeMounts"] = [{"name": "tmp", "mountPath": "/tmp"}]  # noqa: S108
     if kind != "projections":
-        container["volumeMounts"].append({"name": "kafka-ca", "mountPath": KAFKA_CA_DIR,
-                                          "readOnly": True})  # fmt: skip
+        container["volumeMounts"].append(
+            {"name": "kafka-ca", "mountPath": KAFKA_CA_DIR, "readOnly": True}
+        )
     if kind == "api":
-        container["volumeMounts"].append({"name": "jwks", "mountPath": JWKS_DIR,
-                                          "readOnly": True})  # fmt: skip
+        container["volumeMounts"].append({"name": "jwks", "mountPath": JWKS_DIR, "readOnly": True})
         if service in CALLERS:
-            container["volumeMounts"].append({"name": "service-key", "readOnly": True,
-                                              "mountPath": SERVICE_KEY_DIR})  # fmt: skip
+            container["volumeMounts"].append(
+                {"name": "service-key", "readOnly": True, "mountPath": SERVICE_KEY_DIR}
+            )
         container["ports"] = [{"name": "http", "containerPort": API_PORT}]
-        container["readinessProbe"] = {"httpGet": {"path": "/ready", "port": "http"},
-                                       "periodSeconds": 5, "timeoutSeconds": 3,
-                                       "failureThreshold": 2}  # fmt: skip
-        container["livenessProbe"] = {"httpGet": {"path": "/health", "port": "http"},
-                                      "periodSeconds": 10, "timeoutSeconds": 3,
-                                      "failureThreshold": 6}  # fmt: skip
+        container["readinessProbe"] = {
+            "httpGet": {"path": "/ready", "port": "http"},
+            "periodSeconds": 5,
+            "timeoutSeconds": 3,
+            "failureThreshold": 2,
+        }
+        container["livenessProbe"] = {
+            "httpGet": {"path": "/health", "port": "http"},
+            "periodSeconds": 10,
+            "timeoutSeconds": 3,
+            "failureThreshold": 6,
+        }
     else:  # no HTTP: a probe that runs the CLI, seldom (it starts a Python process)
-        container["readinessProbe"] = {"exec": {"command": ["careledger", "ready"]},
-                                       "periodSeconds": 30, "timeoutSeconds": 10,
-                                       "failureThreshold": 3}  # fmt: skip
+        container["readinessProbe"] = {
+            "exec": {"command": ["careledger", "ready"]},
+            "periodSeconds": 30,
+            "timeoutSeconds": 10,
+            "failureThreshold": 3,
+        }
     return container
 
 
 def _labels(spec: ProcessSpec) -> dict[str, str]:
-    return {"app.kubernetes.io/name": spec.name, "app.kubernetes.io/component": kind_of(spec),
-            "careledger/service": service_of(spec), **PART_OF}  # fmt: skip
+    return {
+        "app.kubernetes.io/name": spec.name,
+        "app.kubernetes.io/component": kind_of(spec),
+        "careledger/service": service_of(spec),
+        **PART_OF,
+    }
 
 
 def _volumes(spec: ProcessSpec) -> list[dict[str, Any]]:
@@ -189,9 +236,16 @@ def _volumes(spec: ProcessSpec) -> list[dict[str, Any]]:
     service = service_of(spec)
     extra: list[dict[str, Any]] = [{"name": "jwks", "configMap": {"name": "careledger-jwks"}}]
     if service in CALLERS:
-        extra.append({"name": "service-key", "secret": {
-            "secretName": f"careledger-{service}-key", "defaultMode": 0o400,
-            "items": [{"key": "private.pem", "path": f"{service}.pem"}]}})  # fmt: skip
+        extra.append(
+            {
+                "name": "service-key",
+                "secret": {
+                    "secretName": f"careledger-{service}-key",
+                    "defaultMode": 0o400,
+                    "items": [{"key": "private.pem", "path": f"{service}.pem"}],
+                },
+            }
+        )
     return [*VOLUMES, *extra]
 
 
@@ -206,20 +260,28 @@ def _deployment(spec: ProcessSpec) -> dict[str, Any]:
         else {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}}
     )
     return {
-        "apiVersion": "apps/v1", "kind": "Deployment",
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
         "metadata": {"name": f"careledger-{spec.name}", "labels": _labels(spec)},
         "spec": {
-            "replicas": replicas, "strategy": strategy,
+            "replicas": replicas,
+            "strategy": strategy,
             "selector": {"matchLabels": {"app.kubernetes.io/name": spec.name}},
             "template": {
                 "metadata": {"labels": _labels(spec)},
-                "spec": {"automountServiceAccountToken": False,
-                         "securityContext": {"runAsUser": 10001, "runAsGroup": 10001,
-                                             "seccompProfile": {"type": "RuntimeDefault"}},
-                         "containers": [_container(spec, kind)], "volumes": _volumes(spec)},
+                "spec": {
+                    "automountServiceAccountToken": False,
+                    "securityContext": {
+                        "runAsUser": 10001,
+                        "runAsGroup": 10001,
+                        "seccompProfile": {"type": "RuntimeDefault"},
+                    },
+                    "containers": [_container(spec, kind)],
+                    "volumes": _volumes(spec),
+                },
             },
         },
-    }  # fmt: skip
+    }
 
 
 CPU_70 = {"type": "Utilization", "averageUtilization": 70}
@@ -229,17 +291,33 @@ def _api_extras(spec: ProcessSpec) -> list[dict[str, Any]]:
     name, selector = f"careledger-{spec.name}", {"app.kubernetes.io/name": spec.name}
     meta = {"name": name, "labels": _labels(spec)}
     return [
-        {"apiVersion": "v1", "kind": "Service", "metadata": meta,
-         "spec": {"selector": selector,
-                  "ports": [{"name": "http", "port": 80, "targetPort": "http"}]}},
-        {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": meta,
-         "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
-                  "minReplicas": 2, "maxReplicas": 6,
-                  "metrics": [{"type": "Resource",
-                               "resource": {"name": "cpu", "target": CPU_70}}]}},
-        {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": meta,
-         "spec": {"minAvailable": 1, "selector": {"matchLabels": selector}}},
-    ]  # fmt: skip
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": meta,
+            "spec": {
+                "selector": selector,
+                "ports": [{"name": "http", "port": 80, "targetPort": "http"}],
+            },
+        },
+        {
+            "apiVersion": "autoscaling/v2",
+            "kind": "HorizontalPodAutoscaler",
+            "metadata": meta,
+            "spec": {
+                "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
+                "minReplicas": 2,
+                "maxReplicas": 6,
+                "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": CPU_70}}],
+            },
+        },
+        {
+            "apiVersion": "policy/v1",
+            "kind": "PodDisruptionBudget",
+            "metadata": meta,
+            "spec": {"minAvailable": 1, "selector": {"matchLabels": selector}},
+        },
+    ]
 
 
 def service_resources(service: str) -> list[dict[str, Any]]:
@@ -254,39 +332,66 @@ def service_resources(service: str) -> list[dict[str, Any]]:
 
 def db_init_job() -> dict[str, Any]:
     """Schemas and event tables, once per deploy (idempotent); the topic operator makes topics."""
-    labels = {"app.kubernetes.io/name": "db-init", "app.kubernetes.io/component": "db-init",
-              **PART_OF}  # fmt: skip
+    labels = {
+        "app.kubernetes.io/name": "db-init",
+        "app.kubernetes.io/component": "db-init",
+        **PART_OF,
+    }
     env = [e for e in _env("plan", "projections") if e["name"] != "CARELEDGER_KAFKA_BOOTSTRAP"]
     container = {
-        "name": "db-init", "image": "careledger", "args": ["db", "init", "--no-topics"],
-        "envFrom": [{"configMapRef": {"name": "careledger-config"}}], "env": env,
+        "name": "db-init",
+        "image": "careledger",
+        "args": ["db", "init", "--no-topics"],
+        "envFrom": [{"configMapRef": {"name": "careledger-config"}}],
+        "env": env,
         "resources": RESOURCES["consumer"],
-        "securityContext": {"runAsNonRoot": True, "allowPrivilegeEscalation": False,
-                            "readOnlyRootFilesystem": True, "capabilities": {"drop": ["ALL"]}},
+        "securityContext": {
+            "runAsNonRoot": True,
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "capabilities": {"drop": ["ALL"]},
+        },
         "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],  # noqa: S108
-    }  # fmt: skip
+    }
     return {
-        "apiVersion": "batch/v1", "kind": "Job",
+        "apiVersion": "batch/v1",
+        "kind": "Job",
         "metadata": {"name": "careledger-db-init", "labels": labels},
-        "spec": {"backoffLimit": 10, "ttlSecondsAfterFinished": 600, "template": {
-            "metadata": {"labels": labels},
-            "spec": {"restartPolicy": "OnFailure", "automountServiceAccountToken": False,
-                     "securityContext": {"runAsUser": 10001, "runAsGroup": 10001,
-                                         "seccompProfile": {"type": "RuntimeDefault"}},
-                     "containers": [container], "volumes": VOLUMES[:1]}}},
-    }  # fmt: skip
+        "spec": {
+            "backoffLimit": 10,
+            "ttlSecondsAfterFinished": 600,
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {
+                    "restartPolicy": "OnFailure",
+                    "automountServiceAccountToken": False,
+                    "securityContext": {
+                        "runAsUser": 10001,
+                        "runAsGroup": 10001,
+                        "seccompProfile": {"type": "RuntimeDefault"},
+                    },
+                    "containers": [container],
+                    "volumes": VOLUMES[:1],
+                },
+            },
+        },
+    }
 
 
 # -- network policies -------------------------------------------------------------------------
 
 
 def _to(labels: dict[str, str], port: int) -> dict[str, Any]:
-    return {"to": [{"podSelector": {"matchLabels": labels}}],
-            "ports": [{"protocol": "TCP", "port": port}]}  # fmt: skip
+    return {
+        "to": [{"podSelector": {"matchLabels": labels}}],
+        "ports": [{"protocol": "TCP", "port": port}],
+    }
 
 
-DNS = {"to": [{"namespaceSelector": {}, "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}],
-       "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]}  # fmt: skip
+DNS = {
+    "to": [{"namespaceSelector": {}, "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}],
+    "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
+}
 POSTGRES = _to({"cnpg.io/cluster": PG_CLUSTER}, 5432)
 KAFKA = _to({"strimzi.io/cluster": KAFKA_CLUSTER, "strimzi.io/kind": "Kafka"}, 9093)
 
@@ -305,33 +410,52 @@ API_CALLERS: dict[str, tuple[str, ...]] = {
 
 def network_policies() -> list[dict[str, Any]]:
     """Deny by default; then each process may reach only what it uses."""
-    policies: list[dict[str, Any]] = [{
-        "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
-        "metadata": {"name": "careledger-default-deny"},
-        "spec": {"podSelector": {"matchLabels": PART_OF}, "policyTypes": ["Ingress", "Egress"]},
-    }]  # fmt: skip
-    policies.append({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
-                     "metadata": {"name": "careledger-db-init"},
-                     "spec": {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "db-init"}},
-                              "policyTypes": ["Ingress", "Egress"], "ingress": [],
-                              "egress": [DNS, POSTGRES]}})  # fmt: skip
+    policies: list[dict[str, Any]] = [
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": {"name": "careledger-default-deny"},
+            "spec": {"podSelector": {"matchLabels": PART_OF}, "policyTypes": ["Ingress", "Egress"]},
+        }
+    ]
+    policies.append(
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": {"name": "careledger-db-init"},
+            "spec": {
+                "podSelector": {"matchLabels": {"app.kubernetes.io/name": "db-init"}},
+                "policyTypes": ["Ingress", "Egress"],
+                "ingress": [],
+                "egress": [DNS, POSTGRES],
+            },
+        }
+    )
     for spec in service_processes():
         kind = kind_of(spec)
         egress = [DNS, POSTGRES] if kind == "projections" else [DNS, POSTGRES, KAFKA]
-        egress += [_to({"app.kubernetes.io/name": api}, API_PORT)
-                   for api, callers in API_CALLERS.items() if spec.name in callers]  # fmt: skip
+        egress += [
+            _to({"app.kubernetes.io/name": api}, API_PORT)
+            for api, callers in API_CALLERS.items()
+            if spec.name in callers
+        ]
         policy: dict[str, Any] = {
             "podSelector": {"matchLabels": {"app.kubernetes.io/name": spec.name}},
-            "policyTypes": ["Ingress", "Egress"], "egress": egress, "ingress": [],
-        }  # fmt: skip
+            "policyTypes": ["Ingress", "Egress"],
+            "egress": egress,
+            "ingress": [],
+        }
         if kind == "api":
             callers: list[dict[str, Any]] = [
                 {"namespaceSelector": {"matchLabels": {"careledger/ingress": "true"}}}
             ]
-            callers += [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": name}}}
-                        for name in API_CALLERS.get(spec.name, ())]  # fmt: skip
-            policy["ingress"] = [{"from": callers, "ports": [{"protocol": "TCP",
-                                                              "port": API_PORT}]}]  # fmt: skip
+            callers += [
+                {"podSelector": {"matchLabels": {"app.kubernetes.io/name": name}}}
+                for name in API_CALLERS.get(spec.name, ())
+            ]
+            policy["ingress"] = [
+                {"from": callers, "ports": [{"protocol": "TCP", "port": API_PORT}]}
+            ]
         policies.append(
             {
                 "apiVersion": "networking.k8s.io/v1",
@@ -348,9 +472,12 @@ def network_policies() -> list[dict[str, Any]]:
 
 def documents() -> dict[str, list[dict[str, Any]]]:
     """File name under generated/ -> its resources."""
-    files = {"kafka-topics.yaml": kafka_topics(), "kafka-users.yaml": kafka_users(),
-             "network-policies.yaml": network_policies(),
-             "db-init.yaml": [db_init_job()]}  # fmt: skip
+    files = {
+        "kafka-topics.yaml": kafka_topics(),
+        "kafka-users.yaml": kafka_users(),
+        "network-policies.yaml": network_policies(),
+        "db-init.yaml": [db_init_job()],
+    }
     files |= {f"{service}.yaml": service_resources(service) for service in SERVICES}
     return files
 

@@ -101,8 +101,19 @@ def init_cluster(bindir: Path) -> int:
         _ensure_os_user()
         _make_traversable(stack_home())
         shutil.chown(pg_dir(), user=PG_USER, group=None)
-    _run([str(bindir / "initdb"), "-D", str(data_dir()), "-U", PG_USER, "--auth=trust",
-          "--encoding=UTF8", "--no-instructions"], "initdb")  # fmt: skip
+    _run(
+        [
+            str(bindir / "initdb"),
+            "-D",
+            str(data_dir()),
+            "-U",
+            PG_USER,
+            "--auth=trust",
+            "--encoding=UTF8",
+            "--no-instructions",
+        ],
+        "initdb",
+    )
     port = free_port()
     write_node_conf(data_dir(), port)
     return port
@@ -118,13 +129,18 @@ def write_node_conf(
     node, so it is written again after either.
     """
     lines = [
-        f"port = {port}", "listen_addresses = '127.0.0.1'",
-        f"unix_socket_directories = '{socket_dir(port)}'", "fsync = on", "max_connections = 200",
+        f"port = {port}",
+        "listen_addresses = '127.0.0.1'",
+        f"unix_socket_directories = '{socket_dir(port)}'",
+        "fsync = on",
+        "max_connections = 200",
         # pg_rewind needs hint-bit changes in the WAL; a standby that was away needs the WAL
         # written meanwhile (beyond this, it is cloned again).
-        "wal_log_hints = on", "wal_keep_size = '256MB'", "synchronous_commit = on",
+        "wal_log_hints = on",
+        "wal_keep_size = '256MB'",
+        "synchronous_commit = on",
         f"synchronous_standby_names = '{'*' if synchronous else ''}'",
-    ]  # fmt: skip
+    ]
     if primary_port:
         conninfo = f"host=127.0.0.1 port={primary_port} user={PG_USER} application_name={data.name}"
         lines.append(f"primary_conninfo = '{conninfo}'")

@@ -188,8 +188,9 @@ def db_init(database_url: str, kafka: KafkaTarget, *, brokers: int | None = None
         notes += [
             f"{topic} takes records up to {found} bytes, under the {limit} of "
             f"CARELEDGER_KAFKA_MAX_MESSAGE_BYTES: set the topic's max.message.bytes to it"
-            for topic, found in topic_limits(access, topics).items() if found < limit
-        ]  # fmt: skip
+            for topic, found in topic_limits(access, topics).items()
+            if found < limit
+        ]
     notes.append(create_event_tables(database_url, access.bootstrap))
     return notes
 
@@ -232,9 +233,13 @@ def start_process(spec: ProcessSpec, info: StackInfo) -> Component:
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as out:
         proc = subprocess.Popen(
-            [executable(spec.argv[0]), *spec.argv[1:]], stdout=out, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True, env=service_env(info),
-        )  # fmt: skip
+            [executable(spec.argv[0]), *spec.argv[1:]],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            env=service_env(info),
+        )
     url = f"http://127.0.0.1:{spec.port}" if spec.port else None
     component = Component(spec.name, pid=proc.pid, port=spec.port, url=url, log=str(log))
     _remember({spec.name: component})  # before the wait: `down` stops it whatever happens

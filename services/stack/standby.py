@@ -53,8 +53,9 @@ class PgNode:
         port = self.port
         url = postgres.database_url(port) if port else None
         log = str(postgres.log_of(self.data))
-        return Component(self.name, pid=postgres.postgres_pid(self.data), port=port, url=url,
-                         log=log)  # fmt: skip
+        return Component(
+            self.name, pid=postgres.postgres_pid(self.data), port=port, url=url, log=log
+        )
 
 
 def pg_nodes() -> tuple[PgNode, PgNode]:
@@ -82,9 +83,10 @@ def cluster_url() -> str:
 
 def _admin(node: PgNode) -> psycopg.Connection[tuple[object, ...]]:
     return psycopg.connect(
-        f"postgresql://{PG_USER}@127.0.0.1:{node.port}/postgres", autocommit=True,
+        f"postgresql://{PG_USER}@127.0.0.1:{node.port}/postgres",
+        autocommit=True,
         connect_timeout=5,
-    )  # fmt: skip
+    )
 
 
 def replication_state(primary: PgNode, standby: PgNode) -> tuple[str, str] | None:
@@ -154,9 +156,23 @@ def clone(bindir: Path, primary: PgNode, node: PgNode, port: int) -> None:
     """A fresh copy of the primary into `node` (pg_basebackup), marked as its standby."""
     if node.data.exists():
         shutil.rmtree(node.data)
-    _pg(bindir, "pg_basebackup", "-D", str(node.data), "-h", "127.0.0.1",
-        "-p", str(primary.port), "-U", PG_USER, "-X", "stream", "-c", "fast",
-        what="pg_basebackup")  # fmt: skip
+    _pg(
+        bindir,
+        "pg_basebackup",
+        "-D",
+        str(node.data),
+        "-h",
+        "127.0.0.1",
+        "-p",
+        str(primary.port),
+        "-U",
+        PG_USER,
+        "-X",
+        "stream",
+        "-c",
+        "fast",
+        what="pg_basebackup",
+    )
     _mark_standby(node, primary, port)
 
 
@@ -167,8 +183,13 @@ def rewind(bindir: Path, primary: PgNode, node: PgNode) -> str:
     (node.data / "standby.signal").unlink(missing_ok=True)  # its crash recovery runs alone
     source = f"host=127.0.0.1 port={primary.port} user={PG_USER} dbname=postgres"
     try:
-        result = _pg(bindir, "pg_rewind", f"--target-pgdata={node.data}",
-                     f"--source-server={source}", what="pg_rewind")  # fmt: skip
+        result = _pg(
+            bindir,
+            "pg_rewind",
+            f"--target-pgdata={node.data}",
+            f"--source-server={source}",
+            what="pg_rewind",
+        )
     finally:
         _mark_standby(node, primary, port)  # never left to start as a second primary
     done = "no rewind required" if "no rewind required" in result.stderr else "rewound"
@@ -245,8 +266,17 @@ def failover(bindir: Path, note: Note = print) -> tuple[PgNode, PgNode]:
     _mark_standby(old_primary, standby, old_port)  # it must never come back as a primary
     postgres.write_node_conf(standby.data, port, synchronous=False)
     _pg(bindir, "pg_ctl", "reload", "-D", str(standby.data), what="pg_ctl reload")
-    _pg(bindir, "pg_ctl", "promote", "-w", "-t", "60", "-D", str(standby.data),
-        what="pg_ctl promote")  # fmt: skip
+    _pg(
+        bindir,
+        "pg_ctl",
+        "promote",
+        "-w",
+        "-t",
+        "60",
+        "-D",
+        str(standby.data),
+        what="pg_ctl promote",
+    )
     # pg_rewind reads the source's timeline from its control file, which a fresh promotion
     # updates only at its next checkpoint: without one, it sees no fork and rewinds nothing.
     with _admin(standby) as conn:

@@ -86,9 +86,12 @@ def broker_count(admin: KafkaAdminClient) -> int:
 
 
 def ensure_topics(
-    kafka: KafkaTarget, specs: tuple[TopicSpec, ...] = TOPICS, *, brokers: int | None = None,
+    kafka: KafkaTarget,
+    specs: tuple[TopicSpec, ...] = TOPICS,
+    *,
+    brokers: int | None = None,
     max_message_bytes: int = KAFKA_MAX_MESSAGE_BYTES,
-) -> list[str]:  # fmt: skip
+) -> list[str]:
     """Create the missing topics of `specs`, leave existing ones alone; return those created.
 
     `brokers` is the cluster's size (default: the brokers that answer now, which is fewer
@@ -98,8 +101,11 @@ def ensure_topics(
     try:
         existing = set(admin.list_topics())
         brokers = brokers or broker_count(admin)
-        missing = {s.name: topic_request(s, brokers, max_message_bytes)
-                   for s in specs if s.name not in existing}  # fmt: skip
+        missing = {
+            s.name: topic_request(s, brokers, max_message_bytes)
+            for s in specs
+            if s.name not in existing
+        }
         created: list[str] = []
         for name, request in missing.items():
             try:

@@ -117,9 +117,13 @@ class Cluster(PrivateStack):
         """Start `careledger <argv>` as another replica, with the env the stack's processes get."""
         log = (self.home / "logs" / f"{name}.log").open("ab")
         process = subprocess.Popen(
-            [executable(), *argv], env=self.env, stdout=log, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True,
-        )  # fmt: skip
+            [executable(), *argv],
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         log.close()
         self.extra[name] = process
         return process

@@ -40,15 +40,18 @@ def test_the_broker_leading_most_partitions_dies_and_relays_and_consumers_carry_
     # Carry on: events published and reacted to while the broker is down, by the same processes.
     waited = wait_for(
         lambda: read_all(topics) > on_kafka + 30 and cluster.suggestions() > suggestions,
-        120, "events to reach Kafka and the consumer to react with a broker down",
-    )  # fmt: skip
+        120,
+        "events to reach Kafka and the consumer to react with a broker down",
+    )
     during = running.between(down_at, time.monotonic())
     assert cluster.dead_services() == [], "a service process died with the broker"
     restart, caught, published = brokers_back(cluster, topics, running)
 
-    print(f"\nkafka-{victim} (leader of {led}/18) down: progress after {waited:.1f}s, "
-          f"{len(during)} commands {dict(running.statuses(down_at))}; back {restart:.1f}s, "
-          f"in sync {caught:.1f}s later; exactly once {published}")  # fmt: skip
+    print(
+        f"\nkafka-{victim} (leader of {led}/18) down: progress after {waited:.1f}s, "
+        f"{len(during)} commands {dict(running.statuses(down_at))}; back {restart:.1f}s, "
+        f"in sync {caught:.1f}s later; exactly once {published}"
+    )
     assert cluster.service_pids() == pids, "stack up restarted a service: none should have died"
     assert len(during) >= 10 and all_2xx(during), sorted({a.status for a in during})
 
@@ -70,9 +73,11 @@ def test_with_two_brokers_down_kafka_takes_no_writes_yet_commands_are_kept_and_a
     during = running.between(down_at, time.monotonic())
     restart, caught, published = brokers_back(cluster, topics, running)
 
-    print(f"\nkafka-{first} then kafka-{second} down: {quiet}; {len(during)} commands "
-          f"{sorted({a.status for a in during})}; back {restart:.1f}s, in sync {caught:.1f}s "
-          f"later; exactly once {published}")  # fmt: skip
+    print(
+        f"\nkafka-{first} then kafka-{second} down: {quiet}; {len(during)} commands "
+        f"{sorted({a.status for a in during})}; back {restart:.1f}s, in sync {caught:.1f}s "
+        f"later; exactly once {published}"
+    )
     assert quiet["stored"] >= 10 and quiet["on_kafka"] == 0, quiet
     assert len(during) >= 10 and all_2xx(during), sorted({a.status for a in during})
     assert cluster.dead_services() == []

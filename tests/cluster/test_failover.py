@@ -31,8 +31,11 @@ def test_the_promoted_standby_holds_every_acknowledged_command_and_the_relays_re
     cluster.kill(primary)
     killed_at = time.monotonic()
     # No primary: whatever answers now is a 503 problem+json (the standby takes no writes).
-    wait_for(lambda: len(running.between(killed_at + 2, time.monotonic())) >= 10, 90,
-             "answers while there is no primary")  # fmt: skip
+    wait_for(
+        lambda: len(running.between(killed_at + 2, time.monotonic())) >= 10,
+        90,
+        "answers while there is no primary",
+    )
     failover_at = time.monotonic()
     output = cluster.failover()
     promoted_at = time.monotonic()
@@ -46,11 +49,13 @@ def test_the_promoted_standby_holds_every_acknowledged_command_and_the_relays_re
 
     without = running.between(killed_at + 2, failover_at)
     after = running.between(settle, float("inf"))
-    print(f"\n{primary} killed; {len(without)} answers without a primary "
-          f"{sorted({(a.status, a.content_type) for a in without})}; failover "
-          f"{promoted_at - failover_at:.1f}s ({output.strip().splitlines()[:3]}); first 2xx "
-          f"{first_ok:.1f}s after; {len(after)} answers after "
-          f"{dict(running.statuses(promoted_at))}; exactly once {published}")  # fmt: skip
+    print(
+        f"\n{primary} killed; {len(without)} answers without a primary "
+        f"{sorted({(a.status, a.content_type) for a in without})}; failover "
+        f"{promoted_at - failover_at:.1f}s ({output.strip().splitlines()[:3]}); first 2xx "
+        f"{first_ok:.1f}s after; {len(after)} answers after "
+        f"{dict(running.statuses(promoted_at))}; exactly once {published}"
+    )
     assert new_primary != primary and cluster.postgres_role(primary) == "standby"
     assert without and all(
         a.status == 503 and a.content_type.startswith(PROBLEM_JSON) for a in without
@@ -58,8 +63,9 @@ def test_the_promoted_standby_holds_every_acknowledged_command_and_the_relays_re
     assert len(after) >= 10 and all(200 <= a.status < 300 for a in after), dict(
         running.statuses(settle)
     )
-    relapsed = {service: _after_first_2xx(running.answers, service, promoted_at)
-                for service in SERVICES}  # fmt: skip
+    relapsed = {
+        service: _after_first_2xx(running.answers, service, promoted_at) for service in SERVICES
+    }
     assert not any(relapsed.values()), relapsed  # once a service answers 2xx, never 503 again
     for service in SERVICES:
         assert missing(running.acknowledged(service), in_store(cluster, service)) == [], service
@@ -76,5 +82,8 @@ def _after_first_2xx(answers: list[Answer], service: str, since: float) -> list[
     ok = [a.at for a in answers if a.service == service and a.at > since and 200 <= a.status < 300]
     if not ok:
         return []
-    return [(a.status, a.command) for a in answers
-            if a.service == service and a.sent > min(ok) and not 200 <= a.status < 300]  # fmt: skip
+    return [
+        (a.status, a.command)
+        for a in answers
+        if a.service == service and a.sent > min(ok) and not 200 <= a.status < 300
+    ]

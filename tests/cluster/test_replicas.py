@@ -71,8 +71,9 @@ def test_one_api_replica_and_one_consumer_of_each_group_die_and_nothing_is_lost_
         wait_shared(cluster, group, 2)
     halves = {g: sorted(len(p) for p in cluster.group_members(g).values()) for g in groups.values()}
 
-    running = PlanLoad(spread(urls), commands=UNBOUNDED, threads=4, pace=0.2, consent=True,
-                       connect_retries=6).start()  # fmt: skip
+    running = PlanLoad(
+        spread(urls), commands=UNBOUNDED, threads=4, pace=0.2, consent=True, connect_retries=6
+    ).start()
     before = cluster.suggestions()
     wait_for(lambda: cluster.suggestions() > before, 120, "the consumers to react")
     kills_from = time.monotonic()
@@ -97,9 +98,11 @@ def test_one_api_replica_and_one_consumer_of_each_group_die_and_nothing_is_lost_
     published = settled(cluster, topics)
 
     broken = [a for a in running.answers if not 200 <= a.status < 300]
-    print(f"\nshared {halves}; killed {len(SERVICES)} API replicas and {len(consumers)} consumers; "
-          f"survivors took over in {taken_over:.1f}s; answers {dict(running.statuses())}; "
-          f"further relay exit {further.returncode}; exactly once {published}")  # fmt: skip
+    print(
+        f"\nshared {halves}; killed {len(SERVICES)} API replicas and {len(consumers)} consumers; "
+        f"survivors took over in {taken_over:.1f}s; answers {dict(running.statuses())}; "
+        f"further relay exit {further.returncode}; exactly once {published}"
+    )
     # Only a request that was in flight in a killed replica may go unanswered.
     assert all(a.status == 0 and kills_from <= a.at < killed_at + 5 for a in broken), [
         (a.command, a.content_type, round(a.at - killed_at, 1)) for a in broken

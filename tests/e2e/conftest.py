@@ -28,9 +28,12 @@ from services.stack.stack import executable
 REPO = Path(__file__).resolve().parents[2]
 # What the main checkout's environment may point at; the private stack must not inherit it.
 NOT_INHERITED = (
-    "CARELEDGER_HOME", "CARELEDGER_DATABASE_URL", "CARELEDGER_KAFKA_BOOTSTRAP",
-    "CARELEDGER_SERVICE_URLS", "CARELEDGER_CONSENT_URL",
-)  # fmt: skip
+    "CARELEDGER_HOME",
+    "CARELEDGER_DATABASE_URL",
+    "CARELEDGER_KAFKA_BOOTSTRAP",
+    "CARELEDGER_SERVICE_URLS",
+    "CARELEDGER_CONSENT_URL",
+)
 
 
 def _stack_env(home: Path) -> dict[str, str]:
@@ -44,9 +47,14 @@ def _stack_env(home: Path) -> dict[str, str]:
 
 def _stack(command: str, env: dict[str, str], timeout: float) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [executable(), "stack", command], capture_output=True, text=True, cwd=REPO, env=env,
-        timeout=timeout, check=False,
-    )  # fmt: skip
+        [executable(), "stack", command],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=env,
+        timeout=timeout,
+        check=False,
+    )
 
 
 @pytest.fixture(scope="session")
@@ -67,9 +75,11 @@ def e2e_settings(e2e_home: Path) -> Iterator[Settings]:
         info = json.loads((home / "stack.json").read_text())
         print(f"\nprivate stack up in {time.monotonic() - started:.0f} s under {home}")
         yield Settings(
-            env="dev", database_url=info["database_url"],
-            kafka_bootstrap=info["kafka_bootstrap"], service_urls=info["service_urls"],
-        )  # fmt: skip
+            env="dev",
+            database_url=info["database_url"],
+            kafka_bootstrap=info["kafka_bootstrap"],
+            service_urls=info["service_urls"],
+        )
     finally:
         down = _stack("down", env, timeout=180)
         assert down.returncode == 0, f"stack down failed:\n{down.stdout}\n{down.stderr}"

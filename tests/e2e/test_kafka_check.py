@@ -14,11 +14,18 @@ def stored(version: int, tenant: str = "t1") -> Stored:
 
 def seen(version: int, offset: int, *, tenant: str = "t1", position: int | None = None) -> Seen:
     return Seen(
-        topic="careledger.plan", partition=0, offset=offset,
-        ce_id=event_id(PLAN_ID, version), ce_type="careledger.plan.GoalAdded.v1",
-        subject=PLAN_ID, tenant=tenant, sequence=version,
-        position=10 + version if position is None else position, labels=(), body={},
-    )  # fmt: skip
+        topic="careledger.plan",
+        partition=0,
+        offset=offset,
+        ce_id=event_id(PLAN_ID, version),
+        ce_type="careledger.plan.GoalAdded.v1",
+        subject=PLAN_ID,
+        tenant=tenant,
+        sequence=version,
+        position=10 + version if position is None else position,
+        labels=(),
+        body={},
+    )
 
 
 def by_id(*events: Stored) -> dict[str, Stored]:

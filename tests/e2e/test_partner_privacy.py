@@ -34,51 +34,105 @@ def plant(practice: Practice) -> tuple[Any, str]:
     """A strict couple whose partner B has individual material holding the marker."""
     couple = start_couple(practice, JourneyResult("privacy", practice.tenant), mode="strict")
     base = f"/plans/{couple.plan_id}"
-    practice.call("plan", "POST", f"{base}/care-team", action="A's own therapist joins",
-                  role="clinician", sub=CLINICIAN,
-                  json={"clinician_id": SEES_A, "roles": ["individual-therapist"],
-                        "clients": [couple.partner_a], "reason": "intake"})  # fmt: skip
+    practice.call(
+        "plan",
+        "POST",
+        f"{base}/care-team",
+        action="A's own therapist joins",
+        role="clinician",
+        sub=CLINICIAN,
+        json={
+            "clinician_id": SEES_A,
+            "roles": ["individual-therapist"],
+            "clients": [couple.partner_a],
+            "reason": "intake",
+        },
+    )
     individual_session(practice, couple, couple.partner_a, "Partner A")
-    practice.call("plan", "POST", f"{base}/sessions", action="B alone, with the marker",
-                  role="clinician", sub=CLINICIAN,
-                  json={"format": "individual", "modality": "telehealth",
-                        "held_on": today().isoformat(), "partner_id": couple.partner_b,
-                        "focus_issues": [MARK], "homework": [MARK],
-                        "check_ins": [{"partner_id": couple.partner_b, "mood": 3,
-                                       "triggers": [MARK]}],
-                        "sharing_agreement_id": couple.agreement_id})  # fmt: skip
-    practice.call("plan", "POST", f"{base}/measurements", action="B's PHQ-9",
-                  role="clinician", sub=CLINICIAN,
-                  json={"partner_id": couple.partner_b, "measure": "phq-9", "items": [2] * 9,
-                        "taken_on": today().isoformat()})  # fmt: skip
-    practice.call("plan", "POST", f"{base}/format-shifts", action="a shift about B",
-                  role="clinician", sub=CLINICIAN,
-                  json={"reason": "self-harm-risk", "rationale": MARK,
-                        "about_partner_id": couple.partner_b, "decided_by": CLINICIAN,
-                        "effective_on": today().isoformat(),
-                        "review_on": (today() + dt.timedelta(weeks=2)).isoformat(),
-                        "mix": {"joint": 0, "individual": 2}})  # fmt: skip
+    practice.call(
+        "plan",
+        "POST",
+        f"{base}/sessions",
+        action="B alone, with the marker",
+        role="clinician",
+        sub=CLINICIAN,
+        json={
+            "format": "individual",
+            "modality": "telehealth",
+            "held_on": today().isoformat(),
+            "partner_id": couple.partner_b,
+            "focus_issues": [MARK],
+            "homework": [MARK],
+            "check_ins": [{"partner_id": couple.partner_b, "mood": 3, "triggers": [MARK]}],
+            "sharing_agreement_id": couple.agreement_id,
+        },
+    )
+    practice.call(
+        "plan",
+        "POST",
+        f"{base}/measurements",
+        action="B's PHQ-9",
+        role="clinician",
+        sub=CLINICIAN,
+        json={
+            "partner_id": couple.partner_b,
+            "measure": "phq-9",
+            "items": [2] * 9,
+            "taken_on": today().isoformat(),
+        },
+    )
+    practice.call(
+        "plan",
+        "POST",
+        f"{base}/format-shifts",
+        action="a shift about B",
+        role="clinician",
+        sub=CLINICIAN,
+        json={
+            "reason": "self-harm-risk",
+            "rationale": MARK,
+            "about_partner_id": couple.partner_b,
+            "decided_by": CLINICIAN,
+            "effective_on": today().isoformat(),
+            "review_on": (today() + dt.timedelta(weeks=2)).isoformat(),
+            "mix": {"joint": 0, "individual": 2},
+        },
+    )
     return couple, couple.trust_goal_id
 
 
 def reads(couple: Any, goal_id: str) -> list[str]:
     plan = f"/plans/{couple.plan_id}"
     care_plan, b = f"/fhir/CarePlan/{couple.plan_id}", couple.partner_b
-    return [plan, f"{plan}?version=3", f"{plan}/history", f"/plans?subject={b}", care_plan,
-            f"{care_plan}/_history/3", f"/fhir/CarePlan?subject=Patient/{b}",
-            f"/fhir/Goal/{goal_id}"]  # fmt: skip
+    return [
+        plan,
+        f"{plan}?version=3",
+        f"{plan}/history",
+        f"/plans?subject={b}",
+        care_plan,
+        f"{care_plan}/_history/3",
+        f"/fhir/CarePlan?subject=Patient/{b}",
+        f"/fhir/Goal/{goal_id}",
+    ]
 
 
 def careledger_records(bootstrap: str) -> list[tuple[bytes, bytes]]:
     """Every committed record of every careledger.* topic: (key, value and header values)."""
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, isolation_level="read_committed",
-                             enable_auto_commit=False, auto_offset_reset="earliest",
-                             group_id=None, consumer_timeout_ms=5_000)  # fmt: skip
+    consumer = KafkaConsumer(
+        bootstrap_servers=bootstrap,
+        isolation_level="read_committed",
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        group_id=None,
+        consumer_timeout_ms=5_000,
+    )
     try:
         names = sorted(t for t in consumer.topics() if t.startswith("careledger."))
         consumer.subscribe(names)
-        return [(m.key or b"", (m.value or b"") + b"".join(v or b"" for _, v in m.headers or []))
-                for m in consumer]  # fmt: skip
+        return [
+            (m.key or b"", (m.value or b"") + b"".join(v or b"" for _, v in m.headers or []))
+            for m in consumer
+        ]
     finally:
         consumer.close()
 
@@ -88,8 +142,9 @@ def test_partner_bs_material_is_in_no_answer_to_partner_as_side_no_record_and_no
 ) -> None:
     couple, goal_id = plant(practice)
     plan_url = practice.urls["plan"].rstrip("/")
-    a_portal = practice.tokens.mint(f"portal-{couple.partner_a}", practice.tenant, ["client"],
-                                    patient=couple.partner_a)  # fmt: skip
+    a_portal = practice.tokens.mint(
+        f"portal-{couple.partner_a}", practice.tenant, ["client"], patient=couple.partner_a
+    )
     sides = {
         "A's portal": {"Authorization": f"Bearer {a_portal}"},
         "A's individual therapist": {
@@ -99,7 +154,7 @@ def test_partner_bs_material_is_in_no_answer_to_partner_as_side_no_record_and_no
             "Authorization": f"Bearer {practice.token('clinician', CLINICIAN)}",
             "X-Acting-For": couple.partner_a,
         },
-    }  # fmt: skip
+    }
     leaks, answered = [], 0
     with httpx.Client(base_url=plan_url, timeout=30) as http:
         for side, headers in sides.items():

@@ -102,25 +102,46 @@ class PlanLoad:
                 self._unit(client, unit)
                 time.sleep(self.pace)
 
-    def _post(self, client: httpx.Client, command: str, service: str, path: str,
-              body: dict[str, Any], **headers: str) -> Answer:  # fmt: skip
+    def _post(
+        self,
+        client: httpx.Client,
+        command: str,
+        service: str,
+        path: str,
+        body: dict[str, Any],
+        **headers: str,
+    ) -> Answer:
         sent = time.monotonic()
         try:
             response = self._send(client, service, path, body, headers)
             data = response.json() if response.status_code < 300 else {}
             version = data.get("version") or _etag_version(response.headers.get("etag"))
-            answer = Answer(time.monotonic(), command, response.status_code,
-                            response.headers.get("content-type", ""),
-                            data.get(ID_FIELDS[service]), version, service, sent)  # fmt: skip
+            answer = Answer(
+                time.monotonic(),
+                command,
+                response.status_code,
+                response.headers.get("content-type", ""),
+                data.get(ID_FIELDS[service]),
+                version,
+                service,
+                sent,
+            )
         except (httpx.TransportError, ValueError, KeyError) as exc:  # no answer: say why
-            answer = Answer(time.monotonic(), command, 0, type(exc).__name__, service=service,
-                            sent=sent)  # fmt: skip
+            answer = Answer(
+                time.monotonic(), command, 0, type(exc).__name__, service=service, sent=sent
+            )
         with self._lock:
             self.answers.append(answer)
         return answer
 
-    def _send(self, client: httpx.Client, service: str, path: str, body: dict[str, Any],
-              headers: dict[str, str]) -> httpx.Response:  # fmt: skip
+    def _send(
+        self,
+        client: httpx.Client,
+        service: str,
+        path: str,
+        body: dict[str, Any],
+        headers: dict[str, str],
+    ) -> httpx.Response:
         for attempt in range(self.connect_retries + 1):
             try:
                 return client.post(self.url(service) + path, json=body, headers=headers)
@@ -135,22 +156,39 @@ class PlanLoad:
         if created.status != 201 or not created.plan_id:
             return
         plan = f"/plans/{created.plan_id}"
-        activated = self._post(client, "activate", "plan", f"{plan}/status",
-                               {"status": "active"}, **{"If-Match": '"1"'})  # fmt: skip
+        activated = self._post(
+            client,
+            "activate",
+            "plan",
+            f"{plan}/status",
+            {"status": "active"},
+            **{"If-Match": '"1"'},
+        )
         if activated.status != 200:
             return
         reason = SHIFT_REASONS[unit % len(SHIFT_REASONS)]
-        self._post(client, "shift", "plan", f"{plan}/format-shifts", shift_body(reason, a),
-                   **{"If-Match": '"2"'})  # fmt: skip
+        self._post(
+            client,
+            "shift",
+            "plan",
+            f"{plan}/format-shifts",
+            shift_body(reason, a),
+            **{"If-Match": '"2"'},
+        )
         if unit % 10 == 0:
             body = referral_body(created.plan_id, a)
             self._post(client, "referral", "referral", "/referrals", body)
         if self.consent:
             drafted = self._post(client, "consent", "consent", "/consents", consent_body(a))
             if drafted.status == 201 and drafted.plan_id:
-                self._post(client, "consent-activate", "consent",
-                           f"/consents/{drafted.plan_id}/activation", {},
-                           **{"If-Match": f'"{drafted.version}"'})  # fmt: skip
+                self._post(
+                    client,
+                    "consent-activate",
+                    "consent",
+                    f"/consents/{drafted.plan_id}/activation",
+                    {},
+                    **{"If-Match": f'"{drafted.version}"'},
+                )
 
     # What the answers say ---------------------------------------------------------------
 
@@ -159,9 +197,11 @@ class PlanLoad:
 
     def acknowledged(self, service: str = "plan") -> list[tuple[str, int]]:
         """(record id, version) of every command of `service` answered 2xx."""
-        return [(a.plan_id, a.version) for a in self.answers
-                if 200 <= a.status < 300 and a.plan_id and a.version
-                and a.service == service]  # fmt: skip
+        return [
+            (a.plan_id, a.version)
+            for a in self.answers
+            if 200 <= a.status < 300 and a.plan_id and a.version and a.service == service
+        ]
 
     def between(self, since: float, until: float) -> list[Answer]:
         return [a for a in self.answers if since <= a.at <= until]
@@ -177,14 +217,19 @@ def _etag_version(etag: str | None) -> int | None:
 
 def consent_body(person: str) -> dict[str, Any]:
     return {
-        "person_id": person, "part2": True, "disclosers": [TENANT],
+        "person_id": person,
+        "part2": True,
+        "disclosers": [TENANT],
         "description": RATIONALE,
         "recipients": [{"kind": "organization", "id": "org-harbor", "name": "Harbor Recovery"}],
-        "purposes": ["TREAT"], "categories": ["substance-use", "assessment"],
+        "purposes": ["TREAT"],
+        "categories": ["substance-use", "assessment"],
         "labels": ["42CFRPart2", "ETH"],
-        "start": "2026-01-01", "end": "2030-01-01", "revocation_right_acknowledged": True,
+        "start": "2026-01-01",
+        "end": "2030-01-01",
+        "revocation_right_acknowledged": True,
         "signature": {"signed_by": person, "signed_on": "2026-01-01"},
-    }  # fmt: skip
+    }
 
 
 def plan_body(a: str, b: str) -> dict[str, Any]:
@@ -201,17 +246,27 @@ def plan_body(a: str, b: str) -> dict[str, Any]:
 
 def shift_body(reason: str, about: str) -> dict[str, Any]:
     return {
-        "reason": reason, "rationale": RATIONALE, "about_partner_id": about,
-        "decided_by": "clin-faults", "effective_on": "2026-02-01", "review_on": "2026-03-01",
+        "reason": reason,
+        "rationale": RATIONALE,
+        "about_partner_id": about,
+        "decided_by": "clin-faults",
+        "effective_on": "2026-02-01",
+        "review_on": "2026-03-01",
         "mix": {"joint": 0, "individual": 4},
-    }  # fmt: skip
+    }
 
 
 def referral_body(plan_id: str, client_id: str) -> dict[str, Any]:
     return {
-        "plan_id": plan_id, "client_id": client_id, "referral_type": "outpatient-sud",
-        "priority": "routine", "reason": REFERRAL_REASON,
-        "organization": {"id": "org-harbor", "name": "Harbor Recovery",
-                         "address": ORGANIZATION_ADDRESS},
+        "plan_id": plan_id,
+        "client_id": client_id,
+        "referral_type": "outpatient-sud",
+        "priority": "routine",
+        "reason": REFERRAL_REASON,
+        "organization": {
+            "id": "org-harbor",
+            "name": "Harbor Recovery",
+            "address": ORGANIZATION_ADDRESS,
+        },
         "contact": {"name": CONTACT_NAME, "role": "intake"},
-    }  # fmt: skip
+    }

@@ -58,9 +58,14 @@ class PrivateStack:
 
     def careledger(self, *args: str, timeout: float = 420) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [executable(), *args], env=self.env, cwd=REPO, capture_output=True, text=True,
-            timeout=timeout, check=False,
-        )  # fmt: skip
+            [executable(), *args],
+            env=self.env,
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
 
     def up(self, *flags: str, timeout: float = 480) -> float:
         """`stack up` (starts whatever is not running); returns the seconds it took."""
@@ -98,8 +103,11 @@ class PrivateStack:
 
     def service_pids(self) -> dict[str, int]:
         """The pids of the stack's own processes (APIs, relays, consumers, projections)."""
-        return {n: c.pid for n, c in self.info.components.items()
-                if c.pid and not n.startswith(("kafka", "postgres"))}  # fmt: skip
+        return {
+            n: c.pid
+            for n, c in self.info.components.items()
+            if c.pid and not n.startswith(("kafka", "postgres"))
+        }
 
     def dead_services(self) -> list[str]:
         return sorted(name for name, pid in self.service_pids().items() if not pid_alive(pid))
@@ -162,11 +170,16 @@ class TopicReader:
     def __init__(self, bootstrap: str, topic: str) -> None:
         self.topic = topic
         self.counts: Counter[str] = Counter()
-        self.consumer = Consumer({
-            "bootstrap.servers": bootstrap, "group.id": f"faults-{uuid.uuid4()}",
-            "enable.auto.commit": False, "auto.offset.reset": "earliest",
-            "isolation.level": "read_committed", "logger": _quiet_logger(),
-        })  # fmt: skip
+        self.consumer = Consumer(
+            {
+                "bootstrap.servers": bootstrap,
+                "group.id": f"faults-{uuid.uuid4()}",
+                "enable.auto.commit": False,
+                "auto.offset.reset": "earliest",
+                "isolation.level": "read_committed",
+                "logger": _quiet_logger(),
+            }
+        )
         partitions = self.consumer.list_topics(topic, timeout=15).topics[topic].partitions
         self.consumer.assign([TopicPartition(topic, p, 0) for p in partitions])
 
@@ -220,8 +233,9 @@ def version_gaps(database_url: str, service: str) -> list[str]:
         f"SELECT originator_id, count(*), min(originator_version), max(originator_version) "  # noqa: S608
         f"FROM {service}.{service}_events GROUP BY originator_id",
     )
-    return [f"{oid}: {n} events, versions {lo}..{hi}" for oid, n, lo, hi in rows
-            if lo != 1 or hi != n]  # fmt: skip
+    return [
+        f"{oid}: {n} events, versions {lo}..{hi}" for oid, n, lo, hi in rows if lo != 1 or hi != n
+    ]
 
 
 def missing(

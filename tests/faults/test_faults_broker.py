@@ -45,6 +45,8 @@ def test_commands_succeed_while_the_broker_is_down_and_every_event_arrives_once_
     published = caught_up(stack, topics)
 
     during_statuses = sorted({a.status for a in during})
-    print(f"\nbroker down {BROKER_DOWN_SECONDS}s: {len(during)} commands answered "
-          f"{during_statuses}; restart {restart:.1f}s; exactly once {published}")  # fmt: skip
+    print(
+        f"\nbroker down {BROKER_DOWN_SECONDS}s: {len(during)} commands answered "
+        f"{during_statuses}; restart {restart:.1f}s; exactly once {published}"
+    )
     assert_all_succeeded(during, 10, "the broker was down", load, warm_up)

@@ -26,9 +26,11 @@ PROBLEM_JSON = "application/problem+json"
 def a_plan_is_created(stack: PrivateStack) -> bool:
     try:
         response = httpx.post(
-            stack.url("plan") + "/plans", json=plan_body("client-x", "client-y"),
-            headers={"Authorization": f"Bearer {token()}"}, timeout=10,
-        )  # fmt: skip
+            stack.url("plan") + "/plans",
+            json=plan_body("client-x", "client-y"),
+            headers={"Authorization": f"Bearer {token()}"},
+            timeout=10,
+        )
     except httpx.TransportError:
         return False
     return response.status_code == 201
@@ -41,15 +43,22 @@ SLOW_WHILE_DOWN = {
 }
 
 
-def ask(stack: PrivateStack, method: str, service: str, path: str, body: object = None,
-        timeout: float = 10,
-        headers: dict[str, str] | None = None) -> tuple[int, str, float]:  # fmt: skip
+def ask(
+    stack: PrivateStack,
+    method: str,
+    service: str,
+    path: str,
+    body: object = None,
+    timeout: float = 10,
+    headers: dict[str, str] | None = None,
+) -> tuple[int, str, float]:
     """(status, content type, seconds to answer); status 0 when no answer came in time."""
     auth = {"Authorization": f"Bearer {token(everyone=True)}", **(headers or {})}
     started = time.monotonic()
     try:
-        response = httpx.request(method, stack.url(service) + path, json=body, headers=auth,
-                                 timeout=timeout)  # fmt: skip
+        response = httpx.request(
+            method, stack.url(service) + path, json=body, headers=auth, timeout=timeout
+        )
         status, kind = response.status_code, response.headers.get("content-type", "")
     except httpx.TransportError as exc:
         status, kind = 0, type(exc).__name__
@@ -70,9 +79,11 @@ def test_reads_answer_503_while_the_database_is_down_and_all_resumes_after_stack
     after.join(60)
     published = caught_up(stack, topics)
 
-    print(f"\ndatabase down: reads {down}; stack up {restart:.1f}s; first write "
-          f"{recovered:.1f}s later; load {dict(load.statuses())}; after {dict(after.statuses())}; "
-          f"exactly once {published}")  # fmt: skip
+    print(
+        f"\ndatabase down: reads {down}; stack up {restart:.1f}s; first write "
+        f"{recovered:.1f}s later; load {dict(load.statuses())}; after {dict(after.statuses())}; "
+        f"exactly once {published}"
+    )
     for service, (status, kind, seconds) in down.items():
         assert status == 503 and kind.startswith(PROBLEM_JSON), (service, status, kind)
         assert seconds < 5, (service, seconds)
@@ -95,9 +106,13 @@ def test_every_request_while_the_database_is_down_answers_503_within_ten_seconds
         }
         # The idempotency store has a pool of its own: it must not wait psycopg_pool's 30 s.
         answers["POST plan/plans with an Idempotency-Key"] = ask(
-            stack, "POST", "plan", "/plans", plan_body("client-x", "client-y"),
+            stack,
+            "POST",
+            "plan",
+            "/plans",
+            plan_body("client-x", "client-y"),
             headers={"Idempotency-Key": "while-down-1"},
-        )  # fmt: skip
+        )
         print(f"\nwhile down: {answers}")
     finally:
         stack.up()

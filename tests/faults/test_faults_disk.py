@@ -48,8 +48,10 @@ def test_a_full_database_disk_answers_503_loses_nothing_acknowledged_and_recover
     published = stopped_and_caught_up(load, stack, topics)
 
     statuses = load.statuses(filled_at, freed_at)
-    print(f"\ndatabase disk full: answers {dict(statuses)}; stack up {restart:.1f}s; first write "
-          f"{recovered:.1f}s after; exactly once {published}")  # fmt: skip
+    print(
+        f"\ndatabase disk full: answers {dict(statuses)}; stack up {restart:.1f}s; first write "
+        f"{recovered:.1f}s after; exactly once {published}"
+    )
     assert statuses[500] == 0 and load.statuses()[500] == 0, dict(statuses)
     unavailable = [a for a in during if a.status == 503]
     assert unavailable, dict(statuses)
@@ -78,8 +80,10 @@ def test_a_full_broker_disk_keeps_commands_succeeding_and_every_event_arrives_on
     published = stopped_and_caught_up(load, stack, topics)
 
     statuses = sorted({a.status for a in during})
-    print(f"\nbroker disk full {FULL_SECONDS}s: {len(during)} commands answered {statuses}; "
-          f"stack up {restart:.1f}s; exactly once {published}")  # fmt: skip
+    print(
+        f"\nbroker disk full {FULL_SECONDS}s: {len(during)} commands answered {statuses}; "
+        f"stack up {restart:.1f}s; exactly once {published}"
+    )
     assert_all_succeeded(during, 10, "the disk was full", load)
     now = stack.service_pids()
     changed = {n for n, pid in pids.items() if now.get(n) != pid}

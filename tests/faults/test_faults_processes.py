@@ -46,8 +46,10 @@ def test_processes_killed_during_load_lose_no_event_and_double_none(
     published = caught_up(stack, topics)
 
     statuses = load.statuses()
-    print(f"\nkilled {killed}; restarts took {[round(r, 1) for r in restarts]}s; "
-          f"answers {dict(statuses)}; events checked exactly once {published}")  # fmt: skip
+    print(
+        f"\nkilled {killed}; restarts took {[round(r, 1) for r in restarts]}s; "
+        f"answers {dict(statuses)}; events checked exactly once {published}"
+    )
     assert sum(statuses.values()) >= 300
     assert statuses[500] == 0, load.answers
     assert sum(n for s, n in statuses.items() if 200 <= s < 300) >= 150
@@ -57,8 +59,13 @@ def test_processes_killed_during_load_lose_no_event_and_double_none(
 def send_a_referral(stack: PrivateStack) -> int:
     """Draft a referral and send it: the referral API asks the consent API (409: no consent)."""
     auth = {"Authorization": f"Bearer {token(everyone=True)}"}
-    body = {"plan_id": str(uuid.uuid4()), "client_id": "client-x", "referral_type": "psychiatry",
-            "reason": "assessment", "organization": {"id": "org-1", "name": "Org"}}  # fmt: skip
+    body = {
+        "plan_id": str(uuid.uuid4()),
+        "client_id": "client-x",
+        "referral_type": "psychiatry",
+        "reason": "assessment",
+        "organization": {"id": "org-1", "name": "Org"},
+    }
     referrals = stack.url("referral") + "/referrals"
     drafted = httpx.post(referrals, json=body, headers=auth, timeout=20)
     assert drafted.status_code == 201, drafted.text

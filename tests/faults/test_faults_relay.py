@@ -51,8 +51,10 @@ def test_a_broker_frozen_longer_than_the_transaction_timeout_loses_and_doubles_n
     published = stopped_and_caught_up(load, stack, topics)
 
     statuses = sorted({a.status for a in during})
-    print(f"\nbroker frozen {PAUSE_SECONDS}s: {len(during)} commands answered {statuses}; "
-          f"exactly once {published}")  # fmt: skip
+    print(
+        f"\nbroker frozen {PAUSE_SECONDS}s: {len(during)} commands answered {statuses}; "
+        f"exactly once {published}"
+    )
     assert_all_succeeded(during, 20, "the broker was frozen", load)
     gone = [name for name, pid in relays.items() if not pid_alive(pid)]
     assert not gone, f"relays exited instead of reconnecting: {gone}"
@@ -69,9 +71,14 @@ def freeze(pid: int, sig: signal.Signals) -> None:
 def start_relay(stack: PrivateStack, name: str) -> subprocess.Popen[bytes]:
     with (stack.home / "logs" / f"{name}.log").open("ab") as log:
         return subprocess.Popen(
-            [executable(), "relay", "plan"], env=stack.env, cwd=REPO, stdout=log,
-            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
-        )  # fmt: skip
+            [executable(), "relay", "plan"],
+            env=stack.env,
+            cwd=REPO,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
 
 
 def test_two_relays_of_one_service_started_at_once_leave_one_and_publish_once(

@@ -13,26 +13,60 @@ from tests.unit.plan.builders import ALEX, SAM, THERAPIST
 from tests.unit.referral.api_client import referral_body
 from tests.unit.test_access_matrix import DETOX
 
-SESSION = {"format": "joint", "modality": "in-person", "held_on": "2026-02-02",
-           "attendees": [ALEX, SAM], "focus_issues": ["repair"], "homework": ["notice bids"],
-           "check_ins": [{"partner_id": ALEX, "mood": 6, "triggers": ["money"]}]}  # fmt: skip
-MEASUREMENT = {"partner_id": ALEX, "measure": "phq-9", "items": [1, 2, 1, 0, 1, 2, 1, 0, 1],
-               "taken_on": "2026-01-12"}  # fmt: skip
-REVIEW = {"held_on": "2026-02-02", "strategy_changes": ["weekly check-in"],
-          "next_mix": {"joint": 2, "individual": 1}}  # fmt: skip
-READINESS = {"ready": True, "criteria": ["safety plan in place"], "decided_by": THERAPIST,
-             "decided_on": "2026-02-02"}  # fmt: skip
-CONSENT = {"person_id": "person-a", "disclosers": ["practice-home"],
-           "description": "assessment and treatment plan", "recipients": [DETOX],
-           "purposes": ["TREAT"], "categories": ["assessment"], "start": "2026-01-01",
-           "end": "2027-01-01", "revocation_right_acknowledged": True,
-           "signature": {"signed_by": "person-a", "signed_on": "2026-01-01"}}  # fmt: skip
-DECISION = {"person_id": "person-a", "recipient": DETOX, "purpose": "TREAT",
-            "categories": ["assessment"], "labels": []}  # fmt: skip
-DISCLOSURE = {"person_id": "person-a", "decision_id": "{decision_id}",
-              "recipient": {**DETOX, "address": "1 Harbor Way"}, "purpose": "TREAT",
-              "description": "intake assessment", "categories": ["assessment"],
-              "disclosed_at": "2026-03-01T10:00:00Z"}  # fmt: skip
+SESSION = {
+    "format": "joint",
+    "modality": "in-person",
+    "held_on": "2026-02-02",
+    "attendees": [ALEX, SAM],
+    "focus_issues": ["repair"],
+    "homework": ["notice bids"],
+    "check_ins": [{"partner_id": ALEX, "mood": 6, "triggers": ["money"]}],
+}
+MEASUREMENT = {
+    "partner_id": ALEX,
+    "measure": "phq-9",
+    "items": [1, 2, 1, 0, 1, 2, 1, 0, 1],
+    "taken_on": "2026-01-12",
+}
+REVIEW = {
+    "held_on": "2026-02-02",
+    "strategy_changes": ["weekly check-in"],
+    "next_mix": {"joint": 2, "individual": 1},
+}
+READINESS = {
+    "ready": True,
+    "criteria": ["safety plan in place"],
+    "decided_by": THERAPIST,
+    "decided_on": "2026-02-02",
+}
+CONSENT = {
+    "person_id": "person-a",
+    "disclosers": ["practice-home"],
+    "description": "assessment and treatment plan",
+    "recipients": [DETOX],
+    "purposes": ["TREAT"],
+    "categories": ["assessment"],
+    "start": "2026-01-01",
+    "end": "2027-01-01",
+    "revocation_right_acknowledged": True,
+    "signature": {"signed_by": "person-a", "signed_on": "2026-01-01"},
+}
+DECISION = {
+    "person_id": "person-a",
+    "recipient": DETOX,
+    "purpose": "TREAT",
+    "categories": ["assessment"],
+    "labels": [],
+}
+DISCLOSURE = {
+    "person_id": "person-a",
+    "decision_id": "{decision_id}",
+    "recipient": {**DETOX, "address": "1 Harbor Way"},
+    "purpose": "TREAT",
+    "description": "intake assessment",
+    "categories": ["assessment"],
+    "disclosed_at": "2026-03-01T10:00:00Z",
+}
 
 EXAMPLES: dict[str, dict[str, Any]] = {
     "POST /plans": plan_body(),
@@ -47,13 +81,15 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "POST /referrals": referral_body(),
     "POST /referrals/{referral_id}/schedule": {"appointment_at": "2026-03-02T09:00:00Z"},
     "POST /agreements": {"partner_ids": ["person-a", "person-b"], "mode": "limited-secrets"},
-    "POST /agreements/{agreement_id}/signatures": {"partner_id": "person-a",
-                                                   "signed_on": "2026-01-02"},
+    "POST /agreements/{agreement_id}/signatures": {
+        "partner_id": "person-a",
+        "signed_on": "2026-01-02",
+    },
     "POST /consents": CONSENT,
     "POST /consents/{consent_id}/expiry": {"on": "2026-06-01"},
     "POST /decisions": DECISION,
     "POST /disclosures": DISCLOSURE,
-}  # fmt: skip
+}
 
 
 def example_for(label: str, ids: dict[str, str]) -> dict[str, Any] | None:

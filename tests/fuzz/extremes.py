@@ -20,19 +20,41 @@ from hypothesis import strategies as st
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 MOMENT = re.compile(r"^\d{4}-\d{2}-\d{2}T")
 EXTREME_DATES = ["0001-01-01", "9999-12-31", "1899-12-31", "2200-01-01", "1970-01-01"]
-EXTREME_MOMENTS = ["0001-01-01T00:00:00Z", "9999-12-31T23:59:59.999999+14:00",
-                   "9999-12-31T23:59:59", "1900-01-01T00:00:00-12:00"]  # fmt: skip
+EXTREME_MOMENTS = [
+    "0001-01-01T00:00:00Z",
+    "9999-12-31T23:59:59.999999+14:00",
+    "9999-12-31T23:59:59",
+    "1900-01-01T00:00:00-12:00",
+]
 EXTREME_INTEGERS = [2**53, -(2**53), 2**63, -(2**63) - 1, 10**40, -(10**40), 0, -1]
 EXTREME_FLOATS = [1e308, -1e308, 5e-324, 1e16 + 1, -0.0]
 ODD_TEXT = [
-    "a\x00b", "\x00", "a\ud800", "\udfff\ud800", "\ud83d", "\ufeff\u202e\u200b\u00a0",
-    "\U0010ffff\ufffe\uffff", "e\u0301" * 40, "\x01\x1f\x7f\u0085\u2028", "\U0001f600" * 30,
-]  # fmt: skip
+    "a\x00b",
+    "\x00",
+    "a\ud800",
+    "\udfff\ud800",
+    "\ud83d",
+    "\ufeff\u202e\u200b\u00a0",
+    "\U0010ffff\ufffe\uffff",
+    "e\u0301" * 40,
+    "\x01\x1f\x7f\u0085\u2028",
+    "\U0001f600" * 30,
+]
 
 EXTREME_HEADERS = [
-    "9" * 5000, f'"{"9" * 5000}"', '"-1"', '"+1"', '"0"', 'W/"1"', "*", '"1", "2"',
-    '"1e3"', '"0x10"', "null", '""',
-]  # fmt: skip
+    "9" * 5000,
+    f'"{"9" * 5000}"',
+    '"-1"',
+    '"+1"',
+    '"0"',
+    'W/"1"',
+    "*",
+    '"1", "2"',
+    '"1e3"',
+    '"0x10"',
+    "null",
+    '""',
+]
 
 Twist = tuple[str, Any, int]  # (kind, value, which leaf of that kind)
 _WHICH = st.integers(min_value=0, max_value=30)

@@ -117,9 +117,12 @@ def fuzz_app(
 
 
 def _fuzz_operation(
-    operation: Any, real_ids: dict[str, str], headers: dict[str, str], examples: int,
+    operation: Any,
+    real_ids: dict[str, str],
+    headers: dict[str, str],
+    examples: int,
     report: FuzzReport,
-) -> None:  # fmt: skip
+) -> None:
     label = f"{operation.method.upper()} {operation.path}"
     report.per_operation[label] = 0
 
@@ -130,8 +133,12 @@ def _fuzz_operation(
         database=None,
         suppress_health_check=list(HealthCheck),
     )
-    @given(case=operation.as_strategy(), use_real_ids=st.booleans(),
-           use_example=st.booleans(), twist=extremes.TWISTS)  # fmt: skip
+    @given(
+        case=operation.as_strategy(),
+        use_real_ids=st.booleans(),
+        use_example=st.booleans(),
+        twist=extremes.TWISTS,
+    )
     def run(case: Any, use_real_ids: bool, use_example: bool, twist: extremes.Twist | None) -> None:
         if use_real_ids and case.path_parameters:
             for name in case.path_parameters:

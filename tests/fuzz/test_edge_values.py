@@ -53,8 +53,9 @@ def seeded(service: str, client: TestClient) -> dict[str, str]:
     ids = BUILDERS[service][1](client)
     if service == "plan":
         headers = {"Authorization": f"Bearer {all_roles_token(HOME)}"}
-        activated = client.post(f"/plans/{ids['plan_id']}/status", json={"status": "active"},
-                                headers=headers)  # fmt: skip
+        activated = client.post(
+            f"/plans/{ids['plan_id']}/status", json={"status": "active"}, headers=headers
+        )
         assert activated.status_code == 200, activated.text
     return ids
 
@@ -72,14 +73,15 @@ def test_no_edge_value_in_any_field_of_a_valid_request_gets_a_server_error(
     client = TestClient(BUILDERS[service][0](), raise_server_exceptions=False)
     ids = seeded(service, client)
     method, template = label.split(" ", 1)
-    headers = {"Authorization": f"Bearer {all_roles_token(HOME)}",
-               "content-type": "application/json"}  # fmt: skip
+    headers = {
+        "Authorization": f"Bearer {all_roles_token(HOME)}",
+        "content-type": "application/json",
+    }
     wrong = []
     sent = 0
     for where, body in edge_cases(EXAMPLES[label]):
         content = json.dumps(fill(body, ids)).encode()
-        response = client.request(method, template.format(**ids), content=content,
-                                  headers=headers)  # fmt: skip
+        response = client.request(method, template.format(**ids), content=content, headers=headers)
         sent += 1
         kind = response.headers.get("content-type", "")
         if response.status_code not in EXPECTED or (

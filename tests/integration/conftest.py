@@ -25,8 +25,12 @@ def stack() -> Iterator[StackInfo]:
     if not _infra_running():
         result = subprocess.run(
             [executable(), "stack", "up", "--infra-only"],
-            capture_output=True, text=True, cwd=REPO, timeout=300, check=False,
-        )  # fmt: skip
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+            timeout=300,
+            check=False,
+        )
         assert result.returncode == 0, f"stack up failed:\n{result.stdout}\n{result.stderr}"
     yield read_stack_info()
 

@@ -33,8 +33,13 @@ def consent_service(database_url: str, schema: str) -> Iterator[str]:
     settings = load_settings(database_url=database_url, env="dev")
     cls = type("ConsentOnStack", (ConsentApplication,), {"name": schema})
     consent: ConsentApplication = build_application(cls, settings, create_table=True)
-    config = uvicorn.Config(create_consent_app(settings, consent), host="127.0.0.1",
-                            port=free_port(), log_level="warning", lifespan="off")  # fmt: skip
+    config = uvicorn.Config(
+        create_consent_app(settings, consent),
+        host="127.0.0.1",
+        port=free_port(),
+        log_level="warning",
+        lifespan="off",
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

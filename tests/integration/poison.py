@@ -9,8 +9,15 @@ from typing import Any
 import psycopg
 
 
-def plant(database_url: str, schema: str, *, topic: str, state: bytes,
-          aggregate: uuid.UUID | None = None, version: int = 1) -> int:  # fmt: skip
+def plant(
+    database_url: str,
+    schema: str,
+    *,
+    topic: str,
+    state: bytes,
+    aggregate: uuid.UUID | None = None,
+    version: int = 1,
+) -> int:
     """Insert one stored event as is; returns its position (notification id)."""
     with psycopg.connect(database_url, autocommit=True) as conn:
         row = conn.execute(
@@ -25,10 +32,17 @@ def plant(database_url: str, schema: str, *, topic: str, state: bytes,
 
 def stored_state(**fields: Any) -> bytes:
     """A state as the store keeps it (compact JSON, with the metadata every event carries)."""
-    meta = {"actor_id": "u-poison", "actor_role": "clinician", "tenant": "t-relay",
-            "correlation_id": str(uuid.uuid4()), "causation_id": None}  # fmt: skip
-    base = {"timestamp": {"_type_": "datetime_iso", "_data_": "2026-03-01T09:00:00+00:00"},
-            "_meta": meta}  # fmt: skip
+    meta = {
+        "actor_id": "u-poison",
+        "actor_role": "clinician",
+        "tenant": "t-relay",
+        "correlation_id": str(uuid.uuid4()),
+        "causation_id": None,
+    }
+    base = {
+        "timestamp": {"_type_": "datetime_iso", "_data_": "2026-03-01T09:00:00+00:00"},
+        "_meta": meta,
+    }
     return json.dumps({**base, **fields}, separators=(",", ":")).encode()
 
 

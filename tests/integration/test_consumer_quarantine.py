@@ -50,21 +50,33 @@ def test_poison_on_a_topic_is_dead_lettered_kept_and_retried_after_a_fix(
     nul_id = "ping-\x00-1"
     producer = KafkaProducer(bootstrap_servers=kafka_bootstrap)
     sent = [
-        producer.send(topic, partition=0, key=good[0].key, value=good[0].value,
-                      headers=good[0].headers),
+        producer.send(
+            topic, partition=0, key=good[0].key, value=good[0].value, headers=good[0].headers
+        ),
         producer.send(topic, partition=0, key=b"x", value=b"{not json", headers=good[1].headers),
-        producer.send(topic, partition=0, key=good[2].key, value=good[2].value,
-                      headers=with_header(good[2], "ce_id", nul_id.encode())),
-        producer.send(topic, partition=0, key=good[3].key, value=good[3].value,
-                      headers=good[3].headers),
-    ]  # fmt: skip
+        producer.send(
+            topic,
+            partition=0,
+            key=good[2].key,
+            value=good[2].value,
+            headers=with_header(good[2], "ce_id", nul_id.encode()),
+        ),
+        producer.send(
+            topic, partition=0, key=good[3].key, value=good[3].value, headers=good[3].headers
+        ),
+    ]
     offsets = [future.get(timeout=10).offset for future in sent]
     producer.close()
     settings = Settings(env="dev", database_url=database_url, kafka_bootstrap=kafka_bootstrap)
     app = build_application(app_class(schema), settings)
-    consumer = Consumer("cexact", app, EchoReactions(topic), settings,
-                        parse=lambda r: parse_consumer_record(r, registry),
-                        group_id=f"test-{uuid.uuid4().hex}")  # fmt: skip
+    consumer = Consumer(
+        "cexact",
+        app,
+        EchoReactions(topic),
+        settings,
+        parse=lambda r: parse_consumer_record(r, registry),
+        group_id=f"test-{uuid.uuid4().hex}",
+    )
     try:
         deadline = time.monotonic() + 60
         while consumer.tracked_offset(topic, 0) != offsets[-1] and time.monotonic() < deadline:

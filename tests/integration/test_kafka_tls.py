@@ -88,8 +88,9 @@ def echo_schema(database_url: str) -> Iterator[str]:
     name = f"cexact_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(name)))
-    build_application(app_class(name), Settings(env="dev", database_url=database_url),
-                      create_table=True).close()  # fmt: skip
+    build_application(
+        app_class(name), Settings(env="dev", database_url=database_url), create_table=True
+    ).close()
     yield name
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(name)))
@@ -103,8 +104,10 @@ def test_the_broker_refuses_clients_without_tls_and_scram(tls_kafka: KafkaAccess
         assert DEADLETTER_TOPIC in admin.list_topics()
     finally:
         admin.close()
-    for refused in (KafkaAccess(tls_kafka.bootstrap),
-                    dataclasses.replace(tls_kafka, sasl_password="not-the-password")):  # fmt: skip
+    for refused in (
+        KafkaAccess(tls_kafka.bootstrap),
+        dataclasses.replace(tls_kafka, sasl_password="not-the-password"),
+    ):
         with pytest.raises(KafkaError):
             admin_client(refused, timeout_ms=3_000).list_topics()
 
@@ -127,15 +130,19 @@ def test_the_relay_and_a_consumer_work_through_tls_and_scram(
         value=b"{not json",
         headers=[("ce_type", b"careledger.relayprobe.RelayProbeRecorded.v1")],
     )
-    where = poison.get(timeout=30)  # fmt: skip
+    where = poison.get(timeout=30)
     producer.close()
 
     echo_app = build_application(app_class(echo_schema), world.settings)
     consumer = Consumer(
-        "tlsprobe", echo_app, EchoEveryRecord(world.topic), world.settings,
+        "tlsprobe",
+        echo_app,
+        EchoEveryRecord(world.topic),
+        world.settings,
         parse=lambda r: parse_consumer_record(r, world.registry),
-        group_id=f"test-tls-{uuid.uuid4().hex}", kafka_options=TEST_KAFKA,
-    )  # fmt: skip
+        group_id=f"test-tls-{uuid.uuid4().hex}",
+        kafka_options=TEST_KAFKA,
+    )
     try:
         deadline = time.monotonic() + 120
         while len(echoed(database_url, echo_schema)) < total and time.monotonic() < deadline:
@@ -158,8 +165,12 @@ def _past(consumer: Consumer, topic: str, where: Any) -> bool:
 
 def read_deadletters(kafka: KafkaAccess, topic: str) -> list[dict[str, str]]:
     """The headers of every dead letter of `topic`, read through the TLS listener."""
-    reader = KafkaConsumer(**kafka.options(), isolation_level="read_committed",
-                           enable_auto_commit=False, consumer_timeout_ms=3_000)  # fmt: skip
+    reader = KafkaConsumer(
+        **kafka.options(),
+        isolation_level="read_committed",
+        enable_auto_commit=False,
+        consumer_timeout_ms=3_000,
+    )
     try:
         partitions = reader.partitions_for_topic(DEADLETTER_TOPIC) or set()
         reader.assign([TopicPartition(DEADLETTER_TOPIC, p) for p in partitions])

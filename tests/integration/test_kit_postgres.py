@@ -153,8 +153,9 @@ def test_idempotency_keys_are_scoped_by_columns_expire_and_are_purged(settings: 
         with psycopg.connect(settings.database_url, autocommit=True) as conn:
             conn.execute(
                 "UPDATE kit.idempotency SET expires_at = now() - interval '1 second'"
-                " WHERE key = %s", (key,),
-            )  # fmt: skip
+                " WHERE key = %s",
+                (key,),
+            )
             assert store.purge() >= 1
             left = conn.execute("SELECT count(*) FROM kit.idempotency WHERE key = %s", (key,))
             assert left.fetchone() == (0,)
@@ -174,9 +175,11 @@ def test_db_init_replaces_the_joined_scope_table_with_the_column_scoped_one(
                 " body bytea NOT NULL DEFAULT '', claimed_at double precision NOT NULL,"
                 " PRIMARY KEY (scope, key))"
             )
-            conn.execute(sql.SQL("INSERT INTO {}.idempotency_keys VALUES"
-                                 " ('a/b/c', 'k', 'f', 201, '[]', '', 0)").format(
-                sql.Identifier(schema)))  # fmt: skip
+            conn.execute(
+                sql.SQL(
+                    "INSERT INTO {}.idempotency_keys VALUES ('a/b/c', 'k', 'f', 201, '[]', '', 0)"
+                ).format(sql.Identifier(schema))
+            )
             for _ in range(2):  # db init runs again and again
                 conn.execute(create_table_sql(schema))
             tables = conn.execute(
@@ -186,8 +189,9 @@ def test_db_init_replaces_the_joined_scope_table_with_the_column_scoped_one(
             assert tables == [("idempotency",)]
             columns = conn.execute(
                 "SELECT column_name FROM information_schema.columns WHERE table_schema = %s"
-                " AND table_name = 'idempotency'", (schema,),
-            ).fetchall()  # fmt: skip
+                " AND table_name = 'idempotency'",
+                (schema,),
+            ).fetchall()
             assert {"tenant", "subject", "key", "expires_at"} <= {c for (c,) in columns}
         finally:
             conn.execute(f"DROP SCHEMA {schema} CASCADE")

@@ -56,8 +56,9 @@ def test_connections_the_server_ended_are_never_handed_out(database_url: str) ->
         with psycopg.connect(database_url, autocommit=True) as admin:
             ended = admin.execute(
                 "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE application_name = %s) t", (name,),
-            ).fetchone()  # fmt: skip
+                "WHERE application_name = %s) t",
+                (name,),
+            ).fetchone()
         assert ended == (3,)
         time.sleep(0.2)  # the server's goodbye reaches the client sockets
         for _ in range(3):  # each would otherwise meet one dead connection and fail

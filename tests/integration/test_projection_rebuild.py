@@ -285,8 +285,9 @@ class StrippingBoard(CaseBoard):
     def process(self, cursor: Cursor, event: ProjectedEvent) -> None:
         if "kind" in event.state:
             state = {**event.state, "kind": str(event.state["kind"]).replace("\x00", "")}
-            event = ProjectedEvent(event.position, event.aggregate_id, event.version,
-                                   event.stored_name, state)  # fmt: skip
+            event = ProjectedEvent(
+                event.position, event.aggregate_id, event.version, event.stored_name, state
+            )
         super().process(cursor, event)
 
 
@@ -300,14 +301,26 @@ def test_poison_in_the_store_is_quarantined_and_applied_in_order_after_a_fix(
     runner.ensure_tables()
     write_cases(app, random.Random(11), [], 20)
     poisoned = uuid.uuid4()  # a kind with NUL: the read model's text column refuses it
-    opened = plant(settings.database_url, schema, topic="careledger.cproj.CaseOpened",
-                   aggregate=poisoned, state=stored_state(
-                       originator_topic="careledger.cproj.Case", tenant="practice-1",
-                       kind="A\x00B"))  # fmt: skip
-    moved = plant(settings.database_url, schema, topic="careledger.cproj.CaseMoved",
-                  aggregate=poisoned, version=2, state=stored_state(status="closed"))  # fmt: skip
-    garbled = plant(settings.database_url, schema, topic="careledger.cproj.CaseMoved",
-                    state=b"\xff not json")  # fmt: skip
+    opened = plant(
+        settings.database_url,
+        schema,
+        topic="careledger.cproj.CaseOpened",
+        aggregate=poisoned,
+        state=stored_state(
+            originator_topic="careledger.cproj.Case", tenant="practice-1", kind="A\x00B"
+        ),
+    )
+    moved = plant(
+        settings.database_url,
+        schema,
+        topic="careledger.cproj.CaseMoved",
+        aggregate=poisoned,
+        version=2,
+        state=stored_state(status="closed"),
+    )
+    garbled = plant(
+        settings.database_url, schema, topic="careledger.cproj.CaseMoved", state=b"\xff not json"
+    )
     write_cases(app, random.Random(12), [], 20)
 
     runner.catch_up()  # never stops: the rest is applied
@@ -316,7 +329,10 @@ def test_poison_in_the_store_is_quarantined_and_applied_in_order_after_a_fix(
     assert poisoned not in {row["id"] for row in board}
     held = quarantine_rows(settings, schema)
     assert [(r["position"], r["held_behind"]) for r in held] == [
-        (opened, None), (moved, opened), (garbled, None)]  # fmt: skip
+        (opened, None),
+        (moved, opened),
+        (garbled, None),
+    ]
     assert "CharacterNotInRepertoire" in held[0]["reason"] or "NUL" in held[0]["reason"]
     status = status_of_read_models(settings, schema)
     assert [len(s["quarantined"]) for s in status] == [3]

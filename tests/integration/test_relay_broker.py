@@ -184,8 +184,11 @@ def test_partitions_whose_leader_is_gone_fail_the_transaction_and_no_checkpoint_
     """Half the partitions lose their leader (their log dir's disk is full): every transaction
     touching them fails, is aborted and sent again; once the disk is freed and the broker
     restarted, every event is on the topic exactly once, in order."""
-    broker = PrivateBroker(tmp_path / "jbod", kafka_libs_dir(),
-                           CARELEDGER_KAFKA_EXTRA_LOG_DIRS=str(small_disk / "kafka"))  # fmt: skip
+    broker = PrivateBroker(
+        tmp_path / "jbod",
+        kafka_libs_dir(),
+        CARELEDGER_KAFKA_EXTRA_LOG_DIRS=str(small_disk / "kafka"),
+    )
     broker.start()
     try:
         for world in make_world(database_url, broker.bootstrap, tmp_path):
@@ -210,11 +213,14 @@ def leader_gone(world: RelayWorld, broker: PrivateBroker, disk: Path, tmp_path: 
         )
         offline = sorted(p for p, d in held.items() if is_on(d, disk))
         assert offline, f"no event partition on {disk}: {held}"
-        print(f"\nevent partitions on the disk that fills: {offline} of {len(held)}; "
-              f"checkpoint partitions moved off it: {moved}")  # fmt: skip
+        print(
+            f"\nevent partitions on the disk that fills: {offline} of {len(held)}; "
+            f"checkpoint partitions moved off it: {moved}"
+        )
         fill = disk / "fill"
-        subprocess.run(["fallocate", "-l", str(shutil.disk_usage(disk).free), str(fill)],
-                       check=True)  # fmt: skip
+        subprocess.run(
+            ["fallocate", "-l", str(shutil.disk_usage(disk).free), str(fill)], check=True
+        )
         stored += store_probe_events(app, aggregates=20, events_each=EVENTS_EACH)
         wait_for_line(log, "kafka transaction failed", timeout=90)
         stuck = committed_position(world, settle=False)
@@ -245,10 +251,15 @@ def replica_dirs(kafka: KafkaTarget, topic: str) -> dict[int, str]:
         described = admin.describe_log_dirs({topic: list(range(partitions))})
     finally:
         admin.close()
-    return {part["partition_index"]: log_dir["log_dir"]
-            for broker in described for log_dir in broker["log_dirs"]
-            for t in log_dir["topics"] if t["name"] == topic
-            for part in t["partitions"] if not part["is_future_key"]}  # fmt: skip
+    return {
+        part["partition_index"]: log_dir["log_dir"]
+        for broker in described
+        for log_dir in broker["log_dirs"]
+        for t in log_dir["topics"]
+        if t["name"] == topic
+        for part in t["partitions"]
+        if not part["is_future_key"]
+    }
 
 
 def is_on(log_dir: str, disk: Path) -> bool:

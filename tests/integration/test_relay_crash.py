@@ -168,10 +168,17 @@ def test_relay_cli_reports_status_with_lag(world: RelayWorld) -> None:
         app.close()
     result = subprocess.run(
         [*world.relay_argv()[:3], "status", world.store],
-        capture_output=True, text=True, check=False, timeout=60,
-        env={"CARELEDGER_ENV": "dev", "CARELEDGER_DATABASE_URL": world.settings.database_url,
-             "CARELEDGER_KAFKA_BOOTSTRAP": world.settings.kafka_bootstrap, "PATH": ""},
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+        env={
+            "CARELEDGER_ENV": "dev",
+            "CARELEDGER_DATABASE_URL": world.settings.database_url,
+            "CARELEDGER_KAFKA_BOOTSTRAP": world.settings.kafka_bootstrap,
+            "PATH": "",
+        },
+    )
     assert result.returncode == 0, result.stderr
     assert f'"lag": {stored}' in result.stdout
 
@@ -182,9 +189,11 @@ def test_a_relay_waiting_on_an_open_checkpoint_transaction_stops_at_once_on_sigt
     """Another producer holds a transaction open on the checkpoint partition, so a starting relay
     waits for it to end before it trusts the checkpoint it read (up to 120 s); SIGTERM ends
     that wait instead of being honoured only after it."""
-    blocker = KafkaProducer(bootstrap_servers=world.settings.kafka_bootstrap,
-                            transactional_id=f"blocker-{world.store}",
-                            transaction_timeout_ms=300_000)  # fmt: skip
+    blocker = KafkaProducer(
+        bootstrap_servers=world.settings.kafka_bootstrap,
+        transactional_id=f"blocker-{world.store}",
+        transaction_timeout_ms=300_000,
+    )
     log = tmp_path / "relay.log"
     try:
         blocker.init_transactions()

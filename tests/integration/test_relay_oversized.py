@@ -40,8 +40,9 @@ def world(database_url: str, kafka_bootstrap: str, tmp_path: Path) -> Iterator[R
 def limit_topic(world: RelayWorld, max_bytes: int) -> None:
     admin = admin_client(world.settings.kafka_bootstrap)
     try:
-        topic = ConfigResource(ConfigResourceType.TOPIC, world.topic,
-                               configs={"max.message.bytes": str(max_bytes)})  # fmt: skip
+        topic = ConfigResource(
+            ConfigResourceType.TOPIC, world.topic, configs={"max.message.bytes": str(max_bytes)}
+        )
         admin.alter_configs([topic])
     finally:
         admin.close()
@@ -53,8 +54,7 @@ def store_a_big_event(world: RelayWorld) -> int:
     try:
         probe = RelayProbe(tenant="t-relay")
         probe._recorded(n=1, security_labels=[f"label-{i:034d}" for i in range(2_000)])
-        app.save_as(CommandContext(actor_id="u-1", actor_role="clinician", tenant="t-relay"),
-                    probe)  # fmt: skip
+        app.save_as(CommandContext(actor_id="u-1", actor_role="clinician", tenant="t-relay"), probe)
         position = int(app.recorder.max_notification_id())
         store_probe_events(app, aggregates=2, events_each=2)  # after it: never published
         return position
@@ -80,8 +80,9 @@ def test_a_record_over_the_topics_limit_stops_the_relay_naming_its_position(
     relay = world.start_relay(log)
     assert relay.wait(timeout=120) == EXIT_TOO_LARGE, log.read_text()[-2000:]
     assert f"stopped at position {big}" in log.read_text()
-    position = read_checkpoint(world.settings.kafka_bootstrap, world.store,
-                               topic=world.checkpoint_topic)  # fmt: skip
+    position = read_checkpoint(
+        world.settings.kafka_bootstrap, world.store, topic=world.checkpoint_topic
+    )
     assert position == big - 1  # everything before it went out: the probe's creation too
     records = read_topic(world.settings.kafka_bootstrap, world.topic, world.registry)
     assert_exactly_once_in_order(records, good + 1)
@@ -103,8 +104,9 @@ def test_a_record_the_broker_refuses_mid_transaction_is_never_passed_by_a_checkp
         if relay.poll() is None:
             relay.kill()
     assert f"stopped at position {big}" in log.read_text()
-    position = read_checkpoint(world.settings.kafka_bootstrap, world.store,
-                               topic=world.checkpoint_topic)  # fmt: skip
+    position = read_checkpoint(
+        world.settings.kafka_bootstrap, world.store, topic=world.checkpoint_topic
+    )
     assert position < big
     records = read_topic(world.settings.kafka_bootstrap, world.topic, world.registry)
     assert_exactly_once_in_order(records, position)

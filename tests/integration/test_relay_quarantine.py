@@ -47,9 +47,13 @@ def world(database_url: str, kafka_bootstrap: str, tmp_path: Path) -> Iterator[R
 def relay_cli(world: RelayWorld, command: str) -> Any:
     extra = ["--checkpoint-topic", world.checkpoint_topic] if command == "status" else []
     result = subprocess.run(
-        [*world.relay_argv()[:3], command, world.store, *extra], capture_output=True,
-        text=True, check=False, timeout=120, env={**world.env(), "PATH": ""},
-    )  # fmt: skip
+        [*world.relay_argv()[:3], command, world.store, *extra],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+        env={**world.env(), "PATH": ""},
+    )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 
@@ -75,10 +79,12 @@ def test_poison_in_the_store_is_quarantined_and_published_in_order_after_a_fix(
         probe._recorded(n=2, security_labels=[])  # fine, but after the bad one
         app.save_as(ctx, probe)
         url = world.settings.database_url
-        undecodable = plant(url, world.store, topic="careledger.relayprobe.RelayProbeRecorded",
-                            state=b"{not json")  # fmt: skip
-        unknown = plant(url, world.store, topic="careledger.relayprobe.NoSuchEvent",
-                        state=stored_state(n=1))  # fmt: skip
+        undecodable = plant(
+            url, world.store, topic="careledger.relayprobe.RelayProbeRecorded", state=b"{not json"
+        )
+        unknown = plant(
+            url, world.store, topic="careledger.relayprobe.NoSuchEvent", state=stored_state(n=1)
+        )
         good += store_probe_events(app, aggregates=2, events_each=3)
     finally:
         app.close()
@@ -127,8 +133,9 @@ def test_poison_in_the_store_is_quarantined_and_published_in_order_after_a_fix(
 
 
 def checkpoint(world: RelayWorld) -> Any:
-    return read_checkpoint_state(world.settings.kafka_bootstrap, world.store,
-                                 topic=world.checkpoint_topic)  # fmt: skip
+    return read_checkpoint_state(
+        world.settings.kafka_bootstrap, world.store, topic=world.checkpoint_topic
+    )
 
 
 def bad_positions(world: RelayWorld, probe: RelayProbe) -> list[int]:

@@ -59,8 +59,11 @@ class RelayProbe(Aggregate):
 
 name_events(PROBE_SERVICE, RelayProbe)
 
-_BASE = {"id": {"type": "string", "format": "uuid"}, "version": {"type": "integer", "minimum": 1},
-         "timestamp": {"type": "string", "format": "date-time"}}  # fmt: skip
+_BASE = {
+    "id": {"type": "string", "format": "uuid"},
+    "version": {"type": "integer", "minimum": 1},
+    "timestamp": {"type": "string", "format": "date-time"},
+}
 PROBE_SCHEMAS: dict[str, dict[str, Any]] = {
     "RelayProbeStarted.v1.json": {"properties": {**_BASE, "tenant": {"type": "string"}}},
     "RelayProbeRecorded.v1.json": {
@@ -109,32 +112,55 @@ class RelayWorld:
 
     def relay_argv(self, *extra: str) -> list[str]:
         return [
-            sys.executable, "-m", "services.common.relay", "run", self.store,
-            "--topic", self.topic, "--transactional-id", self.transactional_id,
-            "--checkpoint-topic", self.checkpoint_topic, "--checkpoint-key", self.store,
-            "--access-topic", self.access_topic, "--schemas", str(self.schema_root),
-            "--import", __name__, *extra,
-        ]  # fmt: skip
+            sys.executable,
+            "-m",
+            "services.common.relay",
+            "run",
+            self.store,
+            "--topic",
+            self.topic,
+            "--transactional-id",
+            self.transactional_id,
+            "--checkpoint-topic",
+            self.checkpoint_topic,
+            "--checkpoint-key",
+            self.store,
+            "--access-topic",
+            self.access_topic,
+            "--schemas",
+            str(self.schema_root),
+            "--import",
+            __name__,
+            *extra,
+        ]
 
     def env(self) -> dict[str, str]:
         """The environment a relay process of this world runs with."""
-        return {**os.environ, "CARELEDGER_ENV": "dev",
-                "CARELEDGER_DATABASE_URL": self.settings.database_url,
-                **kafka_access(self.settings).environment(),
-                "PYTHONPATH": str(REPO)}  # fmt: skip
+        return {
+            **os.environ,
+            "CARELEDGER_ENV": "dev",
+            "CARELEDGER_DATABASE_URL": self.settings.database_url,
+            **kafka_access(self.settings).environment(),
+            "PYTHONPATH": str(REPO),
+        }
 
     def start_relay(self, log: Path, *extra: str) -> subprocess.Popen[bytes]:
         with log.open("ab") as out:
             return subprocess.Popen(
-                self.relay_argv(*extra), stdout=out, stderr=subprocess.STDOUT, env=self.env(),
+                self.relay_argv(*extra),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=self.env(),
                 cwd=REPO,
-            )  # fmt: skip
+            )
 
 
 def make_world(
-    database_url: str, kafka: KafkaTarget, tmp: Path,
+    database_url: str,
+    kafka: KafkaTarget,
+    tmp: Path,
     max_message_bytes: int = KAFKA_MAX_MESSAGE_BYTES,
-) -> Iterator[RelayWorld]:  # fmt: skip
+) -> Iterator[RelayWorld]:
     """Create the private schema and topics (records up to `max_message_bytes`); drop them after."""
     suffix = uuid.uuid4().hex[:10]
     store = f"relayprobe_{suffix}"
@@ -145,20 +171,27 @@ def make_world(
     admin = admin_client(kafka)
     try:
         admin.create_topics(
-            {topic: topic_request(TopicSpec(topic, 6), 1, max_message_bytes),
-             access: topic_request(TopicSpec(access, 2), 1, max_message_bytes),
-             checkpoints: topic_request(TopicSpec(checkpoints, 1, cleanup_policy="compact"), 1)},
+            {
+                topic: topic_request(TopicSpec(topic, 6), 1, max_message_bytes),
+                access: topic_request(TopicSpec(access, 2), 1, max_message_bytes),
+                checkpoints: topic_request(TopicSpec(checkpoints, 1, cleanup_policy="compact"), 1),
+            },
             wait_for_metadata=True,
-        )  # fmt: skip
+        )
         reach = as_access(kafka).settings()
-        settings = load_settings(database_url=database_url, env="dev",
-                                 kafka_max_message_bytes=max_message_bytes, **reach)  # fmt: skip
+        settings = load_settings(
+            database_url=database_url, env="dev", kafka_max_message_bytes=max_message_bytes, **reach
+        )
         yield RelayWorld(
-            settings=settings, store=store, topic=topic, checkpoint_topic=checkpoints,
-            transactional_id=f"test-relay-{suffix}", access_topic=access,
+            settings=settings,
+            store=store,
+            topic=topic,
+            checkpoint_topic=checkpoints,
+            transactional_id=f"test-relay-{suffix}",
+            access_topic=access,
             schema_root=tmp / "schemas",
             registry=write_probe_schemas(tmp / "schemas"),
-        )  # fmt: skip
+        )
         admin.delete_topics([topic, access, checkpoints])
     finally:
         admin.close()

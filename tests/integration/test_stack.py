@@ -21,9 +21,14 @@ def run(
     *args: str, env: dict[str, str] | None = None, timeout: float = 300
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [executable(), *args], capture_output=True, text=True, cwd=REPO,
-        env=env, timeout=timeout, check=False,
-    )  # fmt: skip
+        [executable(), *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=env,
+        timeout=timeout,
+        check=False,
+    )
 
 
 def separate_env(home: Path) -> dict[str, str]:

@@ -129,14 +129,24 @@ def seed_consent(client: TestClient) -> dict[str, str]:
     clinician = bearer(["clinician"])
     agreement = {"partner_ids": ["person-a", "person-b"], "mode": "limited-secrets"}
     consent = {
-        "person_id": "person-a", "disclosers": ["practice-home"],
-        "description": "assessment and treatment plan", "recipients": [DETOX],
-        "purposes": ["TREAT"], "categories": ["assessment"], "start": "2026-01-01",
-        "end": "2027-01-01", "revocation_right_acknowledged": True,
+        "person_id": "person-a",
+        "disclosers": ["practice-home"],
+        "description": "assessment and treatment plan",
+        "recipients": [DETOX],
+        "purposes": ["TREAT"],
+        "categories": ["assessment"],
+        "start": "2026-01-01",
+        "end": "2027-01-01",
+        "revocation_right_acknowledged": True,
         "signature": {"signed_by": "person-a", "signed_on": "2026-01-01"},
-    }  # fmt: skip
-    decision = {"person_id": "person-a", "recipient": DETOX, "purpose": "TREAT",
-                "categories": ["assessment"], "labels": []}  # fmt: skip
+    }
+    decision = {
+        "person_id": "person-a",
+        "recipient": DETOX,
+        "purpose": "TREAT",
+        "categories": ["assessment"],
+        "labels": [],
+    }
     ids = {"person_id": "person-a", "version": "1"}
     for path, body, key in (
         ("/agreements", agreement, "agreement_id"),
@@ -158,9 +168,15 @@ def seed_referral(client: TestClient) -> dict[str, str]:
         "clinicians": [{"clinician_id": "access-probe", "roles": ["couples-therapist"]}],
     }
     record = InboundRecord(
-        topic="careledger.plan", partition=0, offset=0, ce_id=f"{plan_id}/1",
-        ce_type="careledger.plan.PlanCreated.v1", subject=plan_id, tenant=HOME, body=team,
-    )  # fmt: skip
+        topic="careledger.plan",
+        partition=0,
+        offset=0,
+        ce_id=f"{plan_id}/1",
+        ce_type="careledger.plan.PlanCreated.v1",
+        subject=plan_id,
+        tenant=HOME,
+        body=team,
+    )
     referrals = client.app.state.referrals  # type: ignore[attr-defined]
     system = CommandContext(actor_id="referral-consumer", actor_role="system", tenant=HOME)
     referrals.save_as(system, *reactions.react(referrals, record))

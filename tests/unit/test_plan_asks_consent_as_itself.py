@@ -43,8 +43,9 @@ class Through(httpx.BaseTransport):
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         self.seen.append(request)
         target = request.url.raw_path.decode("ascii")  # the path and its query
-        answer = self.client.request(request.method, target, content=request.content,
-                                     headers=dict(request.headers))  # fmt: skip
+        answer = self.client.request(
+            request.method, target, content=request.content, headers=dict(request.headers)
+        )
         return httpx.Response(answer.status_code, headers=answer.headers, content=answer.content)
 
 
@@ -78,8 +79,9 @@ def plans(consent: Consent, agreement_questions: Through) -> Iterator[Plans]:
     app: PlanApplication = build_application(PlanApplication, None)
     gate = HttpConsentGate("http://consent", transport=Through(consent[1]))
     credential = service_credential(SETTINGS, "plan", calls="consent")
-    app.agreements = HttpAgreementCheck(lambda: "http://consent", credential,
-                                        transport=agreement_questions)  # fmt: skip
+    app.agreements = HttpAgreementCheck(
+        lambda: "http://consent", credential, transport=agreement_questions
+    )
     with TestClient(plan_api(SETTINGS, app, gate=gate)) as client:
         yield app, client
     app.close()
@@ -101,21 +103,28 @@ def test_a_partners_portal_sees_the_other_partners_session_as_the_agreement_deci
     assert answer.status_code == 200, answer.text
     assert (MARK in answer.text) is shown
 
-    decided = consent_client.get("/decisions", params={"person_id": SAM},
-                                 headers=headers("compliance")).json()["items"]  # fmt: skip
+    decided = consent_client.get(
+        "/decisions", params={"person_id": SAM}, headers=headers("compliance")
+    ).json()["items"]
     assert [(d["actor_id"], d["recipient"]["id"]) for d in decided] == [("portal-alex", ALEX)]
     meta = consents.history_records(UUID(decided[0]["decision_id"]))[0]["meta"]
     assert (meta["actor_id"], meta["actor_role"]) == ("service:plan", "integration")
-    read = plan_client.get("/access-log", params={"user": "portal-alex"},
-                           headers=headers("compliance")).json()["items"][0]  # fmt: skip
+    read = plan_client.get(
+        "/access-log", params={"user": "portal-alex"}, headers=headers("compliance")
+    ).json()["items"][0]
     access_meta = plan_app.history_records(UUID(read["id"]))[0]["meta"]
     assert access_meta["correlation_id"] == meta["correlation_id"]
 
 
 def test_only_a_service_credential_asks_for_someone_else(consent: Consent) -> None:
     _, client = consent
-    ask = {"person_id": SAM, "recipient": {"kind": "partner", "id": ALEX}, "purpose": "TREAT",
-           "categories": ["individual-session"], "labels": ["PSY"]}  # fmt: skip
+    ask = {
+        "person_id": SAM,
+        "recipient": {"kind": "partner", "id": ALEX},
+        "purpose": "TREAT",
+        "categories": ["individual-session"],
+        "labels": ["PSY"],
+    }
     named = {"X-On-Behalf-Of": "portal-alex"}
     service = token("service:plan", ["integration"], scope="system/Consent.r")
     refused = {
@@ -138,17 +147,26 @@ def test_a_session_is_checked_against_the_agreement_as_the_plan_service_for_the_
     _, plan_client = plans
     signed_agreement(consent_client, "no-secrets")
     plan_id = active_plan(plan_client)
-    session = {"format": "individual", "modality": "in-person", "held_on": "2026-01-12",
-               "partner_id": SAM, "focus_issues": ["trust"]}  # fmt: skip
-    recorded = plan_client.post(f"/plans/{plan_id}/sessions", json=session,
-                                headers=headers(**{"X-Correlation-Id": "flow-7"}))  # fmt: skip
+    session = {
+        "format": "individual",
+        "modality": "in-person",
+        "held_on": "2026-01-12",
+        "partner_id": SAM,
+        "focus_issues": ["trust"],
+    }
+    recorded = plan_client.post(
+        f"/plans/{plan_id}/sessions",
+        json=session,
+        headers=headers(**{"X-Correlation-Id": "flow-7"}),
+    )
     assert recorded.status_code == 201, recorded.text
     (asked,) = agreement_questions.seen
     claims = TOKENS.verify(asked.headers["authorization"].removeprefix("Bearer "))
     assert (claims["sub"], claims["roles"]) == ("service:plan", ["integration"])
     assert (asked.headers["x-on-behalf-of"], asked.headers["x-correlation-id"]) == (
-        THERAPIST, "flow-7"
-    )  # fmt: skip
+        THERAPIST,
+        "flow-7",
+    )
 
 
 def test_only_a_service_credential_reads_an_agreement_for_someone_else(consent: Consent) -> None:
@@ -157,8 +175,10 @@ def test_only_a_service_credential_reads_an_agreement_for_someone_else(consent: 
     couple = {"partner_id": [ALEX, SAM]}
     service = token("service:plan", ["integration"], scope="system/Consent.r")
     named = {"X-On-Behalf-Of": THERAPIST}
-    refused = {"a clinician naming someone": {**headers(), **named},
-               "a service naming nobody": service}  # fmt: skip
+    refused = {
+        "a clinician naming someone": {**headers(), **named},
+        "a service naming nobody": service,
+    }
     for who, sent in refused.items():
         answer = client.get("/agreements", params=couple, headers=sent)
         assert answer.status_code == 403, who

@@ -98,18 +98,41 @@ def seed(client: TestClient) -> dict[str, str]:
     team = [{"clinician_id": LEAD, "roles": ["couples-therapist"]}]
     plan_id = post(client, "/plans", plan_body(clinicians=team))["plan_id"]
     post(client, f"/plans/{plan_id}/status", {"status": "active"})
-    post(client, f"/plans/{plan_id}/care-team", {"clinician_id": SEES_ALEX, "reason": "intake",
-         "roles": ["individual-therapist"], "clients": [ALEX]})  # fmt: skip
+    post(
+        client,
+        f"/plans/{plan_id}/care-team",
+        {
+            "clinician_id": SEES_ALEX,
+            "reason": "intake",
+            "roles": ["individual-therapist"],
+            "clients": [ALEX],
+        },
+    )
     goal_id = post(client, f"/plans/{plan_id}/goals", goal_body())["goal_id"]
     for partner in (ALEX, SAM):
-        post(client, f"/plans/{plan_id}/sessions", {
-            "format": "individual", "modality": "in-person", "held_on": "2026-01-12",
-            "partner_id": partner, "focus_issues": [f"focus of {partner}"]})  # fmt: skip
-        post(client, f"/plans/{plan_id}/measurements", {"partner_id": partner, "measure": "phq-9",
-             "items": [1] * 9, "taken_on": "2026-01-12"})  # fmt: skip
+        post(
+            client,
+            f"/plans/{plan_id}/sessions",
+            {
+                "format": "individual",
+                "modality": "in-person",
+                "held_on": "2026-01-12",
+                "partner_id": partner,
+                "focus_issues": [f"focus of {partner}"],
+            },
+        )
+        post(
+            client,
+            f"/plans/{plan_id}/measurements",
+            {"partner_id": partner, "measure": "phq-9", "items": [1] * 9, "taken_on": "2026-01-12"},
+        )
     for about, reason in REASONS.items():
-        shift = shift_body(reason=reason, about_partner_id=about, decided_by=LEAD,
-                           rationale=f"rationale about {about}")  # fmt: skip
+        shift = shift_body(
+            reason=reason,
+            about_partner_id=about,
+            decided_by=LEAD,
+            rationale=f"rationale about {about}",
+        )
         post(client, f"/plans/{plan_id}/format-shifts", shift)
     post(client, f"/plans/{plan_id}/break-glass", {"justification": JUSTIFICATION}, who=ER)
     return {"plan_id": plan_id, "goal_id": goal_id}
@@ -172,8 +195,10 @@ def seen_in_care_plan(resource: dict[str, Any] | None) -> Seen:
     if resource is None:
         return {}
     notes = " ".join(n["text"] for n in resource.get("note", []))
-    return {("reason", about): "full" if f": {DISPLAY[about]};" in notes else "denied"
-            for about in REASONS}  # fmt: skip
+    return {
+        ("reason", about): "full" if f": {DISPLAY[about]};" in notes else "denied"
+        for about in REASONS
+    }
 
 
 def seen_in_goal(resource: dict[str, Any]) -> Seen:
@@ -210,22 +235,43 @@ READS: list[Read] = [  # (name, url from the ids, what the answer shows; None: c
     ("one", lambda i: "/plans/{plan_id}", lambda a, i: seen_in_plan(one(a))),
     ("?version", lambda i: "/plans/{plan_id}?version={version}", lambda a, i: seen_in_plan(one(a))),
     ("?at", lambda i: "/plans/{plan_id}?at={at}", lambda a, i: seen_in_plan(one(a))),
-    ("list", lambda i: "/plans",
-     lambda a, i: seen_in_plan(listed(a.json()["items"], i["plan_id"]))),
-    ("search", lambda i: f"/plans?subject={SAM}",
-     lambda a, i: seen_in_plan(listed(a.json()["items"], i["plan_id"]))),
-    ("history", lambda i: "/plans/{plan_id}/history",
-     lambda a, i: {} if a.status_code == 403 else seen_in_history(one(a)["items"])),
+    (
+        "list",
+        lambda i: "/plans",
+        lambda a, i: seen_in_plan(listed(a.json()["items"], i["plan_id"])),
+    ),
+    (
+        "search",
+        lambda i: f"/plans?subject={SAM}",
+        lambda a, i: seen_in_plan(listed(a.json()["items"], i["plan_id"])),
+    ),
+    (
+        "history",
+        lambda i: "/plans/{plan_id}/history",
+        lambda a, i: {} if a.status_code == 403 else seen_in_history(one(a)["items"]),
+    ),
     ("CarePlan", lambda i: "/fhir/CarePlan/{plan_id}", lambda a, i: seen_in_care_plan(one(a))),
-    ("_history", lambda i: "/fhir/CarePlan/{plan_id}/_history/{version}",
-     lambda a, i: seen_in_care_plan(one(a))),
-    ("FHIR search", lambda i: f"/fhir/CarePlan?subject=Patient/{SAM}",
-     lambda a, i: seen_in_care_plan(entry(a.json()))),
-    ("Goal", lambda i: "/fhir/Goal/{goal_id}",
-     lambda a, i: {} if a.status_code == 403 else seen_in_goal(one(a))),
-    ("reviews due", lambda i: "/worklists/reviews-due?on=2026-02-01&within_days=7",
-     lambda a, i: seen_in_worklist(a, i["plan_id"])),
-]  # fmt: skip
+    (
+        "_history",
+        lambda i: "/fhir/CarePlan/{plan_id}/_history/{version}",
+        lambda a, i: seen_in_care_plan(one(a)),
+    ),
+    (
+        "FHIR search",
+        lambda i: f"/fhir/CarePlan?subject=Patient/{SAM}",
+        lambda a, i: seen_in_care_plan(entry(a.json())),
+    ),
+    (
+        "Goal",
+        lambda i: "/fhir/Goal/{goal_id}",
+        lambda a, i: {} if a.status_code == 403 else seen_in_goal(one(a)),
+    ),
+    (
+        "reviews due",
+        lambda i: "/worklists/reviews-due?on=2026-02-01&within_days=7",
+        lambda a, i: seen_in_worklist(a, i["plan_id"]),
+    ),
+]
 
 
 @pytest.fixture(scope="module", params=["PERMIT", "DENY"])

@@ -50,8 +50,13 @@ def published(app: CareApplication) -> Iterator[tuple[str, dict[str, Any], Outbo
     """(stored name, stored body, record) of every event the application stored."""
     for n in app.recorder.select_notifications(1, 10_000):
         state = decode_state(app.mapper, n.topic, n.state)
-        record = build_record(stored_topic=n.topic, aggregate_id=n.originator_id,
-                              version=n.originator_version, position=n.id, state=state)  # fmt: skip
+        record = build_record(
+            stored_topic=n.topic,
+            aggregate_id=n.originator_id,
+            version=n.originator_version,
+            position=n.id,
+            state=state,
+        )
         yield n.topic, event_body(n.originator_id, n.originator_version, state), record
 
 
@@ -95,21 +100,36 @@ def test_plan_records_carry_none_of_the_plan_free_text() -> None:
     goal = joint_goal(description=f"{MARK} goal", measure=f"{MARK} count", unit=f"{MARK} unit")
     goal_id = app.add_goal(plan_id, ctx=ctx, **goal)["goal_id"]
     app.revise_goal(plan_id, goal_id, ctx=ctx, description=f"{MARK} revised goal")
-    app.record_measurement(plan_id, ctx=ctx, partner_id=ALEX, goal_id=goal_id, value=5,
-                           taken_on=dt.date(2026, 1, 9))  # fmt: skip
-    check_ins = [{"partner_id": ALEX, "mood": 5, "triggers": [f"{MARK} trigger"]},
-                 {"partner_id": SAM, "mood": 4, "triggers": []}]  # fmt: skip
+    app.record_measurement(
+        plan_id, ctx=ctx, partner_id=ALEX, goal_id=goal_id, value=5, taken_on=dt.date(2026, 1, 9)
+    )
+    check_ins = [
+        {"partner_id": ALEX, "mood": 5, "triggers": [f"{MARK} trigger"]},
+        {"partner_id": SAM, "mood": 4, "triggers": []},
+    ]
     notes = {"focus_issues": [f"{MARK} focus"], "homework": [f"{MARK} homework"]}
     app.record_session(plan_id, ctx=ctx, **joint_session(check_ins=check_ins, **notes))
     app.record_session(plan_id, ctx=ctx, **individual_session(**notes))
-    app.record_review(plan_id, ctx=ctx, held_on=dt.date(2026, 2, 2), next_mix={"individual": 2},
-                      goal_progress=[{"goal_id": goal_id, "achievement_status": "improving",
-                                      "note": f"{MARK} note"}],
-                      strategy_changes=[f"{MARK} strategy"])  # fmt: skip
+    app.record_review(
+        plan_id,
+        ctx=ctx,
+        held_on=dt.date(2026, 2, 2),
+        next_mix={"individual": 2},
+        goal_progress=[
+            {"goal_id": goal_id, "achievement_status": "improving", "note": f"{MARK} note"}
+        ],
+        strategy_changes=[f"{MARK} strategy"],
+    )
     app.shift_format(plan_id, ctx=ctx, **shift_fields(rationale=f"{MARK} rationale"))
     app.change_goal_status(plan_id, goal_id, status="cancelled", reason=f"{MARK} why", ctx=ctx)
-    app.record_readiness(plan_id, ctx=ctx, ready=False, criteria=[f"{MARK} criterion"],
-                         decided_by=THERAPIST, decided_on=dt.date(2026, 2, 20))  # fmt: skip
+    app.record_readiness(
+        plan_id,
+        ctx=ctx,
+        ready=False,
+        criteria=[f"{MARK} criterion"],
+        decided_by=THERAPIST,
+        decided_on=dt.date(2026, 2, 20),
+    )
     assert_no_stored_free_text_published(app, least=14)
     history = app.history(plan_id, tenant="practice-1")
     assert str(history).count(MARK) >= 14, "the store keeps the free text"
@@ -120,44 +140,81 @@ def test_consent_records_carry_no_recipient_details_descriptions_or_justificatio
     app.clock = lambda: NOW  # type: ignore[method-assign]
     ctx = context()
     produce_every_event(app, ctx)
-    person = {"kind": "family-member", "id": "person-mother", "name": f"{MARK} Ruth",
-              "address": f"{MARK} 3 Oak Lane"}  # fmt: skip
-    consent = active_consent(app, ctx, description=f"{MARK} what", recipients=[person],
-                             expiry_event=f"{MARK} discharge")  # fmt: skip
-    glass = BreakGlass(kind="medical-emergency", justification=f"{MARK} collapsed",
-                       received_by=f"{MARK} Dr Ode", affiliation=f"{MARK} County ED",
-                       nature_of_emergency=f"{MARK} overdose")  # fmt: skip
-    recipient = Recipient(kind="provider", id="dr-ode", name=f"{MARK} Ruth",
-                          address=f"{MARK} 1 ED Way")  # fmt: skip
+    person = {
+        "kind": "family-member",
+        "id": "person-mother",
+        "name": f"{MARK} Ruth",
+        "address": f"{MARK} 3 Oak Lane",
+    }
+    consent = active_consent(
+        app, ctx, description=f"{MARK} what", recipients=[person], expiry_event=f"{MARK} discharge"
+    )
+    glass = BreakGlass(
+        kind="medical-emergency",
+        justification=f"{MARK} collapsed",
+        received_by=f"{MARK} Dr Ode",
+        affiliation=f"{MARK} County ED",
+        nature_of_emergency=f"{MARK} overdose",
+    )
+    recipient = Recipient(
+        kind="provider", id="dr-ode", name=f"{MARK} Ruth", address=f"{MARK} 1 ED Way"
+    )
     asked = request(recipient=recipient, break_glass=glass, categories=frozenset({"substance-use"}))
     decision = app.decide(request=asked, ctx=ctx)
     assert decision["outcome"] == "PERMIT"
     carve = CarveOut("mandated-reporting", f"{MARK} disclosed harm to a child at home")
     app.decide(request=request(carve_out=carve), ctx=ctx)
-    app.record_late_disclosure(ctx=ctx, terms=late(
-        description=f"{MARK} produced", recipient={"kind": "organization", "id": "court",
-                                                    "name": f"{MARK} Court"},
-        basis={"kind": "legal-exception", "exception": "court-order",
-               "reference": f"{MARK} CV-1"},
-    ))  # fmt: skip
-    app.record_disclosure(ctx=ctx, terms=disclosure_terms(
-        decision, description=f"{MARK} notes", labels=[], obligations_met=["attach-part2-notice"]
-    ))  # fmt: skip
-    app.close_review(decision["decision_id"], finding="justified", note=f"{MARK} ok",
-                     ctx=context(role="compliance"))  # fmt: skip
-    app.change_consent(consent["consent_id"], "expire", ctx=ctx, on=None,
-                       expiry_event=f"{MARK} discharged")  # fmt: skip
+    app.record_late_disclosure(
+        ctx=ctx,
+        terms=late(
+            description=f"{MARK} produced",
+            recipient={"kind": "organization", "id": "court", "name": f"{MARK} Court"},
+            basis={
+                "kind": "legal-exception",
+                "exception": "court-order",
+                "reference": f"{MARK} CV-1",
+            },
+        ),
+    )
+    app.record_disclosure(
+        ctx=ctx,
+        terms=disclosure_terms(
+            decision,
+            description=f"{MARK} notes",
+            labels=[],
+            obligations_met=["attach-part2-notice"],
+        ),
+    )
+    app.close_review(
+        decision["decision_id"],
+        finding="justified",
+        note=f"{MARK} ok",
+        ctx=context(role="compliance"),
+    )
+    app.change_consent(
+        consent["consent_id"], "expire", ctx=ctx, on=None, expiry_event=f"{MARK} discharged"
+    )
     assert_no_stored_free_text_published(app, least=25)
 
 
 def test_referral_records_carry_no_reasons_notes_or_contact_details() -> None:
     app: ReferralApplication = build_application(ReferralApplication, None)
     app.consent_gate = FakeConsentGate("PERMIT")
-    organization = {"id": "org-1", "name": f"{MARK} House", "phone": "555-0199",
-                    "email": "intake@example.org", "address": "9 Elm St"}  # fmt: skip
+    organization = {
+        "id": "org-1",
+        "name": f"{MARK} House",
+        "phone": "555-0199",
+        "email": "intake@example.org",
+        "address": "9 Elm St",
+    }
     contact = {"name": f"{MARK} Lee", "role": "intake nurse", "phone": "555-0198"}
-    rid = draft(app, reason=f"{MARK} reason", organization=organization, contact=contact,
-                note=f"{MARK} drafted")  # fmt: skip
+    rid = draft(
+        app,
+        reason=f"{MARK} reason",
+        organization=organization,
+        contact=contact,
+        note=f"{MARK} drafted",
+    )
     app.revise(
         CTX,
         rid,

@@ -40,8 +40,9 @@ def both_forms(app: CareApplication, event: str) -> list[tuple[int, InboundRecor
             continue
         assert record.contract.version == 2
         n = notifications[record.position]
-        full = event_body(n.originator_id, n.originator_version,
-                          decode_state(app.mapper, n.topic, n.state))  # fmt: skip
+        full = event_body(
+            n.originator_id, n.originator_version, decode_state(app.mapper, n.topic, n.state)
+        )
         forms.append((2, parse_consumer_record(delivered(record))))
         forms.append((1, parse_consumer_record(delivered(record, v1_body=full))))
     assert forms, f"no {event} was stored"
@@ -52,8 +53,10 @@ def delivered(record: OutboundRecord, v1_body: dict[str, Any] | None = None) -> 
     """The record as kafka-python hands it to a consumer (as published before v2 if v1_body)."""
     headers, value = record.headers, record.value
     if v1_body is not None:
-        headers = [(k, v.replace(b".v2", b".v1") if k in ("ce_type", "ce_dataschema") else v)
-                   for k, v in headers]  # fmt: skip
+        headers = [
+            (k, v.replace(b".v2", b".v1") if k in ("ce_type", "ce_dataschema") else v)
+            for k, v in headers
+        ]
         value = json.dumps(v1_body, separators=(",", ":")).encode()
     return SimpleNamespace(
         topic=f"careledger.{record.contract.service}",

@@ -62,32 +62,68 @@ def seed(app: ReferralApplication, api: Api) -> str:
     members = [{"client_id": ALEX, "sex": "female"}, {"client_id": SAM, "sex": "male"}]
     until = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=8)).isoformat()
     for record in (
-        plan_record("PlanCreated", {"members": members,
-                    "clinicians": [{"clinician_id": LEAD, "roles": ["couples-therapist"]}]}, 1),
-        plan_record("ClinicianAssigned", {"clinician_id": SEES_SAM, "reason": "intake",
-                    "roles": ["individual-therapist"], "clients": [SAM]}, 2),
-        plan_record("ClinicianAssigned", {"clinician_id": SEES_ALEX, "reason": "intake",
-                    "roles": ["individual-therapist"], "clients": [ALEX]}, 3),
-        plan_record("EmergencyAccessGranted", {"grant_id": "g-1", "clinician_id": ER,
-                    "granted_at": until, "until": until}, 4),
-    ):  # fmt: skip
+        plan_record(
+            "PlanCreated",
+            {
+                "members": members,
+                "clinicians": [{"clinician_id": LEAD, "roles": ["couples-therapist"]}],
+            },
+            1,
+        ),
+        plan_record(
+            "ClinicianAssigned",
+            {
+                "clinician_id": SEES_SAM,
+                "reason": "intake",
+                "roles": ["individual-therapist"],
+                "clients": [SAM],
+            },
+            2,
+        ),
+        plan_record(
+            "ClinicianAssigned",
+            {
+                "clinician_id": SEES_ALEX,
+                "reason": "intake",
+                "roles": ["individual-therapist"],
+                "clients": [ALEX],
+            },
+            3,
+        ),
+        plan_record(
+            "EmergencyAccessGranted",
+            {"grant_id": "g-1", "clinician_id": ER, "granted_at": until, "until": until},
+            4,
+        ),
+    ):
         deliver(app, record)
-    body = {"plan_id": str(PLAN), "client_id": SAM, "referral_type": "detox",
-            "priority": "urgent", "reason": TEXT,
-            "organization": {"id": "org-detox-1", "name": "Riverside"}}  # fmt: skip
+    body = {
+        "plan_id": str(PLAN),
+        "client_id": SAM,
+        "referral_type": "detox",
+        "priority": "urgent",
+        "reason": TEXT,
+        "organization": {"id": "org-detox-1", "name": "Riverside"},
+    }
     rid = str(api.post("/referrals", json=body).json()["id"])
     assert api.post(f"/referrals/{rid}/send", json={"note": TEXT}).status_code == 200
-    declined = api.post(f"/referrals/{rid}/decline", role="integration",
-                        json={"reason": TEXT, "note": TEXT})  # fmt: skip
+    declined = api.post(
+        f"/referrals/{rid}/decline", role="integration", json={"reason": TEXT, "note": TEXT}
+    )
     assert declined.status_code == 200, declined.text
     return rid
 
 
 def blocked(app: ReferralApplication, api: Api) -> str:
     """A second referral of Sam, its send blocked by consent: on the coordinators' worklist."""
-    body = {"plan_id": str(PLAN), "client_id": SAM, "referral_type": "detox",
-            "priority": "urgent", "reason": TEXT,
-            "organization": {"id": "org-detox-1", "name": "Riverside"}}  # fmt: skip
+    body = {
+        "plan_id": str(PLAN),
+        "client_id": SAM,
+        "referral_type": "detox",
+        "priority": "urgent",
+        "reason": TEXT,
+        "organization": {"id": "org-detox-1", "name": "Riverside"},
+    }
     rid = str(api.post("/referrals", json=body).json()["id"])
     gate: FakeConsentGate = app.consent_gate  # type: ignore[assignment]
     gate.outcome = "DENY"
@@ -150,8 +186,12 @@ def test_the_worklist_leaves_out_what_the_caller_may_not_read(
 ) -> None:
     api, _, rid = world
     listed = {
-        sub: [r["id"] for r in api.client.get("/referrals/worklist",
-                                              headers=token(api, sub, role, None)).json()["items"]]
+        sub: [
+            r["id"]
+            for r in api.client.get(
+                "/referrals/worklist", headers=token(api, sub, role, None)
+            ).json()["items"]
+        ]
         for sub, role in ((LEAD, "clinician"), (SEES_ALEX, "clinician"), ("coord-1", "coordinator"))
-    }  # fmt: skip
+    }
     assert rid in listed[LEAD] and rid in listed["coord-1"] and rid not in listed[SEES_ALEX]

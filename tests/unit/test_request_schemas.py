@@ -60,8 +60,12 @@ def test_every_request_body_model_is_checked_by_the_kit(service: str) -> None:
     assert outside == [], "derive these from the service's Strict/Body (RequestModel)"
 
 
-def unbounded(schema: dict[str, Any], components: dict[str, Any], path: str,
-              seen: frozenset[str] = frozenset()) -> Iterator[str]:  # fmt: skip
+def unbounded(
+    schema: dict[str, Any],
+    components: dict[str, Any],
+    path: str,
+    seen: frozenset[str] = frozenset(),
+) -> Iterator[str]:
     """Paths of arrays without maxItems and body strings without maxLength."""
     if "$ref" in schema:
         name = schema["$ref"].rsplit("/", 1)[1]
@@ -97,8 +101,9 @@ def test_every_list_a_request_takes_is_bounded(service: str) -> None:
         for method, operation in operations.items():
             where = f"{method.upper()} {path}"
             for param in operation.get("parameters", []):
-                found += unbounded(param.get("schema", {}), components,
-                                   f"{where} {param['in']}.{param['name']}")  # fmt: skip
+                found += unbounded(
+                    param.get("schema", {}), components, f"{where} {param['in']}.{param['name']}"
+                )
             content = operation.get("requestBody", {}).get("content", {})
             for media in content.values():
                 found += unbounded(media.get("schema", {}), components, "body")
@@ -121,8 +126,12 @@ def call(worlds: dict[str, Any], service: str, method: str, path: str, **kw: Any
 
 
 REVIEW = {"held_on": "9999-12-31", "next_mix": {"joint": 1, "individual": 1}}
-DECISION = {"person_id": "p\x00", "recipient": {"kind": "organization", "id": "org-1"},
-            "purpose": "TREAT", "categories": ["assessment"]}  # fmt: skip
+DECISION = {
+    "person_id": "p\x00",
+    "recipient": {"kind": "organization", "id": "org-1"},
+    "purpose": "TREAT",
+    "categories": ["assessment"],
+}
 
 
 @pytest.mark.parametrize(
@@ -130,17 +139,25 @@ DECISION = {"person_id": "p\x00", "recipient": {"kind": "organization", "id": "o
     [
         ("plan", "POST", "/plans", {"json": plan_body(starts_on="9999-12-20")}, "starts_on"),
         ("plan", "POST", "/plans/{plan_id}/reviews", {"json": REVIEW}, "held_on"),
-        ("plan", "POST", "/plans/{plan_id}/status",
-         {"json": {"status": "active"}, "headers": {"If-Match": "1" * 5000}}, "If-Match"),
+        (
+            "plan",
+            "POST",
+            "/plans/{plan_id}/status",
+            {"json": {"status": "active"}, "headers": {"If-Match": "1" * 5000}},
+            "If-Match",
+        ),
         ("referral", "GET", "/referrals/metrics?to=0001-01-01", {}, "to"),
-        ("plan", "POST", "/plans",
-         {"json": plan_body(members=[{"client_id": "a\x00", "sex": "male"}])},
-         "members.0.client_id"),
+        (
+            "plan",
+            "POST",
+            "/plans",
+            {"json": plan_body(members=[{"client_id": "a\x00", "sex": "male"}])},
+            "members.0.client_id",
+        ),
         ("consent", "POST", "/decisions", {"json": DECISION}, "person_id"),
-        ("referral", "POST", "/referrals", {"json": referral_body(client_id="c\x00")},
-         "client_id"),
+        ("referral", "POST", "/referrals", {"json": referral_body(client_id="c\x00")}, "client_id"),
     ],
-)  # fmt: skip
+)
 def test_inputs_that_once_answered_500_are_a_422_naming_the_field(
     worlds: dict[str, Any], service: str, method: str, path: str, kw: dict[str, Any], field: str
 ) -> None:
@@ -158,9 +175,15 @@ def test_a_token_whose_roles_are_not_role_names_is_a_401(
     import jwt
 
     now = dt.datetime.now(dt.UTC)
-    claims = {"sub": "u", "tenant": HOME, "roles": roles, "iss": SETTINGS.jwt_issuer,
-              "aud": SETTINGS.jwt_audience, "iat": now,
-              "exp": now + dt.timedelta(hours=1)}  # fmt: skip
+    claims = {
+        "sub": "u",
+        "tenant": HOME,
+        "roles": roles,
+        "iss": SETTINGS.jwt_issuer,
+        "aud": SETTINGS.jwt_audience,
+        "iat": now,
+        "exp": now + dt.timedelta(hours=1),
+    }
     token = jwt.encode(claims, SETTINGS.jwt_secret, algorithm="HS256")
     response = call(worlds, "plan", "GET", "/plans", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 401, response.text

@@ -16,10 +16,19 @@ class Accounting(Aggregate):
     @published(labels=["N"])
     @event("AccountingProduced")
     def __init__(
-        self, *, tenant: str, person_id: str, requested_by: str, period_from: dt.datetime,
-        period_to: dt.datetime | None, hipaa_from: dt.datetime, part2_from: dt.datetime,
-        format: str, disclosure_ids: list[str], excluded_ids: list[str],
-    ) -> None:  # fmt: skip
+        self,
+        *,
+        tenant: str,
+        person_id: str,
+        requested_by: str,
+        period_from: dt.datetime,
+        period_to: dt.datetime | None,
+        hipaa_from: dt.datetime,
+        part2_from: dt.datetime,
+        format: str,
+        disclosure_ids: list[str],
+        excluded_ids: list[str],
+    ) -> None:
         self.tenant = tenant
         self.person_id = person_id
         self.requested_by = requested_by

@@ -23,10 +23,12 @@ DEFAULT_VALIDITY = dt.timedelta(hours=24)
 # written of an emergency or a carve-out (contracts/envelope.md).
 DECISION_PRIVATE = [
     *RECIPIENT_DETAILS,
-    *(f"break_glass.{f}" for f in ("justification", "received_by", "affiliation",
-                                   "nature_of_emergency")),
+    *(
+        f"break_glass.{f}"
+        for f in ("justification", "received_by", "affiliation", "nature_of_emergency")
+    ),
     "carve_out.justification",
-]  # fmt: skip
+]
 
 
 class Decision(Aggregate):
@@ -37,9 +39,14 @@ class Decision(Aggregate):
 
     @classmethod
     def record(
-        cls, *, tenant: str, request: DecisionRequest, outcome: Outcome,
-        validity: dt.timedelta = DEFAULT_VALIDITY, records: list[dict[str, Any]] | None = None,
-    ) -> Decision:  # fmt: skip
+        cls,
+        *,
+        tenant: str,
+        request: DecisionRequest,
+        outcome: Outcome,
+        validity: dt.timedelta = DEFAULT_VALIDITY,
+        records: list[dict[str, Any]] | None = None,
+    ) -> Decision:
         glass, carve = request.break_glass, request.carve_out
         free_text = glass is not None or carve is not None
         labels = request.effective_labels
@@ -171,9 +178,11 @@ def _decision_v1_to_v2(state: dict[str, Any]) -> None:
     state["records"] = []
     if state.get("break_glass"):
         state["break_glass"] = {
-            "received_by": None, "affiliation": None, "nature_of_emergency": None,
+            "received_by": None,
+            "affiliation": None,
+            "nature_of_emergency": None,
             **state["break_glass"],
-        }  # fmt: skip
+        }
     state["carve_out"] = None
     state["valid_until"] = decided_at + DEFAULT_VALIDITY
 

@@ -24,10 +24,16 @@ from services.consent.domain.validation import canonical_terms, part2_missing, t
 
 # Kept in the store, off the topic: free text and who the recipients are (contracts/envelope.md).
 _PRIVATE_TERMS = [
-    "description", "disclosers", "expiry_event", "signature.signed_by",
-    *(f"{where}.{field}" for where in ("recipients[]", "provisions[]*.recipients[]")
-      for field in ("name", "designation", "address")),
-]  # fmt: skip
+    "description",
+    "disclosers",
+    "expiry_event",
+    "signature.signed_by",
+    *(
+        f"{where}.{field}"
+        for where in ("recipients[]", "provisions[]*.recipients[]")
+        for field in ("name", "designation", "address")
+    ),
+]
 
 TRANSITIONS: dict[str, frozenset[str]] = {
     "draft": frozenset({"proposed", "active", "rejected", "entered-in-error"}),

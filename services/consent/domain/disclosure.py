@@ -182,14 +182,16 @@ def what_went(terms: Mapping[str, Any], labels: Iterable[str]) -> dict[str, Any]
     """The fields of what was disclosed, to whom, when and why, as every disclosure stores them."""
     ordered = sorted(set(labels))
     return {
-        **{k: terms[k] for k in ("person_id", "description", "purpose", "disclosed_at",
-                                 "disclosed_by")},
+        **{
+            k: terms[k]
+            for k in ("person_id", "description", "purpose", "disclosed_at", "disclosed_by")
+        },
         "recipient": {**terms["recipient"], "id": _id(terms["recipient"])},
         "categories": sorted(terms["categories"]),
         "labels": ordered,
         "part2": PART2 in ordered,
         "security_labels": ordered,
-    }  # fmt: skip
+    }
 
 
 def source_id(source_ref: str | None) -> UUID:
@@ -209,11 +211,18 @@ class Disclosure(DisclosureView, Aggregate):
 
     @classmethod
     def on_decision(
-        cls, *, tenant: str, decision: Mapping[str, Any], terms: Mapping[str, Any],
-        recorded_by: str, source: str = "system", late: bool = False,
-        problems: Mapping[str, str] | None = None, source_ref: str | None = None,
+        cls,
+        *,
+        tenant: str,
+        decision: Mapping[str, Any],
+        terms: Mapping[str, Any],
+        recorded_by: str,
+        source: str = "system",
+        late: bool = False,
+        problems: Mapping[str, str] | None = None,
+        source_ref: str | None = None,
         extra_labels: Iterable[str] = (),
-    ) -> Disclosure:  # fmt: skip
+    ) -> Disclosure:
         """A disclosure on a decision; labels and Part 2 status come from the decision (and
         `extra_labels`, what the record of a referral send carries, can only add)."""
         basis = decision["basis"]
@@ -237,14 +246,32 @@ class Disclosure(DisclosureView, Aggregate):
     @published(labels=["N"], private=["description", *RECIPIENT_DETAILS], version=3)
     @event("DisclosureRecorded")
     def __init__(
-        self, *, tenant: str, person_id: str, decision_id: str, decision_version: int,
-        consent_id: str | None, consent_version: int | None, basis_rule: str | None,
-        basis: dict[str, Any], recipient: dict[str, Any], description: str,
-        categories: list[str], labels: list[str], purpose: str, disclosed_at: dt.datetime,
-        disclosed_by: str, part2: bool, obligations_met: list[dict[str, Any]],
-        recorded_late: bool, recorded_by: str, source: str, problems: dict[str, str],
-        source_ref: str | None, security_labels: list[str],
-    ) -> None:  # fmt: skip
+        self,
+        *,
+        tenant: str,
+        person_id: str,
+        decision_id: str,
+        decision_version: int,
+        consent_id: str | None,
+        consent_version: int | None,
+        basis_rule: str | None,
+        basis: dict[str, Any],
+        recipient: dict[str, Any],
+        description: str,
+        categories: list[str],
+        labels: list[str],
+        purpose: str,
+        disclosed_at: dt.datetime,
+        disclosed_by: str,
+        part2: bool,
+        obligations_met: list[dict[str, Any]],
+        recorded_late: bool,
+        recorded_by: str,
+        source: str,
+        problems: dict[str, str],
+        source_ref: str | None,
+        security_labels: list[str],
+    ) -> None:
         self.hold(locals())
 
 

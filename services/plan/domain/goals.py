@@ -65,8 +65,10 @@ def achievement(
     baseline, target = float(goal["baseline"]), float(goal["target"])
 
     def mean_progress(values: Mapping[str, Sequence[float]]) -> float:
-        latest = [progress(baseline, target, values[p][-1]) if values.get(p) else 0.0
-                  for p in goal["partners"]]  # fmt: skip
+        latest = [
+            progress(baseline, target, values[p][-1]) if values.get(p) else 0.0
+            for p in goal["partners"]
+        ]
         return sum(latest) / len(latest)
 
     partners = goal["partners"]

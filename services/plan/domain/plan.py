@@ -126,18 +126,25 @@ class Plan(PlanCommands, CareTeamCommands, EmergencyAccessCommands, Aggregate):
     ) -> None:
         self.access_grants = [
             *self.access_grants,
-            {"grant_id": grant_id, "clinician_id": clinician_id, "justification": justification,
-             "granted_at": granted_at, "until": until, "finding": None},
-        ]  # fmt: skip
+            {
+                "grant_id": grant_id,
+                "clinician_id": clinician_id,
+                "justification": justification,
+                "granted_at": granted_at,
+                "until": until,
+                "finding": None,
+            },
+        ]
 
     @published(labels=["R", "BH"])
     @event("EmergencyAccessReviewed")
     def _emergency_access_reviewed(self, grant_id: str, finding: str, reviewed_by: str) -> None:
         self.access_grants = [
-            {**g, "finding": finding, "reviewed_by": reviewed_by} if g["grant_id"] == grant_id
+            {**g, "finding": finding, "reviewed_by": reviewed_by}
+            if g["grant_id"] == grant_id
             else g
             for g in self.access_grants
-        ]  # fmt: skip
+        ]
 
     @published(labels=_CLINICAL, private=["description", "unit"], coded=_MEASURE, version=2)
     @event("GoalAdded")

@@ -80,9 +80,14 @@ def session(
         triggers = checks.texts(entry.get("triggers") or (), f"check_ins[{i}].triggers", most=10)
         checked_check_ins.append({"partner_id": who, "mood": mood, "triggers": triggers})
     terms = session_terms(
-        unit_kind=plan.unit_kind, format=format, held_on=held_on, agreement=agreement,
-        partner_ids=plan.member_ids, sharing_agreement_id=sharing_agreement_id, share_by=share_by,
-    )  # fmt: skip
+        unit_kind=plan.unit_kind,
+        format=format,
+        held_on=held_on,
+        agreement=agreement,
+        partner_ids=plan.member_ids,
+        sharing_agreement_id=sharing_agreement_id,
+        share_by=share_by,
+    )
     return {
         "session_id": str(uuid4()),
         "format": format,

@@ -32,21 +32,30 @@ class AgreementInForce:
     partner_ids: tuple[str, ...]
 
 
-def missing(partner_ids: Sequence[str], agreement_id: str | None = None,
-            unsigned: Sequence[str] = ()) -> Conflict:  # fmt: skip
+def missing(
+    partner_ids: Sequence[str], agreement_id: str | None = None, unsigned: Sequence[str] = ()
+) -> Conflict:
     """The 409 for an individual session without an agreement in force for both partners."""
     couple = " and ".join(sorted(partner_ids))
     if agreement_id is None:
-        detail = (f"no information-sharing agreement between {couple}: draft one in the consent "
-                  "service (POST /agreements) and have both partners sign it")  # fmt: skip
+        detail = (
+            f"no information-sharing agreement between {couple}: draft one in the consent "
+            "service (POST /agreements) and have both partners sign it"
+        )
     else:
         waiting = ", ".join(unsigned) or "a partner"
-        detail = (f"the information-sharing agreement {agreement_id} between {couple} is not in "
-                  f"force: {waiting} has not signed its terms")  # fmt: skip
-    return Conflict(detail, missing_agreement={
-        "partner_ids": sorted(partner_ids), "agreement_id": agreement_id,
-        "unsigned": sorted(unsigned),
-    })  # fmt: skip
+        detail = (
+            f"the information-sharing agreement {agreement_id} between {couple} is not in "
+            f"force: {waiting} has not signed its terms"
+        )
+    return Conflict(
+        detail,
+        missing_agreement={
+            "partner_ids": sorted(partner_ids),
+            "agreement_id": agreement_id,
+            "unsigned": sorted(unsigned),
+        },
+    )
 
 
 def in_force_of(view: Mapping[str, Any], partner_ids: Sequence[str]) -> AgreementInForce:

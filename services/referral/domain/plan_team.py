@@ -32,8 +32,15 @@ class PlanTeam(Aggregate):
 
     @published(labels=_TEAM)
     @event("PlanTeamNoted")
-    def __init__(self, *, tenant: str, plan_id: UUID, member_ids: list[str],
-                 clinicians: list[dict[str, Any]], record_id: str) -> None:  # fmt: skip
+    def __init__(
+        self,
+        *,
+        tenant: str,
+        plan_id: UUID,
+        member_ids: list[str],
+        clinicians: list[dict[str, Any]],
+        record_id: str,
+    ) -> None:
         self.tenant = tenant
         self.plan_id = plan_id
         self.members = list(member_ids)
@@ -44,11 +51,13 @@ class PlanTeam(Aggregate):
     def seen(self, record_id: str) -> bool:
         return record_id in self.noted
 
-    def note_member(self, *, clinician_id: str, roles: list[str], clients: list[str],
-                    record_id: str) -> None:  # fmt: skip
+    def note_member(
+        self, *, clinician_id: str, roles: list[str], clients: list[str], record_id: str
+    ) -> None:
         """A clinician joined the team or their roles or clients changed."""
-        self._member_noted(clinician_id=clinician_id, roles=list(roles), clients=list(clients),
-                           record_id=record_id)  # fmt: skip
+        self._member_noted(
+            clinician_id=clinician_id, roles=list(roles), clients=list(clients), record_id=record_id
+        )
 
     def note_leaving(self, *, clinician_id: str, record_id: str) -> None:
         self._member_left(clinician_id=clinician_id, record_id=record_id)
@@ -59,8 +68,9 @@ class PlanTeam(Aggregate):
 
     @published(labels=_TEAM)
     @event("PlanTeamMemberNoted")
-    def _member_noted(self, clinician_id: str, roles: list[str], clients: list[str],
-                      record_id: str) -> None:  # fmt: skip
+    def _member_noted(
+        self, clinician_id: str, roles: list[str], clients: list[str], record_id: str
+    ) -> None:
         entry = {"clinician_id": clinician_id, "roles": roles, "clients": clients}
         others = [c for c in self.clinicians if c["clinician_id"] != clinician_id]
         self.clinicians = [*others, entry]

@@ -30,10 +30,20 @@ SUBSTANCE_USE_TYPES = frozenset({"detox", "outpatient-sud", "medication-support"
 
 # The data categories of the consent service's decision point (its vocabulary, mirrored here).
 CATEGORIES = (
-    "individual-session", "joint-session", "family-session", "treatment-plan", "assessment",
-    "diagnosis", "medication", "progress-notes", "substance-use", "sud-counseling-notes",
-    "referral", "billing", "demographics",
-)  # fmt: skip
+    "individual-session",
+    "joint-session",
+    "family-session",
+    "treatment-plan",
+    "assessment",
+    "diagnosis",
+    "medication",
+    "progress-notes",
+    "substance-use",
+    "sud-counseling-notes",
+    "referral",
+    "billing",
+    "demographics",
+)
 _SUD = (("referral", "substance-use"), ("42CFRPart2", "ETH", "R"))
 # What a referral of each type discloses: (data categories, security labels).
 _DISCLOSES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -73,8 +83,9 @@ ORGANIZATION_KEYS = ("id", "name", "phone", "email", "address")
 CONTACT_KEYS = ("name", "role", "phone", "email")
 
 
-def check_party(field: str, party: dict[str, Any] | None, *, keys: tuple[str, ...],
-                required: tuple[str, ...]) -> None:  # fmt: skip
+def check_party(
+    field: str, party: dict[str, Any] | None, *, keys: tuple[str, ...], required: tuple[str, ...]
+) -> None:
     """An organisation or contact: a dict of strings with the required keys present."""
     if party is None:
         return
@@ -98,8 +109,12 @@ def check_party(field: str, party: dict[str, Any] | None, *, keys: tuple[str, ..
         )
 
 
-def check_details(referral_type: str, priority: str, organization: dict[str, Any] | None,
-                   contact: dict[str, Any] | None) -> None:  # fmt: skip
+def check_details(
+    referral_type: str,
+    priority: str,
+    organization: dict[str, Any] | None,
+    contact: dict[str, Any] | None,
+) -> None:
     check_coded("referral_type", referral_type, REFERRAL_TYPES)
     check_coded("priority", priority, PRIORITIES)
     check_party("organization", organization, keys=ORGANIZATION_KEYS, required=("id", "name"))

@@ -70,26 +70,40 @@ class PermitGate:
 
     def decide(self, request: GateRequest, *, token: str | None) -> ConsentDecision:
         asked = DecisionRequest(
-            person_id=request.person_id, actor_id=COORDINATOR.actor_id,
-            recipient=Recipient(**request.recipient), purpose=request.purpose,
-            categories=frozenset(request.categories), labels=frozenset(request.labels),
+            person_id=request.person_id,
+            actor_id=COORDINATOR.actor_id,
+            recipient=Recipient(**request.recipient),
+            purpose=request.purpose,
+            categories=frozenset(request.categories),
+            labels=frozenset(request.labels),
             at=self.consents.clock(),
-        )  # fmt: skip
+        )
         decision = self.consents.decide(request=asked, ctx=COORDINATOR)
-        return ConsentDecision(decision["decision_id"], decision["outcome"], decision["basis"],
-                               decision["obligations"])  # fmt: skip
+        return ConsentDecision(
+            decision["decision_id"], decision["outcome"], decision["basis"], decision["obligations"]
+        )
 
 
 def part2_consent(consents: ConsentApplication, person: str) -> None:
     terms = {
-        "person_id": person, "status": "draft", "scope": "patient-privacy", "part2": True,
-        "disclosers": ["practice"], "description": "referral for withdrawal management",
-        "recipients": [{"kind": "organization", "id": DETOX["id"]}], "purposes": ["TREAT"],
-        "categories": ["referral", "substance-use"], "labels": ["42CFRPart2", "ETH", "R"],
-        "provision_type": "permit", "provisions": [], "start": None, "end": None,
-        "expiry_event": "end of treatment", "revocation_right_acknowledged": True,
+        "person_id": person,
+        "status": "draft",
+        "scope": "patient-privacy",
+        "part2": True,
+        "disclosers": ["practice"],
+        "description": "referral for withdrawal management",
+        "recipients": [{"kind": "organization", "id": DETOX["id"]}],
+        "purposes": ["TREAT"],
+        "categories": ["referral", "substance-use"],
+        "labels": ["42CFRPart2", "ETH", "R"],
+        "provision_type": "permit",
+        "provisions": [],
+        "start": None,
+        "end": None,
+        "expiry_event": "end of treatment",
+        "revocation_right_acknowledged": True,
         "signature": {"signed_by": person, "signed_on": "2026-01-01"},
-    }  # fmt: skip
+    }
     created = consents.create_consent(terms=terms, ctx=CLINICIAN)
     consents.change_consent(created["consent_id"], "activate", ctx=CLINICIAN)
 
@@ -102,10 +116,15 @@ def referral_sends(consents: ConsentApplication, people: list[str], sends: int) 
         part2_consent(consents, person)
     for n in range(sends):
         draft, _ = referrals.draft(
-            COORDINATOR, plan_id=uuid.uuid4(), client_id=people[n % len(people)],
-            referral_type="detox", priority="urgent", reason="withdrawal management",
-            coordinator_id=COORDINATOR.actor_id, organization=DETOX,
-        )  # fmt: skip
+            COORDINATOR,
+            plan_id=uuid.uuid4(),
+            client_id=people[n % len(people)],
+            referral_type="detox",
+            priority="urgent",
+            reason="withdrawal management",
+            coordinator_id=COORDINATOR.actor_id,
+            organization=DETOX,
+        )
         referrals.send(COORDINATOR, uuid.UUID(draft["id"]), expected_version=None, token=None)
     return records_of(referrals, "careledger.referral.ReferralSent")
 
@@ -140,21 +159,34 @@ class Worker:
 
     def start(self) -> subprocess.Popen[bytes]:
         return subprocess.Popen(
-            [sys.executable, "-m", "tests.integration.consent.referral_sends",
-             json.dumps(self.config)],
-            cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "tests.integration.consent.referral_sends",
+                json.dumps(self.config),
+            ],
+            cwd=REPO,
+            env={**os.environ, "PYTHONPATH": str(REPO)},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
 
 
 def worker(config: dict[str, Any]) -> None:
     """The consent consumer process the crash test starts and kills."""
-    settings = Settings(env="dev", database_url=config["database_url"],
-                        kafka_bootstrap=config["bootstrap"])  # fmt: skip
+    settings = Settings(
+        env="dev", database_url=config["database_url"], kafka_bootstrap=config["bootstrap"]
+    )
     app = consent_app(config["schema"], settings)
     try:
-        run_consumer("consent", app, PrivateTopicReactions(config["topic"]), settings,
-                     group_id=config["group"], kafka_options=TEST_KAFKA)  # fmt: skip
+        run_consumer(
+            "consent",
+            app,
+            PrivateTopicReactions(config["topic"]),
+            settings,
+            group_id=config["group"],
+            kafka_options=TEST_KAFKA,
+        )
     finally:
         app.close()
 

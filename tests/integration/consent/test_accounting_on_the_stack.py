@@ -30,8 +30,12 @@ from tests.integration.test_relay_support import RelayWorld, read_topic
 __all__ = ["consent", "world"]  # fixtures
 pytestmark = pytest.mark.integration
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
-COURT = {"kind": "organization", "id": "county-court", "name": "County Court",
-         "address": "1 Court Sq"}  # fmt: skip
+COURT = {
+    "kind": "organization",
+    "id": "county-court",
+    "name": "County Court",
+    "address": "1 Court Sq",
+}
 DETOX = {"kind": "organization", "id": "org-detox", "name": "Harbor Detox"}
 
 
@@ -41,23 +45,31 @@ def ago(years: float) -> dt.datetime:
 
 def court_order(years: float) -> dict[str, Any]:
     return {
-        "person_id": "person-a", "recipient": COURT, "purpose": "COC",
+        "person_id": "person-a",
+        "recipient": COURT,
+        "purpose": "COC",
         "description": "treatment records produced under a court order",
-        "categories": ["treatment-plan"], "disclosed_at": ago(years).isoformat(),
-        "disclosed_by": "clin-old", "source": "import",
+        "categories": ["treatment-plan"],
+        "disclosed_at": ago(years).isoformat(),
+        "disclosed_by": "clin-old",
+        "source": "import",
         "basis": {"kind": "legal-exception", "exception": "court-order", "reference": "CV-12"},
-    }  # fmt: skip
+    }
 
 
 def paper_part2(years: float) -> dict[str, Any]:
     signed = (ago(years) - dt.timedelta(days=7)).date().isoformat()
     return {
-        "person_id": "person-a", "recipient": DETOX, "purpose": "TREAT",
-        "description": "intake assessment sent by fax", "categories": ["substance-use"],
-        "disclosed_at": ago(years).isoformat(), "disclosed_by": "clin-old",
+        "person_id": "person-a",
+        "recipient": DETOX,
+        "purpose": "TREAT",
+        "description": "intake assessment sent by fax",
+        "categories": ["substance-use"],
+        "disclosed_at": ago(years).isoformat(),
+        "disclosed_by": "clin-old",
         "source": "outside-system",
         "basis": {"kind": "paper-consent", "signed_on": signed, "reference": "paper file 4"},
-    }  # fmt: skip
+    }
 
 
 def test_late_disclosures_fall_in_their_regimes_windows_and_the_accounting_is_recorded(
@@ -75,7 +87,7 @@ def test_late_disclosures_fall_in_their_regimes_windows_and_the_accounting_is_re
             answer = client.post("/disclosures/late", json=body, headers=compliance)
             assert answer.status_code == 201, answer.text
             assert answer.json()["recorded_late"] and answer.json()["recorded_by"] == "comp-1"
-            ids[label] = answer.json()["disclosure_id"]  # fmt: skip
+            ids[label] = answer.json()["disclosure_id"]
         url = "/persons/person-a/disclosure-accounting"
         accounting = client.get(url, headers=compliance).json()
         as_csv = client.get(url, params={"format": "csv"}, headers=compliance).text
@@ -83,8 +95,9 @@ def test_late_disclosures_fall_in_their_regimes_windows_and_the_accounting_is_re
 
     lines = {i["disclosure_id"]: i for i in accounting["items"]}
     assert {k: lines[v]["regimes"] for k, v in ids.items() if v in lines} == {
-        "court-5y": ["HIPAA"], "paper-2y": ["42CFRPart2"],
-    }  # fmt: skip
+        "court-5y": ["HIPAA"],
+        "paper-2y": ["42CFRPart2"],
+    }
     assert lines[ids["court-5y"]]["recipient"]["address"] == "1 Court Sq"
     assert dt.datetime.fromisoformat(lines[ids["court-5y"]]["disclosed_at"]) == ago(5)
     [excluded] = accounting["excluded"]

@@ -33,8 +33,18 @@ pytestmark = pytest.mark.integration
 TENANT = "practice-it"
 DETOX = {"kind": "organization", "id": "org-detox", "name": "Harbor Detox"}
 SISTER = {"kind": "family-member", "id": "person-sister"}
-REQUIRED = ("disclosure_id", "disclosed_at", "recipient", "description", "purpose",
-            "labels", "disclosed_by", "decision_id", "consent_id", "regimes")  # fmt: skip
+REQUIRED = (
+    "disclosure_id",
+    "disclosed_at",
+    "recipient",
+    "description",
+    "purpose",
+    "labels",
+    "disclosed_by",
+    "decision_id",
+    "consent_id",
+    "regimes",
+)
 
 
 @pytest.fixture
@@ -64,10 +74,14 @@ def auth(world: RelayWorld, role: str, sub: str) -> dict[str, str]:
 def relay_everything(world: RelayWorld, consent: ConsentApplication) -> None:
     """Run the relay until it has published every committed event, then stop it."""
     config = RelayConfig(
-        service=world.store, topic=world.topic, transactional_id=world.transactional_id,
-        checkpoint_topic=world.checkpoint_topic, checkpoint_key=world.store,
-        access_topic=world.access_topic, domain_modules=("services.consent.domain",),
-    )  # fmt: skip
+        service=world.store,
+        topic=world.topic,
+        transactional_id=world.transactional_id,
+        checkpoint_topic=world.checkpoint_topic,
+        checkpoint_key=world.store,
+        access_topic=world.access_topic,
+        domain_modules=("services.consent.domain",),
+    )
     relay = Relay(config, world.settings)
     errors: list[BaseException] = []
 
@@ -97,20 +111,32 @@ def post(client: TestClient, url: str, body: dict[str, Any], headers: dict[str, 
 
 def part2_consent(client: TestClient, clinician: dict[str, str]) -> dict[str, Any]:
     body = {
-        "person_id": "person-a", "part2": True, "disclosers": ["practice-it"],
-        "description": "withdrawal history and intake assessment", "recipients": [DETOX],
-        "purposes": ["TREAT"], "categories": ["substance-use", "assessment"],
-        "labels": ["42CFRPart2", "ETH"], "start": "2026-01-01", "end": "2030-01-01",
+        "person_id": "person-a",
+        "part2": True,
+        "disclosers": ["practice-it"],
+        "description": "withdrawal history and intake assessment",
+        "recipients": [DETOX],
+        "purposes": ["TREAT"],
+        "categories": ["substance-use", "assessment"],
+        "labels": ["42CFRPart2", "ETH"],
+        "start": "2026-01-01",
+        "end": "2030-01-01",
         "revocation_right_acknowledged": True,
         "signature": {"signed_by": "person-a", "signed_on": "2026-01-01"},
-    }  # fmt: skip
+    }
     created = post(client, "/consents", body, clinician)
     return dict(post(client, f"/consents/{created['consent_id']}/activation", {}, clinician))
 
 
 def decision_body(recipient: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    return {"person_id": "person-a", "recipient": recipient, "purpose": "TREAT",
-            "categories": ["substance-use"], "labels": ["42CFRPart2"], **extra}  # fmt: skip
+    return {
+        "person_id": "person-a",
+        "recipient": recipient,
+        "purpose": "TREAT",
+        "categories": ["substance-use"],
+        "labels": ["42CFRPart2"],
+        **extra,
+    }
 
 
 def test_a_strict_agreement_denies_a_partner_and_the_denial_is_on_kafka(
@@ -124,11 +150,19 @@ def test_a_strict_agreement_denies_a_partner_and_the_denial_is_on_kafka(
         clinician,
     )
     for partner in ("person-a", "person-b"):
-        post(client, f"/agreements/{agreement['agreement_id']}/signatures",
-             {"partner_id": partner}, clinician)  # fmt: skip
-    request = {"person_id": "person-a", "recipient": {"kind": "partner", "id": "person-b"},
-               "purpose": "TREAT", "categories": ["individual-session"],
-               "context": {"individual_session": True}}  # fmt: skip
+        post(
+            client,
+            f"/agreements/{agreement['agreement_id']}/signatures",
+            {"partner_id": partner},
+            clinician,
+        )
+    request = {
+        "person_id": "person-a",
+        "recipient": {"kind": "partner", "id": "person-b"},
+        "purpose": "TREAT",
+        "categories": ["individual-session"],
+        "context": {"individual_session": True},
+    }
     decision = post(client, "/decisions", request, clinician)
     assert decision["outcome"] == "DENY"
     assert decision["basis"]["rule"] == "agreement-strict"
@@ -165,13 +199,23 @@ def test_the_accounting_lists_exactly_the_disclosures_made_in_all_three_formats(
     for address in ("1 Harbor Rd", None):
         decision = post(client, "/decisions", decision_body(DETOX), clinician)
         recipient = {**DETOX, **({"address": address} if address else {})}
-        made.append(post(client, "/disclosures", {
-            "person_id": "person-a", "decision_id": decision["decision_id"],
-            "recipient": recipient, "description": "intake assessment",
-            "categories": ["substance-use"], "purpose": "TREAT",
-            "disclosed_at": dt.datetime.now(dt.UTC).isoformat(),
-            "obligations_met": ["attach-part2-notice"],
-        }, clinician)["disclosure_id"])  # fmt: skip
+        made.append(
+            post(
+                client,
+                "/disclosures",
+                {
+                    "person_id": "person-a",
+                    "decision_id": decision["decision_id"],
+                    "recipient": recipient,
+                    "description": "intake assessment",
+                    "categories": ["substance-use"],
+                    "purpose": "TREAT",
+                    "disclosed_at": dt.datetime.now(dt.UTC).isoformat(),
+                    "obligations_met": ["attach-part2-notice"],
+                },
+                clinician,
+            )["disclosure_id"]
+        )
     post(client, "/decisions", decision_body(SISTER), clinician)  # a denial: never disclosed
 
     url = f"/persons/person-a/disclosure-accounting?from={day.isoformat()}"
@@ -204,13 +248,21 @@ def test_denials_and_break_glass_reviews_come_from_the_postgres_read_model_and_r
     clinician = auth(world, "clinician", "clin-1")
     compliance = auth(world, "compliance", "comp-1")
     denied = post(client, "/decisions", decision_body(SISTER), clinician)
-    glass = post(client, "/decisions", decision_body(
-        {"kind": "provider", "id": "er-1"},
-        break_glass={"kind": "medical-emergency",
-                     "justification": "unresponsive after overdose, ED needs history",
-                     "received_by": "Dr. On Call", "affiliation": "County General ED",
-                     "nature_of_emergency": "suspected overdose"},
-    ), clinician)  # fmt: skip
+    glass = post(
+        client,
+        "/decisions",
+        decision_body(
+            {"kind": "provider", "id": "er-1"},
+            break_glass={
+                "kind": "medical-emergency",
+                "justification": "unresponsive after overdose, ED needs history",
+                "received_by": "Dr. On Call",
+                "affiliation": "County General ED",
+                "nature_of_emergency": "suspected overdose",
+            },
+        ),
+        clinician,
+    )
     denials = client.get("/decisions?outcome=DENY", headers=compliance).json()
     assert [d["decision_id"] for d in denials["items"]] == [denied["decision_id"]]
     queue = client.get("/reviews", headers=compliance).json()

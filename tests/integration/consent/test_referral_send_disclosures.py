@@ -104,8 +104,12 @@ def test_each_referral_sent_is_one_disclosure_although_the_consumer_is_killed(
         consents.close()
     assert sum(len(found) for found in per_person.values()) == SENDS
     first = per_person[people[0]][0]
-    assert first["recipient"] == {"kind": "organization", "id": "org-detox",
-                                  "name": "Harbor Detox", "address": "1 Harbor Rd"}  # fmt: skip
+    assert first["recipient"] == {
+        "kind": "organization",
+        "id": "org-detox",
+        "name": "Harbor Detox",
+        "address": "1 Harbor Rd",
+    }
     assert first["labels"] == ["42CFRPart2", "ETH", "R"]
 
 

@@ -13,8 +13,9 @@ from tests.unit.plan.builders import ALEX, SAM, TENANT
 
 def consent(world: RelayWorld, url: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
     token = TokenService(world.settings).mint("clinician-1", TENANT, ["clinician"])
-    answer = httpx.post(url + path, json=body, headers={"Authorization": f"Bearer {token}"},
-                        timeout=30)  # fmt: skip
+    answer = httpx.post(
+        url + path, json=body, headers={"Authorization": f"Bearer {token}"}, timeout=30
+    )
     assert answer.status_code in (200, 201), answer.text
     data: dict[str, Any] = answer.json()
     return data

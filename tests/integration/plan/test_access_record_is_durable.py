@@ -28,9 +28,13 @@ pytestmark = pytest.mark.integration
 def quick(world: RelayWorld, consent_url: str) -> Iterator[TestClient]:
     """The plan API whose writes give up after 1 s of lock wait and a 1 s request deadline
     (the couple's agreement in force in a real consent service)."""
-    settings = world.settings.model_copy(update={
-        "db_lock_timeout_seconds": 1, "request_deadline_seconds": 1.0, "consent_url": consent_url,
-    })  # fmt: skip
+    settings = world.settings.model_copy(
+        update={
+            "db_lock_timeout_seconds": 1,
+            "request_deadline_seconds": 1.0,
+            "consent_url": consent_url,
+        }
+    )
     agreement_in_force(world, consent_url)
     cls = type("PlanOnStack", (PlanApplication,), {"name": world.store})
     app = build_plans(settings, application_class=cls, create_table=True)

@@ -19,8 +19,13 @@ from tests.integration.test_relay_support import RelayWorld, read_topic
 from tests.unit.plan.builders import ALEX, SAM, TENANT
 
 pytestmark = pytest.mark.integration
-SESSION = {"format": "individual", "partner_id": ALEX, "modality": "telehealth",
-           "held_on": "2026-01-12", "focus_issues": ["safety"]}  # fmt: skip
+SESSION = {
+    "format": "individual",
+    "partner_id": ALEX,
+    "modality": "telehealth",
+    "held_on": "2026-01-12",
+    "focus_issues": ["safety"],
+}
 
 
 def test_an_individual_session_is_recorded_only_under_the_agreement_both_partners_signed(
@@ -32,8 +37,10 @@ def test_an_individual_session_is_recorded_only_under_the_agreement_both_partner
     none = client.post(url, json=SESSION, headers=auth(world))
     assert none.status_code == 409, none.text
     assert none.json()["missing_agreement"] == {
-        "partner_ids": [ALEX, SAM], "agreement_id": None, "unsigned": []
-    }  # fmt: skip
+        "partner_ids": [ALEX, SAM],
+        "agreement_id": None,
+        "unsigned": [],
+    }
 
     agreement_id = draft(world, consent_url, "limited-secrets")
     sign(world, consent_url, agreement_id, ALEX)
@@ -50,19 +57,24 @@ def test_an_individual_session_is_recorded_only_under_the_agreement_both_partner
     assert later.status_code == 201, later.text  # the signed terms stay in force meanwhile
 
     sessions = client.get(f"/plans/{plan_id}", headers=auth(world)).json()["sessions"]
-    assert [(s["sharing_agreement_id"], s["sharing_agreement_version"], s["share_by"])
-            for s in sessions] == [(agreement_id, 1, "2026-01-30"),
-                                   (agreement_id, 1, None)]  # fmt: skip
-    due = client.get("/worklists/confidences-due", params={"on": "2026-01-28"},
-                     headers=auth(world)).json()  # fmt: skip
+    assert [
+        (s["sharing_agreement_id"], s["sharing_agreement_version"], s["share_by"]) for s in sessions
+    ] == [(agreement_id, 1, "2026-01-30"), (agreement_id, 1, None)]
+    due = client.get(
+        "/worklists/confidences-due", params={"on": "2026-01-28"}, headers=auth(world)
+    ).json()
     assert [(i["plan_id"], i["session_id"]) for i in due["items"]] == [
         (plan_id, created.json()["session_id"])
     ]
 
     # The consent service was asked as the plan service, never with the clinician's token.
     compliance = TokenService(world.settings).mint("comp-1", TENANT, ["compliance"])
-    asked = httpx.get(f"{consent_url}/access-log", params={"user": "service:plan"},
-                      headers={"Authorization": f"Bearer {compliance}"}, timeout=30)  # fmt: skip
+    asked = httpx.get(
+        f"{consent_url}/access-log",
+        params={"user": "service:plan"},
+        headers={"Authorization": f"Bearer {compliance}"},
+        timeout=30,
+    )
     assert asked.status_code == 200, asked.text
     found = [(a["route"], a["status"]) for a in asked.json()["items"]]
     assert found == [("GET /agreements", 200)] * 3  # the first question found no agreement: 404
@@ -70,6 +82,7 @@ def test_an_individual_session_is_recorded_only_under_the_agreement_both_partner
     relay_everything(world, plans)
     records = read_topic(world.settings.kafka_bootstrap, world.topic, default_registry())
     recorded = [r for r in records if r.ce_type == "careledger.plan.SessionRecorded.v3"]
-    assert [(r.body["sharing_agreement_id"], r.body["sharing_agreement_version"])
-            for r in recorded] == [(agreement_id, 1)] * 2  # fmt: skip
+    assert [
+        (r.body["sharing_agreement_id"], r.body["sharing_agreement_version"]) for r in recorded
+    ] == [(agreement_id, 1)] * 2
     assert all("focus_issues" not in r.body for r in recorded)

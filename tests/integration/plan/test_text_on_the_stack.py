@@ -31,12 +31,16 @@ def members(a: str, b: str) -> list[dict[str, Any]]:
 def test_odd_unicode_is_stored_projected_relayed_and_found_as_it_came(
     world: RelayWorld, plans: PlanApplication, client: TestClient
 ) -> None:
-    created = client.post("/plans", json=plan_body(members=members(ODD_ID, "client-b")),
-                          headers=auth(world))  # fmt: skip
+    created = client.post(
+        "/plans", json=plan_body(members=members(ODD_ID, "client-b")), headers=auth(world)
+    )
     assert created.status_code == 201, created.text
     plan_id = created.json()["plan_id"]
-    goal = client.post(f"/plans/{plan_id}/goals", json=goal_body(
-        description=ODD_TEXT, partners=[ODD_ID]), headers=auth(world))  # fmt: skip
+    goal = client.post(
+        f"/plans/{plan_id}/goals",
+        json=goal_body(description=ODD_TEXT, partners=[ODD_ID]),
+        headers=auth(world),
+    )
     assert goal.status_code == 201, goal.text
 
     found = client.get("/plans", params={"subject": ODD_ID}, headers=auth(world))
@@ -69,5 +73,6 @@ def test_nul_in_an_id_is_refused_and_the_read_model_keeps_answering(
     assert listing.status_code == 200
     refused_filter = client.get("/plans", params={"subject": "a\x00"}, headers=auth(world))
     assert (refused_filter.status_code, list(refused_filter.json()["errors"])) == (
-        422, ["query.subject"]
-    )  # fmt: skip
+        422,
+        ["query.subject"],
+    )

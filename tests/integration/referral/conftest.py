@@ -46,8 +46,9 @@ def consent_url(database_url: str, schemas: tuple[str, str]) -> Iterator[str]:
 def world(database_url: str, schemas: tuple[str, str], consent_url: str) -> Iterator[ReferralWorld]:
     settings = load_settings(database_url=database_url, env="dev", consent_url=consent_url)
     cls = type("ReferralOnStack", (ReferralApplication,), {"name": schemas[0]})
-    referrals = build_referrals(settings, application_class=cls, create_table=True,
-                                gate=HttpConsentGate(consent_url))  # fmt: skip
+    referrals = build_referrals(
+        settings, application_class=cls, create_table=True, gate=HttpConsentGate(consent_url)
+    )
     with TestClient(create_referral_app(settings, referrals)) as client:
         yield ReferralWorld(settings, referrals, client, consent_url)
     close_referrals(referrals)

@@ -44,8 +44,9 @@ def topics(kafka_bootstrap: str) -> Iterator[dict[str, str]]:
     """This test's event and checkpoint topics, named like the shared ones (careledger.*)."""
     suffix = uuid.uuid4().hex[:10]
     names = {s: f"careledger.it-{suffix}.{s}" for s in ("plan", "referral", "access")}
-    checkpoints = {f"{s}-checkpoints": f"careledger.it-{suffix}.{s}-checkpoints"
-                   for s in ("plan", "referral")}  # fmt: skip
+    checkpoints = {
+        f"{s}-checkpoints": f"careledger.it-{suffix}.{s}-checkpoints" for s in ("plan", "referral")
+    }
     admin = admin_client(kafka_bootstrap)
     requests = {n: topic_request(TopicSpec(n, 3), 1) for n in names.values()}
     requests |= {
@@ -79,10 +80,14 @@ def as_caller(world: ReferralWorld, role: str, sub: str) -> dict[str, str]:
 def relay_all(world: ReferralWorld, app: Any, service: str, topics: dict[str, str]) -> None:
     """Run the service's relay until it has published every committed event."""
     config = RelayConfig(
-        service=app.name, topic=topics[service], transactional_id=f"it-{uuid.uuid4().hex}",
-        checkpoint_topic=topics[f"{service}-checkpoints"], checkpoint_key=app.name,
-        access_topic=topics["access"], domain_modules=(f"services.{service}.domain",),
-    )  # fmt: skip
+        service=app.name,
+        topic=topics[service],
+        transactional_id=f"it-{uuid.uuid4().hex}",
+        checkpoint_topic=topics[f"{service}-checkpoints"],
+        checkpoint_key=app.name,
+        access_topic=topics["access"],
+        domain_modules=(f"services.{service}.domain",),
+    )
     relay = Relay(config, world.settings)
     thread = threading.Thread(target=relay.run, daemon=True)
     thread.start()
@@ -112,9 +117,15 @@ def every_careledger_record(bootstrap: str) -> list[Any]:
         names = sorted(t for t in admin.list_topics() if t.startswith("careledger."))
     finally:
         admin.close()
-    consumer = KafkaConsumer(*names, bootstrap_servers=bootstrap, group_id=None,
-                             isolation_level="read_committed", auto_offset_reset="earliest",
-                             enable_auto_commit=False, consumer_timeout_ms=5_000)  # fmt: skip
+    consumer = KafkaConsumer(
+        *names,
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        isolation_level="read_committed",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        consumer_timeout_ms=5_000,
+    )
     try:
         return list(consumer)
     finally:
@@ -128,10 +139,17 @@ def test_no_record_on_any_topic_holds_free_text_while_the_api_still_answers_it(
     with TestClient(create_app(world.settings, plans)) as plan_api:
         plan_id = plan_api.post("/plans", json=plan_body(), headers=clinician).json()["plan_id"]
         plan_api.post(f"/plans/{plan_id}/status", json={"status": "active"}, headers=clinician)
-        session = {"format": "joint", "modality": "in-person", "held_on": "2026-01-12",
-                   "focus_issues": [f"{MARK} focus"], "homework": [f"{MARK} homework"],
-                   "check_ins": [{"partner_id": ALEX, "mood": 5, "triggers": [f"{MARK} trigger"]},
-                                 {"partner_id": SAM, "mood": 6, "triggers": []}]}  # fmt: skip
+        session = {
+            "format": "joint",
+            "modality": "in-person",
+            "held_on": "2026-01-12",
+            "focus_issues": [f"{MARK} focus"],
+            "homework": [f"{MARK} homework"],
+            "check_ins": [
+                {"partner_id": ALEX, "mood": 5, "triggers": [f"{MARK} trigger"]},
+                {"partner_id": SAM, "mood": 6, "triggers": []},
+            ],
+        }
         shift = shift_body(reason="withdrawal-risk", rationale=f"{MARK} rationale")
         for path, body in (("sessions", session), ("format-shifts", shift)):
             answer = plan_api.post(f"/plans/{plan_id}/{path}", json=body, headers=clinician)
@@ -141,9 +159,14 @@ def test_no_record_on_any_topic_holds_free_text_while_the_api_still_answers_it(
 
     consumer = Consumer("referral", world.referrals, reactions, world.settings)
     plan_records = records_of(world, topics["plan"], 4)
-    raw = KafkaConsumer(topics["plan"], bootstrap_servers=world.settings.kafka_bootstrap,
-                        group_id=None, isolation_level="read_committed",
-                        auto_offset_reset="earliest", consumer_timeout_ms=5_000)  # fmt: skip
+    raw = KafkaConsumer(
+        topics["plan"],
+        bootstrap_servers=world.settings.kafka_bootstrap,
+        group_id=None,
+        isolation_level="read_committed",
+        auto_offset_reset="earliest",
+        consumer_timeout_ms=5_000,
+    )
     outcomes = [consumer.handle(record) for record in raw]
     raw.close()
     assert Outcome.PROCESSED in outcomes
@@ -151,12 +174,21 @@ def test_no_record_on_any_topic_holds_free_text_while_the_api_still_answers_it(
     assert shifted.ce_type == "careledger.plan.FormatShifted.v2"
     assert {"R", "BH", "ETH"} <= set(shifted.labels) and shifted.body["reason"] == "withdrawal-risk"
 
-    referral = call(world, "/referrals", {
-        "plan_id": plan_id, "client_id": "client-9", "referral_type": "detox",
-        "priority": "urgent", "reason": f"{MARK} reason", "note": f"{MARK} drafted",
-        "organization": {**DETOX, "name": f"{MARK} Detox", "phone": "555-0101"},
-        "contact": {"name": f"{MARK} Lee", "role": "intake", "phone": "555-0102"},
-    }, status=201)  # fmt: skip
+    referral = call(
+        world,
+        "/referrals",
+        {
+            "plan_id": plan_id,
+            "client_id": "client-9",
+            "referral_type": "detox",
+            "priority": "urgent",
+            "reason": f"{MARK} reason",
+            "note": f"{MARK} drafted",
+            "organization": {**DETOX, "name": f"{MARK} Detox", "phone": "555-0101"},
+            "contact": {"name": f"{MARK} Lee", "role": "intake", "phone": "555-0102"},
+        },
+        status=201,
+    )
     grant_part2_consent(world, "client-9")
     call(world, f"/referrals/{referral['id']}/send", {"note": f"{MARK} sent"})
     call(
@@ -167,8 +199,11 @@ def test_no_record_on_any_topic_holds_free_text_while_the_api_still_answers_it(
     )
     relay_all(world, world.referrals, "referral", topics)
     referral_records = records_of(world, topics["referral"], 4)  # suggestion, draft, sent, decline
-    assert {r.event_name for r in referral_records} >= {"ReferralDrafted", "ReferralSent",
-                                                       "ReferralDeclined"}  # fmt: skip
+    assert {r.event_name for r in referral_records} >= {
+        "ReferralDrafted",
+        "ReferralSent",
+        "ReferralDeclined",
+    }
 
     published = every_careledger_record(world.settings.kafka_bootstrap)
     mine = [r for r in published if r.topic in (topics["plan"], topics["referral"])]

@@ -27,21 +27,35 @@ def probe_app() -> TestClient:
     @app.get("/who")
     def who_am_i(caller: Annotated[Caller, Depends(allow(Role.CLIENT, Role.CLINICIAN))]) -> dict:
         v = caller.reader
-        return {"patient": v.patient, "scopes": sorted(v.scopes), "purpose": v.purpose,
-                "reads_for": v.reads_for}  # fmt: skip
+        return {
+            "patient": v.patient,
+            "scopes": sorted(v.scopes),
+            "purpose": v.purpose,
+            "reads_for": v.reads_for,
+        }
 
     return TestClient(app)
 
 
 def test_a_client_token_names_its_patient_and_scopes() -> None:
-    token = TOKENS.mint("portal-a", "p1", ["client"], patient="person-a",
-                        scope="patient/CarePlan.rs", fhir_user="Patient/person-a")  # fmt: skip
+    token = TOKENS.mint(
+        "portal-a",
+        "p1",
+        ["client"],
+        patient="person-a",
+        scope="patient/CarePlan.rs",
+        fhir_user="Patient/person-a",
+    )
     claims = TOKENS.verify(token)
     assert claims["patient"] == "person-a"
     assert claims["fhirUser"] == "Patient/person-a"
     body = probe_app().get("/who", headers={"Authorization": f"Bearer {token}"}).json()
-    assert body == {"patient": "person-a", "scopes": ["patient/CarePlan.rs"],
-                    "purpose": "TREAT", "reads_for": "person-a"}  # fmt: skip
+    assert body == {
+        "patient": "person-a",
+        "scopes": ["patient/CarePlan.rs"],
+        "purpose": "TREAT",
+        "reads_for": "person-a",
+    }
 
 
 def test_a_client_cannot_widen_its_view_with_x_acting_for() -> None:
@@ -72,8 +86,15 @@ def test_a_client_token_stands_alone_and_only_it_names_a_patient(
 
 def test_a_hand_made_client_token_without_a_patient_is_refused() -> None:
     now = int(time.time())
-    claims = {"sub": "x", "tenant": "p1", "roles": ["client"], "iss": "careledger",
-              "aud": "careledger", "iat": now, "exp": now + 600}  # fmt: skip
+    claims = {
+        "sub": "x",
+        "tenant": "p1",
+        "roles": ["client"],
+        "iss": "careledger",
+        "aud": "careledger",
+        "iat": now,
+        "exp": now + 600,
+    }
     token = jwt.encode(claims, DEV_JWT_SECRET, algorithm="HS256")
     with pytest.raises(Unauthorized, match="patient"):
         TOKENS.verify(token)
@@ -94,6 +115,7 @@ def test_a_hand_made_client_token_without_a_patient_is_refused() -> None:
 def test_smart_scopes_decide_which_resource_types_a_token_reads(
     scopes: tuple[str, ...], client: bool, allowed: bool
 ) -> None:
-    viewer = Viewer("x", "p1", frozenset(), patient="p" if client else None,
-                    scopes=frozenset(scopes))  # fmt: skip
+    viewer = Viewer(
+        "x", "p1", frozenset(), patient="p" if client else None, scopes=frozenset(scopes)
+    )
     assert viewer.may_read("CarePlan") is allowed

@@ -86,8 +86,11 @@ def test_a_duplicate_while_the_first_runs_is_a_409_with_retry_after() -> None:
     body = json.dumps(BODY).encode()
     running = fingerprint_of({"method": "POST", "path": "/notes"}, b"", body)
     assert isinstance(store.claim(Owner("practice-a", "u-1"), "k-busy", running), str)
-    answer = client.post("/notes", content=body, headers=auth(**{
-        "Idempotency-Key": "k-busy", "content-type": "application/json"}))  # fmt: skip
+    answer = client.post(
+        "/notes",
+        content=body,
+        headers=auth(**{"Idempotency-Key": "k-busy", "content-type": "application/json"}),
+    )
     assert answer.status_code == 409
     assert answer.headers["content-type"] == "application/problem+json"
     assert answer.headers["Retry-After"] == "1"

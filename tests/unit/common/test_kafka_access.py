@@ -32,8 +32,14 @@ def test_the_settings_read_every_kafka_variable_kubernetes_gives_a_relay(
 ) -> None:
     env = production_environment()
     kafka_names = {name for name in env if name.startswith("CARELEDGER_KAFKA_")}
-    expected = {"BOOTSTRAP", "SECURITY_PROTOCOL", "SASL_MECHANISM", "SASL_USERNAME",
-                "SASL_PASSWORD", "SSL_CAFILE"}  # fmt: skip
+    expected = {
+        "BOOTSTRAP",
+        "SECURITY_PROTOCOL",
+        "SASL_MECHANISM",
+        "SASL_USERNAME",
+        "SASL_PASSWORD",
+        "SSL_CAFILE",
+    }
     assert kafka_names >= {f"CARELEDGER_KAFKA_{name}" for name in expected}
     assert {f"kafka_{n.removeprefix('CARELEDGER_KAFKA_').lower()}" for n in kafka_names} <= set(
         Settings.model_fields
@@ -59,8 +65,10 @@ def test_the_settings_read_every_kafka_variable_kubernetes_gives_a_relay(
 def test_a_bootstrap_alone_is_plaintext() -> None:
     access = kafka_access(Settings(env="dev", kafka_bootstrap="127.0.0.1:9092"))
     assert access.options(acks="all") == {
-        "bootstrap_servers": "127.0.0.1:9092", "security_protocol": "PLAINTEXT", "acks": "all"
-    }  # fmt: skip
+        "bootstrap_servers": "127.0.0.1:9092",
+        "security_protocol": "PLAINTEXT",
+        "acks": "all",
+    }
 
 
 def test_confluent_kafka_gets_the_same_settings_in_its_own_names(tmp_path: Path) -> None:
@@ -68,10 +76,14 @@ def test_confluent_kafka_gets_the_same_settings_in_its_own_names(tmp_path: Path)
     cafile.write_text("a CA")
     access = KafkaAccess("b:9093", "SASL_SSL", "SCRAM-SHA-512", "u", "p", str(cafile))
     assert access.librdkafka(**{"group.id": "g"}) == {
-        "bootstrap.servers": "b:9093", "security.protocol": "sasl_ssl",
-        "sasl.mechanisms": "SCRAM-SHA-512", "sasl.username": "u", "sasl.password": "p",
-        "ssl.ca.location": str(cafile), "group.id": "g",
-    }  # fmt: skip
+        "bootstrap.servers": "b:9093",
+        "security.protocol": "sasl_ssl",
+        "sasl.mechanisms": "SCRAM-SHA-512",
+        "sasl.username": "u",
+        "sasl.password": "p",
+        "ssl.ca.location": str(cafile),
+        "group.id": "g",
+    }
 
 
 def test_settings_round_trip_through_the_environment_of_a_started_process(tmp_path: Path) -> None:
@@ -87,14 +99,25 @@ def test_settings_round_trip_through_the_environment_of_a_started_process(tmp_pa
     ("fields", "named"),
     [
         ({"security_protocol": "TLS"}, "CARELEDGER_KAFKA_SECURITY_PROTOCOL"),
-        ({"security_protocol": "SASL_SSL", "sasl_mechanism": "SCRAM-SHA-1",
-          "sasl_username": "u", "sasl_password": "p"}, "CARELEDGER_KAFKA_SASL_MECHANISM"),
-        ({"security_protocol": "SASL_SSL", "sasl_mechanism": "SCRAM-SHA-512"},
-         "CARELEDGER_KAFKA_SASL_PASSWORD"),
-        ({"security_protocol": "SSL", "ssl_cafile": "/nowhere/ca.crt"},
-         "CARELEDGER_KAFKA_SSL_CAFILE"),
+        (
+            {
+                "security_protocol": "SASL_SSL",
+                "sasl_mechanism": "SCRAM-SHA-1",
+                "sasl_username": "u",
+                "sasl_password": "p",
+            },
+            "CARELEDGER_KAFKA_SASL_MECHANISM",
+        ),
+        (
+            {"security_protocol": "SASL_SSL", "sasl_mechanism": "SCRAM-SHA-512"},
+            "CARELEDGER_KAFKA_SASL_PASSWORD",
+        ),
+        (
+            {"security_protocol": "SSL", "ssl_cafile": "/nowhere/ca.crt"},
+            "CARELEDGER_KAFKA_SSL_CAFILE",
+        ),
     ],
-)  # fmt: skip
+)
 def test_contradictory_kafka_settings_are_refused_naming_the_variable(
     fields: dict[str, str], named: str
 ) -> None:

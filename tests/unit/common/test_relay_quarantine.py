@@ -15,8 +15,14 @@ def wire(aggregate: str, position: int) -> Wire:
 
 def test_a_poison_event_holds_its_aggregate_and_nothing_else() -> None:
     held = RelayQuarantine("svc", "svc", "postgresql://unused")
-    items = [wire("a", 1), Poison(2, "b", "careledger.x.Y", "ContractViolation: n"),
-             wire("b", 3), wire("a", 4), wire("c", 5), wire("b", 6)]  # fmt: skip
+    items = [
+        wire("a", 1),
+        Poison(2, "b", "careledger.x.Y", "ContractViolation: n"),
+        wire("b", 3),
+        wire("a", 4),
+        wire("c", 5),
+        wire("b", 6),
+    ]
     sendable, positions, rows = held.sort(items)
     assert [w[0] for w in sendable] == [b"a", b"a", b"c"]
     assert positions == {2: "b", 3: "b", 6: "b"}

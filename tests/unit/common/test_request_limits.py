@@ -29,8 +29,9 @@ def client() -> Iterator[TestClient]:
 
 
 def post_raw(client: TestClient, path: str, body: bytes, **headers: str) -> Any:
-    return client.post(path, content=body, headers={**AUTH, "content-type": "application/json",
-                                                     **headers})  # fmt: skip
+    return client.post(
+        path, content=body, headers={**AUTH, "content-type": "application/json", **headers}
+    )
 
 
 @pytest.mark.parametrize(
@@ -75,8 +76,11 @@ def test_a_path_with_nul_is_a_422(client: TestClient) -> None:
 
 
 def test_a_header_with_nul_is_a_422_naming_the_header(client: TestClient) -> None:
-    response = client.post("/notes", json={"client_id": "c", "text": "t"},
-                           headers={**AUTH, "X-Correlation-Id": "a\x00b"})  # fmt: skip
+    response = client.post(
+        "/notes",
+        json={"client_id": "c", "text": "t"},
+        headers={**AUTH, "X-Correlation-Id": "a\x00b"},
+    )
     assert response.status_code == 422
     assert list(response.json()["errors"]) == ["x-correlation-id"]
 
@@ -99,8 +103,9 @@ def test_a_chunked_body_over_the_limit_is_a_413_too() -> None:
             yield b"x" * 100
         yield b'"}'
 
-    response = client.post("/notes", content=chunks(), headers={**AUTH,
-                           "content-type": "application/json"})  # fmt: skip
+    response = client.post(
+        "/notes", content=chunks(), headers={**AUTH, "content-type": "application/json"}
+    )
     assert response.status_code == 413
     small = client.post("/notes", json={"client_id": "c", "text": "fits"}, headers=AUTH)
     assert small.status_code == 201
@@ -113,9 +118,10 @@ def test_an_if_match_that_is_no_version_is_a_422(client: TestClient, if_match: s
     sent = if_match.encode("latin-1")  # a superscript two is a digit to str.isdigit
     created = client.post("/notes", json={"client_id": "c", "text": "t"}, headers=AUTH)
     response = client.post(
-        f"/notes/{created.json()['id']}/amendments", json={"client_id": "c", "text": "u"},
+        f"/notes/{created.json()['id']}/amendments",
+        json={"client_id": "c", "text": "u"},
         headers={**AUTH, "If-Match": sent},  # type: ignore[dict-item]
-    )  # fmt: skip
+    )
     assert response.status_code == 422
     assert list(response.json()["errors"]) == ["If-Match"]
     assert len(response.text) < 500  # the header is not echoed back
@@ -155,4 +161,5 @@ def test_the_event_limit_is_the_topics_record_limit_less_the_records_envelope() 
     created = topic_request(TopicSpec("careledger.plan", 6), 1, small.kafka_max_message_bytes)
     assert created["configs"]["max.message.bytes"] == "16384"
     assert postgres_env(small.model_copy(update={"database_url": "postgresql://h/db"}), "plan")[
-        "CARELEDGER_MAX_EVENT_BYTES"] == str(16_384 - RECORD_MARGIN_BYTES)  # fmt: skip
+        "CARELEDGER_MAX_EVENT_BYTES"
+    ] == str(16_384 - RECORD_MARGIN_BYTES)

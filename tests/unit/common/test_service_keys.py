@@ -55,8 +55,11 @@ def test_a_replaced_key_is_published_beside_the_old_one(keys: Path) -> None:
 def test_in_production_the_plan_service_signs_with_its_own_key_and_consent_accepts_it(
     keys: Path,
 ) -> None:
-    settings = production(keys, service_key_file=str(keys / "plan.pem"),
-                          jwt_audiences={"consent": "https://consent.example"})  # fmt: skip
+    settings = production(
+        keys,
+        service_key_file=str(keys / "plan.pem"),
+        jwt_audiences={"consent": "https://consent.example"},
+    )
     token = service_credential(settings, "plan", calls="consent").token_for("practice-a")
     assert jwt.get_unverified_header(token)["alg"] == "EdDSA"
     claims = TokenService(settings, service="consent").verify(token)
@@ -72,18 +75,25 @@ def test_in_production_the_plan_service_signs_with_its_own_key_and_consent_accep
 def test_a_service_key_cannot_speak_for_a_person(keys: Path) -> None:
     plan_key = KeySigner.from_file(keys / "plan.pem", "plan")
     verifier = TokenService(production(keys))
-    for sub, roles in (("c-1", ["clinician"]), ("service:plan", ["admin"]),
-                       ("service:consent", ["integration"])):  # fmt: skip
-        forged = plan_key.sign(claim_set(sub, "practice-a", roles, issuer="careledger",
-                                         audience="careledger", ttl_seconds=60))  # fmt: skip
+    for sub, roles in (
+        ("c-1", ["clinician"]),
+        ("service:plan", ["admin"]),
+        ("service:consent", ["integration"]),
+    ):
+        forged = plan_key.sign(
+            claim_set(
+                sub, "practice-a", roles, issuer="careledger", audience="careledger", ttl_seconds=60
+            )
+        )
         with pytest.raises(Unauthorized, match="only as that service"):
             verifier.verify(forged)
 
 
 def test_an_issuers_key_signs_callers_tokens_and_hs256_is_refused_outside_dev(keys: Path) -> None:
     verifier = TokenService(production(keys))
-    minted = CliRunner().invoke(cli, ["token", "--role", "clinician", "--sub", "c-1",
-                                      "--key", str(keys / "issuer.pem")])  # fmt: skip
+    minted = CliRunner().invoke(
+        cli, ["token", "--role", "clinician", "--sub", "c-1", "--key", str(keys / "issuer.pem")]
+    )
     assert minted.exit_code == 0, minted.output
     assert verifier.verify(minted.output.strip())["sub"] == "c-1"
     hs256 = TokenService(Settings(env="dev")).mint("c-1", "practice-a", ["clinician"])

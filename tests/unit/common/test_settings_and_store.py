@@ -13,8 +13,13 @@ from services.common.settings import Settings
 from services.common.store import CONNINFO_KEY, CareApplication, build_application, postgres_env
 from tests.unit.common.kit_app import KitApplication, Note
 
-CTX = CommandContext(actor_id="u-9", actor_role="clinician", tenant="practice-a",
-                     correlation_id="corr-1", causation_id="cause-1")  # fmt: skip
+CTX = CommandContext(
+    actor_id="u-9",
+    actor_role="clinician",
+    tenant="practice-a",
+    correlation_id="corr-1",
+    causation_id="cause-1",
+)
 
 
 def test_every_stored_event_carries_who_where_and_why() -> None:
@@ -24,9 +29,12 @@ def test_every_stored_event_carries_who_where_and_why() -> None:
     [record] = app.history_records(note.id)
     assert record["type"] == "careledger.kit.NoteOpened.v1"
     assert record["meta"] == {
-        "actor_id": "u-9", "actor_role": "clinician", "tenant": "practice-a",
-        "correlation_id": "corr-1", "causation_id": "cause-1",
-    }  # fmt: skip
+        "actor_id": "u-9",
+        "actor_role": "clinician",
+        "tenant": "practice-a",
+        "correlation_id": "corr-1",
+        "causation_id": "cause-1",
+    }
     assert record["body"]["client_id"] == "c1"
 
 
@@ -122,5 +130,6 @@ def test_the_store_keeps_the_libpq_parameters_of_a_url_that_names_a_primary_and_
     env = postgres_env(Settings(env="dev", database_url=url), "plan")
     assert env["POSTGRES_HOST"] == "127.0.0.1,127.0.0.1" and env["POSTGRES_PORT"] == "5001,5002"
     assert json.loads(env[CONNINFO_KEY]) == {
-        "target_session_attrs": "read-write", "sslmode": "prefer"
-    }  # fmt: skip
+        "target_session_attrs": "read-write",
+        "sslmode": "prefer",
+    }

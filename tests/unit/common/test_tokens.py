@@ -33,8 +33,15 @@ def now() -> dt.datetime:
 
 
 def claims(**overrides: Any) -> dict[str, Any]:
-    base = {"sub": "u-1", "tenant": "practice-a", "roles": ["compliance"], "iss": "careledger",
-            "aud": "careledger", "iat": now(), "exp": now() + dt.timedelta(hours=1)}  # fmt: skip
+    base = {
+        "sub": "u-1",
+        "tenant": "practice-a",
+        "roles": ["compliance"],
+        "iss": "careledger",
+        "aud": "careledger",
+        "iat": now(),
+        "exp": now() + dt.timedelta(hours=1),
+    }
     base.update(overrides)
     return {k: v for k, v in base.items() if v is not None}
 
@@ -55,8 +62,9 @@ def keys() -> dict[str, Any]:
 @pytest.fixture()
 def jwks_file(tmp_path: Path, keys: dict[str, Any]) -> Path:
     path = tmp_path / "jwks.json"
-    path.write_text(json.dumps({"keys": [public_jwk(keys["rsa"], "rsa-1"),
-                                         public_jwk(keys["ed"], "ed-1")]}))  # fmt: skip
+    path.write_text(
+        json.dumps({"keys": [public_jwk(keys["rsa"], "rsa-1"), public_jwk(keys["ed"], "ed-1")]})
+    )
     return path
 
 
@@ -86,24 +94,53 @@ def test_rs256_and_eddsa_tokens_from_the_jwks_are_accepted_over_http(
     ("why", "mint"),
     [
         ("hs256 outside dev", lambda k: jwt.encode(claims(), "x" * 40, algorithm="HS256")),
-        ("unknown key", lambda k: jwt.encode(claims(), k["stranger"], algorithm="RS256",
-                                             headers={"kid": "rsa-1"})),
-        ("unknown kid", lambda k: jwt.encode(claims(), k["rsa"], algorithm="RS256",
-                                             headers={"kid": "nope"})),
-        ("key of another type", lambda k: jwt.encode(claims(), k["rsa"], algorithm="RS256",
-                                                     headers={"kid": "ed-1"})),
-        ("no iat", lambda k: jwt.encode(claims(iat=None), k["rsa"], algorithm="RS256",
-                                        headers={"kid": "rsa-1"})),
-        ("iat ahead", lambda k: jwt.encode(claims(iat=now() + dt.timedelta(minutes=5)), k["rsa"],
-                                           algorithm="RS256", headers={"kid": "rsa-1"})),
-        ("lives a year", lambda k: jwt.encode(claims(exp=now() + dt.timedelta(days=365)),
-                                              k["rsa"], algorithm="RS256",
-                                              headers={"kid": "rsa-1"})),
-        ("another audience", lambda k: jwt.encode(claims(aud="billing"), k["rsa"],
-                                                  algorithm="RS256", headers={"kid": "rsa-1"})),
+        (
+            "unknown key",
+            lambda k: jwt.encode(
+                claims(), k["stranger"], algorithm="RS256", headers={"kid": "rsa-1"}
+            ),
+        ),
+        (
+            "unknown kid",
+            lambda k: jwt.encode(claims(), k["rsa"], algorithm="RS256", headers={"kid": "nope"}),
+        ),
+        (
+            "key of another type",
+            lambda k: jwt.encode(claims(), k["rsa"], algorithm="RS256", headers={"kid": "ed-1"}),
+        ),
+        (
+            "no iat",
+            lambda k: jwt.encode(
+                claims(iat=None), k["rsa"], algorithm="RS256", headers={"kid": "rsa-1"}
+            ),
+        ),
+        (
+            "iat ahead",
+            lambda k: jwt.encode(
+                claims(iat=now() + dt.timedelta(minutes=5)),
+                k["rsa"],
+                algorithm="RS256",
+                headers={"kid": "rsa-1"},
+            ),
+        ),
+        (
+            "lives a year",
+            lambda k: jwt.encode(
+                claims(exp=now() + dt.timedelta(days=365)),
+                k["rsa"],
+                algorithm="RS256",
+                headers={"kid": "rsa-1"},
+            ),
+        ),
+        (
+            "another audience",
+            lambda k: jwt.encode(
+                claims(aud="billing"), k["rsa"], algorithm="RS256", headers={"kid": "rsa-1"}
+            ),
+        ),
         ("unsigned", lambda k: jwt.encode(claims(), None, algorithm="none")),
     ],
-)  # fmt: skip
+)
 def test_tokens_a_production_service_must_refuse_are_a_401(
     jwks_file: Path, keys: dict[str, Any], why: str, mint: Any
 ) -> None:
@@ -113,8 +150,12 @@ def test_tokens_a_production_service_must_refuse_are_a_401(
 
 
 def test_the_lifetime_cap_is_configurable(jwks_file: Path, keys: dict[str, Any]) -> None:
-    token = jwt.encode(claims(exp=now() + dt.timedelta(hours=2)), keys["rsa"], algorithm="RS256",
-                       headers={"kid": "rsa-1"})  # fmt: skip
+    token = jwt.encode(
+        claims(exp=now() + dt.timedelta(hours=2)),
+        keys["rsa"],
+        algorithm="RS256",
+        headers={"kid": "rsa-1"},
+    )
     assert TokenService(production(str(jwks_file))).verify(token)["sub"] == "u-1"
     with pytest.raises(Unauthorized, match="lives"):
         TokenService(production(str(jwks_file), token_max_lifetime_seconds=3600)).verify(token)
@@ -124,8 +165,9 @@ def test_each_service_takes_only_tokens_for_its_own_audience(
     jwks_file: Path, keys: dict[str, Any]
 ) -> None:
     settings = production(str(jwks_file), jwt_audiences={"plan": "https://plan.example"})
-    token = jwt.encode(claims(aud="https://plan.example"), keys["rsa"], algorithm="RS256",
-                       headers={"kid": "rsa-1"})  # fmt: skip
+    token = jwt.encode(
+        claims(aud="https://plan.example"), keys["rsa"], algorithm="RS256", headers={"kid": "rsa-1"}
+    )
     assert TokenService(settings, service="plan").verify(token)["sub"] == "u-1"
     with pytest.raises(Unauthorized):
         TokenService(settings, service="consent").verify(token)  # default audience
@@ -181,9 +223,10 @@ def jwks_url(keys: dict[str, Any]) -> Iterator[tuple[str, list[dict[str, Any]]]]
 
 
 def test_keys_come_from_a_jwks_url_and_a_rotated_key_is_picked_up(
-    jwks_url: tuple[str, list[dict[str, Any]]], keys: dict[str, Any],
+    jwks_url: tuple[str, list[dict[str, Any]]],
+    keys: dict[str, Any],
     monkeypatch: pytest.MonkeyPatch,
-) -> None:  # fmt: skip
+) -> None:
     url, served = jwks_url
     tokens = TokenService(production(url))
     first = jwt.encode(claims(), keys["rsa"], algorithm="RS256", headers={"kid": "rsa-1"})

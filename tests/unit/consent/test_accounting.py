@@ -45,8 +45,15 @@ def disclosure(years_ago: float, *, part2: bool, ident: str, **extra: Any) -> di
 
 def exception(years_ago: float, ident: str, kind: str = "court-order") -> dict[str, Any]:
     """A disclosure without consent under a carve-out (164.512): what HIPAA accounts for."""
-    return disclosure(years_ago, part2=False, ident=ident, consent_id=None, consent_version=None,
-                      basis_rule=f"carve-out:{kind}", purpose="COC")  # fmt: skip
+    return disclosure(
+        years_ago,
+        part2=False,
+        ident=ident,
+        consent_id=None,
+        consent_version=None,
+        basis_rule=f"carve-out:{kind}",
+        purpose="COC",
+    )
 
 
 def accounted(items: list[dict[str, Any]]) -> list[tuple[str, list[str]]]:
@@ -76,9 +83,14 @@ def test_hipaa_excludes_treatment_payment_operations_and_disclosures_the_person_
         disclosure(1, part2=False, ident="treatment"),
         disclosure(1, part2=False, ident="payment", purpose="HPAYMT"),
         disclosure(1, part2=False, ident="family", purpose="FAMRQT"),
-        disclosure(1, part2=False, ident="emergency", consent_id=None,
-                   basis_rule="break-glass:medical-emergency"),
-    ]  # fmt: skip
+        disclosure(
+            1,
+            part2=False,
+            ident="emergency",
+            consent_id=None,
+            basis_rule="break-glass:medical-emergency",
+        ),
+    ]
     lines, excluded = accounting_rows(items, accounting_window(NOW, None, None))
     assert lines == []
     reasons = {r["disclosure_id"]: r["excluded"]["HIPAA"] for r in excluded}
@@ -89,8 +101,9 @@ def test_hipaa_excludes_treatment_payment_operations_and_disclosures_the_person_
 
 
 def test_a_part2_emergency_disclosure_is_documented_not_accounted_under_2_24() -> None:
-    item = disclosure(1, part2=True, ident="er", consent_id=None,
-                      basis_rule="break-glass:medical-emergency")  # fmt: skip
+    item = disclosure(
+        1, part2=True, ident="er", consent_id=None, basis_rule="break-glass:medical-emergency"
+    )
     lines, excluded = accounting_rows([item], accounting_window(NOW, None, None))
     assert lines == []
     assert excluded[0]["excluded"]["42CFRPart2"].startswith("2.51")

@@ -51,8 +51,10 @@ def test_terms_are_not_in_force_until_both_partners_sign(
     )
     assert both["in_force"]["mode"] == "no-secrets"
     assert both["in_force"]["carve_outs"] == [
-        "court-order", "imminent-safety-threat", "mandated-reporting",
-    ]  # fmt: skip
+        "court-order",
+        "imminent-safety-threat",
+        "mandated-reporting",
+    ]
 
 
 def test_a_new_version_stays_pending_until_both_sign_and_the_old_one_stays_in_force(

@@ -184,8 +184,10 @@ def test_break_glass_goes_to_the_review_queue_until_compliance_closes_it(
     url = f"/decisions/{decision['decision_id']}"
     seen_by_clinician = client.get(url, headers=CLINICIAN).json()["break_glass"]
     assert seen_by_clinician["kind"] == "medical-emergency"
-    assert {seen_by_clinician[k] for k in ("justification", "received_by", "affiliation",
-                                           "nature_of_emergency")} == {"(restricted)"}  # fmt: skip
+    assert {
+        seen_by_clinician[k]
+        for k in ("justification", "received_by", "affiliation", "nature_of_emergency")
+    } == {"(restricted)"}
     seen_by_compliance = client.get(url, headers=COMPLIANCE).json()["break_glass"]
     assert "unresponsive" in seen_by_compliance["justification"]
     assert seen_by_compliance["received_by"] == "Dr. On Call"

@@ -31,8 +31,12 @@ def client(app: ConsentApplication) -> Iterator[TestClient]:
 
 
 def ask(client: TestClient, headers: dict[str, str] = CLINICIAN, **body: Any) -> Any:
-    fields = {"person_id": "person-a", "recipient": DETOX, "purpose": "TREAT",
-              "categories": ["substance-use"]}  # fmt: skip
+    fields = {
+        "person_id": "person-a",
+        "recipient": DETOX,
+        "purpose": "TREAT",
+        "categories": ["substance-use"],
+    }
     return client.post("/decisions", json={**fields, **body}, headers=headers)
 
 
@@ -55,11 +59,18 @@ ANY_RELATIVE = {"kind": "family-member", "id": None, "designation": "my family"}
 
 @pytest.mark.parametrize(
     ("overrides", "field"),
-    [({"recipients": [DETOX, ANY_PARTNER]}, "recipients[1].id"),
-     ({"recipients": [ANY_RELATIVE]}, "recipients[0].id"),
-     ({"provision_type": "deny", "provisions": [{"type": "permit", "recipients": [ANY_PARTNER]}]},
-      "provisions[0].recipients[0].id")],
-)  # fmt: skip
+    [
+        ({"recipients": [DETOX, ANY_PARTNER]}, "recipients[1].id"),
+        ({"recipients": [ANY_RELATIVE]}, "recipients[0].id"),
+        (
+            {
+                "provision_type": "deny",
+                "provisions": [{"type": "permit", "recipients": [ANY_PARTNER]}],
+            },
+            "provisions[0].recipients[0].id",
+        ),
+    ],
+)
 def test_a_consent_permits_a_partner_or_family_member_only_by_id(
     client: TestClient, overrides: dict[str, Any], field: str
 ) -> None:
@@ -71,38 +82,56 @@ def test_a_consent_permits_a_partner_or_family_member_only_by_id(
 
 def test_a_nested_deny_may_name_partners_by_general_designation(client: TestClient) -> None:
     deny = {"type": "deny", "recipients": [ANY_PARTNER], "categories": ["individual-session"]}
-    body = consent_body(part2=False, categories=["individual-session", "assessment"], labels=[],
-                        provisions=[deny])  # fmt: skip
+    body = consent_body(
+        part2=False, categories=["individual-session", "assessment"], labels=[], provisions=[deny]
+    )
     answer = client.post("/consents", json=body, headers=CLINICIAN)
     assert answer.status_code == 201, answer.text
 
 
 def test_about_partner_of_another_person_is_a_422(client: TestClient) -> None:
-    answer = ask(client, recipient=PARTNER, categories=["individual-session"],
-                 context={"about_partner_of": "person-old"})  # fmt: skip
+    answer = ask(
+        client,
+        recipient=PARTNER,
+        categories=["individual-session"],
+        context={"about_partner_of": "person-old"},
+    )
     assert answer.status_code == 422
     assert "context.about_partner_of" in answer.json()["errors"]
 
 
 def test_a_coordinator_cannot_break_the_glass(client: TestClient) -> None:
     glass = {"kind": "imminent-threat", "justification": "a threat to life reported by the ER"}
-    answer = ask(client, headers=auth("coordinator"), recipient={"kind": "provider", "id": "er"},
-                 categories=["assessment"], break_glass=glass)  # fmt: skip
+    answer = ask(
+        client,
+        headers=auth("coordinator"),
+        recipient={"kind": "provider", "id": "er"},
+        categories=["assessment"],
+        break_glass=glass,
+    )
     assert answer.status_code == 403
 
 
 def test_break_glass_kinds_that_are_carve_outs_point_to_carve_out(client: TestClient) -> None:
     glass = {"kind": "court-order", "justification": "a court ordered the records produced"}
-    answer = ask(client, recipient={"kind": "provider", "id": "er"}, categories=["assessment"],
-                 break_glass=glass)  # fmt: skip
+    answer = ask(
+        client,
+        recipient={"kind": "provider", "id": "er"},
+        categories=["assessment"],
+        break_glass=glass,
+    )
     assert answer.status_code == 422
     assert "carve_out" in answer.json()["errors"]["break_glass.kind"]
 
 
 def test_a_carve_out_justification_is_restricted_to_compliance(client: TestClient) -> None:
     carve = {"kind": "mandated-reporting", "justification": "child disclosed abuse at home today"}
-    answer = ask(client, recipient={"kind": "organization", "id": "cps"},
-                 categories=["assessment"], carve_out=carve)  # fmt: skip
+    answer = ask(
+        client,
+        recipient={"kind": "organization", "id": "cps"},
+        categories=["assessment"],
+        carve_out=carve,
+    )
     assert answer.status_code == 201, answer.text
     url = f"/decisions/{answer.json()['decision_id']}"
     assert client.get(url, headers=CLINICIAN).json()["carve_out"]["justification"] == (
@@ -121,12 +150,16 @@ def test_naming_a_record_without_its_owner_is_a_422(client: TestClient) -> None:
 
 def late_body(**overrides: Any) -> dict[str, Any]:
     body = {
-        "person_id": "person-a", "recipient": {"kind": "organization", "id": "court"},
-        "description": "records produced under a court order", "categories": ["treatment-plan"],
-        "purpose": "COC", "disclosed_at": "2022-03-01T10:00:00Z", "disclosed_by": "clin-old",
+        "person_id": "person-a",
+        "recipient": {"kind": "organization", "id": "court"},
+        "description": "records produced under a court order",
+        "categories": ["treatment-plan"],
+        "purpose": "COC",
+        "disclosed_at": "2022-03-01T10:00:00Z",
+        "disclosed_by": "clin-old",
         "source": "import",
         "basis": {"kind": "legal-exception", "exception": "court-order", "reference": "CV-7"},
-    }  # fmt: skip
+    }
     return {**body, **overrides}
 
 
@@ -141,8 +174,9 @@ def test_a_late_disclosure_is_recorded_and_accounted_under_hipaa(client: TestCli
 
 
 def test_a_late_disclosure_with_an_unknown_basis_is_a_422(client: TestClient) -> None:
-    answer = client.post("/disclosures/late", json=late_body(basis={"kind": "hearsay"}),
-                         headers=COMPLIANCE)  # fmt: skip
+    answer = client.post(
+        "/disclosures/late", json=late_body(basis={"kind": "hearsay"}), headers=COMPLIANCE
+    )
     assert answer.status_code == 422
     coordinator = client.post("/disclosures/late", json=late_body(), headers=auth("coordinator"))
     assert coordinator.status_code == 403
@@ -152,10 +186,16 @@ def test_only_the_clinician_who_asked_may_disclose_on_the_decision(client: TestC
     active_part2_consent(client)
     decision = client.post("/decisions", json=part2_decision_body(), headers=CLINICIAN).json()
     assert decision["actor_id"] == "clin-1"
-    body = {"person_id": "person-a", "decision_id": decision["decision_id"], "recipient": DETOX,
-            "description": "intake assessment", "categories": ["substance-use"],
-            "purpose": "TREAT", "disclosed_at": decision["decided_at"],
-            "obligations_met": ["attach-part2-notice"]}  # fmt: skip
+    body = {
+        "person_id": "person-a",
+        "decision_id": decision["decision_id"],
+        "recipient": DETOX,
+        "description": "intake assessment",
+        "categories": ["substance-use"],
+        "purpose": "TREAT",
+        "disclosed_at": decision["decided_at"],
+        "obligations_met": ["attach-part2-notice"],
+    }
     other = auth("clinician", "clin-2")
     refused = client.post("/disclosures", json=body, headers=other)
     assert refused.status_code == 409, refused.text

@@ -59,15 +59,28 @@ def produce_every_event(app: ConsentApplication, ctx: CommandContext) -> None:
     carve = CarveOut("court-order", "a court ordered the plan produced for the hearing")
     app.decide(request=request(carve_out=carve), ctx=ctx)
     app.record_late_disclosure(terms=late(disclosed_at=NOW - dt.timedelta(days=900)), ctx=ctx)
-    app.save_as(ctx, *app.referral_sent(tenant=ctx.tenant, body=sent("x").body, actor="c",
-                                        source_ref="careledger.referral/1"))  # fmt: skip
+    app.save_as(
+        ctx,
+        *app.referral_sent(
+            tenant=ctx.tenant, body=sent("x").body, actor="c", source_ref="careledger.referral/1"
+        ),
+    )
     app.account("person-a", start=None, end=None, format="json", ctx=ctx)
 
 
 # Free text the scenario writes: no published record may carry any of it.
-FREE_TEXT = ("unresponsive at detox intake", "Dr. On Call", "County General", "overdose",
-             "court ordered the plan", "treatment summary", "intake assessment", "Harbor Detox",
-             "1 Court Sq", "CV-1")  # fmt: skip
+FREE_TEXT = (
+    "unresponsive at detox intake",
+    "Dr. On Call",
+    "County General",
+    "overdose",
+    "court ordered the plan",
+    "treatment summary",
+    "intake assessment",
+    "Harbor Detox",
+    "1 Court Sq",
+    "CV-1",
+)
 
 
 def test_every_stored_consent_event_validates_against_its_schema(
@@ -78,11 +91,13 @@ def test_every_stored_consent_event_validates_against_its_schema(
     seen = set()
     for notification in app.recorder.select_notifications(start=1, limit=1000):
         record = build_record(
-            stored_topic=notification.topic, aggregate_id=notification.originator_id,
-            version=notification.originator_version, position=notification.id,
+            stored_topic=notification.topic,
+            aggregate_id=notification.originator_id,
+            version=notification.originator_version,
+            position=notification.id,
             state=decode_state(app.mapper, notification.topic, notification.state),
             registry=registry,
-        )  # fmt: skip
+        )
         published = str(record.body)
         assert not [t for t in FREE_TEXT if t in published], notification.topic
         seen.add(event_name(notification.topic))
@@ -99,7 +114,12 @@ def test_every_consent_event_type_has_a_schema_file() -> None:
 
 def test_a_schema_refuses_a_field_it_does_not_list() -> None:
     registry = default_registry()
-    body = {"consent_id": "8f4b2d3e-9a51-4c57-a7a8-2b1f6c0de001", "id": "x", "version": 2,
-            "timestamp": "2026-11-25T12:00:00+00:00", "name": "Alex"}  # fmt: skip
+    body = {
+        "consent_id": "8f4b2d3e-9a51-4c57-a7a8-2b1f6c0de001",
+        "id": "x",
+        "version": 2,
+        "timestamp": "2026-11-25T12:00:00+00:00",
+        "name": "Alex",
+    }
     with pytest.raises(ContractViolation, match="additionalProperties"):
         registry.validate(ContractId("consent", "ConsentFiled", 1), body)

@@ -37,9 +37,11 @@ ANY_PROVIDER = {"kind": "provider", "id": None, "designation": "my treating prov
 
 def test_substance_use_sent_without_labels_meets_a_nested_eth_deny() -> None:
     consent = terms_of(
-        part2=True, categories=["substance-use"], labels=["42CFRPart2"],
+        part2=True,
+        categories=["substance-use"],
+        labels=["42CFRPart2"],
         provisions=[{"type": "deny", "labels": ["ETH"]}],
-    )  # fmt: skip
+    )
     outcome = decide(request(categories=frozenset({"substance-use"})), [consent])
     assert outcome.outcome == "DENY"
     assert any("implied" in line for line in outcome.trace)
@@ -62,9 +64,13 @@ def test_a_permit_for_substance_use_carries_the_redisclosure_notice_undeclared()
 
 @pytest.mark.parametrize(
     ("category", "labels"),
-    [("individual-session", {"PSY"}), ("psychotherapy-notes", {"PSY", "PSYTHPN"}),
-     ("intimate-partner-violence", {"SDV"}), ("sud-counseling-notes", {"42CFRPart2", "ETH"})],
-)  # fmt: skip
+    [
+        ("individual-session", {"PSY"}),
+        ("psychotherapy-notes", {"PSY", "PSYTHPN"}),
+        ("intimate-partner-violence", {"SDV"}),
+        ("sud-counseling-notes", {"42CFRPart2", "ETH"}),
+    ],
+)
 def test_each_category_implies_its_labels(category: str, labels: set[str]) -> None:
     assert request(categories=frozenset({category})).effective_labels == labels
 
@@ -89,8 +95,9 @@ def test_the_labels_of_named_records_count(app: ConsentApplication, ctx: Command
     app.records = FakeRecords(plan1={"SDV", "R"})
     decision = app.decide(request=request(), ctx=ctx, records=[RecordRef("plan", "plan1")])
     assert set(decision["labels"]) == {"SDV", "R"}
-    assert decision["records"] == [{"kind": "plan", "id": "plan1", "labels": ["R", "SDV"],
-                                    "individual_session": False}]  # fmt: skip
+    assert decision["records"] == [
+        {"kind": "plan", "id": "plan1", "labels": ["R", "SDV"], "individual_session": False}
+    ]
     assert {"code": "redact", "labels": ["R", "SDV"]} in decision["obligations"]
 
 
@@ -101,8 +108,9 @@ def test_the_labels_of_named_records_count(app: ConsentApplication, ctx: Command
     "spelling", ["dr-evil", " Dr-Evil", "DR-EVIL ", "Dr-Evil\t", "dr-\u0065vil"]
 )
 def test_a_deny_on_a_recipient_stops_every_spelling_of_it(spelling: str) -> None:
-    consent = terms_of(recipients=[ANY_PROVIDER],
-                       provisions=[{"type": "deny", "recipients": [EVIL]}])  # fmt: skip
+    consent = terms_of(
+        recipients=[ANY_PROVIDER], provisions=[{"type": "deny", "recipients": [EVIL]}]
+    )
     outcome = decide(request(recipient=Recipient("provider", spelling)), [consent])
     assert outcome.outcome == "DENY"
 
@@ -164,8 +172,9 @@ def test_a_revoked_recipient_stays_denied_under_another_consents_general_designa
 def test_a_consent_signed_after_the_revocation_naming_the_recipient_permits_again() -> None:
     revoked = terms_of(recipients=[EVIL, SISTER])
     revoked = dataclasses.replace(revoked, revocations=(_revocation("2026-06-01"),))
-    renewed = terms_of(recipients=[EVIL], signature={"signed_by": "person-a",
-                                                     "signed_on": "2026-07-01"})  # fmt: skip
+    renewed = terms_of(
+        recipients=[EVIL], signature={"signed_by": "person-a", "signed_on": "2026-07-01"}
+    )
     by_designation = terms_of(
         recipients=[ANY_PROVIDER], signature={"signed_by": "person-a", "signed_on": "2026-08-01"}
     )
@@ -176,10 +185,16 @@ def test_a_consent_signed_after_the_revocation_naming_the_recipient_permits_agai
 
 def test_an_older_consents_deny_still_applies_to_a_recipient_revoked_and_named_again() -> None:
     eth_denied = [{"type": "deny", "labels": ["ETH"]}]  # nested: for every provider
-    older = terms_of(recipients=[ANY_PROVIDER, EVIL], categories=["substance-use", "assessment"],
-                     provisions=eth_denied)  # fmt: skip
-    renewed = terms_of(recipients=[EVIL], categories=["substance-use", "assessment"],
-                       signature={"signed_by": "person-a", "signed_on": "2026-07-01"})  # fmt: skip
+    older = terms_of(
+        recipients=[ANY_PROVIDER, EVIL],
+        categories=["substance-use", "assessment"],
+        provisions=eth_denied,
+    )
+    renewed = terms_of(
+        recipients=[EVIL],
+        categories=["substance-use", "assessment"],
+        signature={"signed_by": "person-a", "signed_on": "2026-07-01"},
+    )
     asked = request(recipient=Recipient(**EVIL), categories=frozenset({"substance-use"}))
     assert decide(asked, [older, renewed]).outcome == "DENY"
     with_history = dataclasses.replace(older, revocations=(_revocation("2026-06-01"),))
@@ -202,8 +217,11 @@ def signed(app: ConsentApplication, ctx: CommandContext, a: str, b: str, mode: s
 
 
 def session_for(partner: str, **extra: Any) -> DecisionRequest:
-    return request(recipient=Recipient("partner", partner),
-                   categories=frozenset({"individual-session"}), **extra)  # fmt: skip
+    return request(
+        recipient=Recipient("partner", partner),
+        categories=frozenset({"individual-session"}),
+        **extra,
+    )
 
 
 def test_a_stored_general_designation_of_partners_permits_no_partner() -> None:
@@ -270,8 +288,11 @@ def test_a_practice_never_decides_under_another_practices_agreement(
     for partner in ("x", "y"):
         agreement.sign(partner_id=partner, signed_on=dt.date(2026, 11, 1))
     app.save_as(other, agreement)
-    asked = request(person_id="a:x", recipient=Recipient("partner", "y"),
-                    categories=frozenset({"individual-session"}))  # fmt: skip
+    asked = request(
+        person_id="a:x",
+        recipient=Recipient("partner", "y"),
+        categories=frozenset({"individual-session"}),
+    )
     outcome = app.decide(request=asked, ctx=context(tenant="t1"))
     assert (outcome["outcome"], outcome["basis"]["rule"]) == ("DENY", "agreement-strict")
 
@@ -280,9 +301,15 @@ def test_an_agreement_drafted_under_the_legacy_id_is_still_found(
     app: ConsentApplication, ctx: CommandContext
 ) -> None:
     partners = ["person-a", "person-b"]
-    legacy = stored_under(SharingAgreement, "AgreementDrafted",
-                          legacy_agreement_id(ctx.tenant, partners), tenant=ctx.tenant,
-                          partner_ids=partners, mode="no-secrets", carve_outs=[])  # fmt: skip
+    legacy = stored_under(
+        SharingAgreement,
+        "AgreementDrafted",
+        legacy_agreement_id(ctx.tenant, partners),
+        tenant=ctx.tenant,
+        partner_ids=partners,
+        mode="no-secrets",
+        carve_outs=[],
+    )
     app.save_as(ctx, legacy)
     with pytest.raises(Conflict):
         app.draft_agreement(partner_ids=partners[::-1], mode="strict", carve_outs=None, ctx=ctx)
@@ -297,8 +324,9 @@ def test_a_person_file_of_another_practice_is_never_read(
     consent = active_consent(app, intruder, person_id="p", recipients=[DETOX])
     collision = PersonFile.legacy_id("practice-1:x", "p")
     assert collision == PersonFile.legacy_id(ctx.tenant, "x:p")
-    person_file = stored_under(PersonFile, "PersonFileOpened", collision,
-                               tenant="practice-1:x", person_id="p")  # fmt: skip
+    person_file = stored_under(
+        PersonFile, "PersonFileOpened", collision, tenant="practice-1:x", person_id="p"
+    )
     person_file.file_consent(consent_id=consent["consent_id"])
     app.save_as(intruder, person_file)
     assert app.consents_of(ctx.tenant, "x:p") == []

@@ -34,15 +34,25 @@ from tests.unit.consent.test_policy_properties import (
 SPELLINGS = (str.upper, str.title, lambda s: f"  {s}\t", lambda s: unicodedata.normalize("NFD", s))
 CARVES = st.one_of(
     st.none(),
-    st.builds(CarveOut, kind=st.sampled_from(("imminent-safety-threat", "court-order")),
-              justification=st.just("a written reason of more than twenty characters")),
-)  # fmt: skip
-GLASS = BreakGlass("medical-emergency", "unresponsive at intake, the ER asks for history",
-                   "Dr. On Call", "County General", "suspected overdose")  # fmt: skip
+    st.builds(
+        CarveOut,
+        kind=st.sampled_from(("imminent-safety-threat", "court-order")),
+        justification=st.just("a written reason of more than twenty characters"),
+    ),
+)
+GLASS = BreakGlass(
+    "medical-emergency",
+    "unresponsive at intake, the ER asks for history",
+    "Dr. On Call",
+    "County General",
+    "suspected overdose",
+)
 full_requests = st.builds(
-    dataclasses.replace, requests, carve_out=CARVES,
+    dataclasses.replace,
+    requests,
+    carve_out=CARVES,
     labels=st.frozensets(st.sampled_from(LABELS)),
-)  # fmt: skip
+)
 
 
 def respelled(recipient: Recipient, how: int) -> Recipient:
@@ -62,12 +72,20 @@ def reordered(consent: ConsentTerms) -> ConsentTerms:
 
 
 @settings(max_examples=150)
-@given(request=full_requests, consents=st.lists(consents, max_size=4), agreement=agreements,
-       how=st.integers(0, 3), drop=st.frozensets(st.sampled_from(LABELS)))  # fmt: skip
+@given(
+    request=full_requests,
+    consents=st.lists(consents, max_size=4),
+    agreement=agreements,
+    how=st.integers(0, 3),
+    drop=st.frozensets(st.sampled_from(LABELS)),
+)
 def test_no_omitted_reordered_or_re_spelled_input_turns_a_deny_into_a_permit(
-    request: DecisionRequest, consents: list[ConsentTerms], agreement: AgreementTerms | None,
-    how: int, drop: frozenset[str],
-) -> None:  # fmt: skip
+    request: DecisionRequest,
+    consents: list[ConsentTerms],
+    agreement: AgreementTerms | None,
+    how: int,
+    drop: frozenset[str],
+) -> None:
     before = decide(request, consents, agreement)
     # Omitted: labels the categories imply, and the individual-session flag its category implies.
     omitted = dataclasses.replace(
@@ -91,24 +109,38 @@ def test_no_omitted_reordered_or_re_spelled_input_turns_a_deny_into_a_permit(
 
 revocations = st.builds(
     Revocation,
-    recipient=st.builds(Recipient, kind=st.sampled_from(("provider", "organization")),
-                        id=st.sampled_from(("r1", "R1 ", "r2"))),
+    recipient=st.builds(
+        Recipient,
+        kind=st.sampled_from(("provider", "organization")),
+        id=st.sampled_from(("r1", "R1 ", "r2")),
+    ),
     revoked_on=st.dates(dt.date(2026, 1, 1), dt.date(2026, 11, 25)),
-)  # fmt: skip
+)
 
 
 @settings(max_examples=150)
-@given(request=full_requests, consents=st.lists(consents, min_size=1, max_size=4),
-       agreement=agreements, revocation=revocations, target=st.integers(0, 3),
-       glass=st.booleans())  # fmt: skip
+@given(
+    request=full_requests,
+    consents=st.lists(consents, min_size=1, max_size=4),
+    agreement=agreements,
+    revocation=revocations,
+    target=st.integers(0, 3),
+    glass=st.booleans(),
+)
 def test_a_revoked_recipient_is_never_permitted(
-    request: DecisionRequest, consents: list[ConsentTerms], agreement: AgreementTerms | None,
-    revocation: Revocation, target: int, glass: bool,
-) -> None:  # fmt: skip
+    request: DecisionRequest,
+    consents: list[ConsentTerms],
+    agreement: AgreementTerms | None,
+    revocation: Revocation,
+    target: int,
+    glass: bool,
+) -> None:
     request = dataclasses.replace(
-        request, recipient=revocation.recipient,
-        break_glass=GLASS if glass else None, actor_role="clinician",
-    )  # fmt: skip
+        request,
+        recipient=revocation.recipient,
+        break_glass=GLASS if glass else None,
+        actor_role="clinician",
+    )
     index = target % len(consents)
     revoking = dataclasses.replace(
         consents[index], person_id=request.person_id, revocations=(revocation,)
@@ -122,18 +154,27 @@ def test_a_revoked_recipient_is_never_permitted(
 
 
 @settings(max_examples=200)
-@given(request=full_requests, consents=st.lists(consents, max_size=5), agreement=agreements,
-       category=st.sampled_from(("substance-use", "sud-counseling-notes")),
-       glass=st.booleans())  # fmt: skip
+@given(
+    request=full_requests,
+    consents=st.lists(consents, max_size=5),
+    agreement=agreements,
+    category=st.sampled_from(("substance-use", "sud-counseling-notes")),
+    glass=st.booleans(),
+)
 def test_a_part2_category_never_goes_out_without_a_part2_consent_naming_the_recipient(
-    request: DecisionRequest, consents: list[ConsentTerms], agreement: AgreementTerms | None,
-    category: str, glass: bool,
-) -> None:  # fmt: skip
+    request: DecisionRequest,
+    consents: list[ConsentTerms],
+    agreement: AgreementTerms | None,
+    category: str,
+    glass: bool,
+) -> None:
     request = dataclasses.replace(
-        request, categories=request.categories | {category}, labels=request.labels - {PART2},
+        request,
+        categories=request.categories | {category},
+        labels=request.labels - {PART2},
         break_glass=GLASS if glass else None,
         recipient=Recipient("provider", "r1") if glass else request.recipient,
-    )  # fmt: skip
+    )
     outcome = decide(request, consents, agreement)
     if outcome.outcome != "PERMIT":
         return
@@ -145,31 +186,52 @@ def test_a_part2_category_never_goes_out_without_a_part2_consent_naming_the_reci
 
 
 @settings(max_examples=200)
-@given(request=full_requests, consents=st.lists(consents, min_size=1, max_size=4),
-       agreement=agreements, renewal=consents, revoked_on=st.dates(dt.date(2025, 6, 1),
-       dt.date(2026, 6, 1)), target=st.integers(0, 3))  # fmt: skip
+@given(
+    request=full_requests,
+    consents=st.lists(consents, min_size=1, max_size=4),
+    agreement=agreements,
+    renewal=consents,
+    revoked_on=st.dates(dt.date(2025, 6, 1), dt.date(2026, 6, 1)),
+    target=st.integers(0, 3),
+)
 def test_adding_a_revocation_and_a_renewal_never_turns_a_deny_into_a_permit(
-    request: DecisionRequest, consents: list[ConsentTerms], agreement: AgreementTerms | None,
-    renewal: ConsentTerms, revoked_on: dt.date, target: int,
-) -> None:  # fmt: skip
+    request: DecisionRequest,
+    consents: list[ConsentTerms],
+    agreement: AgreementTerms | None,
+    renewal: ConsentTerms,
+    revoked_on: dt.date,
+    target: int,
+) -> None:
     # The renewal: signed after the revocation, its root permit naming the recipient by id and
     # covering the request (so only the other consents' denies can stand in its way).
     root = Provision(
-        "permit", (request.recipient,), frozenset({request.purpose}), request.categories,
-        request.effective_labels, renewal.root.provisions,
-    )  # fmt: skip
+        "permit",
+        (request.recipient,),
+        frozenset({request.purpose}),
+        request.categories,
+        request.effective_labels,
+        renewal.root.provisions,
+    )
     renewal = dataclasses.replace(
-        renewal, person_id=request.person_id, status="active", part2=True, start=None, end=None,
-        signed_on=revoked_on + dt.timedelta(days=30), root=root,
-    )  # fmt: skip
+        renewal,
+        person_id=request.person_id,
+        status="active",
+        part2=True,
+        start=None,
+        end=None,
+        signed_on=revoked_on + dt.timedelta(days=30),
+        root=root,
+    )
     index = target % len(consents)
     revoking = dataclasses.replace(consents[index], person_id=request.person_id)
-    before = decide(request, [*consents[:index], revoking, *consents[index + 1 :], renewal],
-                    agreement)  # fmt: skip
+    before = decide(
+        request, [*consents[:index], revoking, *consents[index + 1 :], renewal], agreement
+    )
     revoking = dataclasses.replace(
         revoking, revocations=(Revocation(request.recipient, revoked_on),)
     )
-    after = decide(request, [*consents[:index], revoking, *consents[index + 1 :], renewal],
-                   agreement)  # fmt: skip
+    after = decide(
+        request, [*consents[:index], revoking, *consents[index + 1 :], renewal], agreement
+    )
     if before.outcome != "PERMIT":
         assert after.outcome != "PERMIT", (before.basis, after.basis, after.trace)

@@ -60,8 +60,11 @@ def test_a_request_with_unknown_codes_is_refused_naming_every_field(
     with pytest.raises(RuleBroken) as caught:
         app.decide(request=bad, ctx=ctx)
     assert set(caught.value.extra["errors"]) == {
-        "recipient.kind", "purpose", "categories", "labels",
-    }  # fmt: skip
+        "recipient.kind",
+        "purpose",
+        "categories",
+        "labels",
+    }
     assert app.decisions(ctx.tenant) == []
 
 

@@ -32,15 +32,22 @@ def test_a_part2_consent_missing_elements_is_rejected_naming_every_one(
     app: ConsentApplication, ctx: CommandContext
 ) -> None:
     terms = part2_terms(
-        disclosers=[], description=None, end=None, signature=None,
+        disclosers=[],
+        description=None,
+        end=None,
+        signature=None,
         revocation_right_acknowledged=False,
-    )  # fmt: skip
+    )
     with pytest.raises(RuleBroken) as caught:
         app.create_consent(terms=terms, ctx=ctx)
     assert set(caught.value.extra["errors"]) == {
-        "disclosers", "description", "expiry", "revocation_right_acknowledged",
-        "signature.signed_by", "signature.signed_on",
-    }  # fmt: skip
+        "disclosers",
+        "description",
+        "expiry",
+        "revocation_right_acknowledged",
+        "signature.signed_by",
+        "signature.signed_on",
+    }
 
 
 def test_a_part2_consent_with_every_element_is_labelled_part2(

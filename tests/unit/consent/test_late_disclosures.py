@@ -15,8 +15,12 @@ from services.consent.application import ConsentApplication
 from services.consent.domain import Accounting
 from tests.unit.consent.builders import DETOX, NOW, context, part2_terms, request
 
-COURT = {"kind": "organization", "id": "county-court", "name": "County Court",
-         "address": "1 Court Sq"}  # fmt: skip
+COURT = {
+    "kind": "organization",
+    "id": "county-court",
+    "name": "County Court",
+    "address": "1 Court Sq",
+}
 
 
 def years_ago(years: float) -> dt.datetime:
@@ -25,21 +29,33 @@ def years_ago(years: float) -> dt.datetime:
 
 def late(**overrides: Any) -> dict[str, Any]:
     terms: dict[str, Any] = {
-        "person_id": "person-a", "recipient": COURT, "description": "treatment summary",
-        "categories": ["treatment-plan"], "labels": [], "purpose": "COC",
-        "disclosed_at": years_ago(5), "obligations_met": [], "disclosed_by": "clin-old",
+        "person_id": "person-a",
+        "recipient": COURT,
+        "description": "treatment summary",
+        "categories": ["treatment-plan"],
+        "labels": [],
+        "purpose": "COC",
+        "disclosed_at": years_ago(5),
+        "obligations_met": [],
+        "disclosed_by": "clin-old",
         "source": "import",
         "basis": {"kind": "legal-exception", "exception": "court-order", "reference": "CV-1"},
-    }  # fmt: skip
+    }
     return {**terms, **overrides}
 
 
 def paper_part2(when: dt.datetime) -> dict[str, Any]:
     return late(
-        recipient=DETOX, categories=["substance-use"], purpose="TREAT", disclosed_at=when,
-        basis={"kind": "paper-consent", "signed_on": (when - dt.timedelta(days=3)).date(),
-               "reference": "paper file 17"},
-    )  # fmt: skip
+        recipient=DETOX,
+        categories=["substance-use"],
+        purpose="TREAT",
+        disclosed_at=when,
+        basis={
+            "kind": "paper-consent",
+            "signed_on": (when - dt.timedelta(days=3)).date(),
+            "reference": "paper file 17",
+        },
+    )
 
 
 def test_a_late_disclosure_keeps_its_real_date_basis_and_who_recorded_it(
@@ -78,9 +94,15 @@ def test_a_late_disclosure_on_a_decision_must_fit_it(
     decision = app.decide(request=request(categories=frozenset({"substance-use"})), ctx=ctx)
     basis = {"kind": "decision", "decision_id": decision["decision_id"]}
     made = NOW + dt.timedelta(hours=1)
-    fitting = late(recipient=DETOX, categories=["substance-use"], purpose="TREAT",
-                   disclosed_at=made, disclosed_by="clin-1", basis=basis,
-                   obligations_met=["attach-part2-notice"])  # fmt: skip
+    fitting = late(
+        recipient=DETOX,
+        categories=["substance-use"],
+        purpose="TREAT",
+        disclosed_at=made,
+        disclosed_by="clin-1",
+        basis=basis,
+        obligations_met=["attach-part2-notice"],
+    )
     app.clock = lambda: NOW + dt.timedelta(days=3)  # type: ignore[method-assign]
     recorded = app.record_late_disclosure(terms=fitting, ctx=context(actor="clerk-1"))
     assert (recorded["recorded_late"], recorded["part2"]) == (True, True)
@@ -93,8 +115,9 @@ def test_a_late_disclosure_on_a_decision_must_fit_it(
 
 def test_a_late_disclosure_cannot_be_in_the_future(app: ConsentApplication) -> None:
     with pytest.raises(RuleBroken):
-        app.record_late_disclosure(terms=late(disclosed_at=NOW + dt.timedelta(days=1)),
-                                   ctx=context())  # fmt: skip
+        app.record_late_disclosure(
+            terms=late(disclosed_at=NOW + dt.timedelta(days=1)), ctx=context()
+        )
 
 
 def test_both_windows_and_the_exclusions_apply_to_late_disclosures(
@@ -125,12 +148,25 @@ def test_producing_an_accounting_is_recorded(app: ConsentApplication) -> None:
 
 
 def sent(decision_id: str, *, ce_id: str = "ce-1", tenant: str = "practice-1") -> InboundRecord:
-    body = {"client_id": "person-a", "decision_id": decision_id, "referral_type": "detox",
-            "organization": {"id": "org-detox", "name": "Harbor Detox", "address": "1 Harbor Rd"},
-            "at": NOW.isoformat(), "security_labels": ["42CFRPart2", "ETH", "R"]}  # fmt: skip
-    return InboundRecord(topic="careledger.referral", partition=0, offset=1, ce_id=ce_id,
-                         ce_type="careledger.referral.ReferralSent.v1", subject="r1",
-                         tenant=tenant, body=body, headers={"ce_actor": "clin-1"})  # fmt: skip
+    body = {
+        "client_id": "person-a",
+        "decision_id": decision_id,
+        "referral_type": "detox",
+        "organization": {"id": "org-detox", "name": "Harbor Detox", "address": "1 Harbor Rd"},
+        "at": NOW.isoformat(),
+        "security_labels": ["42CFRPart2", "ETH", "R"],
+    }
+    return InboundRecord(
+        topic="careledger.referral",
+        partition=0,
+        offset=1,
+        ce_id=ce_id,
+        ce_type="careledger.referral.ReferralSent.v1",
+        subject="r1",
+        tenant=tenant,
+        body=body,
+        headers={"ce_actor": "clin-1"},
+    )
 
 
 def test_a_referral_sent_is_one_disclosure_on_its_decision_with_its_labels(
@@ -146,8 +182,10 @@ def test_a_referral_sent_is_one_disclosure_on_its_decision_with_its_labels(
     assert disclosure["decision_id"] == decision["decision_id"]
     assert disclosure["recipient"] == {**DETOX, "address": "1 Harbor Rd"}
     assert (disclosure["part2"], disclosure["source"], disclosure["problems"]) == (
-        True, "referral-send", {},
-    )  # fmt: skip
+        True,
+        "referral-send",
+        {},
+    )
     assert set(disclosure["labels"]) == {"42CFRPart2", "ETH", "R"}
 
 

@@ -27,11 +27,16 @@ PARTNER = Recipient("partner", "person-b")
 
 def disclose(decision: dict[str, Any], **overrides: Any) -> dict[str, Any]:
     terms: dict[str, Any] = {
-        "person_id": decision["person_id"], "decision_id": decision["decision_id"],
-        "recipient": decision["recipient"], "description": "intake assessment",
-        "categories": decision["categories"], "labels": [], "purpose": decision["purpose"],
-        "disclosed_at": NOW, "obligations_met": ["attach-part2-notice", "redact"],
-    }  # fmt: skip
+        "person_id": decision["person_id"],
+        "decision_id": decision["decision_id"],
+        "recipient": decision["recipient"],
+        "description": "intake assessment",
+        "categories": decision["categories"],
+        "labels": [],
+        "purpose": decision["purpose"],
+        "disclosed_at": NOW,
+        "obligations_met": ["attach-part2-notice", "redact"],
+    }
     return {**terms, **overrides}
 
 
@@ -115,10 +120,12 @@ def test_break_glass_is_for_clinicians_only(app: ConsentApplication) -> None:
         ({"purpose": "HPAYMT"}, "purpose"),
         ({"categories": frozenset({"sud-counseling-notes"})}, "categories"),
         ({"categories": frozenset({"psychotherapy-notes"})}, "categories"),
-        ({"break_glass": BreakGlass("court-order", "a subpoena arrived for the records")},
-         "break_glass.kind"),
+        (
+            {"break_glass": BreakGlass("court-order", "a subpoena arrived for the records")},
+            "break_glass.kind",
+        ),
     ],
-)  # fmt: skip
+)
 def test_break_glass_is_treatment_by_a_provider_and_never_counselling_notes(
     app: ConsentApplication, ctx: CommandContext, overrides: dict[str, Any], field: str
 ) -> None:
@@ -132,10 +139,15 @@ def test_break_glass_for_part2_records_needs_the_2_51_details(
 ) -> None:
     bare = BreakGlass("medical-emergency", emergency().justification)
     with pytest.raises(RuleBroken) as caught:
-        app.decide(request=emergency_request(categories=frozenset({"substance-use"}),
-                                             break_glass=bare), ctx=ctx)  # fmt: skip
-    assert {"break_glass.received_by", "break_glass.affiliation",
-            "break_glass.nature_of_emergency"} <= set(caught.value.extra["errors"])  # fmt: skip
+        app.decide(
+            request=emergency_request(categories=frozenset({"substance-use"}), break_glass=bare),
+            ctx=ctx,
+        )
+    assert {
+        "break_glass.received_by",
+        "break_glass.affiliation",
+        "break_glass.nature_of_emergency",
+    } <= set(caught.value.extra["errors"])
     decision = app.decide(
         request=emergency_request(categories=frozenset({"substance-use"})), ctx=ctx
     )
@@ -152,8 +164,9 @@ def threat(kind: str = "imminent-safety-threat") -> CarveOut:
 
 
 def couple(app: ConsentApplication, ctx: CommandContext, carve_outs: list[str] | None) -> None:
-    agreement = app.draft_agreement(partner_ids=["person-a", "person-b"], mode="strict",
-                                    carve_outs=carve_outs, ctx=ctx)  # fmt: skip
+    agreement = app.draft_agreement(
+        partner_ids=["person-a", "person-b"], mode="strict", carve_outs=carve_outs, ctx=ctx
+    )
     for partner in ("person-a", "person-b"):
         app.sign_agreement(agreement["agreement_id"], partner_id=partner, signed_on=None, ctx=ctx)
 
@@ -168,8 +181,9 @@ def test_a_carve_out_the_agreement_lists_permits_on_its_own_rule_for_review(
     couple(app, ctx, None)
     decision = app.decide(request=session_to_partner(carve_out=threat()), ctx=ctx)
     assert (decision["outcome"], decision["basis"]["rule"]) == (
-        "PERMIT", "carve-out:imminent-safety-threat",
-    )  # fmt: skip
+        "PERMIT",
+        "carve-out:imminent-safety-threat",
+    )
     assert decision["review_required"] and decision["break_glass"] is None
     assert app.decisions(ctx.tenant, carve_out=True)[0]["decision_id"] == decision["decision_id"]
 
@@ -180,8 +194,9 @@ def test_a_carve_out_the_agreement_does_not_list_is_denied(
     couple(app, ctx, ["court-order"])
     decision = app.decide(request=session_to_partner(carve_out=threat()), ctx=ctx)
     assert (decision["outcome"], decision["basis"]["rule"]) == (
-        "DENY", "carve-out-not-in-agreement",
-    )  # fmt: skip
+        "DENY",
+        "carve-out-not-in-agreement",
+    )
 
 
 def test_without_an_agreement_a_partner_carve_out_is_denied(
@@ -194,8 +209,9 @@ def test_without_an_agreement_a_partner_carve_out_is_denied(
 def test_a_carve_out_never_releases_part2_records(
     app: ConsentApplication, ctx: CommandContext
 ) -> None:
-    report = request(categories=frozenset({"substance-use"}),
-                     carve_out=threat("mandated-reporting"))  # fmt: skip
+    report = request(
+        categories=frozenset({"substance-use"}), carve_out=threat("mandated-reporting")
+    )
     decision = app.decide(request=report, ctx=ctx)
     assert (decision["outcome"], decision["basis"]["rule"]) == ("DENY", "part2-consent-required")
 
@@ -207,5 +223,6 @@ def test_a_mandated_report_to_an_authority_permits_for_review(
     report = request(categories=frozenset({"assessment"}), carve_out=threat("mandated-reporting"))
     decision = app.decide(request=report, ctx=ctx)
     assert (decision["outcome"], decision["basis"]) == (
-        "PERMIT", {"rule": "carve-out:mandated-reporting"},
-    )  # fmt: skip
+        "PERMIT",
+        {"rule": "carve-out:mandated-reporting"},
+    )

@@ -142,9 +142,12 @@ def test_a_no_secrets_agreement_permits_individual_session_content_for_joint_wor
 
 @pytest.mark.parametrize(
     "asked",
-    [{"categories": frozenset({"individual-session", "intimate-partner-violence"})},
-     {"labels": frozenset({"SDV"})}, {"labels": frozenset({"R"})}],
-)  # fmt: skip
+    [
+        {"categories": frozenset({"individual-session", "intimate-partner-violence"})},
+        {"labels": frozenset({"SDV"})},
+        {"labels": frozenset({"R"})},
+    ],
+)
 def test_a_no_secrets_agreement_never_sends_abuse_or_restricted_content_to_the_partner(
     asked: dict[str, frozenset[str]],
 ) -> None:
@@ -152,9 +155,10 @@ def test_a_no_secrets_agreement_never_sends_abuse_or_restricted_content_to_the_p
     assert (outcome.outcome, outcome.basis["rule"]) == ("DENY", "agreement-no-secrets")
     assert any("does not cover content labelled" in line for line in outcome.trace)
     consent = terms_of(
-        recipients=[{"kind": "partner", "id": "person-b"}], labels=["SDV", "R"],
+        recipients=[{"kind": "partner", "id": "person-b"}],
+        labels=["SDV", "R"],
         categories=["individual-session", "intimate-partner-violence"],
-    )  # fmt: skip
+    )
     written = decide(partner_request(**asked), [consent], agreement("no-secrets"))
     assert (written.outcome, written.basis["consent_id"]) == ("PERMIT", consent.consent_id)
     assert not any(o["code"] == "redact" for o in written.obligations)

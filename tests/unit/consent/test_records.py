@@ -8,9 +8,14 @@ import pytest
 from services.common.errors import Forbidden, RuleBroken, Unavailable
 from services.consent.records import HttpRecordLookup, RecordRef
 
-PLAN = {"id": "p-1", "security_labels": ["PSY", "R", "SDV"],
-        "sessions": [{"session_id": "s-1", "format": "individual"},
-                     {"session_id": "s-2", "format": "joint"}]}  # fmt: skip
+PLAN = {
+    "id": "p-1",
+    "security_labels": ["PSY", "R", "SDV"],
+    "sessions": [
+        {"session_id": "s-1", "format": "individual"},
+        {"session_id": "s-2", "format": "joint"},
+    ],
+}
 REFERRAL = {"id": "r-1", "security_labels": ["42CFRPart2", "ETH", "R"]}
 
 
@@ -29,8 +34,12 @@ def lookup() -> HttpRecordLookup:
 
 
 def test_plans_sessions_and_referrals_give_their_own_labels() -> None:
-    refs = [RecordRef("plan", "p-1"), RecordRef("session", "s-1", "p-1"),
-            RecordRef("session", "s-2", "p-1"), RecordRef("referral", "r-1")]  # fmt: skip
+    refs = [
+        RecordRef("plan", "p-1"),
+        RecordRef("session", "s-1", "p-1"),
+        RecordRef("session", "s-2", "p-1"),
+        RecordRef("referral", "r-1"),
+    ]
     found = lookup().labels(refs, token="t0k")
     assert [(r.kind, sorted(r.labels), r.individual_session) for r in found] == [
         ("plan", ["PSY", "R", "SDV"], False),

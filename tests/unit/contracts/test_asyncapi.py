@@ -24,8 +24,11 @@ def test_asyncapi_declares_the_event_topics_and_the_access_topic_keyed_by_aggreg
     assert document["asyncapi"] == "3.0.0"
     addresses = {c["address"] for c in document["channels"].values()}
     assert addresses == {
-        "careledger.plan", "careledger.consent", "careledger.referral", "careledger.access"
-    }  # fmt: skip
+        "careledger.plan",
+        "careledger.consent",
+        "careledger.referral",
+        "careledger.access",
+    }
     headers = document["components"]["schemas"]["CloudEventHeaders"]
     assert {"ce_id", "ce_type", "ce_tenant", "ce_sensitivity"} <= set(headers["required"])
     for message in document["components"]["messages"].values():

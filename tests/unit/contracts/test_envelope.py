@@ -42,8 +42,11 @@ class Chart(Aggregate):
 name_events("envelopeprobe", Chart)
 
 BASE = {"id": {"type": "string"}, "version": {"type": "integer"}, "timestamp": {"type": "string"}}
-FLAGGED = {**BASE, "reason_code": {"type": "string", "maxLength": 8},
-           "security_labels": {"type": "array", "items": {"type": "string"}}}  # fmt: skip
+FLAGGED = {
+    **BASE,
+    "reason_code": {"type": "string", "maxLength": 8},
+    "security_labels": {"type": "array", "items": {"type": "string"}},
+}
 
 
 class ChartApp(CareApplication):
@@ -53,9 +56,13 @@ class ChartApp(CareApplication):
 def write_schema(root: Path, event_name: str, properties: dict[str, Any]) -> None:
     folder = root / "envelopeprobe"
     folder.mkdir(parents=True, exist_ok=True)
-    document = {"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object",
-                "properties": properties, "required": sorted(properties),
-                "additionalProperties": False}  # fmt: skip
+    document = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "type": "object",
+        "properties": properties,
+        "required": sorted(properties),
+        "additionalProperties": False,
+    }
     (folder / f"{event_name}.v1.json").write_text(json.dumps(document))
 
 
@@ -66,8 +73,13 @@ def registry(tmp_path: Path) -> SchemaRegistry:
     return SchemaRegistry(tmp_path)
 
 
-CTX = CommandContext(actor_id="u-7", actor_role="clinician", tenant="practice-1",
-                     correlation_id="corr-1", causation_id="cause-1")  # fmt: skip
+CTX = CommandContext(
+    actor_id="u-7",
+    actor_role="clinician",
+    tenant="practice-1",
+    correlation_id="corr-1",
+    causation_id="cause-1",
+)
 
 
 def stored_records(reason_code: str = "SUD") -> tuple[Chart, list[dict[str, Any]]]:
@@ -77,9 +89,15 @@ def stored_records(reason_code: str = "SUD") -> tuple[Chart, list[dict[str, Any]
     app.save_as(CTX, chart)
     out = []
     for n in app.recorder.select_notifications(1, 10):
-        out.append({"stored_topic": n.topic, "aggregate_id": n.originator_id,
-                    "version": n.originator_version, "position": n.id,
-                    "state": decode_state(app.mapper, n.topic, n.state)})  # fmt: skip
+        out.append(
+            {
+                "stored_topic": n.topic,
+                "aggregate_id": n.originator_id,
+                "version": n.originator_version,
+                "position": n.id,
+                "state": decode_state(app.mapper, n.topic, n.state),
+            }
+        )
     return chart, out
 
 
@@ -107,7 +125,10 @@ def test_headers_say_what_who_where_why_and_how_sensitive_in_cloudevents_binary_
     assert headers["content-type"] == "application/json"
     assert headers["ce_time"].endswith("Z")
     assert (headers["ce_tenant"], headers["ce_actor"], headers["ce_actorrole"]) == (
-        "practice-1", "u-7", "clinician")  # fmt: skip
+        "practice-1",
+        "u-7",
+        "clinician",
+    )
     assert (headers["ce_correlationid"], headers["ce_causationid"]) == ("corr-1", "cause-1")
     assert (headers["ce_sequence"], headers["ce_position"]) == ("2", "2")
     assert headers["ce_sensitivity"] == "42CFRPart2,NORDSCLCD,R"
@@ -127,9 +148,15 @@ def test_ce_id_is_the_same_whenever_the_same_event_is_published_again(
 def test_a_published_record_parses_back_into_an_inbound_record(registry: SchemaRegistry) -> None:
     chart, stored = stored_records()
     record = build_record(**stored[1], registry=registry)
-    inbound = parse_record(topic="careledger.envelopeprobe", partition=3, offset=42,
-                           key=record.key, value=record.value, headers=record.headers,
-                           registry=registry)  # fmt: skip
+    inbound = parse_record(
+        topic="careledger.envelopeprobe",
+        partition=3,
+        offset=42,
+        key=record.key,
+        value=record.value,
+        headers=record.headers,
+        registry=registry,
+    )
     assert inbound.ce_id == record.ce_id
     assert inbound.ce_type == "careledger.envelopeprobe.ChartFlagged.v1"
     assert inbound.event_name == "ChartFlagged"

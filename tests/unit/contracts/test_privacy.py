@@ -123,18 +123,22 @@ def test_a_new_version_may_withdraw_only_fields_it_declares_private() -> None:
         "properties": {
             "a": {"type": "string"},
             "note": {"type": "string"},
-            "who": {"type": "object", "required": ["id", "name"], "properties": {
-                "id": {"type": "string"}, "name": {"type": "string"}}},
+            "who": {
+                "type": "object",
+                "required": ["id", "name"],
+                "properties": {"id": {"type": "string"}, "name": {"type": "string"}},
+            },
             "extra": {"type": "string"},
         },
-    }  # fmt: skip
+    }
     newer = {
         "required": ["a", "who"],
-        "properties": {"a": {"type": "string"},
-                       "who": {"type": "object", "required": ["id"],
-                               "properties": {"id": {"type": "string"}}}},
+        "properties": {
+            "a": {"type": "string"},
+            "who": {"type": "object", "required": ["id"], "properties": {"id": {"type": "string"}}},
+        },
         "x-withdrawn": ["note", "who.name"],
-    }  # fmt: skip
+    }
     assert breaking_changes(older, newer) == [
         "field 'extra' was removed: only fields declared private (x-withdrawn) may be"
     ]
@@ -173,10 +177,16 @@ def test_withdrawal_reaches_into_lists_recursive_lists_and_coded_fields() -> Non
         coded={"measure": frozenset({"phq-9"})},
     )
     body = {
-        "note": "x", "measure": "days sober", "items": [{"why": "y", "n": 1}],
-        "rules": [{"who": [{"id": "1", "name": "z"}],
-                   "rules": [{"who": [{"id": "2", "name": "w"}], "rules": []}]}],
-    }  # fmt: skip
+        "note": "x",
+        "measure": "days sober",
+        "items": [{"why": "y", "n": 1}],
+        "rules": [
+            {
+                "who": [{"id": "1", "name": "z"}],
+                "rules": [{"who": [{"id": "2", "name": "w"}], "rules": []}],
+            }
+        ],
+    }
     assert publication.withdraw(body) == {
         "items": [{"n": 1}],
         "rules": [{"who": [{"id": "1"}], "rules": [{"who": [{"id": "2"}], "rules": []}]}],

@@ -68,9 +68,13 @@ def test_compatibility_check_finds_removed_optional_and_retyped_required_fields(
     }
     newer = {
         "required": ["a", "c", "d", "e"],
-        "properties": {"a": {"type": "string"}, "b": {"type": "string"},
-                       "c": {"type": "integer"}, "e": {"type": "string"}},
-    }  # fmt: skip
+        "properties": {
+            "a": {"type": "string"},
+            "b": {"type": "string"},
+            "c": {"type": "integer"},
+            "e": {"type": "string"},
+        },
+    }
     assert breaking_changes(older, newer) == [
         "required field 'b' became optional",
         "required field 'c' changed type from 'string' to 'integer'",

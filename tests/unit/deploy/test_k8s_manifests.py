@@ -34,8 +34,13 @@ def rendered(overlay: str) -> list[dict[str, Any]]:
     """`kubectl kustomize` of an overlay (kustomize builds offline)."""
     kubectl = shutil.which("kubectl")
     assert kubectl, "kubectl (with its built-in kustomize) is needed to render deploy/k8s"
-    out = subprocess.run([kubectl, "kustomize", str(K8S / "overlays" / overlay)],
-                         capture_output=True, text=True, timeout=120, check=True)  # fmt: skip
+    out = subprocess.run(
+        [kubectl, "kustomize", str(K8S / "overlays" / overlay)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
     return [doc for doc in yaml.safe_load_all(out.stdout) if doc]
 
 
@@ -85,8 +90,10 @@ def test_kafka_is_three_kraft_brokers_over_tls_with_scram_users_and_acls(overlay
     users = of_kind(docs, "KafkaUser")
     assert set(users) == {f"careledger-{s}" for s in SERVICES}
     for service, user in ((s, users[f"careledger-{s}"]) for s in SERVICES):
-        acls = {(a["resource"]["type"], a["resource"]["name"]): set(a["operations"])
-                for a in user["spec"]["authorization"]["acls"]}  # fmt: skip
+        acls = {
+            (a["resource"]["type"], a["resource"]["name"]): set(a["operations"])
+            for a in user["spec"]["authorization"]["acls"]
+        }
         assert acls[("topic", f"careledger.{service}")] == {"Describe", "Write"}
         assert acls[("transactionalId", f"careledger-relay-{service}")] == {"Describe", "Write"}
         others = {f"careledger.{s}" for s in SERVICES} - {f"careledger.{service}"}

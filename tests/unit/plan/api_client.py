@@ -86,14 +86,17 @@ def signed_agreement(
 ) -> str:
     """A couple's sharing agreement drafted and signed by both partners on the consent API."""
     auth = clinician or headers()
-    drafted = consent.post("/agreements", json={"partner_ids": [ALEX, SAM], "mode": mode},
-                           headers=auth)  # fmt: skip
+    drafted = consent.post(
+        "/agreements", json={"partner_ids": [ALEX, SAM], "mode": mode}, headers=auth
+    )
     assert drafted.status_code == 201, drafted.text
     agreement_id = str(drafted.json()["agreement_id"])
     for partner in (ALEX, SAM):
-        signed = consent.post(f"/agreements/{agreement_id}/signatures",
-                              json={"partner_id": partner, "signed_on": "2026-01-05"},
-                              headers=auth)  # fmt: skip
+        signed = consent.post(
+            f"/agreements/{agreement_id}/signatures",
+            json={"partner_id": partner, "signed_on": "2026-01-05"},
+            headers=auth,
+        )
         assert signed.status_code == 201, signed.text
     return agreement_id
 
@@ -108,8 +111,14 @@ MARK = "marker-sam-alone-7f3c"
 def couple_with_sams_material(client: TestClient) -> str:
     """An active plan with Sam's individual session, PHQ-9 and a shift about Sam."""
     plan_id = active_plan(client)
-    session = {"format": "individual", "modality": "in-person", "held_on": "2026-01-12",
-               "partner_id": SAM, "focus_issues": [MARK], "homework": [MARK]}  # fmt: skip
+    session = {
+        "format": "individual",
+        "modality": "in-person",
+        "held_on": "2026-01-12",
+        "partner_id": SAM,
+        "focus_issues": [MARK],
+        "homework": [MARK],
+    }
     assert client.post(f"/plans/{plan_id}/sessions", json=session, headers=headers()).is_success
     phq9 = {"partner_id": SAM, "measure": "phq-9", "items": [1] * 8 + [1], "taken_on": "2026-01-12"}
     assert client.post(f"/plans/{plan_id}/measurements", json=phq9, headers=headers()).is_success

@@ -17,11 +17,17 @@ def agreement_view(
 ) -> dict[str, Any]:
     """The couple's agreement as the consent service shows it (in force once both signed)."""
     signatures = dict.fromkeys(signed, "2026-01-02")
-    in_force = {"terms_version": terms_version, "mode": mode, "carve_outs": [],
-                "signatures": signatures} if set(signed) == {ALEX, SAM} else None  # fmt: skip
-    return {"agreement_id": AGREEMENT, "partner_ids": [ALEX, SAM], "in_force": in_force,
-            "pending_terms": {"terms_version": terms_version, "mode": mode,
-                              "signatures": signatures}}  # fmt: skip
+    in_force = (
+        {"terms_version": terms_version, "mode": mode, "carve_outs": [], "signatures": signatures}
+        if set(signed) == {ALEX, SAM}
+        else None
+    )
+    return {
+        "agreement_id": AGREEMENT,
+        "partner_ids": [ALEX, SAM],
+        "in_force": in_force,
+        "pending_terms": {"terms_version": terms_version, "mode": mode, "signatures": signatures},
+    }
 
 
 def couple_plan_fields(**overrides: Any) -> dict[str, Any]:

@@ -21,13 +21,20 @@ def test_a_lead_assigns_an_individual_therapist_for_one_partner(
     app: PlanApplication, ctx: CommandContext, plan_id: UUID
 ) -> None:
     result = app.assign_clinician(
-        plan_id, ctx=ctx, clinician_id="clin-new", roles=["individual-therapist"],
-        clients=[SAM], reason="specialist-needed",
-    )  # fmt: skip
+        plan_id,
+        ctx=ctx,
+        clinician_id="clin-new",
+        roles=["individual-therapist"],
+        clients=[SAM],
+        reason="specialist-needed",
+    )
     plan = app.plan(plan_id, TENANT)
     entry = team_entry(plan, "clin-new")
-    assert entry == {"clinician_id": "clin-new", "roles": ["individual-therapist"],
-                     "clients": [SAM]}  # fmt: skip
+    assert entry == {
+        "clinician_id": "clin-new",
+        "roles": ["individual-therapist"],
+        "clients": [SAM],
+    }
     assert served_clients(plan, entry) == [SAM]
     assert result["version"] == plan.version
     events = [h["event"] for h in app.history(plan_id, tenant=TENANT)]
@@ -38,9 +45,13 @@ def test_roles_and_clients_change_and_a_member_is_removed_with_a_reason(
     app: PlanApplication, ctx: CommandContext, plan_id: UUID
 ) -> None:
     app.change_clinician_roles(
-        plan_id, INDIVIDUAL_THERAPIST, ctx=COORDINATOR, roles=["individual-therapist"],
-        clients=[SAM], reason="caseload-change",
-    )  # fmt: skip
+        plan_id,
+        INDIVIDUAL_THERAPIST,
+        ctx=COORDINATOR,
+        roles=["individual-therapist"],
+        clients=[SAM],
+        reason="caseload-change",
+    )
     assert team_entry(app.plan(plan_id, TENANT), INDIVIDUAL_THERAPIST)["clients"] == [SAM]
     app.remove_clinician(plan_id, INDIVIDUAL_THERAPIST, ctx=ctx, reason="clinician-leaving")
     assert team_entry(app.plan(plan_id, TENANT), INDIVIDUAL_THERAPIST) is None
@@ -62,9 +73,12 @@ def test_a_clinician_outside_the_team_cannot_add_themselves(
 ) -> None:
     with pytest.raises(Forbidden, match="couples-therapist or a coordinator"):
         app.assign_clinician(
-            plan_id, ctx=OUTSIDER, clinician_id="clin-outside", roles=["couples-therapist"],
+            plan_id,
+            ctx=OUTSIDER,
+            clinician_id="clin-outside",
+            roles=["couples-therapist"],
             reason="coverage",
-        )  # fmt: skip
+        )
 
 
 @pytest.mark.parametrize(
@@ -72,12 +86,14 @@ def test_a_clinician_outside_the_team_cannot_add_themselves(
     [
         ({"clinician_id": THERAPIST, "roles": ["couples-therapist"]}, Conflict),
         ({"clinician_id": "c-2", "roles": ["healer"]}, RuleBroken),
-        ({"clinician_id": "c-2", "roles": ["individual-therapist"], "clients": ["nobody"]},
-         RuleBroken),
+        (
+            {"clinician_id": "c-2", "roles": ["individual-therapist"], "clients": ["nobody"]},
+            RuleBroken,
+        ),
         ({"clinician_id": "c-2", "roles": ["care-coordinator"], "clients": [SAM]}, RuleBroken),
         ({"clinician_id": "c-2", "roles": ["care-coordinator"], "reason": "because"}, RuleBroken),
     ],
-)  # fmt: skip
+)
 def test_a_bad_assignment_is_refused_with_what_to_fix(
     app: PlanApplication, ctx: CommandContext, plan_id: UUID, change: dict, error: type
 ) -> None:
@@ -98,14 +114,19 @@ def test_the_fhir_care_plan_shows_the_team(
     app: PlanApplication, ctx: CommandContext, plan_id: UUID
 ) -> None:
     app.assign_clinician(
-        plan_id, ctx=ctx, clinician_id="clin-new", roles=["individual-therapist"],
-        clients=[SAM], reason="specialist-needed",
-    )  # fmt: skip
+        plan_id,
+        ctx=ctx,
+        clinician_id="clin-new",
+        roles=["individual-therapist"],
+        clients=[SAM],
+        reason="specialist-needed",
+    )
     resource = fhir.care_plan(app.plan(plan_id, TENANT), SYSTEM_READER)
     assert resource["careTeam"] == [{"reference": "#team"}]
     team = next(r for r in resource["contained"] if r["resourceType"] == "CareTeam")
-    members = {(p["member"]["reference"], p["role"][0]["coding"][0]["code"])
-               for p in team["participant"]}  # fmt: skip
+    members = {
+        (p["member"]["reference"], p["role"][0]["coding"][0]["code"]) for p in team["participant"]
+    }
     assert members == {
         (f"Practitioner/{THERAPIST}", "couples-therapist"),
         (f"Practitioner/{INDIVIDUAL_THERAPIST}", "individual-therapist"),

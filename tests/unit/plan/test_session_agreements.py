@@ -87,9 +87,13 @@ def test_a_joint_session_needs_no_agreement_and_names_none(app, ctx, plan_id):
 
 @pytest.mark.parametrize(
     ("mode", "share_by"),
-    [("no-secrets", DAY), ("strict", DAY), ("limited-secrets", DAY - dt.timedelta(days=1)),
-     ("limited-secrets", DAY + dt.timedelta(days=366))],
-)  # fmt: skip
+    [
+        ("no-secrets", DAY),
+        ("strict", DAY),
+        ("limited-secrets", DAY - dt.timedelta(days=1)),
+        ("limited-secrets", DAY + dt.timedelta(days=366)),
+    ],
+)
 def test_a_share_by_date_needs_limited_secrets_and_a_date_within_a_year(
     app, ctx, plan_id, mode, share_by
 ):
@@ -126,14 +130,16 @@ def test_the_worklist_is_the_clinicians_own_when_asked(app, ctx, plan_id):
 
 def test_a_resolved_confidence_leaves_the_worklist_and_cannot_be_resolved_twice(app, ctx, plan_id):
     session_id = held_confidence(app, ctx, plan_id, dt.date(2026, 2, 1))
-    app.resolve_confidence(plan_id, session_id, ctx=ctx, outcome="shared",
-                           resolved_on=dt.date(2026, 1, 30))  # fmt: skip
+    app.resolve_confidence(
+        plan_id, session_id, ctx=ctx, outcome="shared", resolved_on=dt.date(2026, 1, 30)
+    )
     assert app.confidences_due(TENANT, today=dt.date(2026, 2, 4)) == []
     session = app.get_plan(plan_id, tenant=TENANT)["sessions"][0]
     assert session["confidence"] == {"outcome": "shared", "resolved_on": dt.date(2026, 1, 30)}
     with pytest.raises(Conflict):
-        app.resolve_confidence(plan_id, session_id, ctx=ctx, outcome="no-longer-held",
-                               resolved_on=dt.date(2026, 2, 1))  # fmt: skip
+        app.resolve_confidence(
+            plan_id, session_id, ctx=ctx, outcome="no-longer-held", resolved_on=dt.date(2026, 2, 1)
+        )
 
 
 def test_only_a_held_confidence_of_a_known_session_can_be_resolved(app, ctx, plan_id):
@@ -149,8 +155,13 @@ def test_the_api_answers_409_problem_json_naming_the_missing_agreement(
 ):
     under(app, None)
     plan_id = active_plan(client)
-    body = {"format": "individual", "partner_id": ALEX, "modality": "telehealth",
-            "held_on": "2026-01-12", "focus_issues": ["safety"]}  # fmt: skip
+    body = {
+        "format": "individual",
+        "partner_id": ALEX,
+        "modality": "telehealth",
+        "held_on": "2026-01-12",
+        "focus_issues": ["safety"],
+    }
     answer = client.post(f"/plans/{plan_id}/sessions", json=body, headers=headers())
     assert answer.status_code == 409, answer.text
     assert answer.headers["content-type"].startswith("application/problem+json")
@@ -162,9 +173,14 @@ def test_the_confidence_worklist_and_resolution_answer_over_http(
 ):
     under(app, agreement_view("limited-secrets"))
     plan_id = active_plan(client)
-    body = {"format": "individual", "partner_id": SAM, "modality": "in-person",
-            "held_on": "2026-01-12", "focus_issues": ["trust"],
-            "share_by": "2026-01-26"}  # fmt: skip
+    body = {
+        "format": "individual",
+        "partner_id": SAM,
+        "modality": "in-person",
+        "held_on": "2026-01-12",
+        "focus_issues": ["trust"],
+        "share_by": "2026-01-26",
+    }
     created = client.post(f"/plans/{plan_id}/sessions", json=body, headers=headers())
     assert created.status_code == 201, created.text
     session_id = created.json()["session_id"]
@@ -174,8 +190,9 @@ def test_the_confidence_worklist_and_resolution_answer_over_http(
     assert coordinator.status_code == 403
     resolved = client.post(
         f"/plans/{plan_id}/sessions/{session_id}/confidence",
-        json={"outcome": "shared", "resolved_on": "2026-01-19"}, headers=headers(),
-    )  # fmt: skip
+        json={"outcome": "shared", "resolved_on": "2026-01-19"},
+        headers=headers(),
+    )
     assert resolved.status_code == 200, resolved.text
     after = client.get("/worklists/confidences-due", params={"on": "2026-01-27"}, headers=headers())
     assert after.json()["items"] == []
@@ -186,8 +203,9 @@ def consent_answering(status: int, body: Any, seen: list[httpx.Request]) -> Http
         seen.append(request)
         return httpx.Response(status, json=body)
 
-    return HttpAgreementCheck(lambda: "http://consent", PLAN_SERVICE,
-                              transport=httpx.MockTransport(answer))  # fmt: skip
+    return HttpAgreementCheck(
+        lambda: "http://consent", PLAN_SERVICE, transport=httpx.MockTransport(answer)
+    )
 
 
 def test_the_http_check_asks_as_the_plan_service_naming_the_clinician_in_the_commands_flow():
@@ -200,17 +218,24 @@ def test_the_http_check_asks_as_the_plan_service_naming_the_clinician_in_the_com
     assert seen[0].url.params.get_list("partner_id") == [ALEX, SAM]
     claims = TOKENS.verify(seen[0].headers["authorization"].removeprefix("Bearer "))
     assert (claims["sub"], claims["tenant"], claims["roles"]) == (
-        "service:plan", TENANT, ["integration"]
-    )  # fmt: skip
+        "service:plan",
+        TENANT,
+        ["integration"],
+    )
     assert seen[0].headers["x-on-behalf-of"] == "clinician-1"
     assert seen[0].headers["x-correlation-id"] == "flow-1"
 
 
 @pytest.mark.parametrize(
     ("status", "body", "error"),
-    [(404, {"detail": "none"}, Conflict), (200, agreement_view(signed=(SAM,)), Conflict),
-     (403, {}, Forbidden), (503, {}, Unavailable), (200, ["not", "an", "agreement"], Unavailable)],
-)  # fmt: skip
+    [
+        (404, {"detail": "none"}, Conflict),
+        (200, agreement_view(signed=(SAM,)), Conflict),
+        (403, {}, Forbidden),
+        (503, {}, Unavailable),
+        (200, ["not", "an", "agreement"], Unavailable),
+    ],
+)
 def test_the_http_check_turns_each_answer_into_a_clear_error(status, body, error):
     with pytest.raises(error):
         consent_answering(status, body, []).in_force(TENANT, [ALEX, SAM], on_behalf_of="c")
@@ -220,8 +245,9 @@ def test_a_consent_service_that_does_not_answer_is_a_503():
     def refuse(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("refused", request=request)
 
-    check = HttpAgreementCheck(lambda: "http://consent", PLAN_SERVICE,
-                               transport=httpx.MockTransport(refuse))  # fmt: skip
+    check = HttpAgreementCheck(
+        lambda: "http://consent", PLAN_SERVICE, transport=httpx.MockTransport(refuse)
+    )
     with pytest.raises(Unavailable):
         check.in_force(TENANT, [ALEX, SAM], on_behalf_of="c")
     with pytest.raises(Unavailable):
@@ -234,17 +260,33 @@ def test_a_session_stored_before_terms_versions_were_kept_reads_back_with_none(
     from eventsourcing.persistence import StoredEvent
 
     plan = app.plan(plan_id, TENANT)
-    old = {"timestamp": plan.modified_on, "session_id": "0b5c7a52-1f0e-4c1a-9a55-3d4f2a1b9c01",
-           "format": "individual", "modality": "in-person", "held_on": DAY, "partner_id": ALEX,
-           "attendees": [ALEX], "clinician_id": None, "check_ins": [], "focus_issues": ["trust"],
-           "homework": [], "sharing_agreement_id": "agreement-7", "security_labels": ["PSY"],
-           "_meta": ctx.as_metadata()}  # fmt: skip
-    stored = StoredEvent(plan.id, plan.version + 1, "careledger.plan.SessionRecorded",
-                         app.mapper.transcoder.encode(old))  # fmt: skip
+    old = {
+        "timestamp": plan.modified_on,
+        "session_id": "0b5c7a52-1f0e-4c1a-9a55-3d4f2a1b9c01",
+        "format": "individual",
+        "modality": "in-person",
+        "held_on": DAY,
+        "partner_id": ALEX,
+        "attendees": [ALEX],
+        "clinician_id": None,
+        "check_ins": [],
+        "focus_issues": ["trust"],
+        "homework": [],
+        "sharing_agreement_id": "agreement-7",
+        "security_labels": ["PSY"],
+        "_meta": ctx.as_metadata(),
+    }
+    stored = StoredEvent(
+        plan.id,
+        plan.version + 1,
+        "careledger.plan.SessionRecorded",
+        app.mapper.transcoder.encode(old),
+    )
     app.recorder.insert_events([stored])
     (session,) = app.get_plan(plan_id, tenant=TENANT)["sessions"]
     assert (session["sharing_agreement_id"], session["sharing_agreement_version"]) == (
-        "agreement-7", None
-    )  # fmt: skip
+        "agreement-7",
+        None,
+    )
     assert session["share_by"] is None and session["confidence"] is None
     assert app.history_records(plan_id)[-1]["type"] == "careledger.plan.SessionRecorded.v2"

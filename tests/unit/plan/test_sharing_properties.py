@@ -17,8 +17,10 @@ SPELLINGS = (str.upper, str.title, lambda s: f" {s}\t", lambda s: unicodedata.no
 ids = st.sampled_from((ALEX, SAM, "client-earlier", "client-alex2"))
 
 
-@given(signed=st.frozensets(st.sampled_from((ALEX, SAM))),
-       mode=st.sampled_from(("no-secrets", "limited-secrets", "strict")))  # fmt: skip
+@given(
+    signed=st.frozensets(st.sampled_from((ALEX, SAM))),
+    mode=st.sampled_from(("no-secrets", "limited-secrets", "strict")),
+)
 def test_terms_are_in_force_only_when_both_partners_signed(signed: frozenset[str], mode: str):
     view = agreement_view(mode, signed=tuple(sorted(signed)))
     if signed != {ALEX, SAM}:

@@ -18,9 +18,15 @@ def token(sub: str, roles: list[str], patient: str | None = None) -> dict[str, s
     return {"Authorization": f"Bearer {TOKENS.mint(sub, TENANT, roles, patient=patient)}"}
 
 
-READS = ("/plans/{id}", "/plans/{id}?version=2", "/plans/{id}/history", "/fhir/CarePlan/{id}",
-         "/fhir/CarePlan/{id}/_history/2", "/plans?subject=" + SAM,
-         "/fhir/CarePlan?subject=Patient/" + SAM)  # fmt: skip
+READS = (
+    "/plans/{id}",
+    "/plans/{id}?version=2",
+    "/plans/{id}/history",
+    "/fhir/CarePlan/{id}",
+    "/fhir/CarePlan/{id}/_history/2",
+    "/plans?subject=" + SAM,
+    "/fhir/CarePlan?subject=Patient/" + SAM,
+)
 
 
 def test_alex_sees_none_of_sams_individual_material_on_any_read(client: TestClient) -> None:
@@ -111,21 +117,28 @@ def test_a_coordinator_gets_the_minimum_necessary(client: TestClient) -> None:
 def test_break_glass_opens_the_plan_and_waits_for_review(client: TestClient) -> None:
     plan_id = couple_with_sams_material(client)
     er = token("clin-er", ["clinician"])
-    opened = client.post(f"/plans/{plan_id}/break-glass", json={"justification": "ER tonight"},
-                         headers=er)  # fmt: skip
+    opened = client.post(
+        f"/plans/{plan_id}/break-glass", json={"justification": "ER tonight"}, headers=er
+    )
     assert opened.status_code == 201, opened.text
     assert MARK in client.get(f"/plans/{plan_id}", headers=er).text
     queue = client.get("/break-glass/reviews", headers=headers("compliance")).json()["items"]
     assert [(q["plan_id"], q["clinician_id"], q["justification"]) for q in queue] == [
         (plan_id, "clin-er", "ER tonight")
     ]
-    for reader, sees in ((headers(), False), (token("portal-alex", ["client"], ALEX), False),
-                         (headers("compliance"), True)):  # fmt: skip
+    for reader, sees in (
+        (headers(), False),
+        (token("portal-alex", ["client"], ALEX), False),
+        (headers("compliance"), True),
+    ):
         history = client.get(f"/plans/{plan_id}/history", headers=reader).json()["items"]
         granted = next(e for e in history if e["event"] == "EmergencyAccessGranted")["body"]
         assert ("ER tonight" in str(granted)) is sees, reader
-    review = client.post(f"/plans/{plan_id}/break-glass/{queue[0]['grant_id']}/review",
-                         json={"finding": "justified"}, headers=headers("compliance"))  # fmt: skip
+    review = client.post(
+        f"/plans/{plan_id}/break-glass/{queue[0]['grant_id']}/review",
+        json={"finding": "justified"},
+        headers=headers("compliance"),
+    )
     assert review.status_code == 201
     assert client.get("/break-glass/reviews", headers=headers("compliance")).json()["total"] == 0
     log = client.get("/access-log?user=clin-er", headers=headers("compliance")).json()

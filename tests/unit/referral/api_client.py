@@ -30,12 +30,26 @@ class Api:
     def headers(self, role: str, tenant: str, extra: dict[str, str] | None) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token(role, tenant)}", **(extra or {})}
 
-    def get(self, path: str, *, role: str = "coordinator", tenant: str = "practice-a",
-            headers: dict[str, str] | None = None, **kw: Any) -> Any:  # fmt: skip
+    def get(
+        self,
+        path: str,
+        *,
+        role: str = "coordinator",
+        tenant: str = "practice-a",
+        headers: dict[str, str] | None = None,
+        **kw: Any,
+    ) -> Any:
         return self.client.get(path, headers=self.headers(role, tenant, headers), **kw)
 
-    def post(self, path: str, *, role: str = "coordinator", tenant: str = "practice-a",
-             headers: dict[str, str] | None = None, **kw: Any) -> Any:  # fmt: skip
+    def post(
+        self,
+        path: str,
+        *,
+        role: str = "coordinator",
+        tenant: str = "practice-a",
+        headers: dict[str, str] | None = None,
+        **kw: Any,
+    ) -> Any:
         return self.client.post(path, headers=self.headers(role, tenant, headers), **kw)
 
 

@@ -38,16 +38,20 @@ def step_arguments(step: Step) -> dict[str, Any]:
     """Valid arguments for each step, so that only the lifecycle decides."""
     return {
         Step.REVISE: {
-            "client_id": "client-1", "referral_type": "detox", "priority": "stat",
+            "client_id": "client-1",
+            "referral_type": "detox",
+            "priority": "stat",
             "reason": "revised",
-            "coordinator_id": "coord-1", "organization": ORG, "contact": None,
+            "coordinator_id": "coord-1",
+            "organization": ORG,
+            "contact": None,
         },
         Step.SEND: {"decision_id": "dec-1", "obligations": [], "levels": ServiceLevels()},
         Step.DECLINE: {"reason": "no capacity"},
         Step.SCHEDULE: {"appointment_at": T0 + dt.timedelta(days=2)},
         Step.RECORD_ATTENDANCE: {"attended_at": T0 + dt.timedelta(days=2)},
         Step.COMPLETE: {"outcome": "treatment-completed"},
-    }.get(step, {})  # fmt: skip
+    }.get(step, {})
 
 
 def take(referral: Referral, step: Step) -> None:
@@ -107,10 +111,17 @@ class FakeConsentGate:
         self.on_behalf_of.append(on_behalf_of)
         self.correlation_ids.append(correlation_id)
         obligations = (
-            [{"code": "part2-redisclosure-notice",
-              "text": "42 CFR part 2 prohibits unauthorized use or disclosure of these records."}]
-            if self.outcome == "PERMIT" and "42CFRPart2" in request.labels else []
-        )  # fmt: skip
+            [
+                {
+                    "code": "part2-redisclosure-notice",
+                    "text": (
+                        "42 CFR part 2 prohibits unauthorized use or disclosure of these records."
+                    ),
+                }
+            ]
+            if self.outcome == "PERMIT" and "42CFRPart2" in request.labels
+            else []
+        )
         return ConsentDecision(
             decision_id=f"dec-{len(self.requests)}", outcome=self.outcome, obligations=obligations
         )
@@ -120,7 +131,12 @@ def plan_record(plan_id: uuid.UUID, event: str, body: dict[str, Any], n: int) ->
     """The n-th `careledger.plan` record of one plan of practice-a, as the consumer gets it."""
     full = {"id": str(plan_id), "version": n, "timestamp": "2026-03-02T09:00:00+00:00", **body}
     return InboundRecord(
-        topic="careledger.plan", partition=0, offset=n, ce_id=f"plan-record-{n}",
-        ce_type=f"careledger.plan.{event}.v1", subject=str(plan_id), tenant="practice-a",
+        topic="careledger.plan",
+        partition=0,
+        offset=n,
+        ce_id=f"plan-record-{n}",
+        ce_type=f"careledger.plan.{event}.v1",
+        subject=str(plan_id),
+        tenant="practice-a",
         body=full,
-    )  # fmt: skip
+    )

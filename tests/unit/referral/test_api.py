@@ -35,8 +35,9 @@ def test_a_permitted_send_records_the_decision_and_forwards_the_callers_token(
 ) -> None:
     rid = created(api)["id"]
     token = api.token()  # minted once: a second later it would differ in iat and exp
-    response = api.client.post(f"/referrals/{rid}/send", headers={
-        "If-Match": '"1"', "Authorization": f"Bearer {token}"})  # fmt: skip
+    response = api.client.post(
+        f"/referrals/{rid}/send", headers={"If-Match": '"1"', "Authorization": f"Bearer {token}"}
+    )
     assert response.status_code == 200, response.text
     assert response.json()["consent"]["decision_id"] == "dec-1"
     assert gate.requests[0][1] == token
@@ -94,8 +95,11 @@ def test_the_whole_loop_runs_over_http_and_the_history_says_who_when_and_why(api
     assert response.json()["business_status"] == "Completed"
     history = api.get(f"/referrals/{rid}/history", role="compliance").json()["items"]
     assert [h["event"] for h in history][-4:] == [
-        "ReferralAccepted", "AppointmentScheduled", "AppointmentAttended", "ReferralCompleted",
-    ]  # fmt: skip
+        "ReferralAccepted",
+        "AppointmentScheduled",
+        "AppointmentAttended",
+        "ReferralCompleted",
+    ]
     assert history[2]["actor"] == {"id": "coord-1", "role": "integration"}
     assert history[2]["note"] == "bed available"
 

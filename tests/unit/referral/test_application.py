@@ -20,10 +20,14 @@ PLAN = uuid.uuid4()
 
 def draft(app: ReferralApplication, referral_type: str = "detox", **overrides: Any) -> UUID:
     details: dict[str, Any] = {
-        "plan_id": PLAN, "client_id": "client-1", "referral_type": referral_type,
-        "priority": "urgent", "reason": "withdrawal risk", "coordinator_id": "coord-1",
+        "plan_id": PLAN,
+        "client_id": "client-1",
+        "referral_type": referral_type,
+        "priority": "urgent",
+        "reason": "withdrawal risk",
+        "coordinator_id": "coord-1",
         "organization": ORG,
-    }  # fmt: skip
+    }
     details.update(overrides)
     view, created = app.draft(CTX, **details)
     assert created
@@ -126,9 +130,13 @@ def test_a_create_retried_with_the_same_id_returns_the_first_referral(
 ) -> None:
     rid = uuid.uuid4()
     details: dict[str, Any] = {
-        "plan_id": PLAN, "client_id": "c", "referral_type": "psychiatry", "priority": "routine",
-        "reason": "r", "coordinator_id": None,
-    }  # fmt: skip
+        "plan_id": PLAN,
+        "client_id": "c",
+        "referral_type": "psychiatry",
+        "priority": "routine",
+        "reason": "r",
+        "coordinator_id": None,
+    }
     first, created = app.draft(CTX, referral_id=rid, **details)
     again, created_again = app.draft(CTX, referral_id=rid, **details)
     assert created and not created_again and first == again
@@ -146,9 +154,13 @@ def test_the_closed_loop_runs_from_draft_to_completed_with_who_when_and_why(
     assert view["status"] == "completed" and view["outcome"] == "treatment-completed"
     history = app.history(CTX.tenant, rid)
     assert [h["event"] for h in history] == [
-        "ReferralDrafted", "ReferralSent", "ReferralAccepted", "AppointmentScheduled",
-        "AppointmentAttended", "ReferralCompleted",
-    ]  # fmt: skip
+        "ReferralDrafted",
+        "ReferralSent",
+        "ReferralAccepted",
+        "AppointmentScheduled",
+        "AppointmentAttended",
+        "ReferralCompleted",
+    ]
     accepted = history[2]
     assert accepted["actor"] == {"id": "coord-1", "role": "coordinator"}
     assert accepted["note"] == "bed available"

@@ -29,11 +29,16 @@ def test_a_decision_is_asked_with_the_callers_token_and_parsed() -> None:
 
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request)
-        return httpx.Response(201, json={
-            "decision_id": "d-1", "outcome": "PERMIT", "basis": {"consent_id": "c-1"},
-            "obligations": [{"code": "attach-part2-notice", "text": "42 CFR part 2 ..."}],
-            "trace": ["consent c-1 v2 permits"],
-        })  # fmt: skip
+        return httpx.Response(
+            201,
+            json={
+                "decision_id": "d-1",
+                "outcome": "PERMIT",
+                "basis": {"consent_id": "c-1"},
+                "obligations": [{"code": "attach-part2-notice", "text": "42 CFR part 2 ..."}],
+                "trace": ["consent c-1 v2 permits"],
+            },
+        )
 
     decision = gate(handler).decide(REQUEST, token="tok")
     assert decision.permitted and decision.decision_id == "d-1"

@@ -84,8 +84,9 @@ def test_every_referral_schema_is_closed_and_carries_the_record_fields() -> None
         assert set(schema["required"]) <= set(schema["properties"]), contract
 
 
-@pytest.mark.parametrize("event", ["ReferralDrafted", "ReferralSent", "ReferralAccepted",
-                                   "ReferralCompleted"])  # fmt: skip
+@pytest.mark.parametrize(
+    "event", ["ReferralDrafted", "ReferralSent", "ReferralAccepted", "ReferralCompleted"]
+)
 def test_the_events_the_plan_service_reacts_to_carry_the_plan_id(event: str) -> None:
     schema = default_registry().load(ContractId("referral", event, 1))
     assert "plan_id" in schema["required"]

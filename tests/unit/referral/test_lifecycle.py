@@ -50,17 +50,35 @@ def test_the_matrix_covers_every_state_and_step() -> None:
 def test_every_fhir_task_status_is_reachable() -> None:
     task_statuses = {info.task_status for info in STATES.values()}
     assert task_statuses == {
-        "draft", "requested", "received", "accepted", "rejected", "ready", "cancelled",
-        "in-progress", "on-hold", "failed", "completed", "entered-in-error",
-    }  # fmt: skip
+        "draft",
+        "requested",
+        "received",
+        "accepted",
+        "rejected",
+        "ready",
+        "cancelled",
+        "in-progress",
+        "on-hold",
+        "failed",
+        "completed",
+        "entered-in-error",
+    }
 
 
 def test_every_closed_loop_business_status_is_reachable() -> None:
     business = {info.business_status for info in STATES.values()} - {None}
     assert business == {
-        "Created", "Accepted", "Declined", "Scheduled", "No-show", "Appointment cancelled",
-        "Attended", "Cancellation requested", "Fulfillment cancelled", "Completed",
-    }  # fmt: skip
+        "Created",
+        "Accepted",
+        "Declined",
+        "Scheduled",
+        "No-show",
+        "Appointment cancelled",
+        "Attended",
+        "Cancellation requested",
+        "Fulfillment cancelled",
+        "Completed",
+    }
 
 
 @pytest.mark.parametrize("state", [s for s in State if STATES[s].final], ids=str)

@@ -17,17 +17,34 @@ PLAN = uuid.uuid4()
 SYSTEM = CommandContext(actor_id="referral-consumer", actor_role="system", tenant="practice-a")
 
 
-def shift(reason: str, *, ce_id: str = "plan-shift-1", event: str = "FormatShifted",
-          partner: str | None = "partner-a") -> InboundRecord:  # fmt: skip
+def shift(
+    reason: str,
+    *,
+    ce_id: str = "plan-shift-1",
+    event: str = "FormatShifted",
+    partner: str | None = "partner-a",
+) -> InboundRecord:
     body: dict[str, Any] = {
-        "id": str(PLAN), "version": 4, "timestamp": "2026-03-02T09:00:00+00:00",
-        "shift_id": "s1", "reason": reason, "rationale": "restricted", "about_partner_id": partner,
-        "decided_by": "clin-1", "security_labels": ["R", "ETH"],
-    }  # fmt: skip
+        "id": str(PLAN),
+        "version": 4,
+        "timestamp": "2026-03-02T09:00:00+00:00",
+        "shift_id": "s1",
+        "reason": reason,
+        "rationale": "restricted",
+        "about_partner_id": partner,
+        "decided_by": "clin-1",
+        "security_labels": ["R", "ETH"],
+    }
     return InboundRecord(
-        topic="careledger.plan", partition=0, offset=7, ce_id=ce_id,
-        ce_type=f"careledger.plan.{event}.v1", subject=str(PLAN), tenant="practice-a", body=body,
-    )  # fmt: skip
+        topic="careledger.plan",
+        partition=0,
+        offset=7,
+        ce_id=ce_id,
+        ce_type=f"careledger.plan.{event}.v1",
+        subject=str(PLAN),
+        tenant="practice-a",
+        body=body,
+    )
 
 
 def deliver(app: ReferralApplication, record: InboundRecord) -> list[Any]:
@@ -39,9 +56,12 @@ def deliver(app: ReferralApplication, record: InboundRecord) -> list[Any]:
 
 @pytest.mark.parametrize(
     ("reason", "referral_type"),
-    [("withdrawal-risk", "detox"), ("substance-use", "outpatient-sud"),
-     ("active-substance-use", "outpatient-sud")],
-)  # fmt: skip
+    [
+        ("withdrawal-risk", "detox"),
+        ("substance-use", "outpatient-sud"),
+        ("active-substance-use", "outpatient-sud"),
+    ],
+)
 def test_a_substance_related_shift_opens_a_draft_suggestion(
     app: ReferralApplication, reason: str, referral_type: str
 ) -> None:

@@ -49,9 +49,14 @@ def test_a_draft_without_an_organisation_cannot_be_sent() -> None:
 def test_a_revised_draft_gets_the_labels_of_its_new_type() -> None:
     referral = new_referral("detox")
     referral.revise(
-        client_id="client-1", referral_type="psychiatry", priority="routine", reason="r",
-        coordinator_id=None, organization=None, contact=None,
-    )  # fmt: skip
+        client_id="client-1",
+        referral_type="psychiatry",
+        priority="routine",
+        reason="r",
+        coordinator_id=None,
+        organization=None,
+        contact=None,
+    )
     assert referral.security_labels == ["R"]
     assert referral.state is State.DRAFT
 
@@ -85,8 +90,10 @@ def test_a_completed_referral_keeps_its_outcome() -> None:
 
 def test_extra_data_categories_must_be_known_to_the_consent_service() -> None:
     assert new_referral(categories=["diagnosis"]).categories == [
-        "diagnosis", "referral", "substance-use",
-    ]  # fmt: skip
+        "diagnosis",
+        "referral",
+        "substance-use",
+    ]
     with pytest.raises(RuleBroken) as caught:
         new_referral(categories=["gossip"])
     assert "categories" in caught.value.extra["errors"]

@@ -27,23 +27,39 @@ def plan_record(event: str, body: dict[str, Any], n: int) -> InboundRecord:
 
 
 def assigned(clinician: str, client: str, n: int) -> InboundRecord:
-    return plan_record("ClinicianAssigned", {"clinician_id": clinician, "reason": "intake",
-                       "roles": ["individual-therapist"], "clients": [client]}, n)  # fmt: skip
+    return plan_record(
+        "ClinicianAssigned",
+        {
+            "clinician_id": clinician,
+            "reason": "intake",
+            "roles": ["individual-therapist"],
+            "clients": [client],
+        },
+        n,
+    )
 
 
 @pytest.fixture
 def api(app: ReferralApplication) -> Api:
     members = [{"client_id": ALEX, "sex": "female"}, {"client_id": SAM, "sex": "male"}]
     clinicians = [{"clinician_id": LEAD, "roles": ["couples-therapist"]}]
-    for record in (plan_record("PlanCreated", {"members": members, "clinicians": clinicians}, 1),
-                   assigned(SEES_SAM, SAM, 2), assigned(SEES_ALEX, ALEX, 3)):  # fmt: skip
+    for record in (
+        plan_record("PlanCreated", {"members": members, "clinicians": clinicians}, 1),
+        assigned(SEES_SAM, SAM, 2),
+        assigned(SEES_ALEX, ALEX, 3),
+    ):
         deliver(app, record)
     return Api(app)
 
 
 def drafted(api: Api) -> str:
-    body = {"plan_id": str(PLAN), "client_id": SAM, "referral_type": "detox",
-            "priority": "urgent", "reason": REASON}  # fmt: skip
+    body = {
+        "plan_id": str(PLAN),
+        "client_id": SAM,
+        "referral_type": "detox",
+        "priority": "urgent",
+        "reason": REASON,
+    }
     answer = api.post("/referrals", json=body)
     assert answer.status_code == 201, answer.text
     shown = answer.json()
@@ -60,8 +76,12 @@ def test_the_team_treating_the_client_reads_it_whole_and_the_other_side_not_at_a
     api: Api,
 ) -> None:
     rid = drafted(api)
-    for path in (f"/referrals/{rid}", f"/referrals/{rid}/history",
-                 f"/fhir/ServiceRequest/{rid}", f"/fhir/Task/{rid}"):  # fmt: skip
+    for path in (
+        f"/referrals/{rid}",
+        f"/referrals/{rid}/history",
+        f"/fhir/ServiceRequest/{rid}",
+        f"/fhir/Task/{rid}",
+    ):
         for sub in (LEAD, SEES_SAM):
             answer = read(api, path, sub)
             assert answer.status_code == 200, (path, sub, answer.text)
@@ -95,12 +115,24 @@ def test_break_glass_on_the_plan_opens_its_referrals_and_every_read_is_logged(
 
 def test_a_team_change_moves_access_with_it(app: ReferralApplication, api: Api) -> None:
     rid = drafted(api)
-    deliver(app, plan_record("ClinicianRemoved", {"clinician_id": SEES_SAM,
-                                                  "reason": "caseload-change"}, 5))  # fmt: skip
+    deliver(
+        app,
+        plan_record("ClinicianRemoved", {"clinician_id": SEES_SAM, "reason": "caseload-change"}, 5),
+    )
     assert read(api, f"/referrals/{rid}", SEES_SAM).status_code == 403
-    deliver(app, plan_record("ClinicianRolesChanged", {"clinician_id": SEES_ALEX,
-            "roles": ["individual-therapist"], "clients": [ALEX, SAM],
-            "reason": "coverage"}, 6))  # fmt: skip
+    deliver(
+        app,
+        plan_record(
+            "ClinicianRolesChanged",
+            {
+                "clinician_id": SEES_ALEX,
+                "roles": ["individual-therapist"],
+                "clients": [ALEX, SAM],
+                "reason": "coverage",
+            },
+            6,
+        ),
+    )
     assert REASON in read(api, f"/referrals/{rid}", SEES_ALEX).text
     assert (
         deliver(

@@ -81,8 +81,12 @@ def test_the_worklist_filters_by_organisation_type_and_coordinator(
     app: ReferralApplication, clock: Clock
 ) -> None:
     detox = sent(app, "detox")
-    psych = sent(app, "psychiatry", coordinator_id="coord-2",
-                 organization={"id": "org-psy", "name": "Psychiatry"})  # type: ignore[arg-type]  # fmt: skip
+    psych = sent(
+        app,
+        "psychiatry",
+        coordinator_id="coord-2",
+        organization={"id": "org-psy", "name": "Psychiatry"},
+    )  # type: ignore[arg-type]
     clock.advance(days=5)
     assert set(reasons(app)) == {str(detox), str(psych)}
     assert set(reasons(app, WorklistFilter(referral_type="psychiatry"))) == {str(psych)}
@@ -137,8 +141,13 @@ def test_detox_follow_up_counts_an_attended_visit_within_seven_and_thirty_days(
     follow_up = app.metrics(CTX.tenant, T0 - dt.timedelta(days=1), T0 + dt.timedelta(days=1))[
         "detox_follow_up"
     ]
-    assert follow_up == {"detox_completed": 1, "within_7_days": 0, "within_30_days": 1,
-                         "rate_7_days": 0.0, "rate_30_days": 1.0}  # fmt: skip
+    assert follow_up == {
+        "detox_completed": 1,
+        "within_7_days": 0,
+        "within_30_days": 1,
+        "rate_7_days": 0.0,
+        "rate_30_days": 1.0,
+    }
 
 
 def test_metrics_of_an_empty_period_have_no_rates(app: ReferralApplication) -> None:
