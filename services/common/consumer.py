@@ -8,21 +8,20 @@ fails the tracking insert (single-row tracking only moves forward) and is skippe
 cannot be parsed, whose reaction raises or whose events the store refuses goes to the dead-letter
 topic and the service's quarantine (consumer_quarantine.py, which also retries it on command),
 then its position is recorded so the partition moves on. PostgreSQL being down is retried with
-backoff, never skipped.
+backoff, never skipped; so is a broker that is down, failing or frozen (`_poll`).
 
-A record whose reaction saves nothing does not get a transaction of its own: its position is
-noted and written with the next record of the same partition that does save something (a later
-offset covers it), or at the end of a poll once `idle_flush_seconds` (default 1 s) have passed
-since the last such write, and when the consumer stops. Most records on a topic are of no
-interest to a given service, and one transaction each (or one per poll: a busy topic is polled
-in small batches) was most of a consumer's CPU. If the process dies first, those records are
-read again and react to nothing again (or, if the state changed meanwhile, react for the first
-time): still once in effect.
+A record whose reaction saves nothing gets no transaction of its own: its position is noted and
+written with the next record of its partition that saves something (a later offset covers it),
+at the end of a poll once `idle_flush_seconds` (default 1 s) have passed since the last such
+write, and when the consumer stops (one transaction per such record was most of a consumer's
+CPU). If the process dies first, those records are read again and react to nothing again (or,
+if the state changed meanwhile, for the first time): still once in effect.
 """
 
 from __future__ import annotations
 
 import signal
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from enum import StrEnum
@@ -31,28 +30,23 @@ from typing import Any
 
 import structlog
 from eventsourcing.application import ProcessingEvent
-from eventsourcing.persistence import (
-    IntegrityError,
-    InterfaceError,
-    OperationalError,
-    Tracking,
-)
+from eventsourcing.persistence import IntegrityError, Tracking
 from kafka import ConsumerRebalanceListener, KafkaConsumer
 from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
-from tenacity import (
-    RetryCallState,
-    Retrying,
-    retry_if_exception,
-    wait_exponential_jitter,
-)
+from tenacity import RetryCallState, Retrying, retry_if_exception, wait_exponential_jitter
 
 from contracts.envelope import parse_consumer_record
 from contracts.schemas import ContractId, ContractViolation
-from services.common.consumer_quarantine import ConsumerQuarantine
-from services.common.context import SYSTEM_ROLE, CommandContext, acting_as
+from services.common.consumer_quarantine import (
+    ConsumerQuarantine,
+    header,
+    is_transient,
+    reaction_context,
+    ref_of,
+)
+from services.common.context import acting_as
 from services.common.deadletter import DEADLETTER_TOPIC, DeadLetters, DeadLetterSink, reason_for
-from services.common.errors import Unavailable
 from services.common.inbound import InboundRecord, Reactions
 from services.common.kafka_access import kafka_access
 from services.common.settings import Settings
@@ -78,22 +72,6 @@ class _ReactAgain(Exception):
 
 def tracking_name(topic: str, partition: int) -> str:
     return f"{topic}:{partition}"
-
-
-def reaction_context(service: str, inbound: InboundRecord) -> CommandContext:
-    """Who a reaction acts as: the service's consumer, caused by the record it reacts to."""
-    return CommandContext(
-        actor_id=f"{service}-consumer",
-        actor_role=SYSTEM_ROLE,
-        tenant=inbound.tenant,
-        correlation_id=inbound.headers.get("ce_correlationid") or inbound.ce_id,
-        causation_id=inbound.ce_id,
-    )
-
-
-def is_transient(exc: BaseException) -> bool:
-    """Errors that go away by waiting: the database or the broker did not answer."""
-    return isinstance(exc, OperationalError | InterfaceError | Unavailable | KafkaError)
 
 
 class Consumer:
@@ -135,6 +113,8 @@ class Consumer:
         self._kafka_options = {"session_timeout_ms": 10_000, **(kafka_options or {})}
         self._kafka: Any = None
         self._stopping = False
+        self._stopped = threading.Event()  # ends a backoff wait early
+        self.broker_down_since: float | None = None  # while polls fail (monotonic), for readiness
         self._idle: dict[str, Tracking] = {}  # positions of records that saved nothing
         self._idle_flush_seconds = idle_flush_seconds
         self._flushed_at = float("-inf")
@@ -145,23 +125,22 @@ class Consumer:
             before_sleep=self._count_retry,
             reraise=True,
         )
+        # A broker that is down, failing or frozen is waited for, never a reason to exit.
+        self._broker_wait = Retrying(
+            retry=retry_if_exception(lambda exc: isinstance(exc, KafkaError)),
+            wait=wait_exponential_jitter(multiplier=0.1, max=max_backoff_s, jitter=0.1),
+            stop=lambda _state: self._stopping,
+            before_sleep=self._broker_unavailable,
+            sleep=self._pause,
+            retry_error_callback=lambda _state: None,  # stopped while waiting
+        )
 
     # -- lifecycle -------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Join the group; each assigned partition is positioned from PostgreSQL.
-
-        A broker that does not answer yet is waited for (with backoff, until stopped): a
-        consumer that gave up here would silently stop every reaction of its service.
-        """
-        for attempt in Retrying(
-            retry=retry_if_exception(lambda exc: isinstance(exc, KafkaError)),
-            wait=wait_exponential_jitter(multiplier=0.5, max=10),
-            before_sleep=lambda _: log.warning("consumer.broker_unreachable", service=self.service),
-            reraise=True,
-        ):
-            with attempt:
-                self._connect()
+        """Join the group (each assigned partition positioned from PostgreSQL), waiting for a
+        broker that does not answer yet: giving up would stop every reaction of the service."""
+        self._broker_wait(self._connect)
 
     def _connect(self) -> None:
         if self._deadletters is None:
@@ -182,6 +161,7 @@ class Consumer:
     def stop(self) -> None:
         """Finish the record in hand, then leave `run`."""
         self._stopping = True
+        self._stopped.set()
 
     def close(self) -> None:
         try:
@@ -207,7 +187,7 @@ class Consumer:
         """Process one poll's worth of records; returns how many were handled."""
         if self._kafka is None:
             self.start()
-        batch = self._kafka.poll(timeout_ms=self.poll_timeout_ms)
+        batch = self._poll() if self._kafka is not None else {}
         handled = 0
         next_offsets: dict[Any, OffsetAndMetadata] = {}
         for tp, records in batch.items():
@@ -222,6 +202,28 @@ class Consumer:
         if next_offsets:
             self._commit_hint(next_offsets)
         return handled
+
+    def _poll(self) -> dict[Any, list[Any]]:
+        """One poll, waiting out a broker that does not answer (`_broker_wait`): kafka-python
+        raises (KafkaConnectionError, ...) when it cannot reach the coordinator, as when the broker
+        stopped because its only log dir failed. It reconnects by itself, and every record handled
+        before is committed in PostgreSQL with its position: nothing to undo or redo."""
+        batch = self._broker_wait(self._kafka.poll, timeout_ms=self.poll_timeout_ms)
+        if self.broker_down_since is not None and batch is not None:
+            down_s = round(time.monotonic() - self.broker_down_since, 1)
+            log.info("consumer.broker_back", service=self.service, after_s=down_s)
+            self.broker_down_since = None
+        return batch or {}
+
+    def _pause(self, seconds: float) -> None:
+        self._stopped.wait(seconds)
+
+    def _broker_unavailable(self, state: RetryCallState) -> None:
+        self.retries += 1
+        if self.broker_down_since is None:
+            self.broker_down_since = time.monotonic()
+        exc = state.outcome.exception() if state.outcome else None
+        log.warning("consumer.broker_unavailable", service=self.service, error=type(exc).__name__)
 
     # -- one record ------------------------------------------------------------------------
 
@@ -248,14 +250,11 @@ class Consumer:
 
     def _passed_over(self, record: Any) -> bool:
         """True for a record of an event the reactions do not read (by its `ce_type` header)."""
-        for name, value in getattr(record, "headers", None) or ():
-            if name == "ce_type" and isinstance(value, bytes):
-                try:
-                    contract = ContractId.from_ce_type(value.decode())
-                except (ContractViolation, UnicodeDecodeError):
-                    return False  # parse it, and the dead-letter topic gets it
-                return contract.event not in self.reactions.events
-        return False  # no type: parse it, and the dead-letter topic gets it
+        try:  # no type, or one that is not a contract's: parse it, and the dead letters get it
+            contract = ContractId.from_ce_type(header(record, "ce_type") or "")
+        except ContractViolation:
+            return False
+        return contract.event not in self.reactions.events
 
     def flush_idle(self) -> None:
         """Write the noted positions of records that saved nothing (one transaction each)."""
@@ -289,15 +288,10 @@ class Consumer:
         with acting_as(reaction_context(self.service, inbound)):
             try:
                 aggregates = self.reactions.react(self.app, inbound)
-            except Exception as exc:
-                if is_transient(exc):
-                    raise
-                return self._deadletter(record, tracking, reason_for(exc))
-            try:
                 return self._record(tracking, aggregates, defer_idle=defer_idle)
             except _ReactAgain:
                 raise
-            except Exception as exc:  # the store refused what the reaction made (say, NUL)
+            except Exception as exc:  # the reaction raised, or the store refused its events (NUL)
                 if is_transient(exc):
                     raise
                 return self._deadletter(record, tracking, reason_for(exc))
@@ -336,13 +330,7 @@ class Consumer:
         self._retrying(self._deadletters.send, record, reason)
         if self._quarantine is not None:
             self._retrying(self._quarantine.record, record, reason)
-        log.warning(
-            "consumer.deadlettered",
-            topic=record.topic,
-            partition=record.partition,
-            offset=record.offset,
-            reason=reason.split(":", 1)[0],
-        )
+        log.warning("consumer.deadlettered", ref=ref_of(record), reason=reason.split(":", 1)[0])
         outcome = self._retrying(self._record, tracking, ())
         return Outcome.DEADLETTERED if outcome is Outcome.PROCESSED else outcome
 
@@ -366,12 +354,8 @@ class Consumer:
                 self._kafka.seek_to_beginning(tp)
             else:
                 self._kafka.seek(tp, last + 1)
-            log.info(
-                "consumer.positioned",
-                topic=tp.topic,
-                partition=tp.partition,
-                next_offset=None if last is None else last + 1,
-            )
+            at = None if last is None else last + 1
+            log.info("consumer.positioned", topic=tp.topic, partition=tp.partition, next_offset=at)
 
     def _commit_hint(self, offsets: dict[Any, OffsetAndMetadata]) -> None:
         try:
@@ -385,9 +369,8 @@ class _SeekToTracked(ConsumerRebalanceListener):  # type: ignore[misc]
         self.consumer = consumer
 
     def on_partitions_revoked(self, revoked: Any) -> None:
-        # Every record that saved something is committed in PostgreSQL; an idle position not yet
-        # written only makes the next owner read records that react to nothing once more.
-        pass
+        """Nothing to do: whatever saved something is committed in PostgreSQL (an idle position
+        not yet written makes the next owner read records that react to nothing once more)."""
 
     def on_partitions_assigned(self, assigned: Any) -> None:
         self.consumer.position_partitions(assigned)

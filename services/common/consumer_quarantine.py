@@ -16,11 +16,14 @@ from typing import Any
 
 import psycopg
 from eventsourcing.application import ProcessingEvent
-from eventsourcing.persistence import IntegrityError, Tracking
+from eventsourcing.persistence import IntegrityError, InterfaceError, OperationalError, Tracking
 from kafka import KafkaConsumer, TopicPartition
+from kafka.errors import KafkaError
 
 from services.common import quarantine
-from services.common.context import acting_as
+from services.common.context import SYSTEM_ROLE, CommandContext, acting_as
+from services.common.errors import Unavailable
+from services.common.inbound import InboundRecord
 from services.common.kafka_access import kafka_access
 from services.common.quarantine import Held
 from services.common.settings import Settings
@@ -28,11 +31,27 @@ from services.common.settings import Settings
 SOURCE = "consumer"
 
 
+def reaction_context(service: str, inbound: InboundRecord) -> CommandContext:
+    """Who a reaction acts as: the service's consumer, caused by the record it reacts to."""
+    return CommandContext(
+        actor_id=f"{service}-consumer",
+        actor_role=SYSTEM_ROLE,
+        tenant=inbound.tenant,
+        correlation_id=inbound.headers.get("ce_correlationid") or inbound.ce_id,
+        causation_id=inbound.ce_id,
+    )
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Errors that go away by waiting: the database or the broker did not answer."""
+    return isinstance(exc, OperationalError | InterfaceError | Unavailable | KafkaError)
+
+
 def ref_of(record: Any) -> str:
     return f"{record.topic}:{record.partition}:{record.offset}"
 
 
-def _header(record: Any, name: str) -> str | None:
+def header(record: Any, name: str) -> str | None:
     for key, value in getattr(record, "headers", None) or ():
         if key == name and isinstance(value, bytes):
             return value.decode("utf-8", "replace")
@@ -51,8 +70,8 @@ class ConsumerQuarantine(quarantine.StoreLink):
             SOURCE,
             ref_of(record),
             int(record.offset),
-            _header(record, "ce_subject"),
-            _header(record, "ce_type"),
+            header(record, "ce_subject"),
+            header(record, "ce_type"),
             reason,
         )
         try:
@@ -75,7 +94,6 @@ def retry_deadletters(
 ) -> dict[str, int]:
     """React again to the quarantined records (all, or `ref`); returns what happened."""
     from contracts.envelope import parse_consumer_record
-    from services.common.consumer import is_transient, reaction_context
 
     parse = parse or parse_consumer_record
     schema = str(getattr(app, "name", service))

@@ -23,6 +23,7 @@ from tests.integration.test_consumer_support import (
     app_class,
     echoed,
     ping,
+    poll_until,
     produce,
     schema,
     start_worker,
@@ -93,7 +94,7 @@ def test_every_record_takes_effect_exactly_once_although_the_consumer_is_killed_
 
 
 @pytest.mark.integration
-@pytest.mark.timeout(120)
+@pytest.mark.timeout(420)
 def test_a_poison_record_goes_to_the_deadletter_with_its_reason_and_the_partition_moves_on(
     kafka_bootstrap: str, database_url: str, topic: str, schema: str, tmp_path: Path
 ) -> None:
@@ -119,9 +120,9 @@ def test_a_poison_record_goes_to_the_deadletter_with_its_reason_and_the_partitio
         group_id=f"test-{uuid.uuid4().hex}",
     )
     try:
-        deadline = time.monotonic() + 60
-        while consumer.tracked_offset(topic, 0) != 2 and time.monotonic() < deadline:
-            consumer.poll_once()
+        poll_until(
+            consumer, lambda: consumer.tracked_offset(topic, 0) == 2, "the position past the poison"
+        )
     finally:
         consumer.close()
         app.close()

@@ -9,7 +9,6 @@ first, still unparseable, stays.
 
 from __future__ import annotations
 
-import time
 import uuid
 from dataclasses import replace
 from pathlib import Path
@@ -29,13 +28,14 @@ from tests.integration.test_consumer_support import (
     app_class,
     echoed,
     ping,
+    poll_until,
     schema,
     topic,
     write_registry,
 )
 
 __all__ = ["schema", "topic"]  # fixtures
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(420)]
 
 
 def with_header(record: Any, name: str, value: bytes) -> list[tuple[str, bytes]]:
@@ -78,9 +78,11 @@ def test_poison_on_a_topic_is_dead_lettered_kept_and_retried_after_a_fix(
         group_id=f"test-{uuid.uuid4().hex}",
     )
     try:
-        deadline = time.monotonic() + 60
-        while consumer.tracked_offset(topic, 0) != offsets[-1] and time.monotonic() < deadline:
-            consumer.poll_once()
+        poll_until(
+            consumer,
+            lambda: consumer.tracked_offset(topic, 0) == offsets[-1],
+            f"the consumer to record offset {offsets[-1]}, past both poison records",
+        )
     finally:
         consumer.close()
     try:

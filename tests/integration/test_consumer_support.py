@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,7 @@ from psycopg import sql
 
 from contracts.envelope import build_record, parse_consumer_record
 from contracts.schemas import SchemaRegistry
-from services.common.consumer import run_consumer
+from services.common.consumer import Consumer, run_consumer
 from services.common.events import name_events
 from services.common.inbound import InboundRecord
 from services.common.settings import Settings
@@ -137,6 +137,23 @@ def worker(config: dict[str, Any]) -> None:
         )
     finally:
         app.close()
+
+
+PAST_SECONDS = 300  # generous: a loaded machine is slow, a consumer that is stuck never gets there
+
+
+def poll_until(consumer: Consumer, done: Callable[[], object], what: str) -> None:
+    """Drive `consumer` until `done()` holds; fail saying `what` did not happen after PAST_SECONDS.
+
+    Waits on the condition itself (checked after every poll), never on a fixed time that a
+    loaded machine can overrun.
+    """
+    deadline = time.monotonic() + PAST_SECONDS
+    while not done():
+        assert time.monotonic() < deadline, (
+            f"{what}: not after {PAST_SECONDS} s ({consumer.counts})"
+        )
+        consumer.poll_once()
 
 
 # -- fixtures ----------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 from eventsourcing.domain import Aggregate, event
 from eventsourcing.persistence import OperationalError
 from kafka import TopicPartition
+from kafka.errors import KafkaConnectionError
 from kafka.consumer.fetcher import ConsumerRecord
 
 from contracts.envelope import build_record, parse_consumer_record
@@ -368,3 +370,40 @@ def test_idle_positions_are_written_at_most_once_a_second_and_when_the_consumer_
     consumer._kafka = None
     consumer.close()  # stopping writes what is noted
     assert app.process_recorder.max_tracking_id(tracking_name(TOPIC, 0)) == 5
+
+
+class BrokerGone(OneBatch):
+    """kafka-python's `poll` while the broker is stopped: it raises, then the broker is back."""
+
+    def __init__(self, records: list[Any], failures: int) -> None:
+        super().__init__(records)
+        self.failures = failures
+
+    def poll(self, timeout_ms: int) -> dict[Any, list[Any]]:
+        if self.failures:
+            self.failures -= 1
+            raise KafkaConnectionError("111 ECONNREFUSED")
+        return super().poll(timeout_ms)
+
+
+def test_a_broker_that_stops_answering_is_waited_for_and_each_record_is_saved_once_after(
+    registry: SchemaRegistry,
+) -> None:
+    consumer, app, letters = make_consumer(registry)
+    consumer._kafka = BrokerGone([ping_record(registry, offset=o, n=o + 1) for o in range(3)], 4)
+    assert consumer.poll_once() == 3  # waited out four failed polls, then read the batch
+    assert consumer.retries == 4 and consumer.broker_down_since is None
+    assert [e.originator_version for e in stored_events(app)] == [1, 1, 1] and letters.sent == []
+    assert app.process_recorder.max_tracking_id(tracking_name(TOPIC, 0)) == 2
+
+
+def test_a_consumer_stopped_while_the_broker_is_away_leaves_without_an_error(
+    registry: SchemaRegistry,
+) -> None:
+    consumer, _app, _ = make_consumer(registry)
+    consumer._kafka = BrokerGone([], failures=1_000_000)
+    stopper = threading.Timer(0.5, consumer.stop)  # SIGTERM, while the backoff waits
+    stopper.start()
+    consumer.run()  # returns: no exception, however long the broker had been away
+    stopper.join()
+    assert consumer.retries >= 3 and consumer.broker_down_since is not None
