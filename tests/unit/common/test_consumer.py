@@ -14,8 +14,8 @@ import pytest
 from eventsourcing.domain import Aggregate, event
 from eventsourcing.persistence import OperationalError
 from kafka import TopicPartition
-from kafka.errors import KafkaConnectionError
 from kafka.consumer.fetcher import ConsumerRecord
+from kafka.errors import KafkaConnectionError
 
 from contracts.envelope import build_record, parse_consumer_record
 from contracts.schemas import SchemaRegistry
