@@ -25,11 +25,11 @@ from services.common.access_log import Request as Asked
 from services.common.access_reads import AccessLogSource, AccessQuery, access_log_source
 from services.common.auth import Caller, Role, allow
 from services.common.errors import CareLedgerError, RuleBroken
+from services.common.fhir import FHIR_JSON
 
 DICOM = "http://dicom.nema.org/resources/ontology/DCM"
 RESTFUL = "http://hl7.org/fhir/restful-interaction"
 ACT_REASON = "http://terminology.hl7.org/CodeSystem/v3-ActReason"
-FHIR_JSON = "application/fhir+json"
 CSV_COLUMNS = (
     "timestamp",
     "service",

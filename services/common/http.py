@@ -26,6 +26,7 @@ from services.common.auth import TokenService
 from services.common.context import new_id
 from services.common.deadline import deadline
 from services.common.errors import CareLedgerError, RuleBroken
+from services.common.fhir import etag
 from services.common.guard import RequestGuard
 from services.common.idempotency import (
     IdempotencyMiddleware,
@@ -133,7 +134,7 @@ IfMatch = Annotated[int | None, Depends(parse_if_match)]
 
 
 def set_etag(response: Response, version: int) -> None:
-    response.headers["ETag"] = f'"{version}"'
+    response.headers["ETag"] = etag(version)
 
 
 def bearer_token(request: Request) -> str | None:

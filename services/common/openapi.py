@@ -12,8 +12,9 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from services.common.fhir import FHIR_JSON
+
 PROBLEM_JSON = "application/problem+json"
-FHIR_JSON = "application/fhir+json"
 ERRORS = {
     "400": "Bad request",
     "401": "No or bad bearer token",

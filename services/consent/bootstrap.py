@@ -12,7 +12,7 @@ from services.common.readstore import ReadStore
 from services.common.settings import Settings
 from services.common.store import build_application
 from services.consent import reactions
-from services.consent.api import router
+from services.consent.api import ROUTERS
 from services.consent.application import ConsentApplication
 from services.consent.projections import PROJECTIONS, PostgresDecisions
 from services.consent.records import HttpRecordLookup
@@ -73,14 +73,14 @@ def create_app(
     api = create_service_app(
         "consent",
         settings,
-        [router],
+        ROUTERS,
         description=DESCRIPTION,
         idempotency=idempotency,
     )
     install_access_log(
         api, "consent", consents
     )  # refusals and the compliance log; see compliance.md
-    api.state.consent = consents
+    api.state.application = consents
     api.router.on_shutdown.append(lambda: close_consents(consents))
     return api
 

@@ -10,25 +10,18 @@ from fhir.resources.R4B.auditevent import AuditEvent
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.consent import Consent
 
-ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
+from services.common.fhir import ACT_CODE, security_labels
+
 ACT_REASON = "http://terminology.hl7.org/CodeSystem/v3-ActReason"
-CONFIDENTIALITY = "http://terminology.hl7.org/CodeSystem/v3-Confidentiality"
 SCOPE = "http://terminology.hl7.org/CodeSystem/consentscope"
 CATEGORY_LOINC = "http://loinc.org"
 DICOM = "http://dicom.nema.org/resources/ontology/DCM"
 AUDIT_SUBTYPE = "http://hl7.org/fhir/restful-interaction"
 PARTICIPATION = "http://terminology.hl7.org/CodeSystem/v3-ParticipationType"
-EXTRA_SECURITY = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 DATA_CATEGORY = "https://careledger.example/fhir/CodeSystem/data-category"
 RECIPIENT_KIND = "https://careledger.example/fhir/CodeSystem/recipient-kind"
 PART2_POLICY = "https://www.ecfr.gov/current/title-42/chapter-I/subchapter-A/part-2"
 HIPAA_POLICY = "https://www.hhs.gov/hipaa/for-professionals/privacy/index.html"
-
-
-def security_coding(label: str) -> dict[str, str]:
-    """`R` is a confidentiality code; the others (42CFRPart2, ETH, PSY, ...) are ActCodes."""
-    system = CONFIDENTIALITY if label in ("R", "V", "N", "U", "L", "M") else ACT_CODE
-    return {"system": system, "code": label}
 
 
 def _reference(kind: str, ident: str | None, display: str | None = None) -> dict[str, Any]:
@@ -58,7 +51,7 @@ def _provision(data: Mapping[str, Any], start: Any = None, end: Any = None) -> d
     if data.get("purposes"):
         provision["purpose"] = [{"system": ACT_REASON, "code": p} for p in data["purposes"]]
     if data.get("labels"):
-        provision["securityLabel"] = [security_coding(label) for label in data["labels"]]
+        provision["securityLabel"] = security_labels(data["labels"])
     if data.get("categories"):
         provision["class"] = [{"system": DATA_CATEGORY, "code": c} for c in data["categories"]]
     nested = [_provision(p) for p in data.get("provisions") or ()]
@@ -89,7 +82,7 @@ def consent_resource(view: Mapping[str, Any], last_updated: dt.datetime | None =
     }
     meta: dict[str, Any] = {
         "versionId": str(view["version"]),
-        "security": [security_coding(label) for label in view["labels"]],
+        "security": security_labels(view["labels"]),
     }
     if last_updated is not None:
         meta["lastUpdated"] = last_updated.isoformat()
@@ -143,7 +136,7 @@ def disclosure_audit_event(row: Mapping[str, Any]) -> AuditEvent:
     resource = {
         "resourceType": "AuditEvent",
         "id": row["disclosure_id"],
-        "meta": {"security": [security_coding(label) for label in row["labels"]]},
+        "meta": {"security": security_labels(row["labels"])},
         "type": {"system": DICOM, "code": "110106", "display": "Export"},
         "subtype": [{"system": ACT_CODE, "code": "disclose", "display": "disclose"}],
         "action": "R",
@@ -156,7 +149,7 @@ def disclosure_audit_event(row: Mapping[str, Any]) -> AuditEvent:
             {
                 "what": {"reference": f"Patient/{row['person_id']}"},
                 "description": row["description"],
-                "securityLabel": [security_coding(label) for label in row["labels"]],
+                "securityLabel": security_labels(row["labels"]),
             }
         ],
     }

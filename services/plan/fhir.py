@@ -7,7 +7,6 @@ a note for staff and the partner it concerns; its free-text rationale never leav
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,6 +15,7 @@ from fhir.resources.R4B.careplan import CarePlan
 from fhir.resources.R4B.goal import Goal
 
 from services.common.errors import NotFound
+from services.common.fhir import as_json, searchset, security_labels
 from services.common.viewer import Access
 from services.plan.domain import Plan
 from services.plan.domain import policy as p
@@ -23,36 +23,13 @@ from services.plan.domain.formats import JOINT_FORMATS, SHIFT_REASONS
 from services.plan.domain.measures import MEASURES
 from services.plan.views import shown
 
-ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
-CONFIDENTIALITY = "http://terminology.hl7.org/CodeSystem/v3-Confidentiality"
 LOINC = "http://loinc.org"
 ACHIEVEMENT = "http://terminology.hl7.org/CodeSystem/goal-achievement"
-LABEL_DISPLAY = {
-    "R": (CONFIDENTIALITY, "restricted"),
-    "PSY": (ACT_CODE, "psychiatry disorder information sensitivity"),
-    "SDV": (ACT_CODE, "sexual assault, abuse, or domestic violence information sensitivity"),
-    "ETH": (ACT_CODE, "substance abuse information sensitivity"),
-    "42CFRPart2": (ACT_CODE, "42 CFR Part2"),
-    "HIV": (ACT_CODE, "HIV/AIDS information sensitivity"),
-}
 UNIT_TEXT = {
     "couple": "Couples therapy",
     "family": "Family therapy",
     "individual": "Individual therapy",
 }
-
-
-def _dump(model: Any) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(model.model_dump_json(exclude_none=True))
-    return data
-
-
-def security(labels: Sequence[str]) -> list[dict[str, str]]:
-    return [
-        {"system": LABEL_DISPLAY[label][0], "code": label, "display": LABEL_DISPLAY[label][1]}
-        for label in labels
-        if label in LABEL_DISPLAY
-    ]
 
 
 def _subject(plan: Plan, clients: Sequence[str]) -> tuple[dict[str, str], list[dict[str, Any]]]:
@@ -130,7 +107,7 @@ def care_plan(plan: Plan, reader: p.Reader) -> dict[str, Any]:
         "meta": {
             "versionId": str(plan.version),
             "lastUpdated": plan.modified_on.isoformat(),
-            "security": security(seen.labels),
+            "security": security_labels(seen.labels),
         },
         "contained": [*contained, care_team(plan)],
         "status": plan.status,
@@ -149,7 +126,7 @@ def care_plan(plan: Plan, reader: p.Reader) -> dict[str, Any]:
         "activity": activities or None,
         "note": notes or None,
     }
-    return _dump(CarePlan.model_validate(resource))
+    return as_json(CarePlan.model_validate(resource))
 
 
 def goal(plan: Plan, goal_id: str, reader: p.Reader) -> dict[str, Any]:
@@ -158,7 +135,7 @@ def goal(plan: Plan, goal_id: str, reader: p.Reader) -> dict[str, Any]:
     if found is None:
         raise NotFound(f"no goal {goal_id}")
     if p.plan_frame(reader) is not Access.FULL:
-        return _dump(Goal.model_validate(_goal_outline(plan, found)))
+        return as_json(Goal.model_validate(_goal_outline(plan, found)))
     subject, contained = _subject(plan, found["partners"])
     known = MEASURES.get(found["measure"])
     measure: dict[str, Any] = {"text": known.display if known else found["measure"]}
@@ -170,7 +147,7 @@ def goal(plan: Plan, goal_id: str, reader: p.Reader) -> dict[str, Any]:
         "meta": {
             "versionId": str(plan.version),
             "lastUpdated": plan.modified_on.isoformat(),
-            "security": security(["PSY"]),
+            "security": security_labels(["PSY"]),
         },
         "contained": contained or None,
         "lifecycleStatus": found["lifecycle_status"],
@@ -189,7 +166,7 @@ def goal(plan: Plan, goal_id: str, reader: p.Reader) -> dict[str, Any]:
         "note": [{"text": f"Baseline {found['baseline']:g} {found['unit']}"}],
         "addresses": None,
     }
-    return _dump(Goal.model_validate(resource))
+    return as_json(Goal.model_validate(resource))
 
 
 def _goal_outline(plan: Plan, found: dict[str, Any]) -> dict[str, Any]:
@@ -214,19 +191,5 @@ def search_bundle(
     links: Sequence[tuple[str, str]] = (),
 ) -> dict[str, Any]:
     """A searchset Bundle of CarePlans (one page of them, with `self`/`next` links)."""
-    bundle = {
-        "resourceType": "Bundle",
-        "type": "searchset",
-        "total": total,
-        "link": [{"relation": relation, "url": url} for relation, url in links] or None,
-        "entry": [
-            {
-                "fullUrl": f"{base_url}/fhir/CarePlan/{r['id']}",
-                "resource": r,
-                "search": {"mode": "match"},
-            }
-            for r in resources
-        ]
-        or None,
-    }
-    return _dump(Bundle.model_validate(bundle))
+    bundle = searchset(resources, total=total, links=links, full_url=f"{base_url}/fhir")
+    return as_json(Bundle.model_validate(bundle))

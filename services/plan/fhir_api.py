@@ -5,8 +5,7 @@ Every route reads through `reads.PlanReads`: the read policy and the access log 
 
 from __future__ import annotations
 
-import json
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import urlencode
 from uuid import UUID
 
@@ -14,19 +13,11 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 
 from services.common.access_http import asked
 from services.common.errors import RuleBroken
-from services.common.http import PageParams, set_etag
+from services.common.fhir import fhir_response
+from services.common.http import PageParams
 from services.plan import fhir
 from services.plan.access import Reader
 from services.plan.reads import PlanReads
-
-FHIR_JSON = "application/fhir+json"
-
-
-def fhir_response(resource: dict[str, Any], version: int | None = None) -> Response:
-    response = Response(json.dumps(resource), media_type=FHIR_JSON)
-    if version is not None:
-        set_etag(response, version)
-    return response
 
 
 def add_fhir_routes(router: APIRouter, reads: PlanReads) -> None:

@@ -13,9 +13,8 @@ from services.common.readstore import ReadStore
 from services.common.settings import Settings
 from services.common.store import build_application
 from services.referral import reactions
-from services.referral.api import router
+from services.referral.api import ROUTERS
 from services.referral.application import ReferralApplication
-from services.referral.fhir_api import router as fhir_router
 from services.referral.projections import PROJECTIONS, PostgresSummaries
 from services.referral.settings import ReferralSettings
 
@@ -75,14 +74,14 @@ def create_app(
     api = create_service_app(
         "referral",
         settings,
-        [router, fhir_router],
+        ROUTERS,
         description=DESCRIPTION,
         idempotency=idempotency,
     )
     install_access_log(
         api, "referral", referrals
     )  # refusals and the compliance log; see compliance.md
-    api.state.referrals = referrals
+    api.state.application = referrals
     api.router.on_shutdown.append(lambda: close_referrals(referrals))
     return api
 

@@ -5,7 +5,6 @@ Every view is validated by building the `fhir.resources` R4B model before it lea
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 from uuid import UUID
 
@@ -14,6 +13,7 @@ from fhir.resources.R4B.task import Task
 from pydantic import ValidationError
 
 from services.common.errors import RuleBroken
+from services.common.fhir import as_json, security_labels
 from services.referral.domain import REFERRAL_TYPES, Referral, State
 from services.referral.domain.vocabulary import OUTCOMES
 
@@ -21,8 +21,6 @@ BASE = "https://careledger.example/fhir"
 TYPE_SYSTEM = f"{BASE}/CodeSystem/referral-type"
 BUSINESS_STATUS_SYSTEM = f"{BASE}/CodeSystem/referral-business-status"
 OUTCOME_SYSTEM = f"{BASE}/CodeSystem/referral-outcome"
-ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
-CONFIDENTIALITY = "http://terminology.hl7.org/CodeSystem/v3-Confidentiality"
 _REQUEST_STATUS = {
     State.DRAFT: "draft",
     State.COMPLETED: "completed",
@@ -34,17 +32,11 @@ _REQUEST_STATUS = {
 }
 
 
-def _security(labels: list[str]) -> list[dict[str, str]]:
-    return [
-        {"system": CONFIDENTIALITY if label == "R" else ACT_CODE, "code": label} for label in labels
-    ]
-
-
 def _meta(referral: Referral) -> dict[str, Any]:
     return {
         "versionId": str(referral.version),
         "lastUpdated": referral.modified_on.isoformat(),
-        "security": _security(referral.security_labels),
+        "security": security_labels(referral.security_labels),
     }
 
 
@@ -57,11 +49,6 @@ def _subject(referral: Referral) -> dict[str, str]:
 def _owner(referral: Referral) -> dict[str, str] | None:
     org = referral.organization
     return {"reference": f"Organization/{org['id']}", "display": org["name"]} if org else None
-
-
-def _dump(model: Any) -> dict[str, Any]:
-    data: dict[str, Any] = model.model_dump(mode="json", exclude_none=True, by_alias=True)
-    return data
 
 
 def service_request(referral: Referral, *, clinical: bool = True) -> dict[str, Any]:
@@ -110,7 +97,7 @@ def service_request(referral: Referral, *, clinical: bool = True) -> dict[str, A
             else None
         ),
     }
-    return _dump(ServiceRequest.model_validate(_without_none(resource)))
+    return as_json(ServiceRequest.model_validate(_without_none(resource)))
 
 
 def task(referral: Referral, *, clinical: bool = True) -> dict[str, Any]:
@@ -166,7 +153,7 @@ def task(referral: Referral, *, clinical: bool = True) -> dict[str, Any]:
             else None
         ),
     }
-    return _dump(Task.model_validate(_without_none(resource)))
+    return as_json(Task.model_validate(_without_none(resource)))
 
 
 def _without_none(resource: dict[str, Any]) -> dict[str, Any]:
@@ -249,7 +236,3 @@ def _uuid(text: str | None) -> UUID | None:
         return UUID(text) if text else None
     except ValueError:
         return None
-
-
-def fhir_instant(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.UTC).isoformat()

@@ -5,34 +5,22 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Body, Depends, Path, Request, Response
+from fastapi import APIRouter, Body, Path, Request, Response
 from fastapi.responses import JSONResponse
 
-from services.common.auth import Caller, Role, allow
+from services.common.fhir import fhir_response
 from services.common.viewer import Access
 from services.referral import fhir
-from services.referral.api import READERS, IdempotencyKey, Referrals, keyed_id
+from services.referral.deps import EhrWriter, IdempotencyKey, Reader, Referrals, keyed_id
 from services.referral.domain import read_policy as rp
 from services.referral.reads import placed, read_one
 
 router = APIRouter(prefix="/fhir", tags=["fhir"])
-FHIR_JSON = "application/fhir+json"
-EHR_WRITERS = (Role.INTEGRATION, Role.COORDINATOR, Role.ADMIN)
 Version = Annotated[int, Path(ge=1, le=2**31 - 1, description="a version of the referral")]
 
 
 def _clinical(kind: rp.Kind) -> bool:
     return rp.clinical_text(kind) is Access.FULL
-
-
-def _resource(
-    body: dict[str, Any], version: int, status: int = 200, location: str | None = None
-) -> JSONResponse:
-    response = JSONResponse(body, status_code=status, media_type=FHIR_JSON)
-    response.headers["ETag"] = f'W/"{version}"'
-    if location:
-        response.headers["Location"] = location
-    return response
 
 
 @router.post(
@@ -43,7 +31,7 @@ def _resource(
 )
 def create_service_request(
     app: Referrals,
-    caller: Annotated[Caller, Depends(allow(*EHR_WRITERS))],
+    caller: EhrWriter,
     resource: Annotated[dict[str, Any], Body(description="a FHIR R4 ServiceRequest")],
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
@@ -53,11 +41,11 @@ def create_service_request(
     )
     referral = app.referral(caller.tenant, UUID(view["id"]))
     kind = placed(app, caller.reader, referral.plan_id, referral.client_id)
-    return _resource(
+    return fhir_response(
         fhir.service_request(referral, clinical=_clinical(kind)),
         referral.version,
-        201 if created else 200,
-        f"/fhir/ServiceRequest/{referral.id}/_history/{referral.version}",
+        status_code=201 if created else 200,
+        location=f"/fhir/ServiceRequest/{referral.id}/_history/{referral.version}",
     )
 
 
@@ -66,10 +54,10 @@ def read_service_request(
     request: Request,
     referral_id: UUID,
     app: Referrals,
-    caller: Annotated[Caller, Depends(allow(*READERS))],
+    caller: Reader,
 ) -> Response:
     referral, kind = read_one(request, app, referral_id, resource_type="ServiceRequest")
-    return _resource(fhir.service_request(referral, clinical=_clinical(kind)), referral.version)
+    return fhir_response(fhir.service_request(referral, clinical=_clinical(kind)), referral.version)
 
 
 @router.get("/ServiceRequest/{referral_id}/_history/{version}", response_class=JSONResponse)
@@ -78,12 +66,12 @@ def read_service_request_version(
     referral_id: UUID,
     version: Version,
     app: Referrals,
-    caller: Annotated[Caller, Depends(allow(*READERS))],
+    caller: Reader,
 ) -> Response:
     referral, kind = read_one(
         request, app, referral_id, version=version, resource_type="ServiceRequest"
     )
-    return _resource(fhir.service_request(referral, clinical=_clinical(kind)), referral.version)
+    return fhir_response(fhir.service_request(referral, clinical=_clinical(kind)), referral.version)
 
 
 @router.get("/Task/{referral_id}", response_class=JSONResponse)
@@ -91,10 +79,10 @@ def read_task(
     request: Request,
     referral_id: UUID,
     app: Referrals,
-    caller: Annotated[Caller, Depends(allow(*READERS))],
+    caller: Reader,
 ) -> Response:
     referral, kind = read_one(request, app, referral_id, resource_type="Task")
-    return _resource(fhir.task(referral, clinical=_clinical(kind)), referral.version)
+    return fhir_response(fhir.task(referral, clinical=_clinical(kind)), referral.version)
 
 
 @router.get("/Task/{referral_id}/_history/{version}", response_class=JSONResponse)
@@ -103,7 +91,7 @@ def read_task_version(
     referral_id: UUID,
     version: Version,
     app: Referrals,
-    caller: Annotated[Caller, Depends(allow(*READERS))],
+    caller: Reader,
 ) -> Response:
     referral, kind = read_one(request, app, referral_id, version=version, resource_type="Task")
-    return _resource(fhir.task(referral, clinical=_clinical(kind)), referral.version)
+    return fhir_response(fhir.task(referral, clinical=_clinical(kind)), referral.version)

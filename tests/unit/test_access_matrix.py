@@ -177,7 +177,7 @@ def seed_referral(client: TestClient) -> dict[str, str]:
         tenant=HOME,
         body=team,
     )
-    referrals = client.app.state.referrals  # type: ignore[attr-defined]
+    referrals = client.app.state.application  # type: ignore[attr-defined]
     system = CommandContext(actor_id="referral-consumer", actor_role="system", tenant=HOME)
     referrals.save_as(system, *reactions.react(referrals, record))
     body = referral_body(plan_id=plan_id)

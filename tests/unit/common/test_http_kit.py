@@ -67,9 +67,9 @@ def test_writes_and_reads_carry_the_version_as_etag(client: TestClient) -> None:
     created = client.post(
         "/notes", json={"client_id": "c1", "text": "x"}, headers=bearer("clinician")
     )
-    assert created.headers["etag"] == '"1"'
+    assert created.headers["etag"] == 'W/"1"'
     note_id = created.json()["id"]
-    assert client.get(f"/notes/{note_id}", headers=bearer("clinician")).headers["etag"] == '"1"'
+    assert client.get(f"/notes/{note_id}", headers=bearer("clinician")).headers["etag"] == 'W/"1"'
 
 
 def test_a_stale_if_match_is_a_412_and_changes_nothing(client: TestClient) -> None:
@@ -81,7 +81,7 @@ def test_a_stale_if_match_is_a_412_and_changes_nothing(client: TestClient) -> No
         json={"client_id": "c1", "text": "two"},
         headers={**bearer("clinician"), "If-Match": '"1"'},
     )
-    assert ok.status_code == 200 and ok.headers["etag"] == '"2"'
+    assert ok.status_code == 200 and ok.headers["etag"] == 'W/"2"'
     stale = client.post(
         f"/notes/{note_id}/amendments",
         json={"client_id": "c1", "text": "three"},

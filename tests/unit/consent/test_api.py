@@ -72,7 +72,7 @@ def active_part2_consent(client: TestClient) -> dict[str, Any]:
         f"/consents/{consent_id}/activation", headers={**CLINICIAN, "If-Match": '"1"'}
     )
     assert activated.status_code == 201, activated.text
-    assert activated.headers["ETag"] == '"2"'
+    assert activated.headers["ETag"] == 'W/"2"'
     return dict(activated.json())
 
 
@@ -243,6 +243,8 @@ def test_fhir_consent_and_its_versions_validate(client: TestClient) -> None:
     consent = active_part2_consent(client)
     current = client.get(f"/fhir/Consent/{consent['consent_id']}", headers=CLINICIAN)
     assert Consent.model_validate_json(current.text).status == "active"
+    version = Consent.model_validate_json(current.text).meta.versionId
+    assert current.headers["ETag"] == f'W/"{version}"'
     first = client.get(f"/fhir/Consent/{consent['consent_id']}/_history/1", headers=CLINICIAN)
     assert Consent.model_validate_json(first.text).status == "draft"
     assert (

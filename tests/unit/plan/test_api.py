@@ -21,10 +21,10 @@ def test_creating_a_plan_answers_201_with_etag_and_location(client: TestClient):
     created = client.post("/plans", json=plan_body(), headers=headers())
     assert created.status_code == 201
     plan_id = created.json()["plan_id"]
-    assert created.headers["ETag"] == '"1"'
+    assert created.headers["ETag"] == 'W/"1"'
     assert created.headers["Location"] == f"/plans/{plan_id}"
     read = client.get(f"/plans/{plan_id}", headers=headers("coordinator"))
-    assert (read.status_code, read.headers["ETag"]) == (200, '"1"')
+    assert (read.status_code, read.headers["ETag"]) == (200, 'W/"1"')
     assert read.json()["status"] == "draft"
 
 
@@ -44,7 +44,7 @@ def test_coordinators_write_scheduling_and_read(client: TestClient):
     changed = client.patch(
         f"/plans/{plan_id}/schedule", json={"cadence_weeks": 2}, headers=headers("coordinator")
     )
-    assert (changed.status_code, changed.headers["ETag"]) == (200, '"3"')
+    assert (changed.status_code, changed.headers["ETag"]) == (200, 'W/"3"')
     assert client.get("/worklists/reviews-due", headers=headers("coordinator")).status_code == 200
 
 
@@ -81,7 +81,7 @@ def test_a_stale_if_match_is_412_and_a_current_one_succeeds(client: TestClient):
     fresh = client.post(
         f"/plans/{plan_id}/goals", json=goal_body(), headers=headers(**{"If-Match": '"2"'})
     )
-    assert (fresh.status_code, fresh.headers["ETag"]) == (201, '"3"')
+    assert (fresh.status_code, fresh.headers["ETag"]) == (201, 'W/"3"')
 
 
 @pytest.mark.parametrize(
@@ -196,7 +196,7 @@ def test_version_and_at_return_the_plan_as_it_was(client: TestClient):
     plan_id = active_plan(client)
     at = client.get(f"/plans/{plan_id}/history", headers=headers()).json()["items"][0]["timestamp"]
     old = client.get(f"/plans/{plan_id}?version=1", headers=headers())
-    assert (old.json()["status"], old.headers["ETag"]) == ("draft", '"1"')
+    assert (old.json()["status"], old.headers["ETag"]) == ("draft", 'W/"1"')
     then = client.get(f"/plans/{plan_id}", params={"at": at}, headers=headers())
     assert then.json()["status"] == "draft"
     assert client.get(f"/plans/{plan_id}?version=9", headers=headers()).status_code == 404

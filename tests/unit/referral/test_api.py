@@ -19,7 +19,7 @@ def api(app: ReferralApplication) -> Api:
 def created(api: Api, **overrides: Any) -> dict[str, Any]:
     response = api.post("/referrals", json=referral_body(**overrides))
     assert response.status_code == 201, response.text
-    assert response.headers["ETag"] == '"1"'
+    assert response.headers["ETag"] == 'W/"1"'
     body: dict[str, Any] = response.json()
     return body
 
@@ -78,6 +78,23 @@ def test_a_stale_if_match_is_a_412(api: Api) -> None:
     rid = created(api)["id"]
     response = api.post(f"/referrals/{rid}/cancel", headers={"If-Match": '"5"'})
     assert response.status_code == 412
+
+
+def test_if_match_takes_the_etag_as_read_now_and_in_the_strong_form_sent_before(api: Api) -> None:
+    rid = created(api)["id"]
+    read = api.get(f"/referrals/{rid}")
+    fhir = api.get(f"/fhir/ServiceRequest/{rid}")
+    assert read.headers["ETag"] == fhir.headers["ETag"] == 'W/"1"'
+    revised = api.post(
+        f"/referrals/{rid}/revise",
+        json={k: v for k, v in referral_body(reason="asked again").items() if k != "plan_id"},
+        headers={"If-Match": read.headers["ETag"]},
+    )
+    assert (revised.status_code, revised.headers["ETag"]) == (200, 'W/"2"')
+    cancelled = api.post(f"/referrals/{rid}/cancel", headers={"If-Match": '"2"'})
+    assert (cancelled.status_code, cancelled.headers["ETag"]) == (200, 'W/"3"')
+    stale = api.post(f"/referrals/{rid}/mark-entered-in-error", headers={"If-Match": 'W/"2"'})
+    assert stale.status_code == 412
 
 
 def test_the_whole_loop_runs_over_http_and_the_history_says_who_when_and_why(api: Api) -> None:
@@ -164,7 +181,7 @@ def test_metrics_need_a_valid_period(api: Api) -> None:
 def test_a_keyed_referral_id_is_never_shared_by_callers_whose_joined_ids_look_alike() -> None:
     from types import SimpleNamespace
 
-    from services.referral.api import keyed_id
+    from services.referral.deps import keyed_id
 
     first = keyed_id(SimpleNamespace(tenant="a", sub="b/c"), "k")  # type: ignore[arg-type]
     second = keyed_id(SimpleNamespace(tenant="a/b", sub="c"), "k")  # type: ignore[arg-type]

@@ -1,0 +1,129 @@
+"""Consent directives: record, read, history, and each change of status."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+
+from services.common.http import PageParams
+from services.consent.deps import Consents, IfMatch, Reader, Writer, sent
+from services.consent.reads import CONSENT, logged
+from services.consent.schemas import ConsentIn, ExpiryIn, RevocationIn
+
+router = APIRouter(tags=["consents"])
+
+
+@router.post("/consents", status_code=201)
+def create_consent(
+    body: ConsentIn, response: Response, app: Consents, caller: Writer
+) -> dict[str, Any]:
+    """Record a consent directive; a Part 2 consent missing elements is a 422 naming each."""
+    return sent(response, app.create_consent(terms=body.terms(), ctx=caller.ctx))
+
+
+@router.get("/consents/{consent_id}")
+def get_consent(
+    request: Request, consent_id: str, response: Response, app: Consents, caller: Reader
+) -> dict[str, Any]:
+    view = app.get_consent(consent_id, caller.tenant)
+    logged(request, CONSENT, [view])
+    return sent(response, view)
+
+
+@router.get("/consents/{consent_id}/history")
+def consent_history(
+    request: Request, consent_id: str, app: Consents, caller: Reader
+) -> dict[str, Any]:
+    """Every event of the consent: type, version, when, who (actor, role) and body."""
+    view = app.get_consent(consent_id, caller.tenant)
+    events = app.consent_history(consent_id, caller.tenant)
+    logged(request, CONSENT, [view])
+    return {"consent_id": consent_id, "events": events}
+
+
+@router.get("/persons/{person_id}/consents")
+def consents_of_person(
+    request: Request, person_id: str, app: Consents, caller: Reader, page: PageParams
+) -> dict[str, Any]:
+    views = [c.view() for c in app.consents_of(caller.tenant, person_id)]
+    answer = page.slice(views)
+    logged(request, CONSENT, answer["items"], clients=[person_id])
+    return answer
+
+
+@router.post("/consents/{consent_id}/activation", status_code=201)
+def activate(
+    consent_id: str, response: Response, app: Consents, caller: Writer, if_match: IfMatch
+) -> dict[str, Any]:
+    return sent(
+        response,
+        app.change_consent(consent_id, "activate", ctx=caller.ctx, expected_version=if_match),
+    )
+
+
+@router.post("/consents/{consent_id}/rejection", status_code=201)
+def reject(
+    consent_id: str, response: Response, app: Consents, caller: Writer, if_match: IfMatch
+) -> dict[str, Any]:
+    return sent(
+        response,
+        app.change_consent(consent_id, "reject", ctx=caller.ctx, expected_version=if_match),
+    )
+
+
+@router.post("/consents/{consent_id}/revocation", status_code=201)
+def revoke(
+    consent_id: str,
+    body: RevocationIn,
+    response: Response,
+    app: Consents,
+    caller: Writer,
+    if_match: IfMatch,
+) -> dict[str, Any]:
+    """Revoke the whole consent, or only `recipient_id` of a multi-party consent."""
+    return sent(
+        response,
+        app.change_consent(
+            consent_id,
+            "revoke",
+            ctx=caller.ctx,
+            expected_version=if_match,
+            on=body.on,
+            in_writing=body.in_writing,
+            recipient_id=body.recipient_id,
+        ),
+    )
+
+
+@router.post("/consents/{consent_id}/entered-in-error", status_code=201)
+def enter_in_error(
+    consent_id: str, response: Response, app: Consents, caller: Writer, if_match: IfMatch
+) -> dict[str, Any]:
+    """Mark a directive recorded by mistake; it never applies again, its history stays."""
+    return sent(
+        response,
+        app.change_consent(consent_id, "enter-in-error", ctx=caller.ctx, expected_version=if_match),
+    )
+
+
+@router.post("/consents/{consent_id}/expiry", status_code=201)
+def expire(
+    consent_id: str,
+    body: ExpiryIn,
+    response: Response,
+    app: Consents,
+    caller: Writer,
+    if_match: IfMatch,
+) -> dict[str, Any]:
+    return sent(
+        response,
+        app.change_consent(
+            consent_id,
+            "expire",
+            ctx=caller.ctx,
+            expected_version=if_match,
+            on=body.on,
+            expiry_event=body.expiry_event,
+        ),
+    )
