@@ -77,6 +77,7 @@ from contracts.envelope import event_id  # noqa: E402
 from services.common.auth import TokenService  # noqa: E402
 from services.common.context import CommandContext  # noqa: E402
 from services.common.settings import Settings, load_settings  # noqa: E402
+from services.plan.domain.commands import RecordMeasurement  # noqa: E402
 from services.stack.state import StackInfo, read_stack_info  # noqa: E402
 
 TENANT = "practice-load"
@@ -389,7 +390,11 @@ def app_baseline(svc: Service, settings: Settings, count: int) -> dict[str, Any]
             own = svc.plans[k::n]
             plan = uuid.UUID(own[(i // n) % len(own)])
             fields = {**measurement(i), "taken_on": dt.date(2026, 3, 2)}
-            per_client[k].append(lambda p=plan, f=fields: plans.record_measurement(p, ctx=ctx, **f))  # type: ignore[misc]
+            per_client[k].append(
+                lambda p=plan, f=fields: plans.record_measurement(  # type: ignore[misc]
+                    ctx=ctx, plan_id=p, command=RecordMeasurement(**f)
+                )
+            )
     elif svc.name == "consent":
         from services.consent.bootstrap import build_consents, close_consents
         from services.consent.domain.terms import DecisionRequest, Recipient

@@ -23,6 +23,15 @@ from services.common.context import CommandContext
 from services.common.events import decode_state
 from services.common.store import build_application
 from services.plan.application import PlanApplication
+from services.plan.domain.commands import (
+    AddGoal,
+    ChangeStatus,
+    CreatePlan,
+    RecordMeasurement,
+    RecordReview,
+    RecordSession,
+    ShiftFormat,
+)
 
 A, B, CLINICIAN = "client-a", "client-b", "clin-1"
 PLAN = {
@@ -76,16 +85,24 @@ SHIFT = {
 def stored_plan_events() -> list[dict[str, Any]]:
     app: PlanApplication = build_application(PlanApplication, None)
     ctx = CommandContext(actor_id=CLINICIAN, actor_role="clinician", tenant="bench")
-    plan_id = UUID(app.create_plan(ctx=ctx, **PLAN)["plan_id"])
-    app.change_status(plan_id, status="active", ctx=ctx)
-    app.add_goal(plan_id, ctx=ctx, **GOAL)
-    app.record_session(plan_id, ctx=ctx, **SESSION)
-    app.record_session(plan_id, ctx=ctx, **ALONE)
+    plan_id = UUID(app.create_plan(ctx=ctx, command=CreatePlan(**PLAN))["plan_id"])
+    app.change_status(ctx=ctx, plan_id=plan_id, command=ChangeStatus(status="active"))
+    app.add_goal(ctx=ctx, plan_id=plan_id, command=AddGoal(**GOAL))
+    app.record_session(ctx=ctx, plan_id=plan_id, command=RecordSession(**SESSION))
+    app.record_session(ctx=ctx, plan_id=plan_id, command=RecordSession(**ALONE))
     app.record_measurement(
-        plan_id, ctx=ctx, partner_id=A, measure="phq-9", items=[1] * 9, taken_on=dt.date(2026, 1, 9)
+        ctx=ctx,
+        plan_id=plan_id,
+        command=RecordMeasurement(
+            partner_id=A, measure="phq-9", items=[1] * 9, taken_on=dt.date(2026, 1, 9)
+        ),
     )
-    app.shift_format(plan_id, ctx=ctx, **SHIFT)
-    app.record_review(plan_id, ctx=ctx, held_on=dt.date(2026, 2, 2), next_mix={"individual": 2})
+    app.shift_format(ctx=ctx, plan_id=plan_id, command=ShiftFormat(**SHIFT))
+    app.record_review(
+        ctx=ctx,
+        plan_id=plan_id,
+        command=RecordReview(held_on=dt.date(2026, 2, 2), next_mix={"individual": 2}),
+    )
     return [
         {
             "stored_topic": n.topic,

@@ -13,6 +13,25 @@ from services.common.store import CareApplication, check_version
 from services.plan.agreements import AgreementCheck, InMemoryAgreements
 from services.plan.domain import Plan
 from services.plan.domain.care_team import require_team_manager
+from services.plan.domain.commands import (
+    AddGoal,
+    AssignClinician,
+    BreakGlass,
+    ChangeClinicianRoles,
+    ChangeGoalStatus,
+    ChangeSchedule,
+    ChangeStatus,
+    CreatePlan,
+    RecordMeasurement,
+    RecordReadiness,
+    RecordReview,
+    RecordSession,
+    RemoveClinician,
+    ResolveConfidence,
+    ReviewBreakGlass,
+    ReviseGoal,
+    ShiftFormat,
+)
 from services.plan.domain.policy import Kind, Reader
 from services.plan.domain.sharing import confidence_due, needs_agreement
 from services.plan.domain.worklists import (
@@ -25,6 +44,7 @@ from services.plan.projections import InMemorySummaries, SummarySource
 from services.plan.views import history_view, plan_view
 
 Result = dict[str, Any]
+Version = int | None  # the version a change expects (If-Match); None: whatever it is now
 # Sees every data class: for in-process reads (tests, demo), never for an HTTP caller.
 SYSTEM_READER = Reader(Kind.COMPLIANCE, frozenset(), frozenset())
 
@@ -41,255 +61,218 @@ class PlanApplication(CareApplication):
         # No agreement is in force until the composition root connects the consent service.
         self.agreements: AgreementCheck = InMemoryAgreements()
 
-    # ---- commands ----------------------------------------------------------------------
-
-    def create_plan(self, *, ctx: CommandContext, **fields: Any) -> Result:
+    def create_plan(self, *, ctx: CommandContext, command: CreatePlan) -> Result:
         """Open a draft plan for a client unit; returns its id and version."""
-        plan = Plan.create(tenant=ctx.tenant, **fields)
+        plan = Plan.create(tenant=ctx.tenant, command=command)
         self.save_as(ctx, plan)
         return {"plan_id": str(plan.id), "version": plan.version}
 
     def change_status(
         self,
-        plan_id: UUID,
         *,
-        status: str,
-        reason: str | None = None,
         ctx: CommandContext,
-        expected_version: int | None = None,
+        plan_id: UUID,
+        command: ChangeStatus,
+        expected_version: Version = None,
     ) -> Result:
         """Activate, hold, complete, revoke or mark entered-in-error."""
-        return self._change(
-            plan_id, ctx, expected_version, lambda p: p.change_status(status, reason=reason)
-        )
+        return self._change(ctx, plan_id, expected_version, lambda p: p.change_status(command))
 
     def change_schedule(
         self,
-        plan_id: UUID,
         *,
         ctx: CommandContext,
-        expected_version: int | None = None,
-        **schedule: Any,
+        plan_id: UUID,
+        command: ChangeSchedule,
+        expected_version: Version = None,
     ) -> Result:
         """Change cadence, review interval or next review date (coordinators may)."""
-        return self._change(plan_id, ctx, expected_version, lambda p: p.change_schedule(**schedule))
+        return self._change(ctx, plan_id, expected_version, lambda p: p.change_schedule(command))
 
     def add_goal(
         self,
-        plan_id: UUID,
         *,
         ctx: CommandContext,
-        expected_version: int | None = None,
-        **goal: Any,
+        plan_id: UUID,
+        command: AddGoal,
+        expected_version: Version = None,
     ) -> Result:
+        """Add a goal; returns its id."""
         return self._change(
-            plan_id, ctx, expected_version, lambda p: {"goal_id": p.add_goal(**goal)}
+            ctx, plan_id, expected_version, lambda p: {"goal_id": p.add_goal(command)}
         )
 
     def revise_goal(
         self,
-        plan_id: UUID,
-        goal_id: str,
         *,
         ctx: CommandContext,
-        expected_version: int | None = None,
-        **changes: Any,
+        plan_id: UUID,
+        command: ReviseGoal,
+        expected_version: Version = None,
     ) -> Result:
-        return self._change(
-            plan_id, ctx, expected_version, lambda p: p.revise_goal(goal_id, **changes)
-        )
+        """Revise the fields of a goal that the command gives."""
+        return self._change(ctx, plan_id, expected_version, lambda p: p.revise_goal(command))
 
     def change_goal_status(
         self,
-        plan_id: UUID,
-        goal_id: str,
         *,
-        status: str,
-        reason: str | None = None,
         ctx: CommandContext,
-        expected_version: int | None = None,
+        plan_id: UUID,
+        command: ChangeGoalStatus,
+        expected_version: Version = None,
     ) -> Result:
-        return self._change(
-            plan_id,
-            ctx,
-            expected_version,
-            lambda p: p.change_goal_status(goal_id, status, reason=reason),
-        )
+        """Move a goal through its lifecycle."""
+        return self._change(ctx, plan_id, expected_version, lambda p: p.change_goal_status(command))
 
     def record_measurement(
         self,
-        plan_id: UUID,
         *,
         ctx: CommandContext,
-        expected_version: int | None = None,
-        **measurement: Any,
+        plan_id: UUID,
+        command: RecordMeasurement,
+        expected_version: Version = None,
     ) -> Result:
-        def record(plan: Plan) -> Result:
-            measurement_id, alerts = plan.record_measurement(**measurement)
-            return {"measurement_id": measurement_id, "alerts": [a["kind"] for a in alerts]}
+        """Record a measurement; returns its id and the kinds of the alerts it raised."""
 
-        return self._change(plan_id, ctx, expected_version, record)
+        def record(plan: Plan) -> Result:
+            measurement_id, alerts = plan.record_measurement(command)
+            return {"measurement_id": measurement_id, "alerts": alerts}
+
+        return self._change(ctx, plan_id, expected_version, record)
 
     def record_session(
         self,
-        plan_id: UUID,
         *,
         ctx: CommandContext,
-        expected_version: int | None = None,
-        **session: Any,
+        plan_id: UUID,
+        command: RecordSession,
+        expected_version: Version = None,
     ) -> Result:
         """Record a session; an individual one in couples work under the agreement in force."""
 
         def record(plan: Plan) -> Result:
             agreement = None
-            if needs_agreement(plan.unit_kind, str(session.get("format"))):
+            if needs_agreement(plan.unit_kind, command.format):
+                by, correlation_id = ctx.actor_id, ctx.correlation_id
                 agreement = self.agreements.in_force(
-                    ctx.tenant,
-                    plan.member_ids,
-                    on_behalf_of=ctx.actor_id,
-                    correlation_id=ctx.correlation_id,
+                    ctx.tenant, plan.member_ids, on_behalf_of=by, correlation_id=correlation_id
                 )
-            return {"session_id": plan.record_session(**session, agreement=agreement)}
+            return {"session_id": plan.record_session(command, agreement)}
 
-        return self._change(plan_id, ctx, expected_version, record)
+        return self._change(ctx, plan_id, expected_version, record)
 
     def resolve_confidence(
         self,
-        plan_id: UUID,
-        session_id: str,
         *,
         ctx: CommandContext,
-        expected_version: int | None = None,
-        outcome: str,
-        resolved_on: dt.date,
+        plan_id: UUID,
+        command: ResolveConfidence,
+        expected_version: Version = None,
     ) -> Result:
         """Mark a confidence held until a share-by date as shared or no longer held."""
-        return self._change(
-            plan_id,
-            ctx,
-            expected_version,
-            lambda p: p.resolve_confidence(
-                session_id=session_id, outcome=outcome, resolved_on=resolved_on
-            ),
-        )
+        return self._change(ctx, plan_id, expected_version, lambda p: p.resolve_confidence(command))
 
     def record_readiness(
         self,
-        plan_id: UUID,
         *,
         ctx: CommandContext,
-        expected_version: int | None = None,
-        **decision: Any,
+        plan_id: UUID,
+        command: RecordReadiness,
+        expected_version: Version = None,
     ) -> Result:
+        """Record whether the criteria to resume joint work are met; returns the decision id."""
         return self._change(
-            plan_id,
-            ctx,
-            expected_version,
-            lambda p: {"decision_id": p.record_readiness(**decision)},
+            ctx, plan_id, expected_version, lambda p: {"decision_id": p.record_readiness(command)}
         )
 
     def shift_format(
         self,
-        plan_id: UUID,
         *,
         ctx: CommandContext,
-        expected_version: int | None = None,
-        **shift: Any,
+        plan_id: UUID,
+        command: ShiftFormat,
+        expected_version: Version = None,
     ) -> Result:
+        """Shift the format mix; returns the shift id."""
         return self._change(
-            plan_id, ctx, expected_version, lambda p: {"shift_id": p.shift_format(**shift)}
+            ctx, plan_id, expected_version, lambda p: {"shift_id": p.shift_format(command)}
         )
 
     def record_review(
         self,
-        plan_id: UUID,
         *,
         ctx: CommandContext,
-        expected_version: int | None = None,
-        **review: Any,
+        plan_id: UUID,
+        command: RecordReview,
+        expected_version: Version = None,
     ) -> Result:
+        """Record a review; returns its id."""
         return self._change(
-            plan_id, ctx, expected_version, lambda p: {"review_id": p.record_review(**review)}
+            ctx, plan_id, expected_version, lambda p: {"review_id": p.record_review(command)}
         )
 
     def assign_clinician(
         self,
-        plan_id: UUID,
         *,
         ctx: CommandContext,
-        expected_version: int | None = None,
-        **assignment: Any,
+        plan_id: UUID,
+        command: AssignClinician,
+        expected_version: Version = None,
     ) -> Result:
         """Add a clinician to the plan's care team (its lead or a coordinator may)."""
         return self._team_change(
-            plan_id, ctx, expected_version, lambda p: p.assign_clinician(**assignment)
+            ctx, plan_id, expected_version, lambda p: p.assign_clinician(command)
         )
 
     def change_clinician_roles(
         self,
-        plan_id: UUID,
-        clinician_id: str,
         *,
         ctx: CommandContext,
-        expected_version: int | None = None,
-        **change: Any,
+        plan_id: UUID,
+        command: ChangeClinicianRoles,
+        expected_version: Version = None,
     ) -> Result:
         """Change a team member's roles and the clients they serve."""
         return self._team_change(
-            plan_id,
-            ctx,
-            expected_version,
-            lambda p: p.change_clinician_roles(clinician_id, **change),
+            ctx, plan_id, expected_version, lambda p: p.change_clinician_roles(command)
         )
 
     def remove_clinician(
         self,
-        plan_id: UUID,
-        clinician_id: str,
         *,
-        reason: str,
         ctx: CommandContext,
-        expected_version: int | None = None,
+        plan_id: UUID,
+        command: RemoveClinician,
+        expected_version: Version = None,
     ) -> Result:
         """Take a clinician off the care team."""
         return self._team_change(
-            plan_id,
-            ctx,
-            expected_version,
-            lambda p: p.remove_clinician(clinician_id, reason=reason),
+            ctx, plan_id, expected_version, lambda p: p.remove_clinician(command)
         )
 
-    def break_glass(self, plan_id: UUID, *, justification: str, ctx: CommandContext) -> Result:
+    def break_glass(self, *, ctx: CommandContext, plan_id: UUID, command: BreakGlass) -> Result:
         """Emergency access for the calling clinician, who is not on the care team."""
         plan: Plan = self.load(Plan, plan_id, ctx.tenant)
-        grant = plan.grant_emergency_access(
-            clinician_id=ctx.actor_id, justification=justification, now=dt.datetime.now(dt.UTC)
-        )
+        now = dt.datetime.now(dt.UTC)
+        grant = plan.grant_emergency_access(command, clinician_id=ctx.actor_id, now=now)
         self.save_as(ctx, plan)
-        return {
-            "plan_id": str(plan.id),
-            "version": plan.version,
-            "grant_id": grant["grant_id"],
-            "until": grant["until"],
-        }
+        granted = {"grant_id": grant["grant_id"], "until": grant["until"]}
+        return {"plan_id": str(plan.id), "version": plan.version, **granted}
 
     def review_break_glass(
         self,
-        plan_id: UUID,
-        grant_id: str,
         *,
-        finding: str,
         ctx: CommandContext,
-        expected_version: int | None = None,
+        plan_id: UUID,
+        command: ReviewBreakGlass,
+        expected_version: Version = None,
     ) -> Result:
         """Close a break-glass grant's compliance review."""
         return self._change(
-            plan_id,
             ctx,
+            plan_id,
             expected_version,
-            lambda p: p.review_emergency_access(
-                grant_id, finding=finding, reviewed_by=ctx.actor_id
-            ),
+            lambda p: p.review_emergency_access(command, reviewed_by=ctx.actor_id),
         )
 
     def open_grants(self, tenant: str) -> list[Result]:
@@ -303,8 +286,8 @@ class PlanApplication(CareApplication):
 
     def _team_change(
         self,
-        plan_id: UUID,
         ctx: CommandContext,
+        plan_id: UUID,
         expected_version: int | None,
         command: Callable[[Plan], None],
     ) -> Result:
@@ -312,12 +295,12 @@ class PlanApplication(CareApplication):
             require_team_manager(plan, ctx.actor_id, ctx.actor_role)
             command(plan)
 
-        return self._change(plan_id, ctx, expected_version, checked)
+        return self._change(ctx, plan_id, expected_version, checked)
 
     def _change(
         self,
-        plan_id: UUID,
         ctx: CommandContext,
+        plan_id: UUID,
         expected_version: int | None,
         command: Callable[[Plan], Result | None],
     ) -> Result:

@@ -16,6 +16,7 @@ from services.common.errors import NotFound
 from services.common.inbound import InboundRecord
 from services.plan.application import PlanApplication
 from services.plan.domain import Plan
+from services.plan.domain.commands import NoteReferral
 
 topics: Sequence[str] = ("careledger.referral",)
 
@@ -38,9 +39,11 @@ def react(app: PlanApplication, record: InboundRecord) -> list[Any]:
         return []
     outcome = record.body.get("outcome")
     noted = plan.note_referral(
-        record_id=record.ce_id,
-        referral_id=str(record.body.get("id") or record.subject),
-        stage=stage,
-        outcome=str(outcome) if outcome else None,
+        NoteReferral(
+            record_id=record.ce_id,
+            referral_id=str(record.body.get("id") or record.subject),
+            stage=stage,
+            outcome=str(outcome) if outcome else None,
+        )
     )
     return [plan] if noted else []

@@ -7,7 +7,7 @@ The literal value sets mirror the domain's tuples; a unit test keeps them equal.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -270,8 +270,3 @@ class CommandResult(BaseModel):
     model_config = ConfigDict(extra="allow")
     plan_id: str
     version: int
-
-
-def command_fields(model: BaseModel) -> dict[str, Any]:
-    """A request model as keyword arguments of an application command (nested as dicts)."""
-    return model.model_dump(exclude_unset=False)

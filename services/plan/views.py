@@ -16,8 +16,8 @@ from typing import Any
 from services.common.viewer import Access, without
 from services.plan.domain import Plan
 from services.plan.domain import policy as p
+from services.plan.domain.measure_rules import ALERT_LABELS
 from services.plan.domain.measures import MEASURES
-from services.plan.domain.rules import ALERT_LABELS
 
 SESSION_CONTENT = ("check_ins", "focus_issues", "homework")
 GOAL_DETAIL = ("description", "measure", "unit", "baseline", "target")

@@ -11,67 +11,69 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 
 from services.common.access_http import asked
-from services.common.http import PageParams
 from services.common.validation import Day
-from services.plan.access import Clinician, Scheduler
-from services.plan.application import PlanApplication
+from services.plan.deps import Clinician, PageParams, Plans, Reads, Scheduler
 from services.plan.domain.worklists import DEFAULT_STRETCH_WEEKS
-from services.plan.reads import PlanReads
+
+# The therapists' and coordinators' worklists, judged on `on` (default today, UTC).
+router = APIRouter(tags=["worklists"])
 
 
 def today() -> dt.date:
     return dt.datetime.now(dt.UTC).date()
 
 
-def add_worklist_routes(router: APIRouter, app: PlanApplication, reads: PlanReads) -> None:
-    """The therapists' and coordinators' worklists, judged on `on` (default today, UTC)."""
+@router.get(
+    "/worklists/uneven-growth",
+    summary="Plans where only one partner has attended for over the stretch",
+)
+def uneven_growth(
+    request: Request,
+    caller: Scheduler,
+    plans: Plans,
+    reads: Reads,
+    page: PageParams,
+    stretch_weeks: Annotated[int, Query(ge=1, le=52)] = DEFAULT_STRETCH_WEEKS,
+    on: Annotated[Day | None, Query(description="the day to judge (default today)")] = None,
+) -> dict[str, Any]:
+    rows = plans.uneven_growth(caller.tenant, today=on or today(), stretch_weeks=stretch_weeks)
+    return page.slice(reads.worklist(asked(request), rows))
 
-    @router.get(
-        "/worklists/uneven-growth",
-        tags=["worklists"],
-        summary="Plans where only one partner has attended for over the stretch",
-    )
-    def uneven_growth(
-        request: Request,
-        caller: Scheduler,
-        page: PageParams,
-        stretch_weeks: Annotated[int, Query(ge=1, le=52)] = DEFAULT_STRETCH_WEEKS,
-        on: Annotated[Day | None, Query(description="the day to judge (default today)")] = None,
-    ) -> dict[str, Any]:
-        rows = app.uneven_growth(caller.tenant, today=on or today(), stretch_weeks=stretch_weeks)
-        return page.slice(reads.worklist(asked(request), rows))
 
-    @router.get(
-        "/worklists/reviews-due",
-        tags=["worklists"],
-        summary="Reviews due within N days and overdue ones, earliest first",
-    )
-    def reviews_due(
-        request: Request,
-        caller: Scheduler,
-        page: PageParams,
-        within_days: Annotated[int, Query(ge=0, le=90)] = 7,
-        on: Annotated[Day | None, Query(description="the day to judge (default today)")] = None,
-    ) -> dict[str, Any]:
-        rows = app.reviews_due(caller.tenant, today=on or today(), within_days=within_days)
-        return page.slice(reads.worklist(asked(request), rows))
+@router.get(
+    "/worklists/reviews-due",
+    summary="Reviews due within N days and overdue ones, earliest first",
+)
+def reviews_due(
+    request: Request,
+    caller: Scheduler,
+    plans: Plans,
+    reads: Reads,
+    page: PageParams,
+    within_days: Annotated[int, Query(ge=0, le=90)] = 7,
+    on: Annotated[Day | None, Query(description="the day to judge (default today)")] = None,
+) -> dict[str, Any]:
+    rows = plans.reviews_due(caller.tenant, today=on or today(), within_days=within_days)
+    return page.slice(reads.worklist(asked(request), rows))
 
-    @router.get(
-        "/worklists/confidences-due",
-        tags=["worklists"],
-        summary="Confidences held under limited-secrets due to be shared within N days, or past",
+
+@router.get(
+    "/worklists/confidences-due",
+    summary="Confidences held under limited-secrets due to be shared within N days, or past",
+)
+def confidences_due(
+    request: Request,
+    caller: Clinician,
+    plans: Plans,
+    reads: Reads,
+    page: PageParams,
+    within_days: Annotated[int, Query(ge=0, le=90)] = 7,
+    clinician_id: Annotated[
+        str | None, Query(max_length=100, description="only sessions this clinician held")
+    ] = None,
+    on: Annotated[Day | None, Query(description="the day to judge (default today)")] = None,
+) -> dict[str, Any]:
+    rows = plans.confidences_due(
+        caller.tenant, today=on or today(), within_days=within_days, clinician_id=clinician_id
     )
-    def confidences_due(
-        request: Request,
-        caller: Clinician,
-        page: PageParams,
-        within_days: Annotated[int, Query(ge=0, le=90)] = 7,
-        clinician_id: Annotated[
-            str | None, Query(max_length=100, description="only sessions this clinician held")
-        ] = None,
-        on: Annotated[Day | None, Query(description="the day to judge (default today)")] = None,
-    ) -> dict[str, Any]:
-        rows = app.confidences_due(
-            caller.tenant, today=on or today(), within_days=within_days, clinician_id=clinician_id
-        )
-        return page.slice(reads.worklist(asked(request), rows))
+    return page.slice(reads.worklist(asked(request), rows))

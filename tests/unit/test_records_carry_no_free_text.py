@@ -23,6 +23,18 @@ from services.consent.application import ConsentApplication
 from services.consent.domain.terms import BreakGlass, CarveOut, Recipient
 from services.plan.agreements import InMemoryAgreements
 from services.plan.application import PlanApplication
+from services.plan.domain.commands import (
+    AddGoal,
+    ChangeGoalStatus,
+    ChangeStatus,
+    CreatePlan,
+    RecordMeasurement,
+    RecordReadiness,
+    RecordReview,
+    RecordSession,
+    ReviseGoal,
+    ShiftFormat,
+)
 from services.referral.application import ReferralApplication
 from services.referral.domain import Step
 from tests.unit.consent.builders import NOW, active_consent, context, request
@@ -95,40 +107,68 @@ def test_plan_records_carry_none_of_the_plan_free_text() -> None:
     agreements.put("practice-1", agreement_view())
     app.agreements = agreements
     ctx = context(actor=THERAPIST, tenant="practice-1")
-    plan_id = UUID(app.create_plan(ctx=ctx, **couple_plan_fields())["plan_id"])
-    app.change_status(plan_id, status="active", reason=f"{MARK} intake done", ctx=ctx)
+    plan_id = UUID(app.create_plan(ctx=ctx, command=CreatePlan(**couple_plan_fields()))["plan_id"])
+    app.change_status(
+        ctx=ctx,
+        plan_id=plan_id,
+        command=ChangeStatus(status="active", reason=f"{MARK} intake done"),
+    )
     goal = joint_goal(description=f"{MARK} goal", measure=f"{MARK} count", unit=f"{MARK} unit")
-    goal_id = app.add_goal(plan_id, ctx=ctx, **goal)["goal_id"]
-    app.revise_goal(plan_id, goal_id, ctx=ctx, description=f"{MARK} revised goal")
+    goal_id = app.add_goal(ctx=ctx, plan_id=plan_id, command=AddGoal(**goal))["goal_id"]
+    app.revise_goal(
+        ctx=ctx,
+        plan_id=plan_id,
+        command=ReviseGoal(goal_id=goal_id, description=f"{MARK} revised goal"),
+    )
     app.record_measurement(
-        plan_id, ctx=ctx, partner_id=ALEX, goal_id=goal_id, value=5, taken_on=dt.date(2026, 1, 9)
+        ctx=ctx,
+        plan_id=plan_id,
+        command=RecordMeasurement(
+            partner_id=ALEX, goal_id=goal_id, value=5, taken_on=dt.date(2026, 1, 9)
+        ),
     )
     check_ins = [
         {"partner_id": ALEX, "mood": 5, "triggers": [f"{MARK} trigger"]},
         {"partner_id": SAM, "mood": 4, "triggers": []},
     ]
     notes = {"focus_issues": [f"{MARK} focus"], "homework": [f"{MARK} homework"]}
-    app.record_session(plan_id, ctx=ctx, **joint_session(check_ins=check_ins, **notes))
-    app.record_session(plan_id, ctx=ctx, **individual_session(**notes))
-    app.record_review(
-        plan_id,
+    app.record_session(
         ctx=ctx,
-        held_on=dt.date(2026, 2, 2),
-        next_mix={"individual": 2},
-        goal_progress=[
-            {"goal_id": goal_id, "achievement_status": "improving", "note": f"{MARK} note"}
-        ],
-        strategy_changes=[f"{MARK} strategy"],
+        plan_id=plan_id,
+        command=RecordSession(**joint_session(check_ins=check_ins, **notes)),
     )
-    app.shift_format(plan_id, ctx=ctx, **shift_fields(rationale=f"{MARK} rationale"))
-    app.change_goal_status(plan_id, goal_id, status="cancelled", reason=f"{MARK} why", ctx=ctx)
-    app.record_readiness(
-        plan_id,
+    app.record_session(
+        ctx=ctx, plan_id=plan_id, command=RecordSession(**individual_session(**notes))
+    )
+    app.record_review(
         ctx=ctx,
-        ready=False,
-        criteria=[f"{MARK} criterion"],
-        decided_by=THERAPIST,
-        decided_on=dt.date(2026, 2, 20),
+        plan_id=plan_id,
+        command=RecordReview(
+            held_on=dt.date(2026, 2, 2),
+            next_mix={"individual": 2},
+            goal_progress=[
+                {"goal_id": goal_id, "achievement_status": "improving", "note": f"{MARK} note"}
+            ],
+            strategy_changes=[f"{MARK} strategy"],
+        ),
+    )
+    app.shift_format(
+        ctx=ctx, plan_id=plan_id, command=ShiftFormat(**shift_fields(rationale=f"{MARK} rationale"))
+    )
+    app.change_goal_status(
+        ctx=ctx,
+        plan_id=plan_id,
+        command=ChangeGoalStatus(goal_id=goal_id, status="cancelled", reason=f"{MARK} why"),
+    )
+    app.record_readiness(
+        ctx=ctx,
+        plan_id=plan_id,
+        command=RecordReadiness(
+            ready=False,
+            criteria=[f"{MARK} criterion"],
+            decided_by=THERAPIST,
+            decided_on=dt.date(2026, 2, 20),
+        ),
     )
     assert_no_stored_free_text_published(app, least=14)
     history = app.history(plan_id, tenant="practice-1")

@@ -22,6 +22,7 @@ from services.common.inbound import InboundRecord
 from services.common.store import CareApplication, build_application
 from services.plan import reactions as plan_reactions
 from services.plan.application import PlanApplication
+from services.plan.domain.commands import ChangeStatus, CreatePlan, ShiftFormat
 from services.referral import reactions as referral_reactions
 from services.referral.application import ReferralApplication
 from services.referral.domain import State
@@ -71,10 +72,16 @@ def delivered(record: OutboundRecord, v1_body: dict[str, Any] | None = None) -> 
 def test_the_referral_consumer_opens_the_same_suggestion_from_a_v1_or_v2_format_shift() -> None:
     plans: PlanApplication = build_application(PlanApplication, None)
     ctx = CTX.__class__(actor_id=THERAPIST, actor_role="clinician", tenant=CTX.tenant)
-    plan_id = UUID(plans.create_plan(ctx=ctx, **couple_plan_fields())["plan_id"])
-    plans.change_status(plan_id, status="active", ctx=ctx)
+    plan_id = UUID(
+        plans.create_plan(ctx=ctx, command=CreatePlan(**couple_plan_fields()))["plan_id"]
+    )
+    plans.change_status(ctx=ctx, plan_id=plan_id, command=ChangeStatus(status="active"))
     plans.shift_format(
-        plan_id, ctx=ctx, **shift_fields(reason="withdrawal-risk", rationale=f"{MARK} rationale")
+        ctx=ctx,
+        plan_id=plan_id,
+        command=ShiftFormat(
+            **shift_fields(reason="withdrawal-risk", rationale=f"{MARK} rationale")
+        ),
     )
     suggestions = {}
     for version, record in both_forms(plans, "FormatShifted"):
@@ -97,7 +104,9 @@ def test_the_referral_consumer_opens_the_same_suggestion_from_a_v1_or_v2_format_
 def test_the_plan_consumer_notes_a_v1_or_v2_referral_record_the_same_way(event: str) -> None:
     plans: PlanApplication = build_application(PlanApplication, None)
     ctx = CTX.__class__(actor_id=THERAPIST, actor_role="clinician", tenant=CTX.tenant)
-    plan_id = UUID(plans.create_plan(ctx=ctx, **couple_plan_fields())["plan_id"])
+    plan_id = UUID(
+        plans.create_plan(ctx=ctx, command=CreatePlan(**couple_plan_fields()))["plan_id"]
+    )
     referrals: ReferralApplication = build_application(ReferralApplication, None)
     referrals.consent_gate = FakeConsentGate("PERMIT")
     organization = {"id": "org-1", "name": f"{MARK} House", "phone": "555-0199"}
@@ -121,8 +130,12 @@ def test_the_plan_consumer_notes_a_v1_or_v2_referral_record_the_same_way(event: 
 def test_a_record_of_either_version_must_still_fit_its_own_contract() -> None:
     plans: PlanApplication = build_application(PlanApplication, None)
     ctx = CTX.__class__(actor_id=THERAPIST, actor_role="clinician", tenant=CTX.tenant)
-    plan_id = UUID(plans.create_plan(ctx=ctx, **couple_plan_fields())["plan_id"])
-    plans.change_status(plan_id, status="revoked", reason="travel", ctx=ctx)
+    plan_id = UUID(
+        plans.create_plan(ctx=ctx, command=CreatePlan(**couple_plan_fields()))["plan_id"]
+    )
+    plans.change_status(
+        ctx=ctx, plan_id=plan_id, command=ChangeStatus(status="revoked", reason="travel")
+    )
     [(_, _, record)] = [r for r in published(plans) if r[2].contract.event == "PlanStatusChanged"]
     with_reason = {**json.loads(record.value), "reason": "travel"}
     as_v2 = delivered(record)

@@ -1,7 +1,7 @@
 """The treatment plan aggregate: one written plan per client unit (a couple, a family, a person).
 
-The commands (checks first) are in `commands.PlanCommands`; this class holds the state and the
-`@event` methods that apply each event, so replaying history never re-runs today's rules.
+Each command method checks its command with a pure rule (over `state.PlanState`), then calls a
+private `@event` method that only applies the change: replaying history never re-runs the rules.
 """
 
 from __future__ import annotations
@@ -12,10 +12,19 @@ from typing import Any
 from eventsourcing.domain import Aggregate, event
 
 from services.common.events import published
-from services.plan.domain.care_team import CareTeamCommands
-from services.plan.domain.commands import PlanCommands
-from services.plan.domain.emergency import EmergencyAccessCommands
+from services.plan.domain import (
+    care_team,
+    commands,
+    emergency,
+    goal_rules,
+    lifecycle,
+    measure_rules,
+    session_rules,
+    shift_rules,
+)
 from services.plan.domain.measures import MEASURES
+from services.plan.domain.sharing import AgreementInForce
+from services.plan.domain.state import entry_of, hold_and_release, member_ids
 
 # How each event is published (contracts/envelope.md): labels, and what stays off the topic.
 _ABOUT_CARE = ("N", "BH")  # ids, statuses, dates of a unit's care
@@ -24,8 +33,105 @@ _MEASURE = {"measure": MEASURES}  # a goal's own measure name is free text
 _SESSION_NOTES = ["focus_issues", "homework", "check_ins[].triggers"]
 
 
-class Plan(PlanCommands, CareTeamCommands, EmergencyAccessCommands, Aggregate):
+class Plan(Aggregate):
     """One treatment plan; its events are stored as `careledger.plan.<EventName>`."""
+
+    @classmethod
+    def create(cls, *, tenant: str, command: commands.CreatePlan) -> Plan:
+        return cls(tenant=tenant, **lifecycle.opened(command))
+
+    @property
+    def member_ids(self) -> list[str]:
+        return member_ids(self)
+
+    access_clients = member_ids  # the clients an access to this plan concerns (access log)
+
+    def change_status(self, command: commands.ChangeStatus) -> None:
+        """Activate, hold, complete, revoke or mark the plan entered-in-error."""
+        self._status_changed(**lifecycle.status_change(self, command))
+
+    def change_schedule(self, command: commands.ChangeSchedule) -> None:
+        self._schedule_changed(**lifecycle.schedule_change(self, command))
+
+    def add_goal(self, command: commands.AddGoal) -> str:
+        """Add a goal; a joint goal added while joint work is paused starts on hold."""
+        fields = goal_rules.added(self, command)
+        self._goal_added(**fields)
+        return str(fields["goal_id"])
+
+    def revise_goal(self, command: commands.ReviseGoal) -> None:
+        self._goal_revised(**goal_rules.revised(self, command))
+
+    def change_goal_status(self, command: commands.ChangeGoalStatus) -> None:
+        """Move a goal through its lifecycle; a held joint goal waits for joint work to resume."""
+        self._goal_status_changed(**goal_rules.status_change(self, command))
+
+    def record_session(
+        self, command: commands.RecordSession, agreement: AgreementInForce | None = None
+    ) -> str:
+        """Record a session (under `agreement`, the one in force if it needs one); its id."""
+        fields = session_rules.recorded(self, command, agreement)
+        self._session_recorded(**fields)
+        return str(fields["session_id"])
+
+    def resolve_confidence(self, command: commands.ResolveConfidence) -> None:
+        self._confidence_resolved(**session_rules.confidence_resolved(self, command))
+
+    def record_measurement(self, command: commands.RecordMeasurement) -> tuple[str, list[str]]:
+        """Record a measurement; its id and the kinds of the alerts it raised."""
+        fields, alerts = measure_rules.recorded(self, command)
+        self._measurement_recorded(**fields)
+        for alert in alerts:
+            self._alert_raised(**alert)
+        return str(fields["measurement_id"]), [a["kind"] for a in alerts]
+
+    def record_readiness(self, command: commands.RecordReadiness) -> str:
+        """Record whether the criteria to resume joint work are met; the decision's id."""
+        fields = shift_rules.readiness(self, command)
+        self._readiness_recorded(**fields)
+        return str(fields["decision_id"])
+
+    def shift_format(self, command: commands.ShiftFormat) -> str:
+        """Shift the session format mix (a pause holds joint goals); the shift's id."""
+        fields = shift_rules.shift(self, command)
+        self._format_shifted(**fields)
+        return str(fields["shift_id"])
+
+    def record_review(self, command: commands.RecordReview) -> str:
+        fields = shift_rules.review(self, command)
+        self._review_recorded(**fields)
+        return str(fields["review_id"])
+
+    def assign_clinician(self, command: commands.AssignClinician) -> None:
+        self._clinician_assigned(**care_team.assigned(self, command))
+
+    def change_clinician_roles(self, command: commands.ChangeClinicianRoles) -> None:
+        self._clinician_roles_changed(**care_team.roles_changed(self, command))
+
+    def remove_clinician(self, command: commands.RemoveClinician) -> None:
+        self._clinician_removed(**care_team.removed(self, command))
+
+    def grant_emergency_access(
+        self, command: commands.BreakGlass, *, clinician_id: str, now: dt.datetime
+    ) -> dict[str, Any]:
+        """Open emergency access for a clinician outside the team; returns the grant."""
+        grant = emergency.granted(self, command, clinician_id=clinician_id, now=now)
+        self._emergency_access_granted(**grant)
+        return grant
+
+    def review_emergency_access(
+        self, command: commands.ReviewBreakGlass, *, reviewed_by: str
+    ) -> None:
+        self._emergency_access_reviewed(
+            **emergency.reviewed(self, command, reviewed_by=reviewed_by)
+        )
+
+    def note_referral(self, command: commands.NoteReferral) -> bool:
+        """Note a referral event on the plan it serves, once per record; False if seen before."""
+        fields = lifecycle.referral_note(self, command)
+        if fields is not None:
+            self._referral_noted(**fields)
+        return fields is not None
 
     @published(labels=_ABOUT_CARE)
     @event("PlanCreated")
@@ -67,46 +173,34 @@ class Plan(PlanCommands, CareTeamCommands, EmergencyAccessCommands, Aggregate):
         self.labels: set[str] = set()
         self.access_grants: list[dict[str, Any]] = []
 
-    @property
-    def access_clients(self) -> list[str]:
-        """The clients an access to this plan concerns (for the access log)."""
-        return [m["client_id"] for m in self.members]
-
     @published(labels=_ABOUT_CARE, private=["reason"], version=2)
     @event("PlanStatusChanged")
     def _status_changed(self, from_status: str, status: str, reason: str | None) -> None:
-        self.status = status
-        self.status_reason = reason
+        self.status, self.status_reason = status, reason
 
     @published(labels=_ABOUT_CARE)
     @event("ScheduleChanged")
     def _schedule_changed(
         self, cadence_weeks: int, review_interval_weeks: int, next_review_on: dt.date
     ) -> None:
-        self.cadence_weeks = cadence_weeks
+        self.cadence_weeks, self.next_review_on = cadence_weeks, next_review_on
         self.review_interval_weeks = review_interval_weeks
-        self.next_review_on = next_review_on
 
     @published(labels=_ABOUT_CARE)
     @event("ClinicianAssigned")
     def _clinician_assigned(
         self, clinician_id: str, roles: list[str], clients: list[str], reason: str
     ) -> None:
-        self.clinicians = [
-            *self.clinicians,
-            {"clinician_id": clinician_id, "roles": roles, "clients": clients},
-        ]
+        self.clinicians = [*self.clinicians, entry_of(locals(), leave_out=("reason",))]
 
     @published(labels=_ABOUT_CARE)
     @event("ClinicianRolesChanged")
     def _clinician_roles_changed(
         self, clinician_id: str, roles: list[str], clients: list[str], reason: str
     ) -> None:
+        entry = entry_of(locals(), leave_out=("reason",))
         self.clinicians = [
-            {"clinician_id": clinician_id, "roles": roles, "clients": clients}
-            if c["clinician_id"] == clinician_id
-            else c
-            for c in self.clinicians
+            entry if c["clinician_id"] == clinician_id else c for c in self.clinicians
         ]
 
     @published(labels=_ABOUT_CARE)
@@ -124,17 +218,8 @@ class Plan(PlanCommands, CareTeamCommands, EmergencyAccessCommands, Aggregate):
         granted_at: dt.datetime,
         until: dt.datetime,
     ) -> None:
-        self.access_grants = [
-            *self.access_grants,
-            {
-                "grant_id": grant_id,
-                "clinician_id": clinician_id,
-                "justification": justification,
-                "granted_at": granted_at,
-                "until": until,
-                "finding": None,
-            },
-        ]
+        grant = entry_of(locals(), finding=None)
+        self.access_grants = [*self.access_grants, grant]
 
     @published(labels=["R", "BH"])
     @event("EmergencyAccessReviewed")
@@ -161,19 +246,7 @@ class Plan(PlanCommands, CareTeamCommands, EmergencyAccessCommands, Aggregate):
         lifecycle_status: str,
         held_status: str | None,
     ) -> None:
-        self.goals[goal_id] = {
-            "goal_id": goal_id,
-            "description": description,
-            "partners": partners,
-            "measure": measure,
-            "unit": unit,
-            "baseline": baseline,
-            "target": target,
-            "due_on": due_on,
-            "lifecycle_status": lifecycle_status,
-            "held_status": held_status,
-            "achievement_status": "in-progress",
-        }
+        self.goals[goal_id] = entry_of(locals(), achievement_status="in-progress")
 
     @published(labels=_CLINICAL, private=["description", "unit"], coded=_MEASURE, version=2)
     @event("GoalRevised")
@@ -188,15 +261,7 @@ class Plan(PlanCommands, CareTeamCommands, EmergencyAccessCommands, Aggregate):
         target: float,
         due_on: dt.date,
     ) -> None:
-        self.goals[goal_id].update(
-            description=description,
-            partners=partners,
-            measure=measure,
-            unit=unit,
-            baseline=baseline,
-            target=target,
-            due_on=due_on,
-        )
+        self.goals[goal_id].update(entry_of(locals()))
 
     @published(labels=_ABOUT_CARE, private=["reason"], version=2)
     @event("GoalStatusChanged")
@@ -224,24 +289,7 @@ class Plan(PlanCommands, CareTeamCommands, EmergencyAccessCommands, Aggregate):
         share_by: dt.date | None,
         security_labels: list[str],
     ) -> None:
-        self.sessions.append(
-            {
-                "session_id": session_id,
-                "format": format,
-                "modality": modality,
-                "held_on": held_on,
-                "partner_id": partner_id,
-                "attendees": attendees,
-                "clinician_id": clinician_id,
-                "check_ins": check_ins,
-                "focus_issues": focus_issues,
-                "homework": homework,
-                "sharing_agreement_id": sharing_agreement_id,
-                "sharing_agreement_version": sharing_agreement_version,
-                "share_by": share_by,
-                "confidence": None,
-            }
-        )
+        self.sessions.append(entry_of(locals(), confidence=None, leave_out=("security_labels",)))
         self.labels.update(security_labels)
 
     @published(labels=_CLINICAL, coded=_MEASURE, version=2)
@@ -259,18 +307,7 @@ class Plan(PlanCommands, CareTeamCommands, EmergencyAccessCommands, Aggregate):
         security_labels: list[str],
         achievement: dict[str, str],
     ) -> None:
-        self.measurements.append(
-            {
-                "measurement_id": measurement_id,
-                "partner_id": partner_id,
-                "measure": measure,
-                "goal_id": goal_id,
-                "value": value,
-                "items": items,
-                "taken_on": taken_on,
-                "interpretation": interpretation,
-            }
-        )
+        self.measurements.append(entry_of(locals(), leave_out=("security_labels", "achievement")))
         for goal_id_, status in achievement.items():
             self.goals[goal_id_]["achievement_status"] = status
         self.labels.update(security_labels)
@@ -286,15 +323,7 @@ class Plan(PlanCommands, CareTeamCommands, EmergencyAccessCommands, Aggregate):
         measurement_id: str,
         security_labels: list[str],
     ) -> None:
-        self.alerts.append(
-            {
-                "alert_id": alert_id,
-                "kind": kind,
-                "partner_id": partner_id,
-                "measure": measure,
-                "measurement_id": measurement_id,
-            }
-        )
+        self.alerts.append(entry_of(locals(), leave_out=("security_labels",)))
         self.labels.update(security_labels)
 
     @published(labels=_CLINICAL, private=["criteria"], version=2)
@@ -307,15 +336,7 @@ class Plan(PlanCommands, CareTeamCommands, EmergencyAccessCommands, Aggregate):
         decided_by: str,
         decided_on: dt.date,
     ) -> None:
-        self.readiness.append(
-            {
-                "decision_id": decision_id,
-                "ready": ready,
-                "criteria": criteria,
-                "decided_by": decided_by,
-                "decided_on": decided_on,
-            }
-        )
+        self.readiness.append(entry_of(locals()))
 
     @published(labels=_CLINICAL, private=["rationale"], version=2)
     @event("FormatShifted")
@@ -335,27 +356,9 @@ class Plan(PlanCommands, CareTeamCommands, EmergencyAccessCommands, Aggregate):
         released_goals: dict[str, str],
         security_labels: list[str],
     ) -> None:
-        self.shifts.append(
-            {
-                "shift_id": shift_id,
-                "reason": reason,
-                "rationale": rationale,
-                "about_partner_id": about_partner_id,
-                "decided_by": decided_by,
-                "effective_on": effective_on,
-                "review_on": review_on,
-                "mix": mix,
-                "pauses_joint": pauses_joint,
-                "resumes_joint": resumes_joint,
-                "security_labels": security_labels,
-            }
-        )
+        self.shifts.append(entry_of(locals(), leave_out=("held_goals", "released_goals")))
         self.mix = mix
-        for goal_id in held_goals:
-            goal = self.goals[goal_id]
-            goal.update(held_status=goal["lifecycle_status"], lifecycle_status="on-hold")
-        for goal_id, status in released_goals.items():
-            self.goals[goal_id].update(lifecycle_status=status, held_status=None)
+        hold_and_release(self.goals, held_goals, released_goals)
         if pauses_joint:
             self.joint_paused = True
             self.readiness_mark = len(self.readiness)  # a new pause needs a new decision
@@ -374,15 +377,7 @@ class Plan(PlanCommands, CareTeamCommands, EmergencyAccessCommands, Aggregate):
         next_mix: dict[str, int],
         next_review_on: dt.date,
     ) -> None:
-        self.reviews.append(
-            {
-                "review_id": review_id,
-                "held_on": held_on,
-                "goal_progress": goal_progress,
-                "strategy_changes": strategy_changes,
-                "next_mix": next_mix,
-            }
-        )
+        self.reviews.append(entry_of(locals(), leave_out=("next_review_on",)))
         for entry in goal_progress:
             self.goals[entry["goal_id"]]["achievement_status"] = entry["achievement_status"]
         self.mix = next_mix
@@ -402,13 +397,3 @@ class Plan(PlanCommands, CareTeamCommands, EmergencyAccessCommands, Aggregate):
         self.noted_records.add(record_id)
         entry = self.referrals.setdefault(referral_id, {"referral_id": referral_id})
         entry.update(stage=stage, **({"outcome": outcome} if outcome else {}))
-
-
-def _session_v1_to_v2(state: dict[str, Any]) -> None:
-    """A session recorded before the agreement's terms version and share-by dates were kept."""
-    state["sharing_agreement_version"] = None
-    state["share_by"] = None
-
-
-Plan.SessionRecorded.class_version = 2  # type: ignore[attr-defined]
-Plan.SessionRecorded.upcast_v1_v2 = staticmethod(_session_v1_to_v2)  # type: ignore[attr-defined]

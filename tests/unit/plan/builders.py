@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from services.plan.domain.commands import RecordReadiness
+
 TENANT = "practice-1"
 ALEX, SAM = "client-alex", "client-sam"
 THERAPIST, INDIVIDUAL_THERAPIST = "clin-rivera", "clin-chen"
@@ -112,12 +114,14 @@ def individual_session(partner: str = ALEX, **overrides: Any) -> dict[str, Any]:
 
 def ready(app: Any, ctx: Any, plan_id: Any, is_ready: bool = True) -> None:
     app.record_readiness(
-        plan_id,
         ctx=ctx,
-        ready=is_ready,
-        decided_by=THERAPIST,
-        decided_on=dt.date(2026, 2, 20),
-        criteria=["no coercive incidents for 8 weeks", "safety plan in place"],
+        plan_id=plan_id,
+        command=RecordReadiness(
+            ready=is_ready,
+            decided_by=THERAPIST,
+            decided_on=dt.date(2026, 2, 20),
+            criteria=["no coercive incidents for 8 weeks", "safety plan in place"],
+        ),
     )
 
 

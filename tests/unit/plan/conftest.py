@@ -13,6 +13,7 @@ from services.common.store import build_application
 from services.plan.agreements import InMemoryAgreements
 from services.plan.application import PlanApplication
 from services.plan.bootstrap import create_app
+from services.plan.domain.commands import ChangeStatus, CreatePlan
 from tests.unit.plan.api_client import SETTINGS
 from tests.unit.plan.builders import TENANT, THERAPIST, agreement_view, couple_plan_fields
 from tests.unit.plan.contract_check import contract_errors
@@ -41,9 +42,9 @@ def ctx() -> CommandContext:
 @pytest.fixture
 def plan_id(app: PlanApplication, ctx: CommandContext) -> UUID:
     """An active couple's plan."""
-    created = app.create_plan(ctx=ctx, **couple_plan_fields())
+    created = app.create_plan(ctx=ctx, command=CreatePlan(**couple_plan_fields()))
     pid = UUID(created["plan_id"])
-    app.change_status(pid, status="active", ctx=ctx)
+    app.change_status(ctx=ctx, plan_id=pid, command=ChangeStatus(status="active"))
     return pid
 
 

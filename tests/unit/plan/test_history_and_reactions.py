@@ -13,6 +13,24 @@ from services.common.errors import NotFound
 from services.common.inbound import InboundRecord
 from services.plan import reactions
 from services.plan.domain import Plan
+from services.plan.domain.commands import (
+    AddGoal,
+    AssignClinician,
+    BreakGlass,
+    ChangeClinicianRoles,
+    ChangeGoalStatus,
+    ChangeSchedule,
+    ChangeStatus,
+    RecordMeasurement,
+    RecordReadiness,
+    RecordReview,
+    RecordSession,
+    RemoveClinician,
+    ResolveConfidence,
+    ReviewBreakGlass,
+    ReviseGoal,
+    ShiftFormat,
+)
 from tests.unit.plan.builders import (
     SAM,
     TENANT,
@@ -26,7 +44,7 @@ from tests.unit.plan.contract_check import SCHEMAS, stored_bodies
 
 
 def test_history_lists_every_event_with_who_when_and_why(app, ctx, plan_id):
-    app.add_goal(plan_id, ctx=ctx, **joint_goal())
+    app.add_goal(ctx=ctx, plan_id=plan_id, command=AddGoal(**joint_goal()))
     history = app.history(plan_id, tenant=TENANT)
     assert [h["event"] for h in history] == ["PlanCreated", "PlanStatusChanged", "GoalAdded"]
     assert [h["version"] for h in history] == [1, 2, 3]
@@ -42,8 +60,8 @@ def test_history_lists_every_event_with_who_when_and_why(app, ctx, plan_id):
 
 
 def test_a_past_version_reproduces_the_old_state(app, ctx, plan_id):
-    goal_id = app.add_goal(plan_id, ctx=ctx, **joint_goal())["goal_id"]
-    app.revise_goal(plan_id, goal_id, ctx=ctx, target=3)
+    goal_id = app.add_goal(ctx=ctx, plan_id=plan_id, command=AddGoal(**joint_goal()))["goal_id"]
+    app.revise_goal(ctx=ctx, plan_id=plan_id, command=ReviseGoal(goal_id=goal_id, target=3))
     assert app.get_plan(plan_id, tenant=TENANT, version=3)["goals"][0]["target"] == 1.0
     assert app.get_plan(plan_id, tenant=TENANT, version=1)["status"] == "draft"
     assert app.get_plan(plan_id, tenant=TENANT)["goals"][0]["target"] == 3.0
@@ -53,7 +71,7 @@ def test_a_past_version_reproduces_the_old_state(app, ctx, plan_id):
 
 def test_the_plan_as_it_was_at_a_time(app, ctx, plan_id):
     between = app.history(plan_id, tenant=TENANT)[-1]["timestamp"]
-    app.change_status(plan_id, status="on-hold", ctx=ctx)
+    app.change_status(ctx=ctx, plan_id=plan_id, command=ChangeStatus(status="on-hold"))
     assert app.get_plan(plan_id, tenant=TENANT, at=between)["status"] == "active"
     with pytest.raises(NotFound):
         app.get_plan(plan_id, tenant=TENANT, at=between - dt.timedelta(days=1))
@@ -135,44 +153,78 @@ def test_a_referral_for_another_practices_plan_is_ignored(app, plan_id):
 
 
 def test_every_plan_event_type_has_a_contract_and_a_scenario_produces_each(app, ctx, plan_id):
-    goal_id = app.add_goal(plan_id, ctx=ctx, **joint_goal())["goal_id"]
-    app.revise_goal(plan_id, goal_id, ctx=ctx, description="fewer shutdowns")
-    app.change_schedule(plan_id, ctx=ctx, cadence_weeks=2)
-    app.change_goal_status(plan_id, goal_id, status="on-hold", ctx=ctx)
+    goal_id = app.add_goal(ctx=ctx, plan_id=plan_id, command=AddGoal(**joint_goal()))["goal_id"]
+    app.revise_goal(
+        ctx=ctx, plan_id=plan_id, command=ReviseGoal(goal_id=goal_id, description="fewer shutdowns")
+    )
+    app.change_schedule(ctx=ctx, plan_id=plan_id, command=ChangeSchedule(cadence_weeks=2))
+    app.change_goal_status(
+        ctx=ctx, plan_id=plan_id, command=ChangeGoalStatus(goal_id=goal_id, status="on-hold")
+    )
     app.record_measurement(
-        plan_id,
         ctx=ctx,
-        partner_id="client-sam",
-        measure="audit-c",
-        items=[2, 1, 1],
-        taken_on=dt.date(2026, 1, 9),
+        plan_id=plan_id,
+        command=RecordMeasurement(
+            partner_id="client-sam",
+            measure="audit-c",
+            items=[2, 1, 1],
+            taken_on=dt.date(2026, 1, 9),
+        ),
     )
     app.agreements.put(TENANT, agreement_view("limited-secrets"))  # type: ignore[attr-defined]
     held = individual_session(share_by=dt.date(2026, 2, 9))
-    session_id = app.record_session(plan_id, ctx=ctx, **held)["session_id"]
+    session_id = app.record_session(ctx=ctx, plan_id=plan_id, command=RecordSession(**held))[
+        "session_id"
+    ]
     app.resolve_confidence(
-        plan_id, session_id, ctx=ctx, outcome="shared", resolved_on=dt.date(2026, 2, 2)
-    )
-    app.shift_format(plan_id, ctx=ctx, **shift_fields())
-    app.record_readiness(
-        plan_id,
         ctx=ctx,
-        ready=True,
-        criteria=["safety plan"],
-        decided_by=THERAPIST,
-        decided_on=dt.date(2026, 2, 20),
+        plan_id=plan_id,
+        command=ResolveConfidence(
+            session_id=session_id, outcome="shared", resolved_on=dt.date(2026, 2, 2)
+        ),
     )
-    app.record_review(plan_id, ctx=ctx, held_on=dt.date(2026, 2, 2), next_mix={"individual": 2})
-    team = {"ctx": ctx, "reason": "caseload-change"}
-    app.assign_clinician(plan_id, clinician_id="clin-new", roles=["care-coordinator"], **team)
+    app.shift_format(ctx=ctx, plan_id=plan_id, command=ShiftFormat(**shift_fields()))
+    app.record_readiness(
+        ctx=ctx,
+        plan_id=plan_id,
+        command=RecordReadiness(
+            ready=True,
+            criteria=["safety plan"],
+            decided_by=THERAPIST,
+            decided_on=dt.date(2026, 2, 20),
+        ),
+    )
+    app.record_review(
+        ctx=ctx,
+        plan_id=plan_id,
+        command=RecordReview(held_on=dt.date(2026, 2, 2), next_mix={"individual": 2}),
+    )
+    team = {"reason": "caseload-change"}
+    app.assign_clinician(
+        ctx=ctx,
+        plan_id=plan_id,
+        command=AssignClinician(clinician_id="clin-new", roles=["care-coordinator"], **team),
+    )
     app.change_clinician_roles(
-        plan_id, "clin-new", roles=["individual-therapist"], clients=[SAM], **team
+        ctx=ctx,
+        plan_id=plan_id,
+        command=ChangeClinicianRoles(
+            clinician_id="clin-new", roles=["individual-therapist"], clients=[SAM], **team
+        ),
     )
-    app.remove_clinician(plan_id, "clin-new", **team)
+    app.remove_clinician(
+        ctx=ctx, plan_id=plan_id, command=RemoveClinician(clinician_id="clin-new", **team)
+    )
     outsider = CommandContext(actor_id="clin-er", actor_role="clinician", tenant=TENANT)
-    grant = app.break_glass(plan_id, ctx=outsider, justification="seen in the ER tonight")
+    grant = app.break_glass(
+        ctx=outsider, plan_id=plan_id, command=BreakGlass(justification="seen in the ER tonight")
+    )
     compliance = CommandContext(actor_id="comp-1", actor_role="compliance", tenant=TENANT)
-    app.review_break_glass(plan_id, grant["grant_id"], ctx=compliance, finding="justified")
+    app.review_break_glass(
+        ctx=compliance,
+        plan_id=plan_id,
+        command=ReviewBreakGlass(grant_id=grant["grant_id"], finding="justified"),
+    )
     record = referral_record(plan_id, "ReferralSent")
     app.save_as(system_ctx(record), *reactions.react(app, record))
     produced = {name for name, _ in stored_bodies(app)}

@@ -11,6 +11,7 @@ import pytest
 from services.common.context import CommandContext
 from services.common.errors import RuleBroken
 from services.plan.application import PlanApplication
+from services.plan.domain.commands import AddGoal, RecordMeasurement
 from tests.unit.plan.builders import ALEX, SAM, TENANT, joint_goal, phq9
 
 DAY = dt.date(2026, 1, 12)
@@ -19,7 +20,7 @@ DAY = dt.date(2026, 1, 12)
 def measure(app: PlanApplication, ctx: CommandContext, plan_id: UUID, **fields: Any) -> Any:
     fields.setdefault("partner_id", ALEX)
     fields.setdefault("taken_on", DAY)
-    return app.record_measurement(plan_id, ctx=ctx, **fields)
+    return app.record_measurement(ctx=ctx, plan_id=plan_id, command=RecordMeasurement(**fields))
 
 
 def last_measurement(app: PlanApplication, plan_id: UUID) -> dict[str, Any]:
@@ -158,7 +159,9 @@ def goal_status(app: PlanApplication, plan_id: UUID, goal_id: str) -> str:
 
 
 def test_achievement_follows_the_trajectory_of_the_goal_measure(app, ctx, plan_id):
-    goal_id = app.add_goal(plan_id, ctx=ctx, **joint_goal())["goal_id"]  # 7 -> 1 per week
+    goal_id = app.add_goal(ctx=ctx, plan_id=plan_id, command=AddGoal(**joint_goal()))[
+        "goal_id"
+    ]  # 7 -> 1 per week
 
     def observe(partner: str, value: float, day: int) -> str:
         measure(
@@ -184,7 +187,7 @@ def test_achievement_follows_the_trajectory_of_the_goal_measure(app, ctx, plan_i
 
 def test_a_goal_on_a_known_measure_follows_that_measure(app, ctx, plan_id):
     goal = joint_goal(measure="trust", unit="score", baseline=3, target=7, partners=[ALEX])
-    goal_id = app.add_goal(plan_id, ctx=ctx, **goal)["goal_id"]
+    goal_id = app.add_goal(ctx=ctx, plan_id=plan_id, command=AddGoal(**goal))["goal_id"]
     measure(app, ctx, plan_id, measure="trust", value=5)
     assert goal_status(app, plan_id, goal_id) == "improving"
     measure(app, ctx, plan_id, measure="trust", value=8, taken_on=DAY.replace(day=19))
@@ -192,14 +195,16 @@ def test_a_goal_on_a_known_measure_follows_that_measure(app, ctx, plan_id):
 
 
 def test_a_goal_measurement_must_be_for_a_partner_of_the_goal(app, ctx, plan_id):
-    goal_id = app.add_goal(plan_id, ctx=ctx, **joint_goal(partners=[SAM]))["goal_id"]
+    goal_id = app.add_goal(ctx=ctx, plan_id=plan_id, command=AddGoal(**joint_goal(partners=[SAM])))[
+        "goal_id"
+    ]
     with pytest.raises(RuleBroken) as broken:
         measure(app, ctx, plan_id, partner_id=ALEX, goal_id=goal_id, value=3)
     assert "partner_id" in broken.value.extra["errors"]
 
 
 def test_a_negative_goal_measurement_is_refused(app, ctx, plan_id):
-    goal_id = app.add_goal(plan_id, ctx=ctx, **joint_goal())["goal_id"]
+    goal_id = app.add_goal(ctx=ctx, plan_id=plan_id, command=AddGoal(**joint_goal()))["goal_id"]
     with pytest.raises(RuleBroken):
         measure(app, ctx, plan_id, goal_id=goal_id, value=-1)
 
@@ -237,7 +242,7 @@ def test_a_measurement_names_a_measure_or_a_goal(app, ctx, plan_id):
 
 
 def test_a_goal_measurement_must_use_the_goal_measure(app, ctx, plan_id):
-    goal_id = app.add_goal(plan_id, ctx=ctx, **joint_goal())["goal_id"]
+    goal_id = app.add_goal(ctx=ctx, plan_id=plan_id, command=AddGoal(**joint_goal()))["goal_id"]
     with pytest.raises(RuleBroken) as broken:
         measure(app, ctx, plan_id, goal_id=goal_id, measure="trust", value=3)
     assert "measure" in broken.value.extra["errors"]

@@ -15,6 +15,7 @@ from services.common.errors import Conflict, Forbidden, NotFound, RuleBroken, Un
 from services.common.service_identity import service_credential
 from services.plan.agreements import HttpAgreementCheck, InMemoryAgreements
 from services.plan.application import PlanApplication
+from services.plan.domain.commands import RecordSession, ResolveConfidence
 from tests.unit.plan.api_client import SETTINGS, TOKENS, active_plan, headers
 from tests.unit.plan.builders import (
     AGREEMENT,
@@ -43,7 +44,7 @@ def test_without_an_agreement_an_individual_session_is_a_409_naming_the_missing_
 ):
     under(app, None)
     with pytest.raises(Conflict) as refused:
-        app.record_session(plan_id, ctx=ctx, **individual_session())
+        app.record_session(ctx=ctx, plan_id=plan_id, command=RecordSession(**individual_session()))
     assert f"no information-sharing agreement between {ALEX} and {SAM}" in refused.value.detail
     assert refused.value.extra["missing_agreement"]["partner_ids"] == [ALEX, SAM]
     assert app.get_plan(plan_id, tenant=TENANT)["sessions"] == []
@@ -52,7 +53,7 @@ def test_without_an_agreement_an_individual_session_is_a_409_naming_the_missing_
 def test_an_agreement_one_partner_has_not_signed_is_not_in_force(app, ctx, plan_id):
     under(app, agreement_view(signed=(ALEX,)))
     with pytest.raises(Conflict) as refused:
-        app.record_session(plan_id, ctx=ctx, **individual_session())
+        app.record_session(ctx=ctx, plan_id=plan_id, command=RecordSession(**individual_session()))
     missing = refused.value.extra["missing_agreement"]
     assert (missing["agreement_id"], missing["unsigned"]) == (AGREEMENT, [SAM])
     assert f"{SAM} has not signed" in refused.value.detail
@@ -60,28 +61,40 @@ def test_an_agreement_one_partner_has_not_signed_is_not_in_force(app, ctx, plan_
 
 def test_the_session_stores_the_agreement_in_force_and_its_terms_version(app, ctx, plan_id):
     under(app, agreement_view(terms_version=3))
-    app.record_session(plan_id, ctx=ctx, **individual_session(sharing_agreement_id=None))
+    app.record_session(
+        ctx=ctx,
+        plan_id=plan_id,
+        command=RecordSession(**individual_session(sharing_agreement_id=None)),
+    )
     session = app.get_plan(plan_id, tenant=TENANT)["sessions"][0]
     assert (session["sharing_agreement_id"], session["sharing_agreement_version"]) == (AGREEMENT, 3)
 
 
 def test_naming_another_agreement_than_the_one_in_force_is_a_409(app, ctx, plan_id):
     with pytest.raises(Conflict) as refused:
-        app.record_session(plan_id, ctx=ctx, **individual_session(sharing_agreement_id="other"))
+        app.record_session(
+            ctx=ctx,
+            plan_id=plan_id,
+            command=RecordSession(**individual_session(sharing_agreement_id="other")),
+        )
     assert refused.value.extra["agreement_in_force"] == AGREEMENT
 
 
 def test_an_agreement_of_the_person_with_someone_else_does_not_count(app, ctx, plan_id):
     under(app, {**agreement_view(), "partner_ids": [ALEX, "client-earlier-partner"]})
     with pytest.raises(Conflict):
-        app.record_session(plan_id, ctx=ctx, **individual_session())
+        app.record_session(ctx=ctx, plan_id=plan_id, command=RecordSession(**individual_session()))
 
 
 def test_a_joint_session_needs_no_agreement_and_names_none(app, ctx, plan_id):
     under(app, None)
-    app.record_session(plan_id, ctx=ctx, **joint_session())
+    app.record_session(ctx=ctx, plan_id=plan_id, command=RecordSession(**joint_session()))
     with pytest.raises(RuleBroken) as broken:
-        app.record_session(plan_id, ctx=ctx, **joint_session(sharing_agreement_id=AGREEMENT))
+        app.record_session(
+            ctx=ctx,
+            plan_id=plan_id,
+            command=RecordSession(**joint_session(sharing_agreement_id=AGREEMENT)),
+        )
     assert "sharing_agreement_id" in broken.value.extra["errors"]
 
 
@@ -99,14 +112,18 @@ def test_a_share_by_date_needs_limited_secrets_and_a_date_within_a_year(
 ):
     under(app, agreement_view(mode))
     with pytest.raises(RuleBroken) as broken:
-        app.record_session(plan_id, ctx=ctx, **individual_session(share_by=share_by))
+        app.record_session(
+            ctx=ctx, plan_id=plan_id, command=RecordSession(**individual_session(share_by=share_by))
+        )
     assert "share_by" in broken.value.extra["errors"]
 
 
 def held_confidence(app: PlanApplication, ctx: Any, plan_id: UUID, share_by: dt.date) -> str:
     under(app, agreement_view("limited-secrets"))
     held = individual_session(share_by=share_by, clinician_id=INDIVIDUAL_THERAPIST)
-    return str(app.record_session(plan_id, ctx=ctx, **held)["session_id"])
+    return str(
+        app.record_session(ctx=ctx, plan_id=plan_id, command=RecordSession(**held))["session_id"]
+    )
 
 
 def test_a_confidence_is_on_the_worklist_a_week_before_its_date_and_once_overdue(app, ctx, plan_id):
@@ -131,23 +148,41 @@ def test_the_worklist_is_the_clinicians_own_when_asked(app, ctx, plan_id):
 def test_a_resolved_confidence_leaves_the_worklist_and_cannot_be_resolved_twice(app, ctx, plan_id):
     session_id = held_confidence(app, ctx, plan_id, dt.date(2026, 2, 1))
     app.resolve_confidence(
-        plan_id, session_id, ctx=ctx, outcome="shared", resolved_on=dt.date(2026, 1, 30)
+        ctx=ctx,
+        plan_id=plan_id,
+        command=ResolveConfidence(
+            session_id=session_id, outcome="shared", resolved_on=dt.date(2026, 1, 30)
+        ),
     )
     assert app.confidences_due(TENANT, today=dt.date(2026, 2, 4)) == []
     session = app.get_plan(plan_id, tenant=TENANT)["sessions"][0]
     assert session["confidence"] == {"outcome": "shared", "resolved_on": dt.date(2026, 1, 30)}
     with pytest.raises(Conflict):
         app.resolve_confidence(
-            plan_id, session_id, ctx=ctx, outcome="no-longer-held", resolved_on=dt.date(2026, 2, 1)
+            ctx=ctx,
+            plan_id=plan_id,
+            command=ResolveConfidence(
+                session_id=session_id, outcome="no-longer-held", resolved_on=dt.date(2026, 2, 1)
+            ),
         )
 
 
 def test_only_a_held_confidence_of_a_known_session_can_be_resolved(app, ctx, plan_id):
-    session_id = app.record_session(plan_id, ctx=ctx, **individual_session())["session_id"]
+    session_id = app.record_session(
+        ctx=ctx, plan_id=plan_id, command=RecordSession(**individual_session())
+    )["session_id"]
     with pytest.raises(Conflict):
-        app.resolve_confidence(plan_id, session_id, ctx=ctx, outcome="shared", resolved_on=DAY)
+        app.resolve_confidence(
+            ctx=ctx,
+            plan_id=plan_id,
+            command=ResolveConfidence(session_id=session_id, outcome="shared", resolved_on=DAY),
+        )
     with pytest.raises(NotFound):
-        app.resolve_confidence(plan_id, "nope", ctx=ctx, outcome="shared", resolved_on=DAY)
+        app.resolve_confidence(
+            ctx=ctx,
+            plan_id=plan_id,
+            command=ResolveConfidence(session_id="nope", outcome="shared", resolved_on=DAY),
+        )
 
 
 def test_the_api_answers_409_problem_json_naming_the_missing_agreement(
