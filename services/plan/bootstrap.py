@@ -84,7 +84,7 @@ def create_app(
     credential = service_credential(settings, SERVICE, calls="consent")
     plans = application or build_plans(settings, credential=credential)
     reads = PlanReads(plans, install_access_log(api, "plan", plans), gate, credential)
-    api.state.plans, api.state.plan_reads = plans, reads
+    api.state.application, api.state.reads = plans, reads
     api.include_router(build_router(reads))
     if application is None:
         api.router.on_shutdown.append(lambda: close_plans(plans))

@@ -17,13 +17,13 @@ from services.plan.reads import PlanReads
 
 
 def plans(request: Request) -> PlanApplication:
-    found: PlanApplication = request.app.state.plans
+    found: PlanApplication = request.app.state.application
     return found
 
 
 def plan_reads(request: Request) -> PlanReads:
     """Every read goes through these: the read policy, consent and the access log."""
-    found: PlanReads = request.app.state.plan_reads
+    found: PlanReads = request.app.state.reads
     return found
 
 
