@@ -46,8 +46,10 @@ def test_a_broker_frozen_longer_than_the_transaction_timeout_loses_and_doubles_n
         time.sleep(PAUSE_SECONDS)
     finally:
         freeze(kafka, signal.SIGCONT)
-    during = load.between(stopped_at, time.monotonic())
-    time.sleep(5)  # and some commands after it continued
+    thawed_at = time.monotonic()
+    during = load.between(stopped_at, thawed_at)
+    # and some commands after it continued
+    wait_for(lambda: len(load.between(thawed_at, time.monotonic())) >= 10, 60, "commands after")
     published = stopped_and_caught_up(load, stack, topics)
 
     statuses = sorted({a.status for a in during})
@@ -92,7 +94,14 @@ def test_two_relays_of_one_service_started_at_once_leave_one_and_publish_once(
         wait_for(lambda: any(t.poll() is not None for t in twins), 180, "one twin to be fenced")
         [loser] = [t for t in twins if t.poll() is not None]
         [survivor] = [t for t in twins if t is not loser]
-        time.sleep(10)  # the survivor publishing on its own
+        reader = topics["plan"]
+        reader.poll_for(1.0)
+        fenced = len(reader.counts)
+        wait_for(  # the survivor publishing on its own
+            lambda: reader.poll_for(0.5) is None and len(reader.counts) >= fenced + 20,
+            120,
+            "the survivor to publish",
+        )
         published = stopped_and_caught_up(load, stack, topics)  # by the survivor alone
         assert loser.returncode == EXIT_FENCED, loser.returncode
         assert survivor.poll() is None, f"the survivor exited too ({survivor.returncode})"
