@@ -7,7 +7,7 @@ import dataclasses
 import datetime as dt
 import unicodedata
 
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from services.consent.domain.policy import decide
@@ -71,7 +71,7 @@ def reordered(consent: ConsentTerms) -> ConsentTerms:
     return dataclasses.replace(consent, root=flip(consent.root))
 
 
-@settings(max_examples=150)
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     request=full_requests,
     consents=st.lists(consents, max_size=4),
@@ -118,7 +118,7 @@ revocations = st.builds(
 )
 
 
-@settings(max_examples=150)
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     request=full_requests,
     consents=st.lists(consents, min_size=1, max_size=4),
@@ -153,7 +153,7 @@ def test_a_revoked_recipient_is_never_permitted(
     assert outcome.basis["rule"] == "recipient-revoked"
 
 
-@settings(max_examples=200)
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     request=full_requests,
     consents=st.lists(consents, max_size=5),
@@ -185,7 +185,7 @@ def test_a_part2_category_never_goes_out_without_a_part2_consent_naming_the_reci
     assert part2_consent_names(request, consents)
 
 
-@settings(max_examples=200)
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     request=full_requests,
     consents=st.lists(consents, min_size=1, max_size=4),
