@@ -14,6 +14,12 @@ from services.common.context import CommandContext
 from services.common.errors import Conflict
 from services.common.store import CareApplication, check_version
 from services.referral.domain import Referral, ServiceLevels, Step
+from services.referral.domain.commands import (
+    STEP_COMMANDS,
+    DraftReferral,
+    ReviseReferral,
+    SendReferral,
+)
 from services.referral.domain.plan_team import PlanTeam
 from services.referral.metrics import referral_metrics
 from services.referral.projections import InMemorySummaries, SummarySource
@@ -75,7 +81,9 @@ class ReferralApplication(CareApplication):
                     raise Conflict("this idempotency key was already used for another record")
                 return referral_view(existing), False
         referral = Referral.draft(
-            id=referral_id or Referral.create_id(), tenant=ctx.tenant, **details
+            id=referral_id or Referral.create_id(),
+            tenant=ctx.tenant,
+            command=DraftReferral(**details),
         )
         self.save_as(ctx, referral)
         return referral_view(referral), True
@@ -89,7 +97,7 @@ class ReferralApplication(CareApplication):
         **details: Any,
     ) -> dict[str, Any]:
         referral = self._load_for_change(ctx, referral_id, expected_version)
-        referral.revise(**details)
+        referral.revise(ReviseReferral(**details))
         self.save_as(ctx, referral)
         return referral_view(referral)
 
@@ -126,11 +134,11 @@ class ReferralApplication(CareApplication):
                 version=referral.version,
             )
         referral.send(
+            SendReferral(note=note),
             decision_id=decision.decision_id,
             obligations=decision.obligations,
             levels=self.service_levels,
             at=self.clock(),
-            note=note,
         )
         self.save_as(ctx, referral)
         return referral_view(referral)
@@ -146,7 +154,8 @@ class ReferralApplication(CareApplication):
     ) -> dict[str, Any]:
         """Take one lifecycle step other than revise and send (see `_STEP_METHODS`)."""
         referral = self._load_for_change(ctx, referral_id, expected_version)
-        getattr(referral, _STEP_METHODS[step])(at=self.clock(), **arguments)
+        command = STEP_COMMANDS[step](**arguments)
+        getattr(referral, _STEP_METHODS[step])(command, at=self.clock())
         self.save_as(ctx, referral)
         return referral_view(referral)
 

@@ -17,6 +17,7 @@ from typing import Any
 from services.common.inbound import InboundRecord
 from services.referral.application import ReferralApplication
 from services.referral.domain import Referral
+from services.referral.domain.commands import DraftReferral
 from services.referral.plan_teams import TEAM_EVENTS, note_team
 
 topics: Sequence[str] = ("careledger.plan",)
@@ -64,13 +65,15 @@ def react(app: ReferralApplication, record: InboundRecord) -> list[Any]:
         Referral.draft(
             id=rid,
             tenant=record.tenant,
-            plan_id=plan_id,
-            client_id=str(client) if client else None,
-            referral_type=referral_type,
-            priority="urgent" if referral_type == "detox" else "routine",
-            reason=reason,
-            coordinator_id=None,
-            origin="plan-suggestion",
-            source_id=record.ce_id,
+            command=DraftReferral(
+                plan_id=plan_id,
+                client_id=str(client) if client else None,
+                referral_type=referral_type,
+                priority="urgent" if referral_type == "detox" else "routine",
+                reason=reason,
+                coordinator_id=None,
+                origin="plan-suggestion",
+                source_id=record.ce_id,
+            ),
         )
     ]

@@ -1,9 +1,10 @@
 """The Referral aggregate: one referral from draft to a closed loop.
 
-Public methods check the rule and the lifecycle step, then call a private `@event` method
-that only applies the change (so replaying old events never re-runs today's rules). Every
-event carries the referral's `security_labels` (a detox referral's acceptance is Part 2
-information too), so downstream consumers can filter each record on its own.
+Each command method checks its command with a pure rule (`drafting` before the referral is sent,
+`fulfilment` after), then calls a private `@event` method that only applies the change (so
+replaying old events never re-runs today's rules). Every event carries the referral's
+`security_labels` (a detox referral's acceptance is Part 2 information too), so downstream
+consumers can filter each record on its own.
 """
 
 from __future__ import annotations
@@ -14,19 +15,11 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from services.common.errors import RuleBroken
 from services.common.events import published
-from services.referral.domain.lifecycle import STATES, State, Step, allowed_steps, next_state
+from services.referral.domain import commands, drafting, fulfilment
+from services.referral.domain.fulfilment import Fulfilment
+from services.referral.domain.lifecycle import STATES, State, allowed_steps
 from services.referral.domain.service_levels import ServiceLevels
-from services.referral.domain.vocabulary import (
-    ORIGINS,
-    OUTCOMES,
-    check_aware,
-    check_client,
-    check_coded,
-    check_details,
-    discloses,
-)
 
 Party = dict[str, Any] | None
 Note = str | None
@@ -34,54 +27,18 @@ Note = str | None
 # health information; free text and contact details stay in the store, off the topic.
 _LABELS = ("R", "BH")
 _ORGANIZATION = [f"organization.{detail}" for detail in ("name", "phone", "email", "address")]
-_step = published(labels=_LABELS, private=["note"], version=2)
 
 
-class Referral(Aggregate):
-    """A referral of one client, serving one plan, to a receiving organisation."""
+class Referral(Fulfilment, Aggregate):
+    """A referral of one client, serving one plan, to a receiving organisation.
+
+    The events of the steps after sending are `Fulfilment`'s (fulfilment.py).
+    """
 
     @classmethod
-    def draft(
-        cls,
-        *,
-        id: UUID,
-        tenant: str,
-        plan_id: UUID,
-        client_id: str | None,
-        referral_type: str,
-        priority: str,
-        reason: str,
-        coordinator_id: str | None,
-        organization: Party = None,
-        contact: Party = None,
-        categories: list[str] | None = None,
-        origin: str = "coordinator",
-        source_id: str | None = None,
-        note: Note = None,
-    ) -> Referral:
+    def draft(cls, *, id: UUID, tenant: str, command: commands.DraftReferral) -> Referral:
         """Record a new draft referral (not yet sent); a plan suggestion may lack the client."""
-        check_details(referral_type, priority, organization, contact)
-        check_coded("origin", origin, ORIGINS)
-        if origin != "plan-suggestion":
-            check_client(client_id)
-        cats, labels = discloses(referral_type, categories or ())
-        return cls(
-            id=id,
-            tenant=tenant,
-            plan_id=plan_id,
-            client_id=client_id,
-            referral_type=referral_type,
-            priority=priority,
-            reason=reason,
-            coordinator_id=coordinator_id,
-            organization=organization,
-            contact=contact,
-            categories=cats,
-            security_labels=labels,
-            origin=origin,
-            source_id=source_id,
-            note=note,
-        )
+        return cls(id=id, tenant=tenant, **drafting.drafted(command))
 
     @published(labels=_LABELS, private=["reason", "note", "contact", *_ORGANIZATION], version=2)
     @event("ReferralDrafted")
@@ -138,38 +95,107 @@ class Referral(Aggregate):
     def allowed_steps(self) -> list[str]:
         return allowed_steps(self.state)
 
-    # -- the draft and sending it -----------------------------------------------------------
+    # -- commands: check with a rule, then apply its event --------------------------------------
 
-    def revise(
+    def revise(self, command: commands.ReviseReferral) -> None:
+        """Replace the details of a draft (a suggestion gets its client and organisation here)."""
+        self._revised(**drafting.revised(self, command))
+
+    def check_can_send(self) -> None:
+        """Raise before asking for consent when the referral could not be sent anyway."""
+        drafting.check_sendable(self)
+
+    def block_send(
         self,
         *,
-        client_id: str,
-        referral_type: str,
-        priority: str,
-        reason: str,
-        coordinator_id: str | None,
-        organization: Party,
-        contact: Party,
-        categories: list[str] | None = None,
-        note: Note = None,
+        decision_id: str,
+        outcome: str,
+        missing: str,
+        obligations: list[dict[str, Any]],
+        at: dt.datetime,
     ) -> None:
-        """Replace the details of a draft (a suggestion gets its client and organisation here)."""
-        next_state(self.state, Step.REVISE)
-        check_client(client_id)
-        check_details(referral_type, priority, organization, contact)
-        cats, labels = discloses(referral_type, categories or ())
-        self._revised(
-            client_id=client_id,
-            referral_type=referral_type,
-            priority=priority,
-            reason=reason,
-            coordinator_id=coordinator_id,
-            organization=organization,
-            contact=contact,
-            categories=cats,
-            security_labels=labels,
-            note=note,
+        """Record that the consent decision did not permit sending (the referral stays a draft)."""
+        fields = drafting.send_blocked(
+            self,
+            decision_id=decision_id,
+            outcome=outcome,
+            missing=missing,
+            obligations=obligations,
+            at=at,
         )
+        self._send_blocked(**fields)
+
+    def send(
+        self,
+        command: commands.SendReferral,
+        *,
+        decision_id: str,
+        obligations: list[dict[str, Any]],
+        levels: ServiceLevels,
+        at: dt.datetime,
+    ) -> None:
+        """Send the referral on a PERMIT decision, with the due dates of its service levels."""
+        fields = drafting.sent(
+            self, command, decision_id=decision_id, obligations=obligations, levels=levels, at=at
+        )
+        self._sent(**fields)
+
+    def receive(self, command: commands.Receive, *, at: dt.datetime) -> None:
+        """The receiving organisation acknowledged receipt."""
+        self.trigger_event(self.ReferralReceived, **fulfilment.step(self, command, at))
+
+    def accept(self, command: commands.Accept, *, at: dt.datetime) -> None:
+        self.trigger_event(self.ReferralAccepted, **fulfilment.accepted(self, command, at))
+
+    def decline(self, command: commands.Decline, *, at: dt.datetime) -> None:
+        self.trigger_event(self.ReferralDeclined, **fulfilment.declined(self, command, at))
+
+    def schedule(self, command: commands.Schedule, *, at: dt.datetime) -> None:
+        self.trigger_event(self.AppointmentScheduled, **fulfilment.scheduled(self, command, at))
+
+    def record_no_show(self, command: commands.RecordNoShow, *, at: dt.datetime) -> None:
+        self.trigger_event(
+            self.AppointmentMissed, **fulfilment.appointment_missed_or_cancelled(self, command, at)
+        )
+
+    def cancel_appointment(self, command: commands.CancelAppointment, *, at: dt.datetime) -> None:
+        self.trigger_event(
+            self.AppointmentCancelled,
+            **fulfilment.appointment_missed_or_cancelled(self, command, at),
+        )
+
+    def record_attendance(self, command: commands.RecordAttendance, *, at: dt.datetime) -> None:
+        """The client attended; `attended_at` defaults to the scheduled time."""
+        self.trigger_event(self.AppointmentAttended, **fulfilment.attended(self, command, at))
+
+    def request_cancellation(
+        self, command: commands.RequestCancellation, *, at: dt.datetime
+    ) -> None:
+        self.trigger_event(self.CancellationRequested, **fulfilment.step(self, command, at))
+
+    def confirm_cancellation(
+        self, command: commands.ConfirmCancellation, *, at: dt.datetime
+    ) -> None:
+        self.trigger_event(self.FulfillmentCancelled, **fulfilment.step(self, command, at))
+
+    def cancel(self, command: commands.Cancel, *, at: dt.datetime) -> None:
+        """Discard a draft (or a suggestion) that will not be sent."""
+        self.trigger_event(self.ReferralCancelled, **fulfilment.step(self, command, at))
+
+    def fail(self, command: commands.Fail, *, at: dt.datetime) -> None:
+        """The referral could not be fulfilled (client unreachable, no capacity)."""
+        self.trigger_event(self.ReferralFailed, **fulfilment.step(self, command, at))
+
+    def complete(self, command: commands.Complete, *, at: dt.datetime) -> None:
+        """Close the loop: the outcome came back from the receiving organisation."""
+        self.trigger_event(self.ReferralCompleted, **fulfilment.completed(self, command, at))
+
+    def mark_entered_in_error(
+        self, command: commands.MarkEnteredInError, *, at: dt.datetime
+    ) -> None:
+        self.trigger_event(self.ReferralEnteredInError, **fulfilment.step(self, command, at))
+
+    # -- events: each only applies its change ---------------------------------------------------
 
     @published(labels=_LABELS, private=["reason", "note", "contact", *_ORGANIZATION], version=2)
     @event("ReferralRevised")
@@ -198,36 +224,6 @@ class Referral(Aggregate):
         self.security_labels = security_labels
         self.note = note
 
-    def check_can_send(self) -> None:
-        """Raise before asking for consent when the referral could not be sent anyway."""
-        next_state(self.state, Step.SEND)
-        check_client(self.client_id)
-        if self.organization is None:
-            raise RuleBroken(
-                "the referral has no receiving organisation",
-                errors={"organization": "revise the draft with the receiving organisation first"},
-            )
-
-    def block_send(
-        self,
-        *,
-        decision_id: str,
-        outcome: str,
-        missing: str,
-        obligations: list[dict[str, Any]],
-        at: dt.datetime,
-    ) -> None:
-        """Record that the consent decision did not permit sending (the referral stays a draft)."""
-        self.check_can_send()
-        self._send_blocked(
-            decision_id=decision_id,
-            outcome=outcome,
-            missing=missing,
-            obligations=obligations,
-            at=at,
-            security_labels=self.security_labels,
-        )
-
     @published(labels=_LABELS)
     @event("ReferralSendBlocked")
     def _send_blocked(
@@ -246,34 +242,6 @@ class Referral(Aggregate):
             "missing": missing,
             "obligations": obligations,
         }
-
-    def send(
-        self,
-        *,
-        decision_id: str,
-        obligations: list[dict[str, Any]],
-        levels: ServiceLevels,
-        at: dt.datetime,
-        note: Note = None,
-    ) -> None:
-        """Send the referral on a PERMIT decision, with the due dates of its service levels."""
-        self.check_can_send()
-        assert self.client_id is not None  # checked above
-        kind, priority = self.referral_type, self.priority
-        self._sent(
-            plan_id=self.plan_id,
-            client_id=self.client_id,
-            organization=self.organization,
-            referral_type=kind,
-            priority=priority,
-            decision_id=decision_id,
-            obligations=obligations,
-            at=at,
-            acknowledge_by=levels.acknowledge_by(kind, priority, at),
-            first_appointment_by=levels.first_appointment_by(kind, priority, at),
-            security_labels=self.security_labels,
-            note=note,
-        )
 
     @published(labels=_LABELS, private=["note", *_ORGANIZATION], version=2)
     @event("ReferralSent")
@@ -299,247 +267,4 @@ class Referral(Aggregate):
             "acknowledge_by": acknowledge_by.isoformat(),
             "first_appointment_by": first_appointment_by.isoformat(),
         }
-        self.note = note
-
-    # -- the receiving side and the closed loop ---------------------------------------------
-
-    def receive(self, *, at: dt.datetime, note: Note = None) -> None:
-        """The receiving organisation acknowledged receipt."""
-        state = next_state(self.state, Step.RECEIVE)
-        self._received(state=state, at=at, note=note, security_labels=self.security_labels)
-
-    @_step
-    @event("ReferralReceived")
-    def _received(
-        self, *, state: State, at: dt.datetime, note: Note, security_labels: list[str]
-    ) -> None:
-        self._move(state, note)
-
-    def accept(self, *, at: dt.datetime, note: Note = None) -> None:
-        state = next_state(self.state, Step.ACCEPT)
-        self._accepted(
-            state=state,
-            plan_id=self.plan_id,
-            at=at,
-            note=note,
-            security_labels=self.security_labels,
-        )
-
-    @_step
-    @event("ReferralAccepted")
-    def _accepted(
-        self,
-        *,
-        state: State,
-        plan_id: UUID,
-        at: dt.datetime,
-        note: Note,
-        security_labels: list[str],
-    ) -> None:
-        self._move(state, note)
-
-    def decline(self, *, reason: str, at: dt.datetime, note: Note = None) -> None:
-        state = next_state(self.state, Step.DECLINE)
-        if not reason.strip():
-            raise RuleBroken("a decline needs a reason", errors={"reason": "say why"})
-        self._declined(
-            state=state, reason=reason, at=at, note=note, security_labels=self.security_labels
-        )
-
-    @published(labels=_LABELS, private=["note", "reason"], version=2)
-    @event("ReferralDeclined")
-    def _declined(
-        self, *, state: State, reason: str, at: dt.datetime, note: Note, security_labels: list[str]
-    ) -> None:
-        self.decline_reason = reason
-        self._move(state, note)
-
-    def schedule(self, *, appointment_at: dt.datetime, at: dt.datetime, note: Note = None) -> None:
-        state = next_state(self.state, Step.SCHEDULE)
-        check_aware("appointment_at", appointment_at)
-        self._scheduled(
-            state=state,
-            appointment_at=appointment_at,
-            at=at,
-            note=note,
-            security_labels=self.security_labels,
-        )
-
-    @_step
-    @event("AppointmentScheduled")
-    def _scheduled(
-        self,
-        *,
-        state: State,
-        appointment_at: dt.datetime,
-        at: dt.datetime,
-        note: Note,
-        security_labels: list[str],
-    ) -> None:
-        self.appointment_at = appointment_at
-        self._move(state, note)
-
-    def record_no_show(self, *, at: dt.datetime, note: Note = None) -> None:
-        state = next_state(self.state, Step.RECORD_NO_SHOW)
-        self._no_show(
-            state=state,
-            appointment_at=self.appointment_at,
-            at=at,
-            note=note,
-            security_labels=self.security_labels,
-        )
-
-    @_step
-    @event("AppointmentMissed")
-    def _no_show(
-        self,
-        *,
-        state: State,
-        appointment_at: dt.datetime | None,
-        at: dt.datetime,
-        note: Note,
-        security_labels: list[str],
-    ) -> None:
-        self._move(state, note)
-
-    def cancel_appointment(self, *, at: dt.datetime, note: Note = None) -> None:
-        state = next_state(self.state, Step.CANCEL_APPOINTMENT)
-        self._appointment_cancelled(
-            state=state,
-            appointment_at=self.appointment_at,
-            at=at,
-            note=note,
-            security_labels=self.security_labels,
-        )
-
-    @_step
-    @event("AppointmentCancelled")
-    def _appointment_cancelled(
-        self,
-        *,
-        state: State,
-        appointment_at: dt.datetime | None,
-        at: dt.datetime,
-        note: Note,
-        security_labels: list[str],
-    ) -> None:
-        self._move(state, note)
-
-    def record_attendance(
-        self, *, at: dt.datetime, attended_at: dt.datetime | None = None, note: Note = None
-    ) -> None:
-        """The client attended; `attended_at` defaults to the scheduled time."""
-        state = next_state(self.state, Step.RECORD_ATTENDANCE)
-        when = attended_at or self.appointment_at
-        check_aware("attended_at", when)
-        assert when is not None
-        self._attended(
-            state=state, attended_at=when, at=at, note=note, security_labels=self.security_labels
-        )
-
-    @_step
-    @event("AppointmentAttended")
-    def _attended(
-        self,
-        *,
-        state: State,
-        attended_at: dt.datetime,
-        at: dt.datetime,
-        note: Note,
-        security_labels: list[str],
-    ) -> None:
-        self.attended_at = attended_at
-        self._move(state, note)
-
-    def request_cancellation(self, *, at: dt.datetime, note: Note = None) -> None:
-        state = next_state(self.state, Step.REQUEST_CANCELLATION)
-        self._cancellation_requested(
-            state=state, at=at, note=note, security_labels=self.security_labels
-        )
-
-    @_step
-    @event("CancellationRequested")
-    def _cancellation_requested(
-        self, *, state: State, at: dt.datetime, note: Note, security_labels: list[str]
-    ) -> None:
-        self._move(state, note)
-
-    def confirm_cancellation(self, *, at: dt.datetime, note: Note = None) -> None:
-        state = next_state(self.state, Step.CONFIRM_CANCELLATION)
-        self._fulfillment_cancelled(
-            state=state, at=at, note=note, security_labels=self.security_labels
-        )
-
-    @_step
-    @event("FulfillmentCancelled")
-    def _fulfillment_cancelled(
-        self, *, state: State, at: dt.datetime, note: Note, security_labels: list[str]
-    ) -> None:
-        self._move(state, note)
-
-    def cancel(self, *, at: dt.datetime, note: Note = None) -> None:
-        """Discard a draft (or a suggestion) that will not be sent."""
-        state = next_state(self.state, Step.CANCEL)
-        self._cancelled(state=state, at=at, note=note, security_labels=self.security_labels)
-
-    @_step
-    @event("ReferralCancelled")
-    def _cancelled(
-        self, *, state: State, at: dt.datetime, note: Note, security_labels: list[str]
-    ) -> None:
-        self._move(state, note)
-
-    def fail(self, *, at: dt.datetime, note: Note = None) -> None:
-        """The referral could not be fulfilled (client unreachable, no capacity)."""
-        state = next_state(self.state, Step.FAIL)
-        self._failed(state=state, at=at, note=note, security_labels=self.security_labels)
-
-    @_step
-    @event("ReferralFailed")
-    def _failed(
-        self, *, state: State, at: dt.datetime, note: Note, security_labels: list[str]
-    ) -> None:
-        self._move(state, note)
-
-    def complete(self, *, outcome: str, at: dt.datetime, note: Note = None) -> None:
-        """Close the loop: the outcome came back from the receiving organisation."""
-        state = next_state(self.state, Step.COMPLETE)
-        check_coded("outcome", outcome, OUTCOMES)
-        self._completed(
-            state=state,
-            plan_id=self.plan_id,
-            outcome=outcome,
-            at=at,
-            note=note,
-            security_labels=self.security_labels,
-        )
-
-    @_step
-    @event("ReferralCompleted")
-    def _completed(
-        self,
-        *,
-        state: State,
-        plan_id: UUID,
-        outcome: str,
-        at: dt.datetime,
-        note: Note,
-        security_labels: list[str],
-    ) -> None:
-        self.outcome = outcome
-        self._move(state, note)
-
-    def mark_entered_in_error(self, *, at: dt.datetime, note: Note = None) -> None:
-        state = next_state(self.state, Step.MARK_ENTERED_IN_ERROR)
-        self._entered_in_error(state=state, at=at, note=note, security_labels=self.security_labels)
-
-    @_step
-    @event("ReferralEnteredInError")
-    def _entered_in_error(
-        self, *, state: State, at: dt.datetime, note: Note, security_labels: list[str]
-    ) -> None:
-        self._move(state, note)
-
-    def _move(self, state: State | str, note: Note) -> None:
-        self.state = State(state)
         self.note = note

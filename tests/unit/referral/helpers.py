@@ -11,6 +11,12 @@ from services.common.context import CommandContext
 from services.common.errors import Unavailable
 from services.common.inbound import InboundRecord
 from services.referral.domain import Referral, ServiceLevels, State, Step
+from services.referral.domain.commands import (
+    STEP_COMMANDS,
+    DraftReferral,
+    ReviseReferral,
+    SendReferral,
+)
 
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)  # a Monday
 ORG = {"id": "org-detox-1", "name": "Riverside Withdrawal Management"}
@@ -19,8 +25,6 @@ CTX = CommandContext(actor_id="coord-1", actor_role="coordinator", tenant="pract
 
 def new_referral(referral_type: str = "detox", **overrides: Any) -> Referral:
     details: dict[str, Any] = {
-        "id": uuid.uuid4(),
-        "tenant": "practice-a",
         "plan_id": uuid.uuid4(),
         "client_id": "client-1",
         "referral_type": referral_type,
@@ -31,7 +35,7 @@ def new_referral(referral_type: str = "detox", **overrides: Any) -> Referral:
         "contact": {"name": "Intake desk", "phone": "555-0100"},
     }
     details.update(overrides)
-    return Referral.draft(**details)
+    return Referral.draft(id=uuid.uuid4(), tenant="practice-a", command=DraftReferral(**details))
 
 
 def step_arguments(step: Step) -> dict[str, Any]:
@@ -55,8 +59,13 @@ def step_arguments(step: Step) -> dict[str, Any]:
 
 
 def take(referral: Referral, step: Step) -> None:
-    arguments = step_arguments(step) | ({} if step is Step.REVISE else {"at": T0})
-    getattr(referral, step.value.replace("-", "_"))(**arguments)
+    arguments = step_arguments(step)
+    if step is Step.REVISE:
+        referral.revise(ReviseReferral(**arguments))
+    elif step is Step.SEND:
+        referral.send(SendReferral(), at=T0, **arguments)
+    else:
+        getattr(referral, step.value.replace("-", "_"))(STEP_COMMANDS[step](**arguments), at=T0)
 
 
 # The shortest path of steps from a new draft to each state.

@@ -8,6 +8,13 @@ import pytest
 
 from services.common.errors import RuleBroken
 from services.referral.domain import State
+from services.referral.domain.commands import (
+    Complete,
+    Decline,
+    RecordAttendance,
+    ReviseReferral,
+    Schedule,
+)
 from tests.unit.referral.helpers import T0, new_referral, referral_in
 
 
@@ -49,13 +56,15 @@ def test_a_draft_without_an_organisation_cannot_be_sent() -> None:
 def test_a_revised_draft_gets_the_labels_of_its_new_type() -> None:
     referral = new_referral("detox")
     referral.revise(
-        client_id="client-1",
-        referral_type="psychiatry",
-        priority="routine",
-        reason="r",
-        coordinator_id=None,
-        organization=None,
-        contact=None,
+        ReviseReferral(
+            client_id="client-1",
+            referral_type="psychiatry",
+            priority="routine",
+            reason="r",
+            coordinator_id=None,
+            organization=None,
+            contact=None,
+        )
     )
     assert referral.security_labels == ["R"]
     assert referral.state is State.DRAFT
@@ -63,24 +72,25 @@ def test_a_revised_draft_gets_the_labels_of_its_new_type() -> None:
 
 def test_a_decline_needs_a_reason() -> None:
     with pytest.raises(RuleBroken, match="reason"):
-        referral_in(State.REQUESTED).decline(reason="  ", at=T0)
+        referral_in(State.REQUESTED).decline(Decline(reason="  "), at=T0)
 
 
 def test_an_appointment_time_needs_a_time_zone() -> None:
     with pytest.raises(RuleBroken) as caught:
-        referral_in(State.ACCEPTED).schedule(appointment_at=dt.datetime(2026, 3, 4, 10), at=T0)
+        no_zone = dt.datetime(2026, 3, 4, 10)  # no time zone: the point of the test
+        referral_in(State.ACCEPTED).schedule(Schedule(appointment_at=no_zone), at=T0)
     assert "appointment_at" in caught.value.extra["errors"]
 
 
 def test_attendance_defaults_to_the_scheduled_time() -> None:
     referral = referral_in(State.SCHEDULED)
-    referral.record_attendance(at=T0)
+    referral.record_attendance(RecordAttendance(), at=T0)
     assert referral.attended_at == referral.appointment_at
 
 
 def test_completion_needs_a_known_outcome() -> None:
     with pytest.raises(RuleBroken) as caught:
-        referral_in(State.ATTENDED).complete(outcome="fine", at=T0)
+        referral_in(State.ATTENDED).complete(Complete(outcome="fine"), at=T0)
     assert "outcome" in caught.value.extra["errors"]
 
 
