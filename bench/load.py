@@ -424,9 +424,9 @@ def app_baseline(svc: Service, settings: Settings, count: int) -> dict[str, Any]
         referrals = build_referrals(settings)
         close = lambda: close_referrals(referrals)  # noqa: E731
         for i in range(count):
-            details = ReferralCreate.model_validate(referral(i)).domain_details()
+            command = ReferralCreate.model_validate(referral(i)).draft(coordinator_id=None)
             per_client[i % n].append(
-                lambda d=details: referrals.draft(ctx, origin="coordinator", **d)  # type: ignore[misc]
+                lambda c=command: referrals.draft(ctx=ctx, command=c)  # type: ignore[misc]
             )
     try:
         cpu = time.process_time()

@@ -15,10 +15,10 @@ from services.common.errors import Conflict
 from services.common.store import CareApplication, check_version
 from services.referral.domain import Referral, ServiceLevels, Step
 from services.referral.domain.commands import (
-    STEP_COMMANDS,
     DraftReferral,
     ReviseReferral,
     SendReferral,
+    StepCommand,
 )
 from services.referral.domain.plan_team import PlanTeam
 from services.referral.metrics import referral_metrics
@@ -68,7 +68,7 @@ class ReferralApplication(CareApplication):
     # -- commands ---------------------------------------------------------------------------
 
     def draft(
-        self, ctx: CommandContext, *, referral_id: UUID | None = None, **details: Any
+        self, *, ctx: CommandContext, referral_id: UUID | None = None, command: DraftReferral
     ) -> tuple[dict[str, Any], bool]:
         """Record a draft; with a known `referral_id` (a retried create) return the existing one.
 
@@ -81,34 +81,33 @@ class ReferralApplication(CareApplication):
                     raise Conflict("this idempotency key was already used for another record")
                 return referral_view(existing), False
         referral = Referral.draft(
-            id=referral_id or Referral.create_id(),
-            tenant=ctx.tenant,
-            command=DraftReferral(**details),
+            id=referral_id or Referral.create_id(), tenant=ctx.tenant, command=command
         )
         self.save_as(ctx, referral)
         return referral_view(referral), True
 
     def revise(
         self,
+        *,
         ctx: CommandContext,
         referral_id: UUID,
-        *,
-        expected_version: int | None,
-        **details: Any,
+        command: ReviseReferral,
+        expected_version: int | None = None,
     ) -> dict[str, Any]:
+        """Replace the details of a draft."""
         referral = self._load_for_change(ctx, referral_id, expected_version)
-        referral.revise(ReviseReferral(**details))
+        referral.revise(command)
         self.save_as(ctx, referral)
         return referral_view(referral)
 
     def send(
         self,
+        *,
         ctx: CommandContext,
         referral_id: UUID,
-        *,
-        expected_version: int | None,
+        command: SendReferral,
+        expected_version: int | None = None,
         token: str | None,
-        note: str | None = None,
     ) -> dict[str, Any]:
         """Ask for consent and send on PERMIT; record a block and raise 409 otherwise."""
         referral = self._load_for_change(ctx, referral_id, expected_version)
@@ -134,7 +133,7 @@ class ReferralApplication(CareApplication):
                 version=referral.version,
             )
         referral.send(
-            SendReferral(note=note),
+            command,
             decision_id=decision.decision_id,
             obligations=decision.obligations,
             levels=self.service_levels,
@@ -145,17 +144,15 @@ class ReferralApplication(CareApplication):
 
     def step(
         self,
+        *,
         ctx: CommandContext,
         referral_id: UUID,
-        step: Step,
-        *,
-        expected_version: int | None,
-        **arguments: Any,
+        command: StepCommand,
+        expected_version: int | None = None,
     ) -> dict[str, Any]:
         """Take one lifecycle step other than revise and send (see `_STEP_METHODS`)."""
         referral = self._load_for_change(ctx, referral_id, expected_version)
-        command = STEP_COMMANDS[step](**arguments)
-        getattr(referral, _STEP_METHODS[step])(command, at=self.clock())
+        getattr(referral, _STEP_METHODS[command.step])(command, at=self.clock())
         self.save_as(ctx, referral)
         return referral_view(referral)
 

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from services.common.errors import RuleBroken
 from services.common.fhir import as_json, security_labels
 from services.referral.domain import REFERRAL_TYPES, Referral, State
+from services.referral.domain.commands import DraftReferral
 from services.referral.domain.vocabulary import OUTCOMES
 
 BASE = "https://careledger.example/fhir"
@@ -169,8 +170,8 @@ def _reference_id(reference: Any, kind: str) -> str | None:
     return text[len(prefix) :] if text.startswith(prefix) and len(text) > len(prefix) else None
 
 
-def parse_service_request(data: Any) -> dict[str, Any]:
-    """Validate an EHR's ServiceRequest (R4B) and map it to draft details; 422 naming fields."""
+def parse_service_request(data: Any) -> DraftReferral:
+    """Validate an EHR's ServiceRequest (R4B) and map it to a draft; 422 naming fields."""
     if not isinstance(data, dict) or data.get("resourceType") != "ServiceRequest":
         raise RuleBroken(
             "the body is not a ServiceRequest", errors={"resourceType": "must be 'ServiceRequest'"}
@@ -208,17 +209,17 @@ def parse_service_request(data: Any) -> dict[str, Any]:
     if errors:
         raise RuleBroken("the ServiceRequest cannot become a referral", errors=errors)
     identifiers = [i.value for i in request.identifier or [] if i.value]
-    return {
-        "plan_id": plan_id,
-        "client_id": client_id,
-        "referral_type": referral_type,
-        "priority": request.priority or "routine",
-        "reason": reason,
-        "organization": organization,
-        "contact": None,
-        "coordinator_id": None,
-        "source_id": identifiers[0] if identifiers else None,
-    }
+    assert plan_id is not None and referral_type is not None and reason  # checked above
+    return DraftReferral(
+        plan_id=plan_id,
+        client_id=client_id,
+        referral_type=referral_type,
+        priority=request.priority or "routine",
+        reason=reason,
+        organization=organization,
+        origin="ehr",
+        source_id=identifiers[0] if identifiers else None,
+    )
 
 
 def _reason(request: Any) -> str | None:

@@ -35,9 +35,9 @@ def create_service_request(
     resource: Annotated[dict[str, Any], Body(description="a FHIR R4 ServiceRequest")],
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
-    details = fhir.parse_service_request(resource)
+    command = fhir.parse_service_request(resource)
     view, created = app.draft(
-        caller.ctx, referral_id=keyed_id(caller, idempotency_key), origin="ehr", **details
+        ctx=caller.ctx, referral_id=keyed_id(caller, idempotency_key), command=command
     )
     referral = app.referral(caller.tenant, UUID(view["id"]))
     kind = placed(app, caller.reader, referral.plan_id, referral.client_id)

@@ -18,6 +18,7 @@ from services.referral.deps import (
     answer,
     keyed_id,
 )
+from services.referral.domain.commands import SendReferral
 from services.referral.reads import read_one, shown
 from services.referral.schemas import ReferralCreate, ReferralDetails, ReferralPublic, StepIn
 from services.referral.views import referral_view
@@ -38,11 +39,9 @@ def create_referral(
     caller: Referrer,
     idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
-    details = body.domain_details()
-    if details["coordinator_id"] is None and caller.has(Role.COORDINATOR):
-        details["coordinator_id"] = caller.sub
+    command = body.draft(coordinator_id=caller.sub if caller.has(Role.COORDINATOR) else None)
     view, created = app.draft(
-        caller.ctx, referral_id=keyed_id(caller, idempotency_key), origin="coordinator", **details
+        ctx=caller.ctx, referral_id=keyed_id(caller, idempotency_key), command=command
     )
     response.status_code = 201 if created else 200
     response.headers["Location"] = f"/referrals/{view['id']}"
@@ -81,7 +80,9 @@ def revise_referral(
     if_match: IfMatch,
     caller: Referrer,
 ) -> dict[str, Any]:
-    view = app.revise(caller.ctx, referral_id, expected_version=if_match, **body.domain_details())
+    view = app.revise(
+        ctx=caller.ctx, referral_id=referral_id, command=body.revision(), expected_version=if_match
+    )
     return answer(response, view, app, caller)
 
 
@@ -100,10 +101,10 @@ def send_referral(
     body: StepIn | None = None,
 ) -> dict[str, Any]:
     view = app.send(
-        caller.ctx,
-        referral_id,
+        ctx=caller.ctx,
+        referral_id=referral_id,
+        command=SendReferral(note=body.note if body else None),
         expected_version=if_match,
         token=bearer_token(request),
-        note=body.note if body else None,
     )
     return answer(response, view, app, caller)

@@ -9,6 +9,14 @@ from uuid import UUID
 from pydantic import AwareDatetime, BaseModel, Field
 
 from services.common.validation import RequestModel
+from services.referral.domain.commands import (
+    Complete,
+    Decline,
+    DraftReferral,
+    RecordAttendance,
+    ReviseReferral,
+    Schedule,
+)
 
 ReferralType = Literal[
     "family-therapy",
@@ -60,17 +68,43 @@ class ReferralDetails(Strict):
     coordinator_id: str | None = Field(default=None, max_length=200)
     note: Note = NOTE
 
-    def domain_details(self) -> dict[str, Any]:
-        """The details as the domain takes them (organisation and contact as plain dicts)."""
-        data = self.model_dump(exclude_none=False)
-        for party in ("organization", "contact"):
-            if data[party] is not None:
-                data[party] = {k: v for k, v in data[party].items() if v is not None}
-        return data
+    def _parties(self) -> dict[str, Any]:
+        """Organisation and contact as the domain takes them: plain dicts of the given fields."""
+        return {
+            party: None if value is None else value.model_dump(exclude_none=True)
+            for party, value in (("organization", self.organization), ("contact", self.contact))
+        }
+
+    def revision(self) -> ReviseReferral:
+        return ReviseReferral(
+            client_id=self.client_id,
+            referral_type=self.referral_type,
+            priority=self.priority,
+            reason=self.reason,
+            coordinator_id=self.coordinator_id,
+            categories=tuple(self.categories),
+            note=self.note,
+            **self._parties(),
+        )
 
 
 class ReferralCreate(ReferralDetails):
     plan_id: UUID
+
+    def draft(self, *, coordinator_id: str | None) -> DraftReferral:
+        """The draft a coordinator (or clinician) records; `coordinator_id` when none is given."""
+        return DraftReferral(
+            plan_id=self.plan_id,
+            client_id=self.client_id,
+            referral_type=self.referral_type,
+            priority=self.priority,
+            reason=self.reason,
+            coordinator_id=coordinator_id if self.coordinator_id is None else self.coordinator_id,
+            categories=tuple(self.categories),
+            origin="coordinator",
+            note=self.note,
+            **self._parties(),
+        )
 
 
 class StepIn(Strict):
@@ -80,17 +114,29 @@ class StepIn(Strict):
 class DeclineIn(StepIn):
     reason: str = Field(min_length=1, max_length=2000)
 
+    def command(self) -> Decline:
+        return Decline(reason=self.reason, note=self.note)
+
 
 class ScheduleIn(StepIn):
     appointment_at: AwareDatetime
+
+    def command(self) -> Schedule:
+        return Schedule(appointment_at=self.appointment_at, note=self.note)
 
 
 class AttendanceIn(StepIn):
     attended_at: AwareDatetime | None = None
 
+    def command(self) -> RecordAttendance:
+        return RecordAttendance(attended_at=self.attended_at, note=self.note)
+
 
 class CompleteIn(StepIn):
     outcome: Outcome
+
+    def command(self) -> Complete:
+        return Complete(outcome=self.outcome, note=self.note)
 
 
 class ReferralPublic(BaseModel):

@@ -14,7 +14,18 @@ from fastapi import APIRouter, Response
 from services.common.auth import Caller
 from services.referral.application import ReferralApplication
 from services.referral.deps import IfMatch, Lead, ReceivingSide, Referrals, Referrer, answer
-from services.referral.domain import Step
+from services.referral.domain.commands import (
+    Accept,
+    Cancel,
+    CancelAppointment,
+    ConfirmCancellation,
+    Fail,
+    MarkEnteredInError,
+    Receive,
+    RecordNoShow,
+    RequestCancellation,
+    StepCommand,
+)
 from services.referral.schemas import (
     AttendanceIn,
     CompleteIn,
@@ -31,12 +42,13 @@ def _take(
     app: ReferralApplication,
     caller: Caller,
     referral_id: UUID,
-    step: Step,
+    command: StepCommand,
     if_match: int | None,
     response: Response,
-    **arguments: Any,
 ) -> dict[str, Any]:
-    view = app.step(caller.ctx, referral_id, step, expected_version=if_match, **arguments)
+    view = app.step(
+        ctx=caller.ctx, referral_id=referral_id, command=command, expected_version=if_match
+    )
     return answer(response, view, app, caller)
 
 
@@ -49,16 +61,7 @@ def decline_referral(
     if_match: IfMatch,
     caller: ReceivingSide,
 ) -> dict[str, Any]:
-    return _take(
-        app,
-        caller,
-        referral_id,
-        Step.DECLINE,
-        if_match,
-        response,
-        reason=body.reason,
-        note=body.note,
-    )
+    return _take(app, caller, referral_id, body.command(), if_match, response)
 
 
 @router.post("/referrals/{referral_id}/schedule", response_model=ReferralPublic)
@@ -70,17 +73,7 @@ def schedule_appointment(
     if_match: IfMatch,
     caller: ReceivingSide,
 ) -> dict[str, Any]:
-    at = body.appointment_at
-    return _take(
-        app,
-        caller,
-        referral_id,
-        Step.SCHEDULE,
-        if_match,
-        response,
-        appointment_at=at,
-        note=body.note,
-    )
+    return _take(app, caller, referral_id, body.command(), if_match, response)
 
 
 @router.post("/referrals/{referral_id}/record-attendance", response_model=ReferralPublic)
@@ -92,9 +85,8 @@ def record_attendance(
     caller: ReceivingSide,
     body: AttendanceIn | None = None,
 ) -> dict[str, Any]:
-    body = body or AttendanceIn()
-    step, at = Step.RECORD_ATTENDANCE, body.attended_at
-    return _take(app, caller, referral_id, step, if_match, response, attended_at=at, note=body.note)
+    command = (body or AttendanceIn()).command()
+    return _take(app, caller, referral_id, command, if_match, response)
 
 
 @router.post(
@@ -110,13 +102,14 @@ def complete_referral(
     if_match: IfMatch,
     caller: ReceivingSide,
 ) -> dict[str, Any]:
-    outcome = body.outcome
-    return _take(
-        app, caller, referral_id, Step.COMPLETE, if_match, response, outcome=outcome, note=body.note
-    )
+    return _take(app, caller, referral_id, body.command(), if_match, response)
 
 
 # -- steps that take only an optional note ---------------------------------------------------
+
+
+def _note(body: StepIn | None) -> str | None:
+    return body.note if body else None
 
 
 @router.post(
@@ -133,8 +126,7 @@ def receive(
     caller: ReceivingSide,
     body: StepIn | None = None,
 ) -> dict[str, Any]:
-    note = body.note if body else None
-    return _take(app, caller, referral_id, Step.RECEIVE, if_match, response, note=note)
+    return _take(app, caller, referral_id, Receive(note=_note(body)), if_match, response)
 
 
 @router.post(
@@ -151,8 +143,7 @@ def accept(
     caller: ReceivingSide,
     body: StepIn | None = None,
 ) -> dict[str, Any]:
-    note = body.note if body else None
-    return _take(app, caller, referral_id, Step.ACCEPT, if_match, response, note=note)
+    return _take(app, caller, referral_id, Accept(note=_note(body)), if_match, response)
 
 
 @router.post(
@@ -169,8 +160,7 @@ def record_no_show(
     caller: ReceivingSide,
     body: StepIn | None = None,
 ) -> dict[str, Any]:
-    note = body.note if body else None
-    return _take(app, caller, referral_id, Step.RECORD_NO_SHOW, if_match, response, note=note)
+    return _take(app, caller, referral_id, RecordNoShow(note=_note(body)), if_match, response)
 
 
 @router.post(
@@ -187,8 +177,7 @@ def cancel_appointment(
     caller: ReceivingSide,
     body: StepIn | None = None,
 ) -> dict[str, Any]:
-    note = body.note if body else None
-    return _take(app, caller, referral_id, Step.CANCEL_APPOINTMENT, if_match, response, note=note)
+    return _take(app, caller, referral_id, CancelAppointment(note=_note(body)), if_match, response)
 
 
 @router.post(
@@ -205,8 +194,9 @@ def request_cancellation(
     caller: Referrer,
     body: StepIn | None = None,
 ) -> dict[str, Any]:
-    note = body.note if body else None
-    return _take(app, caller, referral_id, Step.REQUEST_CANCELLATION, if_match, response, note=note)
+    return _take(
+        app, caller, referral_id, RequestCancellation(note=_note(body)), if_match, response
+    )
 
 
 @router.post(
@@ -223,8 +213,9 @@ def confirm_cancellation(
     caller: ReceivingSide,
     body: StepIn | None = None,
 ) -> dict[str, Any]:
-    note = body.note if body else None
-    return _take(app, caller, referral_id, Step.CONFIRM_CANCELLATION, if_match, response, note=note)
+    return _take(
+        app, caller, referral_id, ConfirmCancellation(note=_note(body)), if_match, response
+    )
 
 
 @router.post(
@@ -241,8 +232,7 @@ def cancel(
     caller: Referrer,
     body: StepIn | None = None,
 ) -> dict[str, Any]:
-    note = body.note if body else None
-    return _take(app, caller, referral_id, Step.CANCEL, if_match, response, note=note)
+    return _take(app, caller, referral_id, Cancel(note=_note(body)), if_match, response)
 
 
 @router.post(
@@ -259,8 +249,7 @@ def fail(
     caller: Lead,
     body: StepIn | None = None,
 ) -> dict[str, Any]:
-    note = body.note if body else None
-    return _take(app, caller, referral_id, Step.FAIL, if_match, response, note=note)
+    return _take(app, caller, referral_id, Fail(note=_note(body)), if_match, response)
 
 
 @router.post(
@@ -277,7 +266,4 @@ def mark_entered_in_error(
     caller: Lead,
     body: StepIn | None = None,
 ) -> dict[str, Any]:
-    note = body.note if body else None
-    return _take(
-        app, caller, referral_id, Step.MARK_ENTERED_IN_ERROR, if_match, response, note=note
-    )
+    return _take(app, caller, referral_id, MarkEnteredInError(note=_note(body)), if_match, response)

@@ -37,6 +37,7 @@ from services.plan.domain.commands import (
 )
 from services.referral.application import ReferralApplication
 from services.referral.domain import Step
+from services.referral.domain.commands import STEP_COMMANDS, ReviseReferral, SendReferral
 from tests.unit.consent.builders import NOW, active_consent, context, request
 from tests.unit.consent.test_contracts import produce_every_event
 from tests.unit.consent.test_decisions_and_disclosures import disclosure_terms
@@ -255,22 +256,19 @@ def test_referral_records_carry_no_reasons_notes_or_contact_details() -> None:
         contact=contact,
         note=f"{MARK} drafted",
     )
-    app.revise(
-        CTX,
-        rid,
-        expected_version=None,
-        **{
-            **step_arguments(Step.REVISE),
-            "reason": f"{MARK} revised",
-            "organization": organization,
-            "contact": contact,
-        },
-    )
-    app.send(CTX, rid, expected_version=None, token=None, note=f"{MARK} sent")
+    revision = {
+        **step_arguments(Step.REVISE),
+        "reason": f"{MARK} revised",
+        "organization": organization,
+        "contact": contact,
+    }
+    app.revise(ctx=CTX, referral_id=rid, command=ReviseReferral(**revision))
+    sending = SendReferral(note=f"{MARK} sent")
+    app.send(ctx=CTX, referral_id=rid, command=sending, token=None)
     for step in (Step.RECEIVE, Step.DECLINE):
         arguments = {**step_arguments(step), "note": f"{MARK} {step.value}"}
         if step is Step.DECLINE:
             arguments["reason"] = f"{MARK} no capacity"
-        app.step(CTX, rid, step, expected_version=None, **arguments)
+        app.step(ctx=CTX, referral_id=rid, command=STEP_COMMANDS[step](**arguments))
     assert_no_stored_free_text_published(app, least=20)
     assert MARK in str(app.get("practice-a", rid))

@@ -26,8 +26,9 @@ from services.plan.domain.commands import ChangeStatus, CreatePlan, ShiftFormat
 from services.referral import reactions as referral_reactions
 from services.referral.application import ReferralApplication
 from services.referral.domain import State
+from services.referral.domain.commands import SendReferral
 from tests.unit.plan.builders import THERAPIST, couple_plan_fields, shift_fields
-from tests.unit.referral.helpers import CTX, PATHS, FakeConsentGate, step_arguments
+from tests.unit.referral.helpers import CTX, PATHS, FakeConsentGate, step_command
 from tests.unit.referral.test_application import draft
 from tests.unit.test_records_carry_no_free_text import MARK, published
 
@@ -113,9 +114,10 @@ def test_the_plan_consumer_notes_a_v1_or_v2_referral_record_the_same_way(event: 
     rid = draft(referrals, plan_id=plan_id, organization=organization, note=f"{MARK} note")
     for step in PATHS[State.COMPLETED]:
         if step.value == "send":
-            referrals.send(CTX, rid, expected_version=None, token=None, note=f"{MARK} sent")
+            sending = SendReferral(note=f"{MARK} sent")
+            referrals.send(ctx=CTX, referral_id=rid, command=sending, token=None)
         else:
-            referrals.step(CTX, rid, step, expected_version=None, **step_arguments(step))
+            referrals.step(ctx=CTX, referral_id=rid, command=step_command(step))
     noted = {}
     for version, record in both_forms(referrals, event):
         assert ("note" in record.body) is (version == 1)

@@ -37,6 +37,7 @@ from services.consent.application import ConsentApplication
 from services.consent.bootstrap import build_consents
 from services.consent.domain.terms import DecisionRequest, Recipient
 from services.referral.application import ReferralApplication
+from services.referral.domain.commands import DraftReferral, SendReferral
 
 REPO = Path(__file__).resolve().parents[3]
 TENANT = "practice-sends"
@@ -115,8 +116,7 @@ def referral_sends(consents: ConsentApplication, people: list[str], sends: int) 
     for person in people:
         part2_consent(consents, person)
     for n in range(sends):
-        draft, _ = referrals.draft(
-            COORDINATOR,
+        command = DraftReferral(
             plan_id=uuid.uuid4(),
             client_id=people[n % len(people)],
             referral_type="detox",
@@ -125,7 +125,9 @@ def referral_sends(consents: ConsentApplication, people: list[str], sends: int) 
             coordinator_id=COORDINATOR.actor_id,
             organization=DETOX,
         )
-        referrals.send(COORDINATOR, uuid.UUID(draft["id"]), expected_version=None, token=None)
+        draft, _ = referrals.draft(ctx=COORDINATOR, command=command)
+        rid = uuid.UUID(draft["id"])
+        referrals.send(ctx=COORDINATOR, referral_id=rid, command=SendReferral(), token=None)
     return records_of(referrals, "careledger.referral.ReferralSent")
 
 

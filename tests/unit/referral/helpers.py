@@ -16,6 +16,7 @@ from services.referral.domain.commands import (
     DraftReferral,
     ReviseReferral,
     SendReferral,
+    StepCommand,
 )
 
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)  # a Monday
@@ -58,6 +59,11 @@ def step_arguments(step: Step) -> dict[str, Any]:
     }.get(step, {})
 
 
+def step_command(step: Step, **overrides: Any) -> StepCommand:
+    """The command of a step after sending, with valid arguments (and any overrides)."""
+    return STEP_COMMANDS[step](**(step_arguments(step) | overrides))
+
+
 def take(referral: Referral, step: Step) -> None:
     arguments = step_arguments(step)
     if step is Step.REVISE:
@@ -65,7 +71,7 @@ def take(referral: Referral, step: Step) -> None:
     elif step is Step.SEND:
         referral.send(SendReferral(), at=T0, **arguments)
     else:
-        getattr(referral, step.value.replace("-", "_"))(STEP_COMMANDS[step](**arguments), at=T0)
+        getattr(referral, step.value.replace("-", "_"))(step_command(step), at=T0)
 
 
 # The shortest path of steps from a new draft to each state.

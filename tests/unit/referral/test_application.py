@@ -11,7 +11,15 @@ import pytest
 from services.common.context import CommandContext
 from services.common.errors import Conflict, InvalidTransition, NotFound, StaleVersion, Unavailable
 from services.referral.application import ReferralApplication
-from services.referral.domain import Step
+from services.referral.domain.commands import (
+    Accept,
+    Cancel,
+    Complete,
+    DraftReferral,
+    RecordAttendance,
+    Schedule,
+    SendReferral,
+)
 from services.referral.worklist import WorklistFilter
 from tests.unit.referral.helpers import CTX, ORG, T0, FakeConsentGate
 
@@ -29,13 +37,13 @@ def draft(app: ReferralApplication, referral_type: str = "detox", **overrides: A
         "organization": ORG,
     }
     details.update(overrides)
-    view, created = app.draft(CTX, **details)
+    view, created = app.draft(ctx=CTX, command=DraftReferral(**details))
     assert created
     return UUID(view["id"])
 
 
 def send(app: ReferralApplication, rid: UUID) -> dict[str, Any]:
-    return app.send(CTX, rid, expected_version=None, token="caller-token")
+    return app.send(ctx=CTX, referral_id=rid, command=SendReferral(), token="caller-token")
 
 
 def test_a_permitted_referral_is_sent_with_the_decision_id_and_obligations(
@@ -113,7 +121,7 @@ def test_consent_is_not_asked_for_a_referral_that_could_not_be_sent_anyway(
 def test_a_stale_if_match_is_a_precondition_failure(app: ReferralApplication) -> None:
     rid = draft(app)
     with pytest.raises(StaleVersion):
-        app.send(CTX, rid, expected_version=7, token=None)
+        app.send(ctx=CTX, referral_id=rid, command=SendReferral(), expected_version=7, token=None)
 
 
 def test_another_practice_cannot_see_or_change_the_referral(app: ReferralApplication) -> None:
@@ -122,7 +130,7 @@ def test_another_practice_cannot_see_or_change_the_referral(app: ReferralApplica
     with pytest.raises(NotFound):
         app.get(other.tenant, rid)
     with pytest.raises(NotFound):
-        app.step(other, rid, Step.CANCEL, expected_version=None)
+        app.step(ctx=other, referral_id=rid, command=Cancel())
 
 
 def test_a_create_retried_with_the_same_id_returns_the_first_referral(
@@ -137,8 +145,8 @@ def test_a_create_retried_with_the_same_id_returns_the_first_referral(
         "reason": "r",
         "coordinator_id": None,
     }
-    first, created = app.draft(CTX, referral_id=rid, **details)
-    again, created_again = app.draft(CTX, referral_id=rid, **details)
+    first, created = app.draft(ctx=CTX, referral_id=rid, command=DraftReferral(**details))
+    again, created_again = app.draft(ctx=CTX, referral_id=rid, command=DraftReferral(**details))
     assert created and not created_again and first == again
 
 
@@ -147,10 +155,11 @@ def test_the_closed_loop_runs_from_draft_to_completed_with_who_when_and_why(
 ) -> None:
     rid = draft(app)
     send(app, rid)
-    app.step(CTX, rid, Step.ACCEPT, expected_version=2, note="bed available")
-    app.step(CTX, rid, Step.SCHEDULE, expected_version=3, appointment_at=T0)
-    app.step(CTX, rid, Step.RECORD_ATTENDANCE, expected_version=4)
-    view = app.step(CTX, rid, Step.COMPLETE, expected_version=5, outcome="treatment-completed")
+    app.step(ctx=CTX, referral_id=rid, command=Accept(note="bed available"), expected_version=2)
+    app.step(ctx=CTX, referral_id=rid, command=Schedule(appointment_at=T0), expected_version=3)
+    app.step(ctx=CTX, referral_id=rid, command=RecordAttendance(), expected_version=4)
+    done = Complete(outcome="treatment-completed")
+    view = app.step(ctx=CTX, referral_id=rid, command=done, expected_version=5)
     assert view["status"] == "completed" and view["outcome"] == "treatment-completed"
     history = app.history(CTX.tenant, rid)
     assert [h["event"] for h in history] == [

@@ -12,18 +12,20 @@ from contracts.schemas import ContractId, default_registry
 from services.common.events import event_name, named_event_classes
 from services.referral.application import ReferralApplication
 from services.referral.domain import TRANSITIONS, State, Step
+from services.referral.domain.commands import ReviseReferral, SendReferral
 from services.referral.projections import REFERRAL_EVENTS
-from tests.unit.referral.helpers import CTX, PATHS, step_arguments
+from tests.unit.referral.helpers import CTX, PATHS, step_arguments, step_command
 from tests.unit.referral.test_application import draft
 
 
 def _take(app: ReferralApplication, rid: UUID, step: Step) -> None:
     if step is Step.SEND:
-        app.send(CTX, rid, expected_version=None, token=None)
+        app.send(ctx=CTX, referral_id=rid, command=SendReferral(), token=None)
     elif step is Step.REVISE:
-        app.revise(CTX, rid, expected_version=None, **step_arguments(Step.REVISE))
+        revision = ReviseReferral(**step_arguments(Step.REVISE))
+        app.revise(ctx=CTX, referral_id=rid, command=revision)
     else:
-        app.step(CTX, rid, step, expected_version=None, **step_arguments(step))
+        app.step(ctx=CTX, referral_id=rid, command=step_command(step))
 
 
 def _records(app: ReferralApplication) -> list[dict[str, Any]]:
@@ -54,7 +56,7 @@ def test_a_blocked_send_validates_against_its_contract(
     gate.outcome = outcome
     rid = draft(app)
     with pytest.raises(Exception, match="not sent"):
-        app.send(CTX, rid, expected_version=None, token=None)
+        app.send(ctx=CTX, referral_id=rid, command=SendReferral(), token=None)
     record = app.history_records(rid)[-1]
     assert record["event"] == "ReferralSendBlocked"
     default_registry().validate(ContractId.from_ce_type(record["type"]), record["body"])

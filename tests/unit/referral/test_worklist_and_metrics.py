@@ -10,6 +10,7 @@ import pytest
 from services.common.errors import Conflict
 from services.referral.application import ReferralApplication
 from services.referral.domain import ServiceLevels, Step
+from services.referral.domain.commands import STEP_COMMANDS, SendReferral
 from services.referral.worklist import WorklistFilter
 from tests.unit.referral.conftest import Clock
 from tests.unit.referral.helpers import CTX, T0, FakeConsentGate
@@ -25,12 +26,12 @@ def _utc(app: ReferralApplication) -> None:
 
 def sent(app: ReferralApplication, referral_type: str = "detox", **details: str) -> UUID:
     rid = draft(app, referral_type, **details)
-    app.send(CTX, rid, expected_version=None, token=None)
+    app.send(ctx=CTX, referral_id=rid, command=SendReferral(), token=None)
     return rid
 
 
 def take(app: ReferralApplication, rid: UUID, step: Step, **arguments: object) -> None:
-    app.step(CTX, rid, step, expected_version=None, **arguments)
+    app.step(ctx=CTX, referral_id=rid, command=STEP_COMMANDS[step](**arguments))
 
 
 def reasons(app: ReferralApplication, where: WorklistFilter = ALL) -> dict[str, list[str]]:
@@ -71,7 +72,7 @@ def test_a_no_show_and_a_consent_block_are_on_the_worklist(
     gate.outcome = "NO_CONSENT"
     blocked = draft(app)
     with pytest.raises(Conflict):
-        app.send(CTX, blocked, expected_version=None, token=None)
+        app.send(ctx=CTX, referral_id=blocked, command=SendReferral(), token=None)
     assert reasons(app) == {str(shown): ["no-show"], str(blocked): ["blocked-by-consent"]}
     [item] = app.worklist(CTX.tenant, WorklistFilter(reason="blocked-by-consent"))
     assert item["consent"]["outcome"] == "NO_CONSENT"
