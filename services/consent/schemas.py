@@ -7,28 +7,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator
 
+from contracts.categories import Category
 from services.common.validation import RequestModel
 
 Purpose = Literal["TREAT", "COC", "HPAYMT", "HOPERAT", "FAMRQT", "PATRQT"]
 RecipientKind = Literal["partner", "family-member", "provider", "organization", "ehr", "payer"]
 Label = Literal["42CFRPart2", "ETH", "PSY", "PSYTHPN", "SDV", "HIV", "R"]
-Category = Literal[
-    "individual-session",
-    "joint-session",
-    "family-session",
-    "treatment-plan",
-    "assessment",
-    "diagnosis",
-    "medication",
-    "progress-notes",
-    "substance-use",
-    "sud-counseling-notes",
-    "psychotherapy-notes",
-    "intimate-partner-violence",
-    "referral",
-    "billing",
-    "demographics",
-]
 Mode = Literal["no-secrets", "limited-secrets", "strict"]
 CarveOut = Literal["imminent-safety-threat", "mandated-reporting", "court-order"]
 BreakGlassKind = Literal[

@@ -8,6 +8,7 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate, event
 
+from contracts.categories import implied_labels
 from services.common.errors import Conflict, InvalidTransition, RuleBroken
 from services.common.events import published
 from services.common.ids import canonical_id
@@ -17,7 +18,6 @@ from services.consent.domain.terms import (
     Provision,
     Recipient,
     Revocation,
-    implied_labels,
     require,
 )
 from services.consent.domain.validation import canonical_terms, part2_missing, terms_errors

@@ -11,6 +11,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
+from contracts.categories import implied_labels
 from services.common.events import published
 from services.consent.domain.disclosure import (
     RECIPIENT_DETAILS,
@@ -18,7 +19,6 @@ from services.consent.domain.disclosure import (
     source_id,
     what_went,
 )
-from services.consent.domain.terms import implied_labels
 
 
 class NotedDisclosure(DisclosureView, Aggregate):

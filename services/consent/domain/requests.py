@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contracts.categories import CATEGORIES
 from services.common.errors import Forbidden
 from services.common.ids import canonical_id
 from services.consent.domain.exceptions import (
@@ -10,7 +11,6 @@ from services.consent.domain.exceptions import (
     carve_out_problems,
 )
 from services.consent.domain.terms import (
-    CATEGORIES,
     LABELS,
     PURPOSES,
     DecisionRequest,

@@ -8,6 +8,9 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+# The data categories and what they imply are one vocabulary of every service (contracts/).
+from contracts.categories import CATEGORIES, implied_labels
+from contracts.categories import PART2 as PART2
 from services.common.errors import RuleBroken
 from services.common.ids import canonical_id
 
@@ -21,25 +24,7 @@ NAMED_ONLY_RULE = (
     "a partner or family member is permitted only by id: name them ({'kind': ..., 'id': ...}); "
     "a general designation (id null) is for provider, organization, ehr or payer, or in a deny"
 )
-PART2 = "42CFRPart2"
 LABELS = (PART2, "ETH", "PSY", "PSYTHPN", "SDV", "HIV", "R")
-CATEGORIES = (
-    "individual-session",
-    "joint-session",
-    "family-session",
-    "treatment-plan",
-    "assessment",
-    "diagnosis",
-    "medication",
-    "progress-notes",
-    "substance-use",
-    "sud-counseling-notes",
-    "psychotherapy-notes",
-    "intimate-partner-violence",
-    "referral",
-    "billing",
-    "demographics",
-)
 SUD_COUNSELING_NOTES = "sud-counseling-notes"
 COUNSELING_NOTES = frozenset({SUD_COUNSELING_NOTES, "psychotherapy-notes"})
 SCOPES = ("patient-privacy", "treatment")
@@ -49,26 +34,6 @@ PROVISION_TYPES = ("permit", "deny")
 BREAK_GLASS_KINDS = ("medical-emergency", "imminent-threat")
 CARVE_OUTS = ("imminent-safety-threat", "mandated-reporting", "court-order")
 PART2_NOTICE = "42 CFR part 2 prohibits unauthorized use or disclosure of these records."
-# What each data category is, as sensitivity labels: derived on the server, never declared away.
-IMPLIED_LABELS: dict[str, frozenset[str]] = {
-    "individual-session": frozenset({"PSY"}),
-    "joint-session": frozenset({"PSY"}),
-    "family-session": frozenset({"PSY"}),
-    "progress-notes": frozenset({"PSY"}),
-    "diagnosis": frozenset({"PSY"}),
-    "psychotherapy-notes": frozenset({"PSY", "PSYTHPN"}),
-    "substance-use": frozenset({PART2, "ETH"}),
-    "sud-counseling-notes": frozenset({PART2, "ETH"}),
-    "intimate-partner-violence": frozenset({"SDV"}),
-}
-
-
-def implied_labels(categories: Iterable[str]) -> frozenset[str]:
-    """The labels the data categories carry by what they are."""
-    found: set[str] = set()
-    for category in categories:
-        found.update(IMPLIED_LABELS.get(category, ()))
-    return frozenset(found)
 
 
 def check_values(field_name: str, values: Iterable[str], allowed: Iterable[str]) -> dict[str, str]:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from contracts.categories import CATEGORIES
 from services.common.ids import canonical_id, printable_id
 from services.consent.domain.terms import (
-    CATEGORIES,
     LABELS,
     PURPOSES,
     RECIPIENT_KINDS,

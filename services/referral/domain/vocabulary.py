@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
+from contracts.categories import CATEGORIES, implied_labels
 from services.common.errors import RuleBroken
 
 REFERRAL_TYPES: dict[str, str] = {
@@ -28,22 +29,6 @@ OUTCOMES: dict[str, str] = {
 }
 SUBSTANCE_USE_TYPES = frozenset({"detox", "outpatient-sud", "medication-support"})
 
-# The data categories of the consent service's decision point (its vocabulary, mirrored here).
-CATEGORIES = (
-    "individual-session",
-    "joint-session",
-    "family-session",
-    "treatment-plan",
-    "assessment",
-    "diagnosis",
-    "medication",
-    "progress-notes",
-    "substance-use",
-    "sud-counseling-notes",
-    "referral",
-    "billing",
-    "demographics",
-)
 _SUD = (("referral", "substance-use"), ("42CFRPart2", "ETH", "R"))
 # What a referral of each type discloses: (data categories, security labels).
 _DISCLOSES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -58,7 +43,11 @@ _DISCLOSES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 
 
 def discloses(referral_type: str, extra: Iterable[str] = ()) -> tuple[list[str], list[str]]:
-    """The data categories and security labels a referral of this type carries."""
+    """The data categories and security labels a referral of this type carries.
+
+    The categories are the consent service's (contracts/categories.py); the labels are the
+    type's and those its categories imply, so an added category labels the referral too.
+    """
     extra = list(extra)
     unknown = sorted(set(extra) - set(CATEGORIES))
     if unknown:
@@ -67,7 +56,8 @@ def discloses(referral_type: str, extra: Iterable[str] = ()) -> tuple[list[str],
             errors={"categories": f"use any of: {', '.join(CATEGORIES)}"},
         )
     categories, labels = _DISCLOSES[referral_type]
-    return sorted({*categories, *extra}), sorted(labels)
+    carried = {*categories, *extra}
+    return sorted(carried), sorted({*labels, *implied_labels(carried)})
 
 
 def check_coded(field: str, value: str, allowed: Iterable[str]) -> None:

@@ -10,6 +10,7 @@ import unicodedata
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from contracts.categories import implied_labels
 from services.consent.domain.policy import decide
 from services.consent.domain.terms import (
     PART2,
@@ -21,7 +22,6 @@ from services.consent.domain.terms import (
     Provision,
     Recipient,
     Revocation,
-    implied_labels,
 )
 from tests.unit.consent.test_policy_properties import (
     LABELS,
