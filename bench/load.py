@@ -77,6 +77,7 @@ from contracts.envelope import event_id  # noqa: E402
 from services.common.auth import TokenService  # noqa: E402
 from services.common.context import CommandContext  # noqa: E402
 from services.common.settings import Settings, load_settings  # noqa: E402
+from services.consent.domain.commands import Decide  # noqa: E402
 from services.plan.domain.commands import RecordMeasurement  # noqa: E402
 from services.stack.state import StackInfo, read_stack_info  # noqa: E402
 
@@ -414,7 +415,7 @@ def app_baseline(svc: Service, settings: Settings, count: int) -> dict[str, Any]
                     labels=frozenset({"42CFRPart2"}),
                     at=consents.clock(),
                 )
-                return consents.decide(request=request, ctx=ctx)
+                return consents.decide(ctx=ctx, command=Decide(request=request))
 
             per_client[k].append(decide)
     else:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from services.common.service_identity import end_caller, is_service
 from services.consent.deps import Consents, IfMatch, OnBehalfOf, Reader, Writer, listed, sent
+from services.consent.domain.commands import DraftAgreement, ReviseAgreement, SignAgreement
 from services.consent.reads import AGREEMENT, logged
 from services.consent.schemas import AgreementIn, RevisionIn, SignatureIn
 
@@ -22,10 +23,10 @@ def draft_agreement(
     return sent(
         response,
         app.draft_agreement(
-            partner_ids=body.partner_ids,
-            mode=body.mode,
-            carve_outs=listed(body.carve_outs),
             ctx=caller.ctx,
+            command=DraftAgreement(
+                partner_ids=body.partner_ids, mode=body.mode, carve_outs=listed(body.carve_outs)
+            ),
         ),
     )
 
@@ -70,10 +71,9 @@ def sign_agreement(
     return sent(
         response,
         app.sign_agreement(
-            agreement_id,
-            partner_id=body.partner_id,
-            signed_on=body.signed_on,
             ctx=caller.ctx,
+            agreement_id=agreement_id,
+            command=SignAgreement(partner_id=body.partner_id, signed_on=body.signed_on),
             expected_version=if_match,
         ),
     )
@@ -91,10 +91,9 @@ def revise_agreement(
     return sent(
         response,
         app.revise_agreement(
-            agreement_id,
-            mode=body.mode,
-            carve_outs=listed(body.carve_outs),
             ctx=caller.ctx,
+            agreement_id=agreement_id,
+            command=ReviseAgreement(mode=body.mode, carve_outs=listed(body.carve_outs)),
             expected_version=if_match,
         ),
     )

@@ -13,9 +13,22 @@ from services.common.errors import Conflict, NotFound
 from services.common.store import check_version
 from services.consent.disclosures import DisclosureCommands
 from services.consent.domain import ConsentDirective, Decision, SharingAgreement
+from services.consent.domain.commands import (
+    ActivateConsent,
+    ChangeConsent,
+    CloseReview,
+    Decide,
+    DraftAgreement,
+    ExpireConsent,
+    MarkConsentEnteredInError,
+    RecordConsent,
+    RejectConsent,
+    ReviseAgreement,
+    RevokeConsent,
+    SignAgreement,
+)
 from services.consent.domain.policy import decide
 from services.consent.domain.requests import check_request
-from services.consent.domain.terms import DecisionRequest
 from services.consent.projections import matches
 from services.consent.records import RecordRef
 from services.consent.store import utc_now
@@ -30,15 +43,9 @@ class ConsentApplication(DisclosureCommands):
 
     # -- agreements -------------------------------------------------------------------------
 
-    def draft_agreement(
-        self,
-        *,
-        partner_ids: list[str],
-        mode: str,
-        carve_outs: list[str] | None,
-        ctx: CommandContext,
-    ) -> dict[str, Any]:
+    def draft_agreement(self, *, ctx: CommandContext, command: DraftAgreement) -> dict[str, Any]:
         """Terms between two partners; 409 when the couple already has an agreement."""
+        partner_ids = list(command.partner_ids)
         existing = self.find_agreement(ctx.tenant, partner_ids)
         if existing is not None:
             raise Conflict(
@@ -46,38 +53,40 @@ class ConsentApplication(DisclosureCommands):
                 f"(POST /agreements/{existing.id}/revisions) instead"
             )
         agreement = SharingAgreement.draft(
-            tenant=ctx.tenant, partner_ids=partner_ids, mode=mode, carve_outs=carve_outs
+            tenant=ctx.tenant,
+            partner_ids=partner_ids,
+            mode=command.mode,
+            carve_outs=_listed(command.carve_outs),
         )
         self.save_as(ctx, agreement)
         return dict(agreement.view())
 
     def sign_agreement(
         self,
-        agreement_id: UUID | str,
         *,
-        partner_id: str,
-        signed_on: dt.date | None,
         ctx: CommandContext,
+        agreement_id: UUID | str,
+        command: SignAgreement,
         expected_version: int | None = None,
     ) -> dict[str, Any]:
         agreement = self.load(SharingAgreement, agreement_id, ctx.tenant)
         check_version(agreement.version, expected_version)
-        agreement.sign(partner_id=partner_id, signed_on=self.past_or_today(signed_on, "signed_on"))
+        signed_on = self.past_or_today(command.signed_on, "signed_on")
+        agreement.sign(partner_id=command.partner_id, signed_on=signed_on)
         self.save_as(ctx, agreement)
         return dict(agreement.view())
 
     def revise_agreement(
         self,
-        agreement_id: UUID | str,
         *,
-        mode: str,
-        carve_outs: list[str] | None,
         ctx: CommandContext,
+        agreement_id: UUID | str,
+        command: ReviseAgreement,
         expected_version: int | None = None,
     ) -> dict[str, Any]:
         agreement = self.load(SharingAgreement, agreement_id, ctx.tenant)
         check_version(agreement.version, expected_version)
-        agreement.revise(mode=mode, carve_outs=carve_outs)
+        agreement.revise(mode=command.mode, carve_outs=_listed(command.carve_outs))
         self.save_as(ctx, agreement)
         return dict(agreement.view())
 
@@ -93,9 +102,9 @@ class ConsentApplication(DisclosureCommands):
 
     # -- consent directives -----------------------------------------------------------------
 
-    def create_consent(self, *, terms: dict[str, Any], ctx: CommandContext) -> dict[str, Any]:
+    def create_consent(self, *, ctx: CommandContext, command: RecordConsent) -> dict[str, Any]:
         """A new directive, filed under its person (422 naming every missing element)."""
-        consent = ConsentDirective.create(tenant=ctx.tenant, terms=terms)
+        consent = ConsentDirective.create(tenant=ctx.tenant, terms=dict(command.terms))
         person_file = self.person_file(ctx.tenant, consent.person_id)
         person_file.file_consent(consent_id=str(consent.id))
         self.save_as(ctx, consent, person_file)
@@ -103,34 +112,31 @@ class ConsentApplication(DisclosureCommands):
 
     def change_consent(
         self,
-        consent_id: UUID | str,
-        action: str,
         *,
         ctx: CommandContext,
+        consent_id: UUID | str,
+        command: ChangeConsent,
         expected_version: int | None = None,
-        on: dt.date | None = None,
-        in_writing: bool = False,
-        recipient_id: str | None = None,
-        expiry_event: str | None = None,
     ) -> dict[str, Any]:
         """Activate, reject, revoke (whole or one recipient), expire or void a directive."""
         consent: ConsentDirective = self.load(ConsentDirective, consent_id, ctx.tenant)
         check_version(consent.version, expected_version)
-        day = self.past_or_today(on, "on")
-        if action == "activate":
-            consent.activate(on=day)
-        elif action == "reject":
-            consent.reject(on=day)
-        elif action == "revoke" and recipient_id is not None:
-            consent.revoke_recipient(recipient_id=recipient_id, on=day, in_writing=in_writing)
-        elif action == "revoke":
-            consent.revoke(on=day, in_writing=in_writing)
-        elif action == "enter-in-error":
-            consent.enter_in_error(on=day)
-        elif action == "expire":
-            consent.expire(on=day, expiry_event=expiry_event)
-        else:
-            raise ValueError(f"unknown consent action {action!r}")
+        day = self.past_or_today(command.on, "on")
+        match command:
+            case ActivateConsent():
+                consent.activate(on=day)
+            case RejectConsent():
+                consent.reject(on=day)
+            case RevokeConsent(recipient_id=str() as recipient_id, in_writing=in_writing):
+                consent.revoke_recipient(recipient_id=recipient_id, on=day, in_writing=in_writing)
+            case RevokeConsent(in_writing=in_writing):
+                consent.revoke(on=day, in_writing=in_writing)
+            case MarkConsentEnteredInError():
+                consent.enter_in_error(on=day)
+            case ExpireConsent(expiry_event=expiry_event):
+                consent.expire(on=day, expiry_event=expiry_event)
+            case _:
+                raise TypeError(f"not a change of a consent: {command!r}")
         self.save_as(ctx, consent)
         return dict(consent.view())
 
@@ -148,9 +154,8 @@ class ConsentApplication(DisclosureCommands):
     def decide(
         self,
         *,
-        request: DecisionRequest,
         ctx: CommandContext,
-        about_partner_of: str | None = None,
+        command: Decide,
         records: Sequence[RecordRef] = (),
         token: str | None = None,
     ) -> dict[str, Any]:
@@ -160,6 +165,7 @@ class ConsentApplication(DisclosureCommands):
         role is the caller's; the labels are the declared ones, the named records' own and what
         the categories imply.
         """
+        request, about_partner_of = command.request, command.about_partner_of
         recipient = request.recipient.canonical()
         if (request.actor_role, request.recipient) != (ctx.actor_role, recipient):
             request = dataclasses.replace(request, actor_role=ctx.actor_role, recipient=recipient)
@@ -189,16 +195,15 @@ class ConsentApplication(DisclosureCommands):
 
     def close_review(
         self,
-        decision_id: UUID | str,
         *,
-        finding: str,
-        note: str | None,
         ctx: CommandContext,
+        decision_id: UUID | str,
+        command: CloseReview,
         expected_version: int | None = None,
     ) -> dict[str, Any]:
         decision = self.load(Decision, decision_id, ctx.tenant)
         check_version(decision.version, expected_version)
-        decision.close_review(finding=finding, reviewer_id=ctx.actor_id, note=note)
+        decision.close_review(finding=command.finding, reviewer_id=ctx.actor_id, note=command.note)
         self.save_as(ctx, decision)
         return dict(decision.view())
 
@@ -232,3 +237,7 @@ class ConsentApplication(DisclosureCommands):
     def review_queue(self, tenant: str) -> list[dict[str, Any]]:
         """Break-glass and carve-out decisions not yet closed by compliance, oldest first."""
         return [r for r in self.decisions(tenant) if r["review_required"] and r["review"] is None]
+
+
+def _listed(values: Sequence[str] | None) -> list[str] | None:
+    return None if values is None else list(values)

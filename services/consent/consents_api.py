@@ -8,6 +8,14 @@ from fastapi import APIRouter, Request, Response
 
 from services.common.http import PageParams
 from services.consent.deps import Consents, IfMatch, Reader, Writer, sent
+from services.consent.domain.commands import (
+    ActivateConsent,
+    ExpireConsent,
+    MarkConsentEnteredInError,
+    RecordConsent,
+    RejectConsent,
+    RevokeConsent,
+)
 from services.consent.reads import CONSENT, logged
 from services.consent.schemas import ConsentIn, ExpiryIn, RevocationIn
 
@@ -19,7 +27,9 @@ def create_consent(
     body: ConsentIn, response: Response, app: Consents, caller: Writer
 ) -> dict[str, Any]:
     """Record a consent directive; a Part 2 consent missing elements is a 422 naming each."""
-    return sent(response, app.create_consent(terms=body.terms(), ctx=caller.ctx))
+    return sent(
+        response, app.create_consent(ctx=caller.ctx, command=RecordConsent(terms=body.terms()))
+    )
 
 
 @router.get("/consents/{consent_id}")
@@ -58,7 +68,12 @@ def activate(
 ) -> dict[str, Any]:
     return sent(
         response,
-        app.change_consent(consent_id, "activate", ctx=caller.ctx, expected_version=if_match),
+        app.change_consent(
+            ctx=caller.ctx,
+            consent_id=consent_id,
+            command=ActivateConsent(),
+            expected_version=if_match,
+        ),
     )
 
 
@@ -68,7 +83,12 @@ def reject(
 ) -> dict[str, Any]:
     return sent(
         response,
-        app.change_consent(consent_id, "reject", ctx=caller.ctx, expected_version=if_match),
+        app.change_consent(
+            ctx=caller.ctx,
+            consent_id=consent_id,
+            command=RejectConsent(),
+            expected_version=if_match,
+        ),
     )
 
 
@@ -85,13 +105,12 @@ def revoke(
     return sent(
         response,
         app.change_consent(
-            consent_id,
-            "revoke",
             ctx=caller.ctx,
+            consent_id=consent_id,
+            command=RevokeConsent(
+                on=body.on, in_writing=body.in_writing, recipient_id=body.recipient_id
+            ),
             expected_version=if_match,
-            on=body.on,
-            in_writing=body.in_writing,
-            recipient_id=body.recipient_id,
         ),
     )
 
@@ -103,7 +122,12 @@ def enter_in_error(
     """Mark a directive recorded by mistake; it never applies again, its history stays."""
     return sent(
         response,
-        app.change_consent(consent_id, "enter-in-error", ctx=caller.ctx, expected_version=if_match),
+        app.change_consent(
+            ctx=caller.ctx,
+            consent_id=consent_id,
+            command=MarkConsentEnteredInError(),
+            expected_version=if_match,
+        ),
     )
 
 
@@ -119,11 +143,9 @@ def expire(
     return sent(
         response,
         app.change_consent(
-            consent_id,
-            "expire",
             ctx=caller.ctx,
+            consent_id=consent_id,
+            command=ExpireConsent(on=body.on, expiry_event=body.expiry_event),
             expected_version=if_match,
-            on=body.on,
-            expiry_event=body.expiry_event,
         ),
     )

@@ -21,6 +21,7 @@ from services.consent.deps import (
     sent,
     when,
 )
+from services.consent.domain.commands import CloseReview, Decide
 from services.consent.domain.terms import BreakGlass, CarveOut, DecisionRequest, Recipient
 from services.consent.reads import DECISION, logged
 from services.consent.records import RecordRef
@@ -57,9 +58,8 @@ def decide(
     return sent(
         response,
         app.decide(
-            request=asked,
             ctx=caller.ctx,
-            about_partner_of=body.context.about_partner_of,
+            command=Decide(request=asked, about_partner_of=body.context.about_partner_of),
             records=records,
             token=bearer_token(request),
         ),
@@ -134,10 +134,9 @@ def close_review(
     return sent(
         response,
         app.close_review(
-            decision_id,
-            finding=body.finding,
-            note=body.note,
             ctx=caller.ctx,
+            decision_id=decision_id,
+            command=CloseReview(finding=body.finding, note=body.note),
             expected_version=if_match,
         ),
     )

@@ -17,6 +17,7 @@ from services.consent.domain import (
     NotedDisclosure,
     SharingAgreement,
 )
+from services.consent.domain.commands import RecordDisclosure, RecordLateDisclosure
 from services.consent.domain.disclosure import (
     CLOCK_SKEW,
     DisclosureView,
@@ -33,8 +34,11 @@ from services.consent.store import ConsentStore, as_uuid
 class DisclosureCommands(ConsentStore):
     """Every disclosure is filed under its person in the same transaction (the accounting)."""
 
-    def record_disclosure(self, *, terms: dict[str, Any], ctx: CommandContext) -> dict[str, Any]:
+    def record_disclosure(
+        self, *, ctx: CommandContext, command: RecordDisclosure
+    ) -> dict[str, Any]:
         """A disclosure made now, by the caller, on their PERMIT that is still valid."""
+        terms = dict(command.terms)
         now = self.clock()
         decision = self._decision_for(terms["decision_id"], ctx.tenant)
         _not_future(terms["disclosed_at"], now)
@@ -53,9 +57,10 @@ class DisclosureCommands(ConsentStore):
         return self._file(ctx, disclosure)
 
     def record_late_disclosure(
-        self, *, terms: dict[str, Any], ctx: CommandContext
+        self, *, ctx: CommandContext, command: RecordLateDisclosure
     ) -> dict[str, Any]:
         """A disclosure made earlier (outside the system, or imported) on the basis it had then."""
+        terms = dict(command.terms)
         _not_future(terms["disclosed_at"], self.clock())
         basis = terms["basis"]
         disclosure: Disclosure | NotedDisclosure

@@ -19,6 +19,7 @@ from services.consent.deps import (
     sent,
     when,
 )
+from services.consent.domain.commands import RecordDisclosure, RecordLateDisclosure
 from services.consent.reads import DISCLOSURE, logged
 from services.consent.schemas import DisclosureIn, LateDisclosureIn
 
@@ -30,7 +31,10 @@ def record_disclosure(
     body: DisclosureIn, response: Response, app: Consents, caller: Discloser
 ) -> dict[str, Any]:
     """Record a disclosure made; 409 naming each mismatch with its PERMIT decision."""
-    return sent(response, app.record_disclosure(terms=body.terms(), ctx=caller.ctx))
+    return sent(
+        response,
+        app.record_disclosure(ctx=caller.ctx, command=RecordDisclosure(terms=body.terms())),
+    )
 
 
 @router.post("/disclosures/late", status_code=201)
@@ -38,7 +42,12 @@ def record_late_disclosure(
     body: LateDisclosureIn, response: Response, app: Consents, caller: LateRecorder
 ) -> dict[str, Any]:
     """Record a disclosure made earlier (on paper, by phone, in the previous system)."""
-    return sent(response, app.record_late_disclosure(terms=body.terms(), ctx=caller.ctx))
+    return sent(
+        response,
+        app.record_late_disclosure(
+            ctx=caller.ctx, command=RecordLateDisclosure(terms=body.terms())
+        ),
+    )
 
 
 @router.get(

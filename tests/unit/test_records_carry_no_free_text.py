@@ -20,6 +20,13 @@ from contracts.schemas import ContractId, default_registry
 from services.common.events import decode_state, event_name, service_of
 from services.common.store import CareApplication, build_application
 from services.consent.application import ConsentApplication
+from services.consent.domain.commands import (
+    CloseReview,
+    Decide,
+    ExpireConsent,
+    RecordDisclosure,
+    RecordLateDisclosure,
+)
 from services.consent.domain.terms import BreakGlass, CarveOut, Recipient
 from services.plan.agreements import InMemoryAgreements
 from services.plan.application import PlanApplication
@@ -201,39 +208,44 @@ def test_consent_records_carry_no_recipient_details_descriptions_or_justificatio
         kind="provider", id="dr-ode", name=f"{MARK} Ruth", address=f"{MARK} 1 ED Way"
     )
     asked = request(recipient=recipient, break_glass=glass, categories=frozenset({"substance-use"}))
-    decision = app.decide(request=asked, ctx=ctx)
+    decision = app.decide(ctx=ctx, command=Decide(request=asked))
     assert decision["outcome"] == "PERMIT"
     carve = CarveOut("mandated-reporting", f"{MARK} disclosed harm to a child at home")
-    app.decide(request=request(carve_out=carve), ctx=ctx)
+    app.decide(ctx=ctx, command=Decide(request=request(carve_out=carve)))
     app.record_late_disclosure(
         ctx=ctx,
-        terms=late(
-            description=f"{MARK} produced",
-            recipient={"kind": "organization", "id": "court", "name": f"{MARK} Court"},
-            basis={
-                "kind": "legal-exception",
-                "exception": "court-order",
-                "reference": f"{MARK} CV-1",
-            },
+        command=RecordLateDisclosure(
+            terms=late(
+                description=f"{MARK} produced",
+                recipient={"kind": "organization", "id": "court", "name": f"{MARK} Court"},
+                basis={
+                    "kind": "legal-exception",
+                    "exception": "court-order",
+                    "reference": f"{MARK} CV-1",
+                },
+            )
         ),
     )
     app.record_disclosure(
         ctx=ctx,
-        terms=disclosure_terms(
-            decision,
-            description=f"{MARK} notes",
-            labels=[],
-            obligations_met=["attach-part2-notice"],
+        command=RecordDisclosure(
+            terms=disclosure_terms(
+                decision,
+                description=f"{MARK} notes",
+                labels=[],
+                obligations_met=["attach-part2-notice"],
+            )
         ),
     )
     app.close_review(
-        decision["decision_id"],
-        finding="justified",
-        note=f"{MARK} ok",
         ctx=context(role="compliance"),
+        decision_id=decision["decision_id"],
+        command=CloseReview(finding="justified", note=f"{MARK} ok"),
     )
     app.change_consent(
-        consent["consent_id"], "expire", ctx=ctx, on=None, expiry_event=f"{MARK} discharged"
+        ctx=ctx,
+        consent_id=consent["consent_id"],
+        command=ExpireConsent(on=None, expiry_event=f"{MARK} discharged"),
     )
     assert_no_stored_free_text_published(app, least=25)
 

@@ -35,6 +35,7 @@ from services.common.store import build_application
 from services.consent import reactions
 from services.consent.application import ConsentApplication
 from services.consent.bootstrap import build_consents
+from services.consent.domain.commands import ActivateConsent, Decide, RecordConsent
 from services.consent.domain.terms import DecisionRequest, Recipient
 from services.referral.application import ReferralApplication
 from services.referral.domain.commands import DraftReferral, SendReferral
@@ -79,7 +80,7 @@ class PermitGate:
             labels=frozenset(request.labels),
             at=self.consents.clock(),
         )
-        decision = self.consents.decide(request=asked, ctx=COORDINATOR)
+        decision = self.consents.decide(ctx=COORDINATOR, command=Decide(request=asked))
         return ConsentDecision(
             decision["decision_id"], decision["outcome"], decision["basis"], decision["obligations"]
         )
@@ -105,8 +106,10 @@ def part2_consent(consents: ConsentApplication, person: str) -> None:
         "revocation_right_acknowledged": True,
         "signature": {"signed_by": person, "signed_on": "2026-01-01"},
     }
-    created = consents.create_consent(terms=terms, ctx=CLINICIAN)
-    consents.change_consent(created["consent_id"], "activate", ctx=CLINICIAN)
+    created = consents.create_consent(ctx=CLINICIAN, command=RecordConsent(terms=terms))
+    consents.change_consent(
+        ctx=CLINICIAN, consent_id=created["consent_id"], command=ActivateConsent()
+    )
 
 
 def referral_sends(consents: ConsentApplication, people: list[str], sends: int) -> list[Any]:

@@ -9,6 +9,7 @@ from typing import Any
 from services.common.context import CommandContext
 from services.consent.application import ConsentApplication
 from services.consent.domain import ConsentDirective
+from services.consent.domain.commands import ActivateConsent, RecordConsent
 from services.consent.domain.terms import (
     BreakGlass,
     ConsentTerms,
@@ -64,8 +65,8 @@ def part2_terms(**overrides: Any) -> dict[str, Any]:
 
 
 def active_consent(app: ConsentApplication, ctx: CommandContext, **terms: Any) -> dict[str, Any]:
-    created = app.create_consent(terms=consent_terms(**terms), ctx=ctx)
-    return app.change_consent(created["consent_id"], "activate", ctx=ctx)
+    created = app.create_consent(ctx=ctx, command=RecordConsent(terms=consent_terms(**terms)))
+    return app.change_consent(ctx=ctx, consent_id=created["consent_id"], command=ActivateConsent())
 
 
 def request(**overrides: Any) -> DecisionRequest:

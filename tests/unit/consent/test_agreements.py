@@ -9,6 +9,7 @@ import pytest
 from services.common.context import CommandContext
 from services.common.errors import Conflict, RuleBroken
 from services.consent.application import ConsentApplication
+from services.consent.domain.commands import Decide, DraftAgreement, ReviseAgreement, SignAgreement
 from services.consent.domain.terms import Recipient
 from tests.unit.consent.builders import request
 
@@ -17,22 +18,31 @@ SIGNED = dt.date(2026, 11, 1)
 
 def signed_agreement(app: ConsentApplication, ctx: CommandContext, mode: str) -> dict[str, object]:
     drafted = app.draft_agreement(
-        partner_ids=["person-a", "person-b"], mode=mode, carve_outs=None, ctx=ctx
+        ctx=ctx,
+        command=DraftAgreement(partner_ids=["person-a", "person-b"], mode=mode, carve_outs=None),
     )
-    app.sign_agreement(drafted["agreement_id"], partner_id="person-a", signed_on=SIGNED, ctx=ctx)
+    app.sign_agreement(
+        ctx=ctx,
+        agreement_id=drafted["agreement_id"],
+        command=SignAgreement(partner_id="person-a", signed_on=SIGNED),
+    )
     return app.sign_agreement(
-        drafted["agreement_id"], partner_id="person-b", signed_on=SIGNED, ctx=ctx
+        ctx=ctx,
+        agreement_id=drafted["agreement_id"],
+        command=SignAgreement(partner_id="person-b", signed_on=SIGNED),
     )
 
 
 def partner_decision(app: ConsentApplication, ctx: CommandContext) -> dict[str, object]:
     return app.decide(
-        request=request(
-            recipient=Recipient(kind="partner", id="person-b"),
-            categories=frozenset({"individual-session"}),
-            individual_session=True,
-        ),
         ctx=ctx,
+        command=Decide(
+            request=request(
+                recipient=Recipient(kind="partner", id="person-b"),
+                categories=frozenset({"individual-session"}),
+                individual_session=True,
+            )
+        ),
     )
 
 
@@ -40,14 +50,21 @@ def test_terms_are_not_in_force_until_both_partners_sign(
     app: ConsentApplication, ctx: CommandContext
 ) -> None:
     drafted = app.draft_agreement(
-        partner_ids=["person-a", "person-b"], mode="no-secrets", carve_outs=None, ctx=ctx
+        ctx=ctx,
+        command=DraftAgreement(
+            partner_ids=["person-a", "person-b"], mode="no-secrets", carve_outs=None
+        ),
     )
     one = app.sign_agreement(
-        drafted["agreement_id"], partner_id="person-a", signed_on=SIGNED, ctx=ctx
+        ctx=ctx,
+        agreement_id=drafted["agreement_id"],
+        command=SignAgreement(partner_id="person-a", signed_on=SIGNED),
     )
     assert one["in_force"] is None
     both = app.sign_agreement(
-        drafted["agreement_id"], partner_id="person-b", signed_on=SIGNED, ctx=ctx
+        ctx=ctx,
+        agreement_id=drafted["agreement_id"],
+        command=SignAgreement(partner_id="person-b", signed_on=SIGNED),
     )
     assert both["in_force"]["mode"] == "no-secrets"
     assert both["in_force"]["carve_outs"] == [
@@ -62,10 +79,20 @@ def test_a_new_version_stays_pending_until_both_sign_and_the_old_one_stays_in_fo
 ) -> None:
     agreement = signed_agreement(app, ctx, "no-secrets")
     agreement_id = agreement["agreement_id"]
-    app.revise_agreement(agreement_id, mode="strict", carve_outs=None, ctx=ctx)
-    app.sign_agreement(agreement_id, partner_id="person-a", signed_on=SIGNED, ctx=ctx)
+    app.revise_agreement(
+        ctx=ctx, agreement_id=agreement_id, command=ReviseAgreement(mode="strict", carve_outs=None)
+    )
+    app.sign_agreement(
+        ctx=ctx,
+        agreement_id=agreement_id,
+        command=SignAgreement(partner_id="person-a", signed_on=SIGNED),
+    )
     assert partner_decision(app, ctx)["outcome"] == "PERMIT"
-    app.sign_agreement(agreement_id, partner_id="person-b", signed_on=SIGNED, ctx=ctx)
+    app.sign_agreement(
+        ctx=ctx,
+        agreement_id=agreement_id,
+        command=SignAgreement(partner_id="person-b", signed_on=SIGNED),
+    )
     decision = partner_decision(app, ctx)
     assert decision["outcome"] == "DENY"
     assert decision["basis"]["rule"] == "agreement-strict"
@@ -78,7 +105,9 @@ def test_a_partner_cannot_sign_the_same_terms_twice(
     agreement = signed_agreement(app, ctx, "strict")
     with pytest.raises(Conflict):
         app.sign_agreement(
-            agreement["agreement_id"], partner_id="person-a", signed_on=SIGNED, ctx=ctx
+            ctx=ctx,
+            agreement_id=agreement["agreement_id"],
+            command=SignAgreement(partner_id="person-a", signed_on=SIGNED),
         )
 
 
@@ -88,7 +117,9 @@ def test_only_a_partner_of_the_agreement_can_sign_it(
     agreement = signed_agreement(app, ctx, "strict")
     with pytest.raises(RuleBroken) as caught:
         app.sign_agreement(
-            agreement["agreement_id"], partner_id="person-z", signed_on=SIGNED, ctx=ctx
+            ctx=ctx,
+            agreement_id=agreement["agreement_id"],
+            command=SignAgreement(partner_id="person-z", signed_on=SIGNED),
         )
     assert "partner_id" in caught.value.extra["errors"]
 
@@ -99,7 +130,10 @@ def test_a_couple_has_one_agreement_which_is_revised_not_duplicated(
     signed_agreement(app, ctx, "strict")
     with pytest.raises(Conflict):
         app.draft_agreement(
-            partner_ids=["person-b", "person-a"], mode="strict", carve_outs=None, ctx=ctx
+            ctx=ctx,
+            command=DraftAgreement(
+                partner_ids=["person-b", "person-a"], mode="strict", carve_outs=None
+            ),
         )
 
 
@@ -108,7 +142,10 @@ def test_an_unknown_mode_or_carve_out_names_the_field(
 ) -> None:
     with pytest.raises(RuleBroken) as caught:
         app.draft_agreement(
-            partner_ids=["person-a", "person-b"], mode="open", carve_outs=["gossip"], ctx=ctx
+            ctx=ctx,
+            command=DraftAgreement(
+                partner_ids=["person-a", "person-b"], mode="open", carve_outs=["gossip"]
+            ),
         )
     assert set(caught.value.extra["errors"]) == {"mode", "carve_outs"}
 

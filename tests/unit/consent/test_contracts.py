@@ -11,6 +11,20 @@ from contracts.schemas import ContractId, ContractViolation, default_registry
 from services.common.context import CommandContext
 from services.common.events import decode_state, event_name, named_event_classes
 from services.consent.application import ConsentApplication
+from services.consent.domain.commands import (
+    CloseReview,
+    Decide,
+    DraftAgreement,
+    ExpireConsent,
+    MarkConsentEnteredInError,
+    RecordConsent,
+    RecordDisclosure,
+    RecordLateDisclosure,
+    RejectConsent,
+    ReviseAgreement,
+    RevokeConsent,
+    SignAgreement,
+)
 from services.consent.domain.terms import CarveOut, Recipient
 from tests.unit.consent.builders import (
     DETOX,
@@ -29,36 +43,62 @@ from tests.unit.consent.test_late_disclosures import late, sent
 def produce_every_event(app: ConsentApplication, ctx: CommandContext) -> None:
     """One of each event the consent service stores."""
     drafted = app.draft_agreement(
-        partner_ids=["person-a", "person-b"], mode="strict", carve_outs=None, ctx=ctx
+        ctx=ctx,
+        command=DraftAgreement(
+            partner_ids=["person-a", "person-b"], mode="strict", carve_outs=None
+        ),
     )
-    app.sign_agreement(drafted["agreement_id"], partner_id="person-a", signed_on=None, ctx=ctx)
-    app.revise_agreement(drafted["agreement_id"], mode="no-secrets", carve_outs=[], ctx=ctx)
+    app.sign_agreement(
+        ctx=ctx,
+        agreement_id=drafted["agreement_id"],
+        command=SignAgreement(partner_id="person-a", signed_on=None),
+    )
+    app.revise_agreement(
+        ctx=ctx,
+        agreement_id=drafted["agreement_id"],
+        command=ReviseAgreement(mode="no-secrets", carve_outs=[]),
+    )
     consent = active_consent(
         app, ctx, recipients=[DETOX, SISTER], provisions=[{"type": "deny", "labels": ["HIV"]}]
     )
-    app.change_consent(consent["consent_id"], "revoke", ctx=ctx, recipient_id=SISTER["id"])
     app.change_consent(
-        consent["consent_id"], "expire", ctx=ctx, on=None, expiry_event="program completed"
+        ctx=ctx, consent_id=consent["consent_id"], command=RevokeConsent(recipient_id=SISTER["id"])
+    )
+    app.change_consent(
+        ctx=ctx,
+        consent_id=consent["consent_id"],
+        command=ExpireConsent(on=None, expiry_event="program completed"),
     )
     other = active_consent(app, ctx, part2=True, labels=["42CFRPart2"])
-    app.change_consent(other["consent_id"], "revoke", ctx=ctx, in_writing=True)
-    rejected = app.create_consent(terms=consent_terms(), ctx=ctx)
-    app.change_consent(rejected["consent_id"], "reject", ctx=ctx)
-    app.change_consent(rejected["consent_id"], "enter-in-error", ctx=ctx)
+    app.change_consent(
+        ctx=ctx, consent_id=other["consent_id"], command=RevokeConsent(in_writing=True)
+    )
+    rejected = app.create_consent(ctx=ctx, command=RecordConsent(terms=consent_terms()))
+    app.change_consent(ctx=ctx, consent_id=rejected["consent_id"], command=RejectConsent())
+    app.change_consent(
+        ctx=ctx, consent_id=rejected["consent_id"], command=MarkConsentEnteredInError()
+    )
     permit = active_consent(app, ctx)
-    decision = app.decide(request=request(labels=frozenset({"PSY"})), ctx=ctx)
+    decision = app.decide(ctx=ctx, command=Decide(request=request(labels=frozenset({"PSY"}))))
     assert decision["basis"]["consent_id"] == permit["consent_id"]
     app.record_disclosure(
-        terms=disclosure_terms(decision, labels=[], obligations_met=["redact"]), ctx=ctx
+        ctx=ctx,
+        command=RecordDisclosure(
+            terms=disclosure_terms(decision, labels=[], obligations_met=["redact"])
+        ),
     )
-    app.decide(request=request(recipient=Recipient(**SISTER)), ctx=ctx)
-    glass = app.decide(request=emergency_request(), ctx=ctx)
+    app.decide(ctx=ctx, command=Decide(request=request(recipient=Recipient(**SISTER))))
+    glass = app.decide(ctx=ctx, command=Decide(request=emergency_request()))
     app.close_review(
-        glass["decision_id"], finding="justified", note="ER call", ctx=context(role="compliance")
+        ctx=context(role="compliance"),
+        decision_id=glass["decision_id"],
+        command=CloseReview(finding="justified", note="ER call"),
     )
     carve = CarveOut("court-order", "a court ordered the plan produced for the hearing")
-    app.decide(request=request(carve_out=carve), ctx=ctx)
-    app.record_late_disclosure(terms=late(disclosed_at=NOW - dt.timedelta(days=900)), ctx=ctx)
+    app.decide(ctx=ctx, command=Decide(request=request(carve_out=carve)))
+    app.record_late_disclosure(
+        ctx=ctx, command=RecordLateDisclosure(terms=late(disclosed_at=NOW - dt.timedelta(days=900)))
+    )
     app.save_as(
         ctx,
         *app.referral_sent(

@@ -16,6 +16,7 @@ from services.common.ids import canonical_id, stable_id
 from services.consent.application import ConsentApplication
 from services.consent.domain import PersonFile, SharingAgreement
 from services.consent.domain.agreement import agreement_id, legacy_agreement_id
+from services.consent.domain.commands import Decide, DraftAgreement, RevokeConsent, SignAgreement
 from services.consent.domain.policy import decide
 from services.consent.domain.terms import AgreementTerms, DecisionRequest, Recipient, Revocation
 from services.consent.records import RecordLabels, RecordRef
@@ -76,9 +77,11 @@ def test_each_category_implies_its_labels(category: str, labels: set[str]) -> No
 
 
 def test_declared_labels_can_only_add(app: ConsentApplication, ctx: CommandContext) -> None:
-    decision = app.decide(request=request(labels=frozenset({"HIV"})), ctx=ctx)
+    decision = app.decide(ctx=ctx, command=Decide(request=request(labels=frozenset({"HIV"}))))
     assert decision["labels"] == ["HIV"]
-    implied = app.decide(request=request(categories=frozenset({"diagnosis"})), ctx=ctx)
+    implied = app.decide(
+        ctx=ctx, command=Decide(request=request(categories=frozenset({"diagnosis"})))
+    )
     assert implied["labels"] == ["PSY"] and implied["declared_labels"] == []
 
 
@@ -93,7 +96,9 @@ class FakeRecords:
 def test_the_labels_of_named_records_count(app: ConsentApplication, ctx: CommandContext) -> None:
     active_consent(app, ctx)
     app.records = FakeRecords(plan1={"SDV", "R"})
-    decision = app.decide(request=request(), ctx=ctx, records=[RecordRef("plan", "plan1")])
+    decision = app.decide(
+        ctx=ctx, command=Decide(request=request()), records=[RecordRef("plan", "plan1")]
+    )
     assert set(decision["labels"]) == {"SDV", "R"}
     assert decision["records"] == [
         {"kind": "plan", "id": "plan1", "labels": ["R", "SDV"], "individual_session": False}
@@ -132,7 +137,7 @@ def test_an_unknown_or_ambiguous_recipient_is_a_422_saying_what_is_accepted(
     ]
     for recipient, field in cases:
         with pytest.raises(RuleBroken) as caught:
-            app.decide(request=request(recipient=recipient), ctx=ctx)
+            app.decide(ctx=ctx, command=Decide(request=request(recipient=recipient)))
         assert field in caught.value.extra["errors"], recipient
     assert app.decisions(ctx.tenant) == []
 
@@ -142,7 +147,9 @@ def test_consents_store_canonical_recipient_ids(
 ) -> None:
     consent = active_consent(app, ctx, recipients=[{**DETOX, "id": " ORG-Detox "}, SISTER])
     assert consent["recipients"][0]["id"] == "org-detox"
-    revoked = app.change_consent(consent["consent_id"], "revoke", ctx=ctx, recipient_id="Org-Detox")
+    revoked = app.change_consent(
+        ctx=ctx, consent_id=consent["consent_id"], command=RevokeConsent(recipient_id="Org-Detox")
+    )
     assert [r["id"] for r in revoked["revoked_recipients"]] == ["org-detox"]
 
 
@@ -153,9 +160,15 @@ def test_a_revoked_recipient_is_denied_whatever_general_designation_remains(
     app: ConsentApplication, ctx: CommandContext
 ) -> None:
     consent = active_consent(app, ctx, recipients=[ANY_PROVIDER, EVIL])
-    app.change_consent(consent["consent_id"], "revoke", ctx=ctx, recipient_id="dr-evil")
-    evil = app.decide(request=request(recipient=Recipient("provider", " DR-EVIL")), ctx=ctx)
-    other = app.decide(request=request(recipient=Recipient("provider", "dr-good")), ctx=ctx)
+    app.change_consent(
+        ctx=ctx, consent_id=consent["consent_id"], command=RevokeConsent(recipient_id="dr-evil")
+    )
+    evil = app.decide(
+        ctx=ctx, command=Decide(request=request(recipient=Recipient("provider", " DR-EVIL")))
+    )
+    other = app.decide(
+        ctx=ctx, command=Decide(request=request(recipient=Recipient("provider", "dr-good")))
+    )
     assert (evil["outcome"], evil["basis"]["rule"]) == ("DENY", "recipient-revoked")
     assert other["outcome"] == "PERMIT"
 
@@ -165,8 +178,13 @@ def test_a_revoked_recipient_stays_denied_under_another_consents_general_designa
 ) -> None:
     first = active_consent(app, ctx, recipients=[EVIL, SISTER])
     active_consent(app, ctx, recipients=[ANY_PROVIDER])
-    app.change_consent(first["consent_id"], "revoke", ctx=ctx, recipient_id="dr-evil")
-    assert app.decide(request=request(recipient=Recipient(**EVIL)), ctx=ctx)["outcome"] == "DENY"
+    app.change_consent(
+        ctx=ctx, consent_id=first["consent_id"], command=RevokeConsent(recipient_id="dr-evil")
+    )
+    assert (
+        app.decide(ctx=ctx, command=Decide(request=request(recipient=Recipient(**EVIL))))["outcome"]
+        == "DENY"
+    )
 
 
 def test_a_consent_signed_after_the_revocation_naming_the_recipient_permits_again() -> None:
@@ -210,9 +228,15 @@ def _revocation(day: str) -> Revocation:
 
 
 def signed(app: ConsentApplication, ctx: CommandContext, a: str, b: str, mode: str) -> str:
-    agreement = app.draft_agreement(partner_ids=[a, b], mode=mode, carve_outs=None, ctx=ctx)
+    agreement = app.draft_agreement(
+        ctx=ctx, command=DraftAgreement(partner_ids=[a, b], mode=mode, carve_outs=None)
+    )
     for partner in (a, b):
-        app.sign_agreement(agreement["agreement_id"], partner_id=partner, signed_on=None, ctx=ctx)
+        app.sign_agreement(
+            ctx=ctx,
+            agreement_id=agreement["agreement_id"],
+            command=SignAgreement(partner_id=partner, signed_on=None),
+        )
     return str(agreement["agreement_id"])
 
 
@@ -239,12 +263,15 @@ def test_a_new_partner_is_not_permitted_under_the_agreement_with_an_earlier_one(
     app: ConsentApplication, ctx: CommandContext
 ) -> None:
     signed(app, ctx, "person-a", "person-old", "no-secrets")
-    old = app.decide(request=session_for("person-old"), ctx=ctx)
+    old = app.decide(ctx=ctx, command=Decide(request=session_for("person-old")))
     assert old["outcome"] == "PERMIT"
-    new = app.decide(request=session_for("person-new"), ctx=ctx)
+    new = app.decide(ctx=ctx, command=Decide(request=session_for("person-new")))
     assert (new["outcome"], new["basis"]["rule"]) == ("DENY", "agreement-strict")
     with pytest.raises(RuleBroken) as caught:
-        app.decide(request=session_for("person-new"), ctx=ctx, about_partner_of="person-old")
+        app.decide(
+            ctx=ctx,
+            command=Decide(request=session_for("person-new"), about_partner_of="person-old"),
+        )
     assert "context.about_partner_of" in caught.value.extra["errors"]
 
 
@@ -293,7 +320,7 @@ def test_a_practice_never_decides_under_another_practices_agreement(
         recipient=Recipient("partner", "y"),
         categories=frozenset({"individual-session"}),
     )
-    outcome = app.decide(request=asked, ctx=context(tenant="t1"))
+    outcome = app.decide(ctx=context(tenant="t1"), command=Decide(request=asked))
     assert (outcome["outcome"], outcome["basis"]["rule"]) == ("DENY", "agreement-strict")
 
 
@@ -312,7 +339,10 @@ def test_an_agreement_drafted_under_the_legacy_id_is_still_found(
     )
     app.save_as(ctx, legacy)
     with pytest.raises(Conflict):
-        app.draft_agreement(partner_ids=partners[::-1], mode="strict", carve_outs=None, ctx=ctx)
+        app.draft_agreement(
+            ctx=ctx,
+            command=DraftAgreement(partner_ids=partners[::-1], mode="strict", carve_outs=None),
+        )
     found = app.couple_agreement(ctx.tenant, partners)
     assert found["agreement_id"] == str(legacy.id)
 
@@ -330,4 +360,7 @@ def test_a_person_file_of_another_practice_is_never_read(
     person_file.file_consent(consent_id=consent["consent_id"])
     app.save_as(intruder, person_file)
     assert app.consents_of(ctx.tenant, "x:p") == []
-    assert app.decide(request=request(person_id="x:p"), ctx=ctx)["outcome"] == "NO_CONSENT"
+    assert (
+        app.decide(ctx=ctx, command=Decide(request=request(person_id="x:p")))["outcome"]
+        == "NO_CONSENT"
+    )

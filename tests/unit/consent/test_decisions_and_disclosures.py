@@ -10,6 +10,7 @@ import pytest
 from services.common.context import CommandContext
 from services.common.errors import Conflict, RuleBroken
 from services.consent.application import ConsentApplication
+from services.consent.domain.commands import CloseReview, Decide, RecordDisclosure, RevokeConsent
 from services.consent.domain.terms import BreakGlass, Recipient
 from tests.unit.consent.builders import (
     DETOX,
@@ -41,8 +42,8 @@ def test_every_decision_permit_or_deny_is_recorded(
     app: ConsentApplication, ctx: CommandContext
 ) -> None:
     active_consent(app, ctx)
-    permit = app.decide(request=request(), ctx=ctx)
-    refused = app.decide(request=request(recipient=Recipient(**SISTER)), ctx=ctx)
+    permit = app.decide(ctx=ctx, command=Decide(request=request()))
+    refused = app.decide(ctx=ctx, command=Decide(request=request(recipient=Recipient(**SISTER))))
     assert (permit["outcome"], refused["outcome"]) == ("PERMIT", "NO_CONSENT")
     recorded = {d["decision_id"]: d["outcome"] for d in app.decisions(ctx.tenant)}
     assert recorded == {permit["decision_id"]: "PERMIT", refused["decision_id"]: "NO_CONSENT"}
@@ -58,7 +59,7 @@ def test_a_request_with_unknown_codes_is_refused_naming_every_field(
         labels=frozenset({"SECRET"}),
     )
     with pytest.raises(RuleBroken) as caught:
-        app.decide(request=bad, ctx=ctx)
+        app.decide(ctx=ctx, command=Decide(request=bad))
     assert set(caught.value.extra["errors"]) == {
         "recipient.kind",
         "purpose",
@@ -73,7 +74,10 @@ def test_break_glass_needs_a_real_justification(
 ) -> None:
     with pytest.raises(RuleBroken) as caught:
         app.decide(
-            request=emergency_request(break_glass=BreakGlass("imminent-threat", "urgent")), ctx=ctx
+            ctx=ctx,
+            command=Decide(
+                request=emergency_request(break_glass=BreakGlass("imminent-threat", "urgent"))
+            ),
         )
     assert "break_glass.justification" in caught.value.extra["errors"]
 
@@ -81,33 +85,43 @@ def test_break_glass_needs_a_real_justification(
 def test_break_glass_waits_in_the_review_queue_until_compliance_closes_it(
     app: ConsentApplication, ctx: CommandContext
 ) -> None:
-    decision = app.decide(request=emergency_request(), ctx=ctx)
+    decision = app.decide(ctx=ctx, command=Decide(request=emergency_request()))
     assert decision["outcome"] == "PERMIT"
     assert [d["decision_id"] for d in app.review_queue(ctx.tenant)] == [decision["decision_id"]]
     compliance = context(role="compliance", actor="comp-1")
     closed = app.close_review(
-        decision["decision_id"], finding="justified", note=None, ctx=compliance
+        ctx=compliance,
+        decision_id=decision["decision_id"],
+        command=CloseReview(finding="justified", note=None),
     )
     assert closed["review"]["reviewer_id"] == "comp-1"
     assert app.review_queue(ctx.tenant) == []
     listed = app.decisions(ctx.tenant, break_glass=True)
     assert listed[0]["review"]["finding"] == "justified"
     with pytest.raises(Conflict):
-        app.close_review(decision["decision_id"], finding="justified", note=None, ctx=compliance)
+        app.close_review(
+            ctx=compliance,
+            decision_id=decision["decision_id"],
+            command=CloseReview(finding="justified", note=None),
+        )
 
 
 def test_a_decision_that_was_not_break_glass_has_no_review_to_close(
     app: ConsentApplication, ctx: CommandContext
 ) -> None:
-    decision = app.decide(request=request(), ctx=ctx)
+    decision = app.decide(ctx=ctx, command=Decide(request=request()))
     with pytest.raises(Conflict):
-        app.close_review(decision["decision_id"], finding="justified", note=None, ctx=ctx)
+        app.close_review(
+            ctx=ctx,
+            decision_id=decision["decision_id"],
+            command=CloseReview(finding="justified", note=None),
+        )
 
 
 def test_decisions_of_another_practice_are_not_listed(
     app: ConsentApplication, ctx: CommandContext
 ) -> None:
-    app.decide(request=request(), ctx=ctx)
+    app.decide(ctx=ctx, command=Decide(request=request()))
     assert app.decisions("practice-2") == []
 
 
@@ -115,8 +129,10 @@ def test_a_disclosure_matching_its_permit_is_recorded_and_filed(
     app: ConsentApplication, ctx: CommandContext
 ) -> None:
     consent = active_consent(app, ctx)
-    decision = app.decide(request=request(), ctx=ctx)
-    disclosure = app.record_disclosure(terms=disclosure_terms(decision), ctx=ctx)
+    decision = app.decide(ctx=ctx, command=Decide(request=request()))
+    disclosure = app.record_disclosure(
+        ctx=ctx, command=RecordDisclosure(terms=disclosure_terms(decision))
+    )
     assert disclosure["consent_id"] == consent["consent_id"]
     assert disclosure["disclosed_by"] == ctx.actor_id
     assert [d["disclosure_id"] for d in app.disclosures_of(ctx.tenant, "person-a")] == [
@@ -127,9 +143,9 @@ def test_a_disclosure_matching_its_permit_is_recorded_and_filed(
 def test_a_disclosure_on_a_denied_decision_is_a_conflict(
     app: ConsentApplication, ctx: CommandContext
 ) -> None:
-    decision = app.decide(request=request(), ctx=ctx)
+    decision = app.decide(ctx=ctx, command=Decide(request=request()))
     with pytest.raises(Conflict) as caught:
-        app.record_disclosure(terms=disclosure_terms(decision), ctx=ctx)
+        app.record_disclosure(ctx=ctx, command=RecordDisclosure(terms=disclosure_terms(decision)))
     assert "decision_id" in caught.value.extra["mismatches"]
 
 
@@ -137,12 +153,12 @@ def test_a_disclosure_to_another_recipient_purpose_or_category_names_each_mismat
     app: ConsentApplication, ctx: CommandContext
 ) -> None:
     active_consent(app, ctx)
-    decision = app.decide(request=request(), ctx=ctx)
+    decision = app.decide(ctx=ctx, command=Decide(request=request()))
     terms = disclosure_terms(
         decision, recipient=SISTER, purpose="COC", categories=["assessment", "diagnosis"]
     )
     with pytest.raises(Conflict) as caught:
-        app.record_disclosure(terms=terms, ctx=ctx)
+        app.record_disclosure(ctx=ctx, command=RecordDisclosure(terms=terms))
     assert set(caught.value.extra["mismatches"]) == {"recipient", "purpose", "categories"}
 
 
@@ -150,12 +166,15 @@ def test_labels_the_decision_says_to_redact_cannot_be_disclosed(
     app: ConsentApplication, ctx: CommandContext
 ) -> None:
     active_consent(app, ctx)
-    decision = app.decide(request=request(labels=frozenset({"PSY"})), ctx=ctx)
+    decision = app.decide(ctx=ctx, command=Decide(request=request(labels=frozenset({"PSY"}))))
     with pytest.raises(Conflict) as caught:
-        app.record_disclosure(terms=disclosure_terms(decision), ctx=ctx)
+        app.record_disclosure(ctx=ctx, command=RecordDisclosure(terms=disclosure_terms(decision)))
     assert set(caught.value.extra["mismatches"]) == {"labels", "obligations_met"}
     done = app.record_disclosure(
-        terms=disclosure_terms(decision, labels=[], obligations_met=["redact"]), ctx=ctx
+        ctx=ctx,
+        command=RecordDisclosure(
+            terms=disclosure_terms(decision, labels=[], obligations_met=["redact"])
+        ),
     )
     assert done["labels"] == []
     assert done["obligations_met"] == [{"code": "redact", "labels": ["PSY"]}]
@@ -165,19 +184,23 @@ def test_a_disclosure_cannot_be_recorded_before_it_is_made(
     app: ConsentApplication, ctx: CommandContext
 ) -> None:
     active_consent(app, ctx)
-    decision = app.decide(request=request(), ctx=ctx)
+    decision = app.decide(ctx=ctx, command=Decide(request=request()))
     later = NOW + dt.timedelta(days=1)
     with pytest.raises(RuleBroken):
-        app.record_disclosure(terms=disclosure_terms(decision, disclosed_at=later), ctx=ctx)
+        app.record_disclosure(
+            ctx=ctx, command=RecordDisclosure(terms=disclosure_terms(decision, disclosed_at=later))
+        )
 
 
 def test_a_revoked_recipient_is_no_longer_permitted(
     app: ConsentApplication, ctx: CommandContext
 ) -> None:
     consent = active_consent(app, ctx, recipients=[DETOX, SISTER])
-    app.change_consent(consent["consent_id"], "revoke", ctx=ctx, recipient_id=SISTER["id"])
-    sister = app.decide(request=request(recipient=Recipient(**SISTER)), ctx=ctx)
-    detox = app.decide(request=request(), ctx=ctx)
+    app.change_consent(
+        ctx=ctx, consent_id=consent["consent_id"], command=RevokeConsent(recipient_id=SISTER["id"])
+    )
+    sister = app.decide(ctx=ctx, command=Decide(request=request(recipient=Recipient(**SISTER))))
+    detox = app.decide(ctx=ctx, command=Decide(request=request()))
     assert (sister["outcome"], detox["outcome"]) == ("DENY", "PERMIT")
     assert sister["basis"]["rule"] == "recipient-revoked"
     assert detox["basis"]["consent_version"] == 3

@@ -13,6 +13,12 @@ from services.common.inbound import InboundRecord
 from services.consent import reactions
 from services.consent.application import ConsentApplication
 from services.consent.domain import Accounting
+from services.consent.domain.commands import (
+    ActivateConsent,
+    Decide,
+    RecordConsent,
+    RecordLateDisclosure,
+)
 from tests.unit.consent.builders import DETOX, NOW, context, part2_terms, request
 
 COURT = {
@@ -62,7 +68,7 @@ def test_a_late_disclosure_keeps_its_real_date_basis_and_who_recorded_it(
     app: ConsentApplication,
 ) -> None:
     recorder = context(role="compliance", actor="comp-1")
-    recorded = app.record_late_disclosure(terms=late(), ctx=recorder)
+    recorded = app.record_late_disclosure(ctx=recorder, command=RecordLateDisclosure(terms=late()))
     assert recorded["disclosed_at"] == years_ago(5)
     assert (recorded["recorded_late"], recorded["recorded_by"]) == (True, "comp-1")
     assert recorded["disclosed_by"] == "clin-old"
@@ -71,7 +77,9 @@ def test_a_late_disclosure_keeps_its_real_date_basis_and_who_recorded_it(
 
 
 def test_a_late_paper_consent_disclosure_derives_its_labels(app: ConsentApplication) -> None:
-    recorded = app.record_late_disclosure(terms=paper_part2(years_ago(1)), ctx=context())
+    recorded = app.record_late_disclosure(
+        ctx=context(), command=RecordLateDisclosure(terms=paper_part2(years_ago(1)))
+    )
     assert recorded["part2"] is True
     assert recorded["labels"] == ["42CFRPart2", "ETH"]
 
@@ -82,16 +90,18 @@ def test_a_paper_consent_signed_after_the_disclosure_is_no_basis(
     terms = paper_part2(years_ago(1))
     terms["basis"]["signed_on"] = NOW.date()
     with pytest.raises(RuleBroken) as caught:
-        app.record_late_disclosure(terms=terms, ctx=context())
+        app.record_late_disclosure(ctx=context(), command=RecordLateDisclosure(terms=terms))
     assert "basis.signed_on" in caught.value.extra["errors"]
 
 
 def test_a_late_disclosure_on_a_decision_must_fit_it(
     app: ConsentApplication, ctx: CommandContext
 ) -> None:
-    consent = app.create_consent(terms=part2_terms(), ctx=ctx)
-    app.change_consent(consent["consent_id"], "activate", ctx=ctx)
-    decision = app.decide(request=request(categories=frozenset({"substance-use"})), ctx=ctx)
+    consent = app.create_consent(ctx=ctx, command=RecordConsent(terms=part2_terms()))
+    app.change_consent(ctx=ctx, consent_id=consent["consent_id"], command=ActivateConsent())
+    decision = app.decide(
+        ctx=ctx, command=Decide(request=request(categories=frozenset({"substance-use"})))
+    )
     basis = {"kind": "decision", "decision_id": decision["decision_id"]}
     made = NOW + dt.timedelta(hours=1)
     fitting = late(
@@ -104,11 +114,16 @@ def test_a_late_disclosure_on_a_decision_must_fit_it(
         obligations_met=["attach-part2-notice"],
     )
     app.clock = lambda: NOW + dt.timedelta(days=3)  # type: ignore[method-assign]
-    recorded = app.record_late_disclosure(terms=fitting, ctx=context(actor="clerk-1"))
+    recorded = app.record_late_disclosure(
+        ctx=context(actor="clerk-1"), command=RecordLateDisclosure(terms=fitting)
+    )
     assert (recorded["recorded_late"], recorded["part2"]) == (True, True)
     with pytest.raises(Conflict) as caught:
         app.record_late_disclosure(
-            terms={**fitting, "disclosed_at": NOW + dt.timedelta(days=2)}, ctx=ctx
+            ctx=ctx,
+            command=RecordLateDisclosure(
+                terms={**fitting, "disclosed_at": NOW + dt.timedelta(days=2)}
+            ),
         )
     assert set(caught.value.extra["mismatches"]) == {"disclosed_at"}
 
@@ -116,7 +131,8 @@ def test_a_late_disclosure_on_a_decision_must_fit_it(
 def test_a_late_disclosure_cannot_be_in_the_future(app: ConsentApplication) -> None:
     with pytest.raises(RuleBroken):
         app.record_late_disclosure(
-            terms=late(disclosed_at=NOW + dt.timedelta(days=1)), ctx=context()
+            ctx=context(),
+            command=RecordLateDisclosure(terms=late(disclosed_at=NOW + dt.timedelta(days=1))),
         )
 
 
@@ -125,9 +141,11 @@ def test_both_windows_and_the_exclusions_apply_to_late_disclosures(
 ) -> None:
     ctx = context(role="compliance", actor="comp-1")
     for when in (years_ago(2), years_ago(4)):
-        app.record_late_disclosure(terms=paper_part2(when), ctx=ctx)
+        app.record_late_disclosure(ctx=ctx, command=RecordLateDisclosure(terms=paper_part2(when)))
     for when in (years_ago(5), years_ago(7)):
-        app.record_late_disclosure(terms=late(disclosed_at=when), ctx=ctx)
+        app.record_late_disclosure(
+            ctx=ctx, command=RecordLateDisclosure(terms=late(disclosed_at=when))
+        )
     accounting = app.account("person-a", start=None, end=None, format="json", ctx=ctx)
     lines = [(r["disclosed_at"], r["regimes"]) for r in accounting["items"]]
     assert lines == [(years_ago(5), ["HIPAA"]), (years_ago(2), ["42CFRPart2"])]
@@ -138,7 +156,7 @@ def test_both_windows_and_the_exclusions_apply_to_late_disclosures(
 
 def test_producing_an_accounting_is_recorded(app: ConsentApplication) -> None:
     ctx = context(role="compliance", actor="comp-1")
-    app.record_late_disclosure(terms=late(), ctx=ctx)
+    app.record_late_disclosure(ctx=ctx, command=RecordLateDisclosure(terms=late()))
     start = years_ago(6.5)
     accounting = app.account("person-a", start=start, end=None, format="csv", ctx=ctx)
     record = app.load(Accounting, accounting["accounting_id"], ctx.tenant)
@@ -172,9 +190,11 @@ def sent(decision_id: str, *, ce_id: str = "ce-1", tenant: str = "practice-1") -
 def test_a_referral_sent_is_one_disclosure_on_its_decision_with_its_labels(
     app: ConsentApplication, ctx: CommandContext
 ) -> None:
-    consent = app.create_consent(terms=part2_terms(), ctx=ctx)
-    app.change_consent(consent["consent_id"], "activate", ctx=ctx)
-    decision = app.decide(request=request(categories=frozenset({"substance-use"})), ctx=ctx)
+    consent = app.create_consent(ctx=ctx, command=RecordConsent(terms=part2_terms()))
+    app.change_consent(ctx=ctx, consent_id=consent["consent_id"], command=ActivateConsent())
+    decision = app.decide(
+        ctx=ctx, command=Decide(request=request(categories=frozenset({"substance-use"})))
+    )
     aggregates = reactions.react(app, sent(decision["decision_id"]))
     app.save_as(ctx, *aggregates)
     assert reactions.react(app, sent(decision["decision_id"])) == []  # the same record again

@@ -10,6 +10,15 @@ import pytest
 from services.common.context import CommandContext
 from services.common.errors import Conflict, Forbidden, RuleBroken
 from services.consent.application import ConsentApplication
+from services.consent.domain.commands import (
+    ActivateConsent,
+    Decide,
+    DraftAgreement,
+    RecordConsent,
+    RecordDisclosure,
+    RevokeConsent,
+    SignAgreement,
+)
 from services.consent.domain.terms import PART2_NOTICE, BreakGlass, CarveOut, Recipient
 from tests.unit.consent.builders import (
     DETOX,
@@ -41,15 +50,17 @@ def disclose(decision: dict[str, Any], **overrides: Any) -> dict[str, Any]:
 
 
 def part2_permit(app: ConsentApplication, ctx: CommandContext) -> tuple[dict[str, Any], Any]:
-    consent = app.create_consent(terms=part2_terms(), ctx=ctx)
-    consent = app.change_consent(consent["consent_id"], "activate", ctx=ctx)
+    consent = app.create_consent(ctx=ctx, command=RecordConsent(terms=part2_terms()))
+    consent = app.change_consent(
+        ctx=ctx, consent_id=consent["consent_id"], command=ActivateConsent()
+    )
     asked = request(categories=frozenset({"substance-use"}))
-    return app.decide(request=asked, ctx=ctx), consent
+    return app.decide(ctx=ctx, command=Decide(request=asked)), consent
 
 
 def mismatches(app: ConsentApplication, terms: dict[str, Any], ctx: CommandContext) -> set[str]:
     with pytest.raises(Conflict) as caught:
-        app.record_disclosure(terms=terms, ctx=ctx)
+        app.record_disclosure(ctx=ctx, command=RecordDisclosure(terms=terms))
     return set(caught.value.extra["mismatches"])
 
 
@@ -83,7 +94,9 @@ def test_a_disclosure_after_the_consent_was_revoked_is_refused(
     app: ConsentApplication, ctx: CommandContext
 ) -> None:
     decision, consent = part2_permit(app, ctx)
-    app.change_consent(consent["consent_id"], "revoke", ctx=ctx, in_writing=True)
+    app.change_consent(
+        ctx=ctx, consent_id=consent["consent_id"], command=RevokeConsent(in_writing=True)
+    )
     assert mismatches(app, disclose(decision), ctx) == {"consent"}
 
 
@@ -91,7 +104,9 @@ def test_a_disclosure_takes_its_labels_and_part2_status_from_the_decision(
     app: ConsentApplication, ctx: CommandContext
 ) -> None:
     decision, _ = part2_permit(app, ctx)
-    recorded = app.record_disclosure(terms=disclose(decision, labels=[]), ctx=ctx)
+    recorded = app.record_disclosure(
+        ctx=ctx, command=RecordDisclosure(terms=disclose(decision, labels=[]))
+    )
     assert recorded["part2"] is True
     assert recorded["labels"] == ["42CFRPart2", "ETH"]
     assert recorded["obligations_met"] == [{"code": "attach-part2-notice", "text": PART2_NOTICE}]
@@ -109,7 +124,10 @@ def test_the_part2_notice_must_have_been_attached(
 
 def test_break_glass_is_for_clinicians_only(app: ConsentApplication) -> None:
     with pytest.raises(Forbidden):
-        app.decide(request=emergency_request(), ctx=context(role="coordinator", actor="co-1"))
+        app.decide(
+            ctx=context(role="coordinator", actor="co-1"),
+            command=Decide(request=emergency_request()),
+        )
 
 
 @pytest.mark.parametrize(
@@ -130,7 +148,7 @@ def test_break_glass_is_treatment_by_a_provider_and_never_counselling_notes(
     app: ConsentApplication, ctx: CommandContext, overrides: dict[str, Any], field: str
 ) -> None:
     with pytest.raises(RuleBroken) as caught:
-        app.decide(request=emergency_request(**overrides), ctx=ctx)
+        app.decide(ctx=ctx, command=Decide(request=emergency_request(**overrides)))
     assert field in caught.value.extra["errors"]
 
 
@@ -140,8 +158,10 @@ def test_break_glass_for_part2_records_needs_the_2_51_details(
     bare = BreakGlass("medical-emergency", emergency().justification)
     with pytest.raises(RuleBroken) as caught:
         app.decide(
-            request=emergency_request(categories=frozenset({"substance-use"}), break_glass=bare),
             ctx=ctx,
+            command=Decide(
+                request=emergency_request(categories=frozenset({"substance-use"}), break_glass=bare)
+            ),
         )
     assert {
         "break_glass.received_by",
@@ -149,7 +169,7 @@ def test_break_glass_for_part2_records_needs_the_2_51_details(
         "break_glass.nature_of_emergency",
     } <= set(caught.value.extra["errors"])
     decision = app.decide(
-        request=emergency_request(categories=frozenset({"substance-use"})), ctx=ctx
+        ctx=ctx, command=Decide(request=emergency_request(categories=frozenset({"substance-use"})))
     )
     assert decision["outcome"] == "PERMIT"
     assert decision["break_glass"]["affiliation"] == "County General emergency department"
@@ -165,10 +185,17 @@ def threat(kind: str = "imminent-safety-threat") -> CarveOut:
 
 def couple(app: ConsentApplication, ctx: CommandContext, carve_outs: list[str] | None) -> None:
     agreement = app.draft_agreement(
-        partner_ids=["person-a", "person-b"], mode="strict", carve_outs=carve_outs, ctx=ctx
+        ctx=ctx,
+        command=DraftAgreement(
+            partner_ids=["person-a", "person-b"], mode="strict", carve_outs=carve_outs
+        ),
     )
     for partner in ("person-a", "person-b"):
-        app.sign_agreement(agreement["agreement_id"], partner_id=partner, signed_on=None, ctx=ctx)
+        app.sign_agreement(
+            ctx=ctx,
+            agreement_id=agreement["agreement_id"],
+            command=SignAgreement(partner_id=partner, signed_on=None),
+        )
 
 
 def session_to_partner(**extra: Any) -> Any:
@@ -179,7 +206,7 @@ def test_a_carve_out_the_agreement_lists_permits_on_its_own_rule_for_review(
     app: ConsentApplication, ctx: CommandContext
 ) -> None:
     couple(app, ctx, None)
-    decision = app.decide(request=session_to_partner(carve_out=threat()), ctx=ctx)
+    decision = app.decide(ctx=ctx, command=Decide(request=session_to_partner(carve_out=threat())))
     assert (decision["outcome"], decision["basis"]["rule"]) == (
         "PERMIT",
         "carve-out:imminent-safety-threat",
@@ -192,7 +219,7 @@ def test_a_carve_out_the_agreement_does_not_list_is_denied(
     app: ConsentApplication, ctx: CommandContext
 ) -> None:
     couple(app, ctx, ["court-order"])
-    decision = app.decide(request=session_to_partner(carve_out=threat()), ctx=ctx)
+    decision = app.decide(ctx=ctx, command=Decide(request=session_to_partner(carve_out=threat())))
     assert (decision["outcome"], decision["basis"]["rule"]) == (
         "DENY",
         "carve-out-not-in-agreement",
@@ -202,7 +229,7 @@ def test_a_carve_out_the_agreement_does_not_list_is_denied(
 def test_without_an_agreement_a_partner_carve_out_is_denied(
     app: ConsentApplication, ctx: CommandContext
 ) -> None:
-    decision = app.decide(request=session_to_partner(carve_out=threat()), ctx=ctx)
+    decision = app.decide(ctx=ctx, command=Decide(request=session_to_partner(carve_out=threat())))
     assert decision["basis"]["rule"] == "carve-out-needs-agreement"
 
 
@@ -212,7 +239,7 @@ def test_a_carve_out_never_releases_part2_records(
     report = request(
         categories=frozenset({"substance-use"}), carve_out=threat("mandated-reporting")
     )
-    decision = app.decide(request=report, ctx=ctx)
+    decision = app.decide(ctx=ctx, command=Decide(request=report))
     assert (decision["outcome"], decision["basis"]["rule"]) == ("DENY", "part2-consent-required")
 
 
@@ -221,7 +248,7 @@ def test_a_mandated_report_to_an_authority_permits_for_review(
 ) -> None:
     active_consent(app, ctx, provision_type="deny")  # the person's wishes do not stop the law
     report = request(categories=frozenset({"assessment"}), carve_out=threat("mandated-reporting"))
-    decision = app.decide(request=report, ctx=ctx)
+    decision = app.decide(ctx=ctx, command=Decide(request=report))
     assert (decision["outcome"], decision["basis"]) == (
         "PERMIT",
         {"rule": "carve-out:mandated-reporting"},
