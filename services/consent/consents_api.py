@@ -6,10 +6,13 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
+from services.common.auth import Caller
 from services.common.http import PageParams
+from services.consent.application import ConsentApplication
 from services.consent.deps import Consents, IfMatch, Reader, Writer, sent
 from services.consent.domain.commands import (
     ActivateConsent,
+    ChangeConsent,
     ExpireConsent,
     MarkConsentEnteredInError,
     RecordConsent,
@@ -62,34 +65,33 @@ def consents_of_person(
     return answer
 
 
+def _changed(
+    response: Response,
+    app: ConsentApplication,
+    caller: Caller,
+    consent_id: str,
+    command: ChangeConsent,
+    if_match: int | None,
+) -> dict[str, Any]:
+    """Change the directive's status, answered with its new version as the ETag."""
+    view = app.change_consent(
+        ctx=caller.ctx, consent_id=consent_id, command=command, expected_version=if_match
+    )
+    return sent(response, view)
+
+
 @router.post("/consents/{consent_id}/activation", status_code=201)
 def activate(
     consent_id: str, response: Response, app: Consents, caller: Writer, if_match: IfMatch
 ) -> dict[str, Any]:
-    return sent(
-        response,
-        app.change_consent(
-            ctx=caller.ctx,
-            consent_id=consent_id,
-            command=ActivateConsent(),
-            expected_version=if_match,
-        ),
-    )
+    return _changed(response, app, caller, consent_id, ActivateConsent(), if_match)
 
 
 @router.post("/consents/{consent_id}/rejection", status_code=201)
 def reject(
     consent_id: str, response: Response, app: Consents, caller: Writer, if_match: IfMatch
 ) -> dict[str, Any]:
-    return sent(
-        response,
-        app.change_consent(
-            ctx=caller.ctx,
-            consent_id=consent_id,
-            command=RejectConsent(),
-            expected_version=if_match,
-        ),
-    )
+    return _changed(response, app, caller, consent_id, RejectConsent(), if_match)
 
 
 @router.post("/consents/{consent_id}/revocation", status_code=201)
@@ -102,16 +104,13 @@ def revoke(
     if_match: IfMatch,
 ) -> dict[str, Any]:
     """Revoke the whole consent, or only `recipient_id` of a multi-party consent."""
-    return sent(
+    return _changed(
         response,
-        app.change_consent(
-            ctx=caller.ctx,
-            consent_id=consent_id,
-            command=RevokeConsent(
-                on=body.on, in_writing=body.in_writing, recipient_id=body.recipient_id
-            ),
-            expected_version=if_match,
-        ),
+        app,
+        caller,
+        consent_id,
+        RevokeConsent(on=body.on, in_writing=body.in_writing, recipient_id=body.recipient_id),
+        if_match,
     )
 
 
@@ -120,15 +119,7 @@ def enter_in_error(
     consent_id: str, response: Response, app: Consents, caller: Writer, if_match: IfMatch
 ) -> dict[str, Any]:
     """Mark a directive recorded by mistake; it never applies again, its history stays."""
-    return sent(
-        response,
-        app.change_consent(
-            ctx=caller.ctx,
-            consent_id=consent_id,
-            command=MarkConsentEnteredInError(),
-            expected_version=if_match,
-        ),
-    )
+    return _changed(response, app, caller, consent_id, MarkConsentEnteredInError(), if_match)
 
 
 @router.post("/consents/{consent_id}/expiry", status_code=201)
@@ -140,12 +131,11 @@ def expire(
     caller: Writer,
     if_match: IfMatch,
 ) -> dict[str, Any]:
-    return sent(
+    return _changed(
         response,
-        app.change_consent(
-            ctx=caller.ctx,
-            consent_id=consent_id,
-            command=ExpireConsent(on=body.on, expiry_event=body.expiry_event),
-            expected_version=if_match,
-        ),
+        app,
+        caller,
+        consent_id,
+        ExpireConsent(on=body.on, expiry_event=body.expiry_event),
+        if_match,
     )

@@ -21,8 +21,7 @@ from services.consent.deps import (
     sent,
     when,
 )
-from services.consent.domain.commands import CloseReview, Decide
-from services.consent.domain.terms import BreakGlass, CarveOut, DecisionRequest, Recipient
+from services.consent.domain.commands import CloseReview
 from services.consent.reads import DECISION, logged
 from services.consent.records import RecordRef
 from services.consent.schemas import DecisionIn, ReviewIn
@@ -41,25 +40,12 @@ def decide(
     on_behalf_of: OnBehalfOf = None,
 ) -> dict[str, Any]:
     """PERMIT, DENY or NO_CONSENT, with basis, obligations and trace; always recorded."""
-    glass, carve = body.break_glass, body.carve_out
-    asked = DecisionRequest(
-        person_id=body.person_id,
-        actor_id=end_caller(caller, on_behalf_of),
-        recipient=Recipient(**body.recipient.model_dump()),
-        purpose=body.purpose,
-        categories=frozenset(body.categories),
-        labels=frozenset(body.labels),
-        at=app.clock(),
-        individual_session=body.context.individual_session,
-        break_glass=BreakGlass(**glass.model_dump()) if glass else None,
-        carve_out=CarveOut(**carve.model_dump()) if carve else None,
-    )
     records = [RecordRef(**r.model_dump()) for r in body.records]
     return sent(
         response,
         app.decide(
             ctx=caller.ctx,
-            command=Decide(request=asked, about_partner_of=body.context.about_partner_of),
+            command=body.command(actor_id=end_caller(caller, on_behalf_of), at=app.clock()),
             records=records,
             token=bearer_token(request),
         ),

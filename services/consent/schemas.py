@@ -9,6 +9,9 @@ from pydantic import Field, field_validator
 
 from contracts.categories import Category
 from services.common.validation import RequestModel
+from services.consent.domain.commands import Decide
+from services.consent.domain.terms import BreakGlass, DecisionRequest, Recipient
+from services.consent.domain.terms import CarveOut as CarveOutTerms
 
 Purpose = Literal["TREAT", "COC", "HPAYMT", "HOPERAT", "FAMRQT", "PATRQT"]
 RecipientKind = Literal["partner", "family-member", "provider", "organization", "ehr", "payer"]
@@ -182,6 +185,23 @@ class DecisionIn(Body):
     context: DecisionContext = Field(default_factory=DecisionContext)
     break_glass: BreakGlassIn | None = None
     carve_out: CarveOutIn | None = None
+
+    def command(self, *, actor_id: str, at: dt.datetime) -> Decide:
+        """The question as the decision point takes it, asked by `actor_id` at `at`."""
+        glass, carve = self.break_glass, self.carve_out
+        request = DecisionRequest(
+            person_id=self.person_id,
+            actor_id=actor_id,
+            recipient=Recipient(**self.recipient.model_dump()),
+            purpose=self.purpose,
+            categories=frozenset(self.categories),
+            labels=frozenset(self.labels),
+            at=at,
+            individual_session=self.context.individual_session,
+            break_glass=BreakGlass(**glass.model_dump()) if glass else None,
+            carve_out=CarveOutTerms(**carve.model_dump()) if carve else None,
+        )
+        return Decide(request=request, about_partner_of=self.context.about_partner_of)
 
 
 class ReviewIn(Body):
