@@ -9,9 +9,9 @@ from uuid import UUID
 import pytest
 
 from contracts.schemas import ContractId, default_registry
-from services.common.events import event_name, named_event_classes
+from services.common.events import event_name, named_event_classes, publication_of
 from services.referral.application import ReferralApplication
-from services.referral.domain import TRANSITIONS, State, Step
+from services.referral.domain import TRANSITIONS, Referral, State, Step
 from services.referral.domain.commands import ReviseReferral, SendReferral
 from services.referral.projections import REFERRAL_EVENTS
 from tests.unit.referral.helpers import CTX, PATHS, step_arguments, step_command
@@ -103,3 +103,38 @@ def test_every_event_of_a_detox_referral_carries_the_part_2_label(
     records = app.history_records(rid)
     assert len(records) == 6
     assert all("42CFRPart2" in r["body"]["security_labels"] for r in records)
+
+
+FULFILMENT_EVENTS = {
+    "ReferralReceived",
+    "ReferralAccepted",
+    "ReferralDeclined",
+    "AppointmentScheduled",
+    "AppointmentMissed",
+    "AppointmentCancelled",
+    "AppointmentAttended",
+    "CancellationRequested",
+    "FulfillmentCancelled",
+    "ReferralCancelled",
+    "ReferralFailed",
+    "ReferralCompleted",
+    "ReferralEnteredInError",
+}
+
+
+def test_the_inherited_step_events_are_named_projected_and_published_as_the_referrals() -> None:
+    names = {event_name(t) for t in REFERRAL_EVENTS}
+    assert names == {
+        "ReferralDrafted",
+        "ReferralRevised",
+        "ReferralSendBlocked",
+        "ReferralSent",
+        *FULFILMENT_EVENTS,
+    }
+    for name in FULFILMENT_EVENTS:
+        cls = named_event_classes("referral")[f"careledger.referral.{name}"]
+        assert cls is getattr(Referral, name) and cls.__qualname__ == f"Referral.{name}"
+        publication = publication_of(cls)
+        assert (publication.labels, publication.version) == (("R", "BH"), 2)
+        assert "note" in publication.private
+    assert "reason" in publication_of(Referral.ReferralDeclined).private
