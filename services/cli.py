@@ -255,7 +255,12 @@ def projections_run(service: ServiceArg) -> None:
 def projections_rebuild(name: Annotated[str, typer.Argument(help="projection name")]) -> None:
     """Drop one read model and replay every event into it."""
     try:
-        _call("services.common.projection_runs", "rebuild", name, load_settings(local_tool=True))
+        _call(
+            "services.common.readmodels.projection_runs",
+            "rebuild",
+            name,
+            load_settings(local_tool=True),
+        )
     except LookupError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from None
@@ -270,7 +275,9 @@ def projections_status(
     settings = load_settings(local_tool=True)
     names = [_service(service)] if service else list(SERVICES)
     rows = [
-        r for s in names for r in _call("services.common.projection_runs", "status", s, settings)
+        r
+        for s in names
+        for r in _call("services.common.readmodels.projection_runs", "status", s, settings)
     ]
     typer.echo(json.dumps(rows, default=str))
 
@@ -284,7 +291,7 @@ def projections_retry(
     settings = load_settings(local_tool=True)
     try:
         applied, held = _call(
-            "services.common.projection_runs", "retry", name, settings, position=position
+            "services.common.readmodels.projection_runs", "retry", name, settings, position=position
         )
     except LookupError as exc:
         typer.echo(str(exc), err=True)

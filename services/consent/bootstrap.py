@@ -8,7 +8,7 @@ from services.common.access_http import install_access_log
 from services.common.access_reads import PostgresAccessLog
 from services.common.http import create_service_app
 from services.common.idempotency import IdempotencyStore, postgres_idempotency
-from services.common.readstore import ReadStore
+from services.common.readmodels.readstore import ReadStore
 from services.common.settings import Settings
 from services.common.store import build_application
 from services.consent import reactions
@@ -87,7 +87,7 @@ def create_app(
 
 def run_projections(settings: Settings) -> None:
     """`careledger projections run consent`: keep `consent.compliance_decisions` up to date."""
-    from services.common.projection_runs import run_projections as run
+    from services.common.readmodels.projection_runs import run_projections as run
 
     run("consent", PROJECTIONS, settings)
 

@@ -21,9 +21,9 @@ from psycopg.types.json import Jsonb
 
 from contracts.records import to_json_value
 from services.common.access_reads import projection_for
-from services.common.projection import Cursor, ProjectedEvent, Projection
-from services.common.readmodel import CaughtUpProjection, InProcessLog
-from services.common.readstore import ReadStore
+from services.common.readmodels.projection import Cursor, ProjectedEvent, Projection
+from services.common.readmodels.readmodel import CaughtUpProjection, InProcessLog
+from services.common.readmodels.readstore import ReadStore
 
 DECISION_RECORDED = "careledger.consent.DecisionRecorded"
 REVIEW_CLOSED = "careledger.consent.BreakGlassReviewClosed"

@@ -9,7 +9,7 @@ from services.common.access_reads import PostgresAccessLog
 from services.common.consent_gate import ConsentGate, HttpConsentGate, consent_gate_of
 from services.common.http import create_service_app
 from services.common.idempotency import IdempotencyStore, postgres_idempotency
-from services.common.readstore import ReadStore
+from services.common.readmodels.readstore import ReadStore
 from services.common.service_identity import ServiceCredential, service_credential
 from services.common.settings import Settings
 from services.common.store import build_application
@@ -95,7 +95,7 @@ def create_app(
 
 def run_projections(settings: Settings) -> None:
     """`careledger projections run plan`: keep `plan.plan_summaries` up to date."""
-    from services.common.projection_runs import run_projections as run
+    from services.common.readmodels.projection_runs import run_projections as run
 
     run("plan", PROJECTIONS, settings)
 

@@ -15,9 +15,9 @@ from psycopg.types.json import Jsonb
 
 from services.common.access_reads import projection_for
 from services.common.events import event_name, named_event_classes
-from services.common.projection import Cursor, ProjectedEvent, Projection
-from services.common.readmodel import CaughtUpProjection, InProcessLog
-from services.common.readstore import ReadStore
+from services.common.readmodels.projection import Cursor, ProjectedEvent, Projection
+from services.common.readmodels.readmodel import CaughtUpProjection, InProcessLog
+from services.common.readmodels.readstore import ReadStore
 from services.plan import domain as _domain  # noqa: F401 - names the plan's events
 from services.plan.summary import Summary, fold
 

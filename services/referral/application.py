@@ -12,6 +12,7 @@ from eventsourcing.application import AggregateNotFoundError
 from services.common.consent_gate import ConsentDecision, ConsentGate, DecisionRequest
 from services.common.context import CommandContext
 from services.common.errors import Conflict
+from services.common.readmodels.query import Found, Window
 from services.common.store import CareApplication, check_version
 from services.referral.domain import Referral, ServiceLevels, Step
 from services.referral.domain.commands import (
@@ -21,10 +22,16 @@ from services.referral.domain.commands import (
     StepCommand,
 )
 from services.referral.domain.plan_team import PlanTeam
-from services.referral.metrics import referral_metrics
-from services.referral.projections import InMemorySummaries, SummarySource
+from services.referral.metrics import (
+    MetricsRows,
+    discharged_in,
+    referral_metrics,
+    sent_in,
+    visits_of,
+)
+from services.referral.projections import ReferralReadModel, in_memory_summaries
 from services.referral.views import referral_view
-from services.referral.worklist import WorklistFilter, worklist
+from services.referral.worklist import ORDER, WorklistFilter, worklist_item, worklist_where
 
 # The aggregate method of each step other than revise and send (those have their own commands).
 _STEP_METHODS: dict[Step, str] = {
@@ -52,18 +59,18 @@ def utc_now() -> dt.datetime:
 class ReferralApplication(CareApplication):
     """Referrals from draft to a closed loop; stored on `referral.referral_events`.
 
-    The composition root sets `consent_gate`, `service_levels` and (on PostgreSQL) the
-    `read_model`; tests may set `clock`.
+    Built with its summaries read model (`projections.py`; in memory unless given); the
+    composition root sets `consent_gate` and `service_levels`; tests may set `clock`.
     """
 
     name: ClassVar[str] = "referral"  # type: ignore[misc]
 
-    def __init__(self, env: Any = None) -> None:
+    def __init__(self, env: Any = None, *, summaries: ReferralReadModel | None = None) -> None:
         super().__init__(env)
         self.consent_gate: ConsentGate | None = None
         self.service_levels = ServiceLevels()
         self.clock: Callable[[], dt.datetime] = utc_now
-        self.read_model: SummarySource = InMemorySummaries()
+        self.summaries: ReferralReadModel = summaries or in_memory_summaries()
 
     # -- commands ---------------------------------------------------------------------------
 
@@ -184,11 +191,34 @@ class ReferralApplication(CareApplication):
             for r in self.history_records(referral_id)
         ]
 
-    def worklist(self, tenant: str, where: WorklistFilter) -> list[dict[str, Any]]:
-        return worklist(self.read_model.of_tenant(self, tenant), self.clock(), where)
+    def worklist(
+        self, *, tenant: str, query: WorklistFilter, window: Window | None = None
+    ) -> Found:
+        """One page of the referrals needing action that match `query`, longest overdue first."""
+        now, window = self.clock(), window or Window()
+        where = worklist_where(now, query)
+        found = self.summaries.page(self, tenant=tenant, where=where, order=ORDER, window=window)
+        items = [worklist_item(row, now) for row in found.rows]
+        return Found(items, found.total, found.next_cursor)
 
-    def metrics(self, tenant: str, start: dt.datetime, end: dt.datetime) -> dict[str, Any]:
-        return referral_metrics(self.read_model.of_tenant(self, tenant), start, end)
+    def worklist_all(self, *, tenant: str, query: WorklistFilter) -> list[dict[str, Any]]:
+        """Every referral of the worklist matching `query`, in its order (for per-row policy)."""
+        now = self.clock()
+        where = worklist_where(now, query)
+        rows = self.summaries.rows(self, tenant=tenant, where=where, order=ORDER)
+        return [worklist_item(row, now) for row in rows]
+
+    def metrics(self, *, tenant: str, start: dt.datetime, end: dt.datetime) -> dict[str, Any]:
+        """Closed-loop metrics of the referrals sent in [start, end) (metrics.py)."""
+
+        def read(where: list[Any]) -> list[Any]:
+            return [r["data"] for r in self.summaries.rows(self, tenant=tenant, where=where)]
+
+        discharges = read(discharged_in(start, end))
+        visits = read(visits_of(s.client_id for s in discharges)) if discharges else []
+        return referral_metrics(
+            MetricsRows(read(sent_in(start, end)), discharges, visits), start, end
+        )
 
     def exists(self, referral_id: UUID) -> bool:
         return self._find(referral_id) is not None

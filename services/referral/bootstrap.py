@@ -9,13 +9,13 @@ from services.common.access_reads import PostgresAccessLog
 from services.common.consent_gate import ConsentGate, HttpConsentGate, consent_url
 from services.common.http import create_service_app
 from services.common.idempotency import IdempotencyStore, postgres_idempotency
-from services.common.readstore import ReadStore
+from services.common.readmodels.readstore import ReadStore
 from services.common.settings import Settings
-from services.common.store import build_application
+from services.common.store import IN_MEMORY, build_application, postgres_env
 from services.referral import reactions
 from services.referral.api import ROUTERS
 from services.referral.application import ReferralApplication
-from services.referral.projections import PROJECTIONS, PostgresSummaries
+from services.referral.projections import PROJECTIONS, postgres_summaries
 from services.referral.settings import ReferralSettings
 
 DESCRIPTION = (
@@ -38,17 +38,20 @@ def build_referrals(
     application's own schema (`application_class.name`).
     """
     options = referral_settings or ReferralSettings()
-    app: ReferralApplication = build_application(
-        application_class, settings, create_table=create_table
+    name = application_class.name
+    store = ReadStore.from_settings(settings) if settings is not None else None
+    app = application_class(
+        env=IN_MEMORY
+        if settings is None
+        else postgres_env(settings, name, create_table=create_table),
+        summaries=postgres_summaries(store, schema=name) if store is not None else None,
     )
     app.service_levels = options.service_levels()
     if gate is None and settings is not None:
         gate = HttpConsentGate(consent_url(settings), timeout=options.consent_timeout_seconds)
     app.consent_gate = gate
-    if settings is not None:
-        store = ReadStore.from_settings(settings)
-        app.access_log = PostgresAccessLog(app, store, schema=application_class.name)
-        app.read_model = PostgresSummaries(app, store, schema=application_class.name)
+    if store is not None:
+        app.access_log = PostgresAccessLog(app, store, schema=name)
     return app
 
 
@@ -56,8 +59,7 @@ def close_referrals(app: ReferralApplication) -> None:
     """Close the consent client, the read model's pool (if any) and the event store."""
     if isinstance(app.consent_gate, HttpConsentGate):
         app.consent_gate.close()
-    if isinstance(app.read_model, PostgresSummaries):
-        app.read_model.close()
+    app.summaries.close()
     app.close()
 
 
@@ -88,7 +90,7 @@ def create_app(
 
 def run_projections(settings: Settings) -> None:
     """`careledger projections run referral`: keep `referral.referral_summaries` up to date."""
-    from services.common.projection_runs import run_projections as run
+    from services.common.readmodels.projection_runs import run_projections as run
 
     run("referral", PROJECTIONS, settings)
 

@@ -1,14 +1,45 @@
-"""Closed-loop referral metrics over the referrals sent in a period."""
+"""Closed-loop referral metrics over the referrals sent in a period.
+
+The read model selects, by index, the period's cohort, its detox discharges and their clients'
+visits (`metrics_where`); the figures are computed from those rows only.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import statistics
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from services.common.readmodels.query import Cmp, Condition, In, Null, eq
 from services.referral.summary import ReferralSummary
+
+
+@dataclass(frozen=True)
+class MetricsRows:
+    """What the metrics of [start, end) read: the cohort, detox discharges, later visits."""
+
+    sent: Sequence[ReferralSummary]
+    discharges: Sequence[ReferralSummary]
+    visits: Sequence[ReferralSummary]
+
+
+def sent_in(start: dt.datetime, end: dt.datetime) -> list[Condition]:
+    return [Cmp("sent_at", ">=", start), Cmp("sent_at", "<", end)]
+
+
+def discharged_in(start: dt.datetime, end: dt.datetime) -> list[Condition]:
+    return [
+        eq("referral_type", "detox"),
+        Cmp("completed_at", ">=", start),
+        Cmp("completed_at", "<", end),
+    ]
+
+
+def visits_of(clients: Iterable[str]) -> list[Condition]:
+    return [In("client_id", tuple(sorted(set(clients)))), Null("attended_at", null=False)]
 
 
 def _rate(part: int, whole: int) -> float | None:
@@ -21,17 +52,14 @@ def _median_hours(spans: list[dt.timedelta]) -> float | None:
     return round(statistics.median(s.total_seconds() for s in spans) / 3600, 2)
 
 
-def referral_metrics(
-    summaries: Iterable[ReferralSummary], start: dt.datetime, end: dt.datetime
-) -> dict[str, Any]:
+def referral_metrics(rows: MetricsRows, start: dt.datetime, end: dt.datetime) -> dict[str, Any]:
     """Loop closure, times to accept and to first appointment, and per-organisation rates.
 
     The cohort is every referral sent in [start, end). The loop is closed when the referral is
     completed with an outcome. Detox follow-up: of the detox referrals completed in the period,
     the share whose client attended another referral's appointment within 7 / 30 days after.
     """
-    everything = list(summaries)
-    sent = [s for s in everything if s.sent_at is not None and start <= s.sent_at < end]
+    sent = [s for s in rows.sent if s.sent_at is not None and start <= s.sent_at < end]
     to_accept = [s.accepted_at - s.sent_at for s in sent if s.accepted_at and s.sent_at]
     to_first = [
         s.first_appointment_at - s.sent_at for s in sent if s.first_appointment_at and s.sent_at
@@ -45,7 +73,7 @@ def referral_metrics(
         "median_hours_to_accept": _median_hours(to_accept),
         "median_hours_to_first_appointment": _median_hours(to_first),
         "organizations": _per_organization(sent),
-        "detox_follow_up": _detox_follow_up(everything, start, end),
+        "detox_follow_up": _detox_follow_up(rows, start, end),
     }
 
 
@@ -74,12 +102,10 @@ def _per_organization(sent: list[ReferralSummary]) -> list[dict[str, Any]]:
     return rows
 
 
-def _detox_follow_up(
-    everything: list[ReferralSummary], start: dt.datetime, end: dt.datetime
-) -> dict[str, Any]:
+def _detox_follow_up(rows: MetricsRows, start: dt.datetime, end: dt.datetime) -> dict[str, Any]:
     discharges = [
         s
-        for s in everything
+        for s in rows.discharges
         if s.referral_type == "detox" and s.completed_at and start <= s.completed_at < end
     ]
     within = {7: 0, 30: 0}
@@ -87,7 +113,7 @@ def _detox_follow_up(
         assert detox.completed_at is not None
         visits = [
             s.attended_at - detox.completed_at
-            for s in everything
+            for s in rows.visits
             if s.id != detox.id
             and s.tenant == detox.tenant
             and s.client_id == detox.client_id

@@ -1,30 +1,33 @@
 """Read models of the referral service: one summary row per referral, rebuildable from events.
 
-`ReferralSummaries` is the PostgreSQL read model (`referral.referral_summaries`), kept by
-`careledger projections run referral` and, so that a coordinator sees their own changes at
-once, caught up by the API before it answers a worklist or metrics query (the runner locks
-the projection's tracking row, so the two take turns). `InMemorySummaries` folds the same
-events in process, for unit tests and stores without PostgreSQL. The worklist and metrics are
-pure functions of the summaries (`worklist.py`, `metrics.py`).
+`SUMMARIES` declares the referral summary (`referral.referral_summaries`): typed columns the
+worklist and metrics filter and sort on, and their indexes. It is kept by `careledger
+projections run referral` and, so that a coordinator sees their own changes at once, caught up
+by the API before each worklist or metrics answer (the runner locks the projection's tracking
+row, so the two take turns). In memory, the same fold runs in process (unit tests).
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, LiteralString, Protocol
-
-from psycopg.types.json import Jsonb
-
 from services.common.access_reads import projection_for
-from services.common.events import event_name, named_event_classes
-from services.common.projection import Cursor, ProjectedEvent, Projection
-from services.common.readmodel import CaughtUpProjection, InProcessLog
-from services.common.readstore import ReadStore
+from services.common.events import named_event_classes
+from services.common.readmodels.postgres import PostgresSummaries, SummaryProjection
+from services.common.readmodels.projection import Projection
+from services.common.readmodels.readstore import ReadStore
+from services.common.readmodels.summaries import (
+    Column,
+    Index,
+    InMemorySummaries,
+    SummaryKind,
+    SummaryReadModel,
+)
 from services.referral import domain as _domain  # noqa: F401 - names the referral events
 from services.referral.summary import (
     ReferralSummary,
     fold,
     summary_from_json,
     summary_to_json,
+    summary_values,
 )
 
 # The referrals' own events: not the plan teams' (domain/plan_team.py) nor the access events.
@@ -35,85 +38,53 @@ REFERRAL_EVENTS = tuple(
         if cls.__qualname__.split(".")[0] == "Referral"
     )
 )
+SUMMARIES: SummaryKind[ReferralSummary] = SummaryKind(
+    name="referral_summaries",
+    schema="referral",
+    table="referral_summaries",
+    topics=REFERRAL_EVENTS,
+    fold=fold,
+    columns=(
+        Column("plan_id", "text"),
+        Column("client_id", "text"),
+        Column("referral_type", "text"),
+        Column("origin", "text"),
+        Column("coordinator_id", "text"),
+        Column("organization_id", "text"),
+        Column("state", "text"),
+        Column("open", "boolean"),
+        Column("blocked", "boolean"),
+        Column("due_at", "timestamptz"),
+        Column("acknowledge_by", "timestamptz"),
+        Column("first_appointment_by", "timestamptz"),
+        Column("booked_late", "boolean"),
+        Column("sent_at", "timestamptz"),
+        Column("attended_at", "timestamptz"),
+        Column("completed_at", "timestamptz"),
+    ),
+    values=summary_values,
+    tenant_of=lambda s: s.tenant,
+    to_json=summary_to_json,
+    from_json=summary_from_json,
+    indexes=(
+        Index(("tenant", "open", "due_at", "id")),  # the worklist, in its order
+        Index(("tenant", "sent_at")),  # the metrics' cohort
+        Index(("tenant", "referral_type", "completed_at")),  # detox discharges
+        Index(("tenant", "client_id", "attended_at")),  # their follow-up visits
+    ),
+)
+ReferralSummaries = SummaryProjection.of(SUMMARIES)
+ReferralReadModel = SummaryReadModel[ReferralSummary]
 
 
-class SummarySource(Protocol):
-    """Where the application reads referral summaries from."""
-
-    def of_tenant(self, app: Any, tenant: str) -> list[ReferralSummary]: ...
+def in_memory_summaries() -> InMemorySummaries[ReferralSummary]:
+    return InMemorySummaries(SUMMARIES)
 
 
-class InMemorySummaries:
-    """Summaries folded in process from the application's notification log, incrementally."""
-
-    def __init__(self) -> None:
-        self.summaries: dict[str, ReferralSummary] = {}
-        self.log = InProcessLog(
-            lambda topic, aid, version, state: fold(
-                self.summaries, event_name(topic), str(aid), version, state
-            ),
-            topics=REFERRAL_EVENTS,
-        )
-
-    def catch_up(self, app: Any) -> None:
-        """Fold every event stored since the last call (the log is in commit order)."""
-        self.log.catch_up(app)
-
-    def of_tenant(self, app: Any, tenant: str) -> list[ReferralSummary]:
-        self.catch_up(app)
-        return [s for s in self.summaries.values() if s.tenant == tenant]
-
-
-class ReferralSummaries(Projection):
-    """`referral.referral_summaries`: one JSON summary per referral, by tenant."""
-
-    name = "referral_summaries"
-    schema = "referral"
-    tables = ("referral_summaries",)
-    topics: ClassVar[tuple[str, ...]] = REFERRAL_EVENTS  # not the access events of the store
-    create_sql: ClassVar[tuple[LiteralString, ...]] = (
-        "CREATE TABLE IF NOT EXISTS {schema}.referral_summaries ("
-        " id uuid PRIMARY KEY, tenant text NOT NULL, data jsonb NOT NULL)",
-        "CREATE INDEX IF NOT EXISTS referral_summaries_tenant"
-        " ON {schema}.referral_summaries (tenant)",
-    )
-
-    def process(self, cursor: Cursor, event: ProjectedEvent) -> None:
-        rid = str(event.aggregate_id)
-        cursor.execute(
-            self.sql("SELECT data FROM {schema}.referral_summaries WHERE id = %s"), (rid,)
-        )
-        row = cursor.fetchone()
-        summaries = {rid: summary_from_json(row["data"])} if row else {}
-        fold(summaries, event.name, rid, event.version, event.state)
-        if rid not in summaries:
-            return
-        summary = summaries[rid]
-        cursor.execute(
-            self.sql(
-                "INSERT INTO {schema}.referral_summaries (id, tenant, data) VALUES (%s, %s, %s)"
-                " ON CONFLICT (id) DO UPDATE SET data = EXCLUDED.data"
-            ),
-            (rid, summary.tenant, Jsonb(summary_to_json(summary))),
-        )
-
-    def of_tenant(self, tenant: str) -> list[ReferralSummary]:
-        rows = self.query(
-            "SELECT data FROM {schema}.referral_summaries WHERE tenant = %s", (tenant,)
-        )
-        return [summary_from_json(row["data"]) for row in rows]
-
-
-class PostgresSummaries(CaughtUpProjection[ReferralSummaries]):
-    """The PostgreSQL read model, caught up before each read (read-your-writes for the API)."""
-
-    def __init__(
-        self, app: Any, store: ReadStore, *, schema: str = ReferralSummaries.schema
-    ) -> None:
-        super().__init__(ReferralSummaries, app, store, schema=schema)
-
-    def of_tenant(self, app: Any, tenant: str) -> list[ReferralSummary]:
-        return self.current().of_tenant(tenant)
+def postgres_summaries(
+    store: ReadStore, *, schema: str = SUMMARIES.schema
+) -> PostgresSummaries[ReferralSummary]:
+    return PostgresSummaries(SUMMARIES, store, schema=schema)
 
 
 PROJECTIONS: list[type[Projection]] = [ReferralSummaries, projection_for("referral")]

@@ -9,6 +9,7 @@ read. Command answers go through `shown` too: the writer sees what a reader woul
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from typing import Any
 from uuid import UUID
 
@@ -17,10 +18,14 @@ from fastapi import Request
 from services.common.access_http import record_read
 from services.common.access_log import Touched
 from services.common.errors import Forbidden
+from services.common.readmodels.paging import page_body, page_of
+from services.common.readmodels.query import Found, Window
 from services.common.viewer import Access, Viewer, without
 from services.referral.application import ReferralApplication
 from services.referral.domain import Referral
 from services.referral.domain import read_policy as rp
+from services.referral.projections import SUMMARIES
+from services.referral.worklist import ORDER, WorklistFilter
 
 RESOURCE = "Referral"
 
@@ -95,3 +100,26 @@ def readable_rows(
     clients = {str(r["client_id"]) for r in kept if r.get("client_id")}
     record_read(request, Touched(RESOURCE, records, clients, view="redacted"))
     return kept
+
+
+def worklist_page(
+    request: Request, app: ReferralApplication, query: WorklistFilter, window: Window
+) -> dict[str, Any]:
+    """One page of the worklist as this caller may read it, logged as one read.
+
+    Where a caller other than a clinician stands does not depend on the referral, so the read
+    model pages in SQL; a clinician's rows are cut one by one by the plans' care teams (as
+    `readable_rows` does), then paged.
+    """
+    viewer = _viewer(request)
+    if not viewer.has("clinician"):
+        if not rp.may_read(rp.reader_of(viewer, None, None, app.clock())):
+            return page_body(window, readable_rows_page(request, app, Found([], 0, None)))
+        found = app.worklist(tenant=viewer.tenant, query=query, window=window)
+        return page_body(window, readable_rows_page(request, app, found))
+    rows = readable_rows(request, app, app.worklist_all(tenant=viewer.tenant, query=query))
+    return page_body(window, page_of(rows, window, ORDER, SUMMARIES.kinds(ORDER)))
+
+
+def readable_rows_page(request: Request, app: ReferralApplication, found: Found) -> Found:
+    return replace(found, rows=readable_rows(request, app, found.rows))

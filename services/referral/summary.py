@@ -136,3 +136,35 @@ def summary_from_json(data: Mapping[str, Any]) -> ReferralSummary:
     values: dict[str, Any] = {k: (_when(v) if k in _TIMES else v) for k, v in data.items()}
     values["state"] = State(values["state"])
     return ReferralSummary(**values)
+
+
+def due_at(s: ReferralSummary) -> dt.datetime:
+    """The date the worklist sorts by: the due date that matters now, else when drafted."""
+    due = s.acknowledge_by if s.state is State.REQUESTED else s.first_appointment_by
+    return due or s.created_at
+
+
+def summary_values(s: ReferralSummary) -> dict[str, Any]:
+    """The typed columns of a summary's row (what lists filter and sort on)."""
+    return {
+        "plan_id": s.plan_id,
+        "client_id": s.client_id,
+        "referral_type": s.referral_type,
+        "origin": s.origin,
+        "coordinator_id": s.coordinator_id,
+        "organization_id": s.organization_id,
+        "state": s.state.value,
+        "open": not s.final,
+        "blocked": s.blocked is not None,
+        "due_at": due_at(s),
+        "acknowledge_by": s.acknowledge_by,
+        "first_appointment_by": s.first_appointment_by,
+        "booked_late": (
+            s.appointment_at is not None
+            and s.first_appointment_by is not None
+            and s.appointment_at > s.first_appointment_by
+        ),
+        "sent_at": s.sent_at,
+        "attended_at": s.attended_at,
+        "completed_at": s.completed_at,
+    }

@@ -1,12 +1,27 @@
-"""The coordinators' worklist: referrals that need someone to act, and why."""
+"""The coordinators' worklist: referrals that need someone to act, and why.
+
+Each reason is a condition over the summary's typed columns (projections.py): the read model
+filters, sorts and pages by them in SQL (or in memory), and the same conditions name the
+reasons of each row it returns.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from services.common.readmodels.query import (
+    Cmp,
+    Condition,
+    In,
+    Null,
+    Order,
+    all_of,
+    any_of,
+    eq,
+)
 from services.referral.domain.lifecycle import STATES, State
 from services.referral.summary import ReferralSummary
 
@@ -18,9 +33,14 @@ REASONS = (
     "no-show",
     "awaiting-outcome",
 )
-_WAITING_FOR_APPOINTMENT = frozenset(
-    {State.REQUESTED, State.RECEIVED, State.ACCEPTED, State.NO_SHOW, State.APPOINTMENT_CANCELLED}
+_WAITING_FOR_APPOINTMENT = (
+    State.REQUESTED,
+    State.RECEIVED,
+    State.ACCEPTED,
+    State.NO_SHOW,
+    State.APPOINTMENT_CANCELLED,
 )
+ORDER = Order(("due_at", "id"))  # the longest overdue first
 
 
 @dataclass(frozen=True)
@@ -31,66 +51,55 @@ class WorklistFilter:
     reason: str | None = None
 
 
-def reasons_for(s: ReferralSummary, now: dt.datetime) -> list[str]:
-    """Why a referral is on the worklist now (empty: it is not)."""
-    reasons: list[str] = []
-    if s.state is State.DRAFT:
-        if s.blocked is not None:
-            reasons.append("blocked-by-consent")
-        elif s.origin == "plan-suggestion":
-            reasons.append("suggested")
-    if s.state is State.REQUESTED and s.acknowledge_by is not None and now > s.acknowledge_by:
-        reasons.append("overdue-acknowledgement")
-    due = s.first_appointment_by
-    if (
-        due is not None
-        and s.attended_at is None
-        and now > due
-        and (
-            s.state in _WAITING_FOR_APPOINTMENT
-            or (
-                s.state is State.SCHEDULED
-                and s.appointment_at is not None
-                and s.appointment_at > due
-            )
-        )
+def reason_conditions(now: dt.datetime) -> dict[str, Condition]:
+    """Each reason as a condition on a summary row, at `now`."""
+    return {
+        "blocked-by-consent": all_of(eq("state", State.DRAFT.value), eq("blocked", True)),
+        "suggested": all_of(
+            eq("state", State.DRAFT.value), eq("blocked", False), eq("origin", "plan-suggestion")
+        ),
+        "overdue-acknowledgement": all_of(
+            eq("state", State.REQUESTED.value), Cmp("acknowledge_by", "<", now)
+        ),
+        "overdue-first-appointment": all_of(
+            Cmp("first_appointment_by", "<", now),
+            Null("attended_at"),
+            any_of(
+                In("state", tuple(s.value for s in _WAITING_FOR_APPOINTMENT)),
+                all_of(eq("state", State.SCHEDULED.value), eq("booked_late", True)),
+            ),
+        ),
+        "no-show": eq("state", State.NO_SHOW.value),
+        "awaiting-outcome": eq("state", State.ATTENDED.value),
+    }
+
+
+def worklist_where(now: dt.datetime, where: WorklistFilter) -> list[Condition]:
+    """The conditions of the referrals on the worklist that match the filter."""
+    reasons = reason_conditions(now)
+    wanted = [reasons[where.reason]] if where.reason else list(reasons.values())
+    conditions: list[Condition] = [eq("open", True), any_of(*wanted)]
+    for column, value in (
+        ("organization_id", where.organization_id),
+        ("referral_type", where.referral_type),
+        ("coordinator_id", where.coordinator_id),
     ):
-        reasons.append("overdue-first-appointment")
-    if s.state is State.NO_SHOW:
-        reasons.append("no-show")
-    if s.state is State.ATTENDED:
-        reasons.append("awaiting-outcome")
-    return reasons
+        if value:
+            conditions.append(eq(column, value))
+    return conditions
 
 
-def worklist(
-    summaries: Iterable[ReferralSummary], now: dt.datetime, where: WorklistFilter
-) -> list[dict[str, Any]]:
-    """Every referral needing action that matches the filter, the longest overdue first."""
-    items = []
-    for s in summaries:
-        if where.organization_id and s.organization_id != where.organization_id:
-            continue
-        if where.referral_type and s.referral_type != where.referral_type:
-            continue
-        if where.coordinator_id and s.coordinator_id != where.coordinator_id:
-            continue
-        reasons = reasons_for(s, now)
-        if not reasons or (where.reason and where.reason not in reasons):
-            continue
-        items.append(_item(s, reasons))
-    items.sort(key=lambda item: (item["_due"], item["id"]))
-    for item in items:
-        item.pop("_due")
-    return items
+def reasons_for(row: Mapping[str, Any], now: dt.datetime) -> list[str]:
+    """Why a referral (its summary row) is on the worklist now (empty: it is not)."""
+    return [reason for reason, test in reason_conditions(now).items() if test.test(row)]
 
 
-def _item(s: ReferralSummary, reasons: list[str]) -> dict[str, Any]:
+def worklist_item(row: Mapping[str, Any], now: dt.datetime) -> dict[str, Any]:
+    s: ReferralSummary = row["data"]
     info = STATES[s.state]
-    due = s.acknowledge_by if s.state is State.REQUESTED else s.first_appointment_by
     return {
         "id": s.id,
-        "reasons": reasons,
+        "reasons": reasons_for(row, now),
         "referral_type": s.referral_type,
         "priority": s.priority,
         "plan_id": s.plan_id,
@@ -106,5 +115,5 @@ def _item(s: ReferralSummary, reasons: list[str]) -> dict[str, Any]:
         "appointment_at": s.appointment_at,
         "consent": s.blocked,
         "version": s.version,
-        "_due": (due or s.created_at).isoformat(),
+        "due_at": row["due_at"],
     }

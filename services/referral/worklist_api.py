@@ -10,10 +10,10 @@ from fastapi import APIRouter, Query, Request
 from services.common.access_http import record_read
 from services.common.access_log import Touched
 from services.common.errors import RuleBroken
-from services.common.http import PageParams
+from services.common.readmodels.paging import WindowParams
 from services.common.validation import moment_in_range
 from services.referral.deps import Coordination, Referrals, WorklistReader
-from services.referral.reads import readable_rows
+from services.referral.reads import worklist_page
 from services.referral.schemas import ReferralType
 from services.referral.worklist import WorklistFilter
 
@@ -32,7 +32,7 @@ WorklistReason = Literal[
 def get_worklist(
     request: Request,
     app: Referrals,
-    page: PageParams,
+    window: WindowParams,
     caller: WorklistReader,
     organization: Annotated[str | None, Query(description="receiving organisation id")] = None,
     referral_type: Annotated[ReferralType | None, Query(alias="type")] = None,
@@ -40,7 +40,7 @@ def get_worklist(
     reason: Annotated[WorklistReason | None, Query(description="only this reason")] = None,
 ) -> dict[str, Any]:
     where = WorklistFilter(organization, referral_type, coordinator, reason)
-    return page.slice(readable_rows(request, app, app.worklist(caller.tenant, where)))
+    return worklist_page(request, app, where, window)
 
 
 @router.get("/referrals/metrics", summary="Closed-loop metrics of the referrals sent in a period")
@@ -57,7 +57,7 @@ def get_metrics(
     since = _moment("from", start) if start else until - dt.timedelta(days=30)
     if since >= until:
         raise RuleBroken("the period is empty", errors={"from": "must be before `to`"})
-    metrics = app.metrics(caller.tenant, since, until)
+    metrics = app.metrics(tenant=caller.tenant, start=since, end=until)
     record_read(request, Touched("ReferralMetrics", view="full"))  # counts only, no client
     return metrics
 

@@ -12,7 +12,7 @@ import psycopg
 import pytest
 from psycopg.conninfo import make_conninfo
 
-from services.common.readstore import ReadStore
+from services.common.readmodels.readstore import ReadStore
 from tests.integration.pg_link import CuttableLink, link
 
 __all__ = ["link"]  # the fixture

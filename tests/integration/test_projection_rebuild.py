@@ -16,14 +16,14 @@ from psycopg import sql
 
 from services.common.context import CommandContext
 from services.common.events import name_events
-from services.common.projection import (
+from services.common.readmodels.projection import (
     Cursor,
     ProjectedEvent,
     Projection,
     ProjectionRunner,
     ReadStore,
 )
-from services.common.projection_runs import rebuild, retry, run_projections
+from services.common.readmodels.projection_runs import rebuild, retry, run_projections
 from services.common.settings import Settings
 from services.common.store import CareApplication, build_application
 
@@ -352,6 +352,6 @@ def quarantine_rows(settings: Settings, schema: str) -> list[dict[str, Any]]:
 
 
 def status_of_read_models(settings: Settings, schema: str) -> list[dict[str, Any]]:
-    from services.common.projection_runs import status
+    from services.common.readmodels.projection_runs import status
 
     return status(schema, settings, candidates=[board_class(schema)])

@@ -12,8 +12,8 @@ import pytest
 from services.common.consent_gate import HttpConsentGate
 from services.common.consumer import Consumer, Outcome
 from services.common.inbound import InboundRecord
+from services.common.readmodels.postgres import PostgresSummaries
 from services.referral import reactions
-from services.referral.projections import PostgresSummaries
 from tests.integration.referral.world import TENANT, ReferralWorld
 
 pytestmark = pytest.mark.integration
@@ -189,7 +189,7 @@ def test_a_fhir_service_request_retried_with_the_same_key_creates_one_referral(
         "/fhir/ServiceRequest", json=resource, headers={**world.auth("integration"), **key}
     )
     assert again.json()["id"] == first["id"]
-    summaries = world.referrals.read_model.of_tenant(world.referrals, TENANT)
+    summaries = world.referrals.summaries.every(world.referrals, tenant=TENANT)
     assert [s.id for s in summaries] == [first["id"]]
 
 
@@ -210,9 +210,9 @@ def test_the_summaries_read_model_rebuilt_from_the_events_comes_out_identical(
             status=201,
         )["id"]
         call(world, f"/referrals/{rid}/cancel")
-    read_model = world.referrals.read_model
+    read_model = world.referrals.summaries
     assert isinstance(read_model, PostgresSummaries)
-    before = sorted(read_model.of_tenant(world.referrals, TENANT), key=lambda s: s.id)
-    read_model.runner.rebuild()
-    after = sorted(read_model.projection.of_tenant(TENANT), key=lambda s: s.id)
+    before = sorted(read_model.every(world.referrals, tenant=TENANT), key=lambda s: s.id)
+    assert read_model.rebuild(world.referrals) > 0
+    after = sorted(read_model.every(world.referrals, tenant=TENANT), key=lambda s: s.id)
     assert after == before and len(after) == 2

@@ -7,8 +7,8 @@ import uuid
 
 import pytest
 
-from services.common.projection import Cursor, ProjectedEvent, Projection
-from services.common.projection_runs import find_projection, projections_of
+from services.common.readmodels.projection import Cursor, ProjectedEvent, Projection
+from services.common.readmodels.projection_runs import find_projection, projections_of
 
 AGGREGATE = uuid.UUID("3e0c5a0e-8a4b-4d1e-9f57-1c2d3e4f5a6b")
 AT = dt.datetime(2026, 3, 1, 9, 30, tzinfo=dt.UTC)

@@ -95,7 +95,10 @@ def test_a_blocked_referral_is_sent_once_consent_is_granted(
     gate.outcome = "PERMIT"
     consent = send(app, rid)["consent"]
     assert consent["decision_id"] == "dec-2" and consent["outcome"] == "PERMIT"
-    assert app.worklist(CTX.tenant, WorklistFilter(reason="blocked-by-consent")) == []
+    assert (
+        app.worklist(tenant=CTX.tenant, query=WorklistFilter(reason="blocked-by-consent")).rows
+        == []
+    )
 
 
 def test_nothing_is_stored_when_the_consent_service_is_unreachable(

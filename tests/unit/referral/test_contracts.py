@@ -29,7 +29,7 @@ def _take(app: ReferralApplication, rid: UUID, step: Step) -> None:
 
 
 def _records(app: ReferralApplication) -> list[dict[str, Any]]:
-    summaries = app.read_model.of_tenant(app, CTX.tenant)
+    summaries = app.summaries.every(app, tenant=CTX.tenant)
     return [r for s in summaries for r in app.history_records(UUID(s.id))]
 
 

@@ -67,7 +67,7 @@ def test_a_service_request_retried_with_the_same_key_creates_one_referral(
     first = post(api, ehr_request(), key="ehr-retry-1")
     again = post(api, ehr_request(), key="ehr-retry-1")
     assert first.json()["id"] == again.json()["id"]
-    assert len(app.read_model.of_tenant(app, "practice-a")) == 1
+    assert len(app.summaries.every(app, tenant="practice-a")) == 1
 
 
 @pytest.mark.parametrize(

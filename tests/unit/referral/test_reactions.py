@@ -70,14 +70,14 @@ def test_a_substance_related_shift_opens_a_draft_suggestion(
     assert view["referral_type"] == referral_type and view["status"] == "draft"
     assert view["origin"] == "plan-suggestion" and view["plan_id"] == str(PLAN)
     assert view["client_id"] == "partner-a" and view["source_id"] == "plan-shift-1"
-    [item] = app.worklist("practice-a", WorklistFilter())
+    [item] = app.worklist(tenant="practice-a", query=WorklistFilter()).rows
     assert item["reasons"] == ["suggested"]
 
 
 def test_a_redelivered_shift_creates_no_second_suggestion(app: ReferralApplication) -> None:
     first = deliver(app, shift("withdrawal-risk"))
     assert deliver(app, shift("withdrawal-risk")) == []
-    assert [s.id for s in app.read_model.of_tenant(app, "practice-a")] == [str(first[0].id)]
+    assert [s.id for s in app.summaries.every(app, tenant="practice-a")] == [str(first[0].id)]
 
 
 def test_the_suggestion_id_is_derived_from_the_record_id() -> None:

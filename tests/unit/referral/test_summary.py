@@ -16,6 +16,6 @@ def test_a_summary_read_back_from_json_is_the_same_summary(app: ReferralApplicat
     app.send(ctx=CTX, referral_id=rid, command=SendReferral(), token=None)
     app.step(ctx=CTX, referral_id=rid, command=Accept())
     app.step(ctx=CTX, referral_id=rid, command=Schedule(appointment_at=T0 + dt.timedelta(1)))
-    [summary] = app.read_model.of_tenant(app, CTX.tenant)
+    [summary] = app.summaries.every(app, tenant=CTX.tenant)
     assert summary_from_json(summary_to_json(summary)) == summary
     assert summary.appointments == 1 and summary.accepted_at == T0

@@ -35,7 +35,9 @@ def take(app: ReferralApplication, rid: UUID, step: Step, **arguments: object) -
 
 
 def reasons(app: ReferralApplication, where: WorklistFilter = ALL) -> dict[str, list[str]]:
-    return {item["id"]: item["reasons"] for item in app.worklist(CTX.tenant, where)}
+    return {
+        item["id"]: item["reasons"] for item in app.worklist(tenant=CTX.tenant, query=where).rows
+    }
 
 
 def test_an_unacknowledged_detox_referral_is_overdue_the_next_day(
@@ -74,7 +76,7 @@ def test_a_no_show_and_a_consent_block_are_on_the_worklist(
     with pytest.raises(Conflict):
         app.send(ctx=CTX, referral_id=blocked, command=SendReferral(), token=None)
     assert reasons(app) == {str(shown): ["no-show"], str(blocked): ["blocked-by-consent"]}
-    [item] = app.worklist(CTX.tenant, WorklistFilter(reason="blocked-by-consent"))
+    [item] = app.worklist(tenant=CTX.tenant, query=WorklistFilter(reason="blocked-by-consent")).rows
     assert item["consent"]["outcome"] == "NO_CONSENT"
 
 
@@ -98,7 +100,7 @@ def test_the_worklist_filters_by_organisation_type_and_coordinator(
 def test_another_practice_sees_none_of_the_worklist(app: ReferralApplication, clock: Clock) -> None:
     sent(app)
     clock.advance(days=3)
-    assert app.worklist("practice-b", ALL) == []
+    assert app.worklist(tenant="practice-b", query=ALL).rows == []
 
 
 def test_metrics_count_loop_closure_times_and_rates_per_organisation(
@@ -117,7 +119,9 @@ def test_metrics_count_loop_closure_times_and_rates_per_organisation(
     take(app, closed, Step.RECORD_ATTENDANCE)
     clock.advance(days=3)
     take(app, closed, Step.COMPLETE, outcome="treatment-completed")
-    metrics = app.metrics(CTX.tenant, T0 - dt.timedelta(days=1), T0 + dt.timedelta(days=1))
+    metrics = app.metrics(
+        tenant=CTX.tenant, start=T0 - dt.timedelta(days=1), end=T0 + dt.timedelta(days=1)
+    )
     assert metrics["sent"] == 3 and metrics["completed"] == 1
     assert metrics["loop_closure_rate"] == pytest.approx(1 / 3, abs=1e-4)
     assert metrics["median_hours_to_accept"] == 2.0
@@ -139,9 +143,9 @@ def test_detox_follow_up_counts_an_attended_visit_within_seven_and_thirty_days(
     take(app, after, Step.ACCEPT)
     take(app, after, Step.SCHEDULE, appointment_at=T0 + dt.timedelta(days=10))
     take(app, after, Step.RECORD_ATTENDANCE)
-    follow_up = app.metrics(CTX.tenant, T0 - dt.timedelta(days=1), T0 + dt.timedelta(days=1))[
-        "detox_follow_up"
-    ]
+    follow_up = app.metrics(
+        tenant=CTX.tenant, start=T0 - dt.timedelta(days=1), end=T0 + dt.timedelta(days=1)
+    )["detox_follow_up"]
     assert follow_up == {
         "detox_completed": 1,
         "within_7_days": 0,
@@ -152,5 +156,5 @@ def test_detox_follow_up_counts_an_attended_visit_within_seven_and_thirty_days(
 
 
 def test_metrics_of_an_empty_period_have_no_rates(app: ReferralApplication) -> None:
-    metrics = app.metrics(CTX.tenant, T0, T0 + dt.timedelta(days=1))
+    metrics = app.metrics(tenant=CTX.tenant, start=T0, end=T0 + dt.timedelta(days=1))
     assert metrics["sent"] == 0 and metrics["loop_closure_rate"] is None

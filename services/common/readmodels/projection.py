@@ -28,7 +28,7 @@ from psycopg import sql
 
 from services.common import quarantine
 from services.common.events import decode_state
-from services.common.readstore import Cursor, ProjectedEvent, ReadStore
+from services.common.readmodels.readstore import Cursor, ProjectedEvent, ReadStore
 from services.common.store import CareApplication
 
 log = structlog.get_logger(__name__)
@@ -55,6 +55,15 @@ class Projection:
 
     def __init__(self, store: ReadStore | None = None) -> None:
         self.store = store
+
+    def create_statements(self) -> list[sql.Composed]:
+        """The DDL of the read model's tables and indexes (`create_sql`, schema filled in)."""
+        return [self.sql(statement) for statement in self.create_sql]
+
+    def shape(self) -> str | None:
+        """What the tables look like; when it changes they are dropped and replayed (None: not
+        tracked)."""
+        return None
 
     def process(self, cursor: Cursor, event: ProjectedEvent) -> None:
         """Apply one event with `cursor` (the batch transaction); no commit here."""
@@ -110,8 +119,33 @@ class ProjectionRunner:
                     "ALTER TABLE {} ADD COLUMN IF NOT EXISTS held integer NOT NULL DEFAULT 0"
                 ).format(self._tracking)
             )
+            cur.execute(
+                sql.SQL("ALTER TABLE {} ADD COLUMN IF NOT EXISTS shape text").format(self._tracking)
+            )
             cur.execute(quarantine.create_sql(self.projection.schema))
+            self._reshape(cur)
             self._create_read_model(cur)
+
+    def _reshape(self, cur: Cursor) -> None:
+        """Drop the tables and start from position 0 when their shape is not the one recorded."""
+        shape = self.projection.shape()
+        if shape is None:
+            return
+        cur.execute(
+            sql.SQL("SELECT shape FROM {} WHERE name = %s FOR UPDATE").format(self._tracking),
+            (self.projection.name,),
+        )
+        row = cur.fetchone()
+        if row is not None and row["shape"] != shape:
+            log.info("projection.reshaped", projection=self.projection.name)
+            self._drop(cur)
+        cur.execute(
+            sql.SQL(
+                "INSERT INTO {} (name, position, shape) VALUES (%s, 0, %s)"
+                " ON CONFLICT (name) DO UPDATE SET shape = EXCLUDED.shape"
+            ).format(self._tracking),
+            (self.projection.name, shape),
+        )
 
     def position(self) -> int:
         rows = self.store.query(
@@ -288,33 +322,34 @@ class ProjectionRunner:
                 ),
                 (self.projection.name,),
             )
-            for table in self.projection.tables:
-                cur.execute(
-                    sql.SQL("DROP TABLE IF EXISTS {} CASCADE").format(
-                        sql.Identifier(self.projection.schema, table)
-                    )
-                )
-            # Reset rather than delete the row: a runner waiting for its lock then reads 0.
-            cur.execute(
-                sql.SQL("UPDATE {} SET position = 0, held = 0 WHERE name = %s").format(
-                    self._tracking
-                ),
-                (self.projection.name,),
-            )
-            cur.execute(  # the replay quarantines again whatever still fails
-                sql.SQL("DELETE FROM {} WHERE source = %s").format(
-                    quarantine.table(self.projection.schema)
-                ),
-                (self.source,),
-            )
+            self._drop(cur)
             self._create_read_model(cur)
         replayed = self.catch_up()
         log.info("projection.rebuilt", projection=self.projection.name, events=replayed)
         return replayed
 
+    def _drop(self, cur: Cursor) -> None:
+        for table in self.projection.tables:
+            cur.execute(
+                sql.SQL("DROP TABLE IF EXISTS {} CASCADE").format(
+                    sql.Identifier(self.projection.schema, table)
+                )
+            )
+        # Reset rather than delete the row: a runner waiting for its lock then reads 0.
+        cur.execute(
+            sql.SQL("UPDATE {} SET position = 0, held = 0 WHERE name = %s").format(self._tracking),
+            (self.projection.name,),
+        )
+        cur.execute(  # the replay quarantines again whatever still fails
+            sql.SQL("DELETE FROM {} WHERE source = %s").format(
+                quarantine.table(self.projection.schema)
+            ),
+            (self.source,),
+        )
+
     def _create_read_model(self, cur: Cursor) -> None:
-        for statement in self.projection.create_sql:
-            cur.execute(self.projection.sql(statement))
+        for statement in self.projection.create_statements():
+            cur.execute(statement)
         cur.execute(
             sql.SQL(
                 "INSERT INTO {} (name, position) VALUES (%s, 0) ON CONFLICT (name) DO NOTHING"

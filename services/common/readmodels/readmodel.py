@@ -15,8 +15,8 @@ from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 from services.common.events import decode_state
-from services.common.projection import Projection, ProjectionRunner
-from services.common.readstore import ReadStore
+from services.common.readmodels.projection import Projection, ProjectionRunner
+from services.common.readmodels.readstore import ReadStore
 
 P = TypeVar("P", bound=Projection)
 # (stored name, aggregate id, aggregate version, decoded state)

@@ -20,8 +20,8 @@ import structlog
 from eventsourcing.persistence import InterfaceError, OperationalError
 
 from services.common import quarantine
-from services.common.projection import Projection, ProjectionRunner
-from services.common.readstore import ReadStore
+from services.common.readmodels.projection import Projection, ProjectionRunner
+from services.common.readmodels.readstore import ReadStore
 from services.common.settings import SERVICES, Settings
 from services.common.store import CareApplication, build_application
 
