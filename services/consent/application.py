@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 from collections.abc import Sequence
 from typing import Any, ClassVar
 from uuid import UUID
 
 from services.common.context import CommandContext
 from services.common.errors import Conflict, NotFound
+from services.common.readmodels.query import Condition, Found, Window
 from services.common.store import check_version
 from services.consent.disclosures import DisclosureCommands
 from services.consent.domain import ConsentDirective, Decision, SharingAgreement
@@ -29,7 +29,7 @@ from services.consent.domain.commands import (
 )
 from services.consent.domain.policy import decide
 from services.consent.domain.requests import check_request
-from services.consent.projections import matches
+from services.consent.projections import ORDER, REVIEW_OPEN, DecisionFilter
 from services.consent.records import RecordRef
 from services.consent.store import utc_now
 
@@ -208,35 +208,21 @@ class ConsentApplication(DisclosureCommands):
         return dict(decision.view())
 
     def decisions(
-        self,
-        tenant: str,
-        *,
-        outcome: str | None = None,
-        break_glass: bool | None = None,
-        carve_out: bool | None = None,
-        start: dt.datetime | None = None,
-        end: dt.datetime | None = None,
-        person_id: str | None = None,
-    ) -> list[dict[str, Any]]:
-        """Decisions of a tenant in [start, end), by outcome, break-glass, carve-out or person."""
-        filters = {
-            "outcome": outcome,
-            "break_glass": break_glass,
-            "carve_out": carve_out,
-            "person_id": person_id,
-            "start": start,
-            "end": end,
-        }
-        rows = [
-            {k: v for k, v in row.items() if k != "tenant"}
-            for row in self.decision_log.of_tenant(self, tenant)
-            if matches(row, filters)
-        ]
-        return sorted(rows, key=lambda r: r["decided_at"])
+        self, *, tenant: str, query: DecisionFilter | None = None, window: Window | None = None
+    ) -> Found:
+        """One page of a tenant's decisions matching `query`, oldest first."""
+        return self._page(tenant, (query or DecisionFilter()).where(), window)
 
-    def review_queue(self, tenant: str) -> list[dict[str, Any]]:
+    def review_queue(self, *, tenant: str, window: Window | None = None) -> Found:
         """Break-glass and carve-out decisions not yet closed by compliance, oldest first."""
-        return [r for r in self.decisions(tenant) if r["review_required"] and r["review"] is None]
+        return self._page(tenant, REVIEW_OPEN, window)
+
+    def _page(self, tenant: str, where: list[Condition], window: Window | None) -> Found:
+        found = self.decision_log.page(
+            self, tenant=tenant, where=where, order=ORDER, window=window or Window()
+        )
+        rows = [{k: v for k, v in r["data"].items() if k != "tenant"} for r in found.rows]
+        return dataclasses.replace(found, rows=rows)
 
 
 def _listed(values: Sequence[str] | None) -> list[str] | None:

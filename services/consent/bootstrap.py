@@ -10,11 +10,11 @@ from services.common.http import create_service_app
 from services.common.idempotency import IdempotencyStore, postgres_idempotency
 from services.common.readmodels.readstore import ReadStore
 from services.common.settings import Settings
-from services.common.store import build_application
+from services.common.store import IN_MEMORY, postgres_env
 from services.consent import reactions
 from services.consent.api import ROUTERS
 from services.consent.application import ConsentApplication
-from services.consent.projections import PROJECTIONS, PostgresDecisions
+from services.consent.projections import PROJECTIONS, postgres_decisions
 from services.consent.records import HttpRecordLookup
 from services.consent.settings import ConsentSettings
 
@@ -38,14 +38,17 @@ def build_consents(
     are looked up in the services that own them (`settings.service_urls`).
     """
     options = consent_settings or ConsentSettings()
-    app: ConsentApplication = build_application(
-        application_class, settings, create_table=create_table
+    name = application_class.name
+    store = ReadStore.from_settings(settings) if settings is not None else None
+    app = application_class(
+        env=IN_MEMORY
+        if settings is None
+        else postgres_env(settings, name, create_table=create_table),
+        decisions=postgres_decisions(store, schema=name) if store is not None else None,
     )
     app.decision_validity = options.decision_validity()
-    if settings is not None:
-        store = ReadStore.from_settings(settings)
-        app.access_log = PostgresAccessLog(app, store, schema=application_class.name)
-        app.decision_log = PostgresDecisions(app, store, schema=application_class.name)
+    if settings is not None and store is not None:
+        app.access_log = PostgresAccessLog(app, store, schema=name)
         urls = dict(settings.service_urls)
         app.records = HttpRecordLookup(lambda: urls, timeout=options.records_timeout_seconds)
     return app
@@ -53,8 +56,7 @@ def build_consents(
 
 def close_consents(app: ConsentApplication) -> None:
     """Close the read model's pool and the record lookup's client (if any) and the store."""
-    if isinstance(app.decision_log, PostgresDecisions):
-        app.decision_log.close()
+    app.decision_log.close()
     if isinstance(app.records, HttpRecordLookup):
         app.records.close()
     app.close()

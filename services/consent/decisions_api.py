@@ -7,7 +7,8 @@ from typing import Any, Literal
 from fastapi import APIRouter, Request, Response
 
 from services.common.auth import Role
-from services.common.http import PageParams, bearer_token
+from services.common.http import bearer_token
+from services.common.readmodels.paging import WindowParams, page_body
 from services.common.service_identity import end_caller
 from services.consent.deps import (
     Asker,
@@ -22,6 +23,7 @@ from services.consent.deps import (
     when,
 )
 from services.consent.domain.commands import CloseReview
+from services.consent.projections import DecisionFilter
 from services.consent.reads import DECISION, logged
 from services.consent.records import RecordRef
 from services.consent.schemas import DecisionIn, ReviewIn
@@ -57,7 +59,7 @@ def list_decisions(
     request: Request,
     app: Consents,
     caller: Compliance,
-    page: PageParams,
+    window: WindowParams,
     outcome: Literal["PERMIT", "DENY", "NO_CONSENT"] | None = None,
     break_glass: bool | None = None,
     carve_out: bool | None = None,
@@ -67,8 +69,7 @@ def list_decisions(
 ) -> dict[str, Any]:
     """Decisions of a period: `?outcome=DENY` for denials, `?break_glass=true` for emergencies,
     `?carve_out=true` for the agreement's carve-outs."""
-    rows = app.decisions(
-        caller.tenant,
+    query = DecisionFilter(
         outcome=outcome,
         break_glass=break_glass,
         carve_out=carve_out,
@@ -76,7 +77,7 @@ def list_decisions(
         start=when(start, "from"),
         end=when(end, "to"),
     )
-    answer = page.slice(rows)
+    answer = page_body(window, app.decisions(tenant=caller.tenant, query=query, window=window))
     logged(request, DECISION, answer["items"])
     return answer
 
@@ -100,10 +101,10 @@ def get_decision(
 
 @router.get("/reviews")
 def review_queue(
-    request: Request, app: Consents, caller: Compliance, page: PageParams
+    request: Request, app: Consents, caller: Compliance, window: WindowParams
 ) -> dict[str, Any]:
     """Break-glass decisions waiting for a compliance finding, oldest first."""
-    answer = page.slice(app.review_queue(caller.tenant))
+    answer = page_body(window, app.review_queue(tenant=caller.tenant, window=window))
     logged(request, DECISION, answer["items"])
     return answer
 

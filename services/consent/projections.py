@@ -1,10 +1,11 @@
 """The compliance read model: every decision, with its break-glass review, rebuildable from events.
 
-`ComplianceDecisions` is the PostgreSQL read model (`consent.compliance_decisions`), kept by
-`careledger projections run consent` and caught up by the API before it answers (read-your-
-writes; the runner locks the projection's tracking row, so the two take turns). It serves the
-list of denials and break-glass decisions for a period and the compliance review queue.
-`InMemoryDecisions` folds the same events in process, for unit tests. Both use `fold`.
+`DECISIONS` declares the decision rows (`consent.compliance_decisions`: typed, indexed columns
+and the row as JSON), kept by `careledger projections run consent` and caught up by the API
+before it answers (read-your-writes; the runner locks the projection's tracking row, so the
+two take turns). It serves the list of denials and break-glass decisions for a period and the
+compliance review queue, filtered, sorted and paged in SQL; in memory the same `fold` runs in
+process (unit tests).
 
 The accounting of disclosures needs no projection: each person's `PersonFile` (saved in the same
 transaction as each disclosure) lists their disclosures exactly.
@@ -14,16 +15,22 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from typing import Any, ClassVar, LiteralString, Protocol
-from uuid import UUID
-
-from psycopg.types.json import Jsonb
+from dataclasses import dataclass
+from typing import Any
 
 from contracts.records import to_json_value
 from services.common.access_reads import projection_for
-from services.common.readmodels.projection import Cursor, ProjectedEvent, Projection
-from services.common.readmodels.readmodel import CaughtUpProjection, InProcessLog
+from services.common.readmodels.postgres import PostgresSummaries, SummaryProjection
+from services.common.readmodels.projection import Projection
+from services.common.readmodels.query import Cmp, Condition, Order, eq
 from services.common.readmodels.readstore import ReadStore
+from services.common.readmodels.summaries import (
+    Column,
+    Index,
+    InMemorySummaries,
+    SummaryKind,
+    SummaryReadModel,
+)
 
 DECISION_RECORDED = "careledger.consent.DecisionRecorded"
 REVIEW_CLOSED = "careledger.consent.BreakGlassReviewClosed"
@@ -58,99 +65,97 @@ def fold(
     return {**row, "review": {**review, "closed_at": state["timestamp"]}}
 
 
-def matches(row: Mapping[str, Any], filters: Mapping[str, Any]) -> bool:
-    """Whether a decision row passes the list filters (outcome, break_glass, person, period)."""
-    if filters.get("outcome") is not None and row["outcome"] != filters["outcome"]:
-        return False
-    for key in ("break_glass", "carve_out"):
-        wanted = filters.get(key)
-        if wanted is not None and (row.get(key) is not None) != wanted:
-            return False
-    if filters.get("person_id") is not None and row["person_id"] != filters["person_id"]:
-        return False
-    if filters.get("start") is not None and row["decided_at"] < filters["start"]:
-        return False
-    return not (filters.get("end") is not None and row["decided_at"] >= filters["end"])
+def into(
+    rows: dict[str, dict[str, Any]],
+    name: str,
+    aggregate_id: str,
+    version: int,
+    state: Mapping[str, Any],
+) -> None:
+    """`fold` as the read-model kit calls it: on the rows by decision id."""
+    row = fold(rows.get(aggregate_id), f"careledger.consent.{name}", aggregate_id, state)
+    if row is not None:
+        rows[aggregate_id] = row
 
 
-class DecisionSource(Protocol):
-    """Where the application reads decision rows from."""
-
-    def of_tenant(self, app: Any, tenant: str) -> list[dict[str, Any]]: ...
-
-
-class InMemoryDecisions:
-    """Decision rows folded in process from the notification log, incrementally."""
-
-    def __init__(self) -> None:
-        self.rows: dict[str, dict[str, Any]] = {}
-        self.log = InProcessLog(self._apply, topics=TOPICS)
-
-    def _apply(
-        self, topic: str, aggregate_id: UUID, version: int, state: Mapping[str, Any]
-    ) -> None:
-        key = str(aggregate_id)
-        row = fold(self.rows.get(key), topic, key, state)
-        if row is not None:
-            self.rows[key] = row
-
-    def of_tenant(self, app: Any, tenant: str) -> list[dict[str, Any]]:
-        self.log.catch_up(app)
-        return [dict(r) for r in self.rows.values() if r["tenant"] == tenant]
+def decision_values(row: Mapping[str, Any]) -> dict[str, Any]:
+    """The typed columns of a decision's row (what the lists filter and sort on)."""
+    return {
+        "person_id": row["person_id"],
+        "outcome": row["outcome"],
+        "break_glass": row.get("break_glass") is not None,
+        "carve_out": row.get("carve_out") is not None,
+        "decided_at": row["decided_at"],
+        "review_open": bool(row["review_required"]) and row["review"] is None,
+    }
 
 
-class ComplianceDecisions(Projection):
-    """`consent.compliance_decisions`: one row per decision, by tenant, outcome and time."""
-
-    name = "compliance_decisions"
-    schema = "consent"
-    tables = ("compliance_decisions",)
-    topics: ClassVar[tuple[str, ...]] = TOPICS
-    create_sql: ClassVar[tuple[LiteralString, ...]] = (
-        "CREATE TABLE IF NOT EXISTS {schema}.compliance_decisions ("
-        " id uuid PRIMARY KEY, tenant text NOT NULL, decided_at timestamptz NOT NULL,"
-        " data jsonb NOT NULL)",
-        "CREATE INDEX IF NOT EXISTS compliance_decisions_tenant_time"
-        " ON {schema}.compliance_decisions (tenant, decided_at)",
-    )
-
-    def process(self, cursor: Cursor, event: ProjectedEvent) -> None:
-        key = str(event.aggregate_id)
-        cursor.execute(
-            self.sql("SELECT data FROM {schema}.compliance_decisions WHERE id = %s"), (key,)
-        )
-        found = cursor.fetchone()
-        row = fold(
-            _from_json(found["data"]) if found else None, event.stored_name, key, event.state
-        )
-        if row is None:
-            return
-        cursor.execute(
-            self.sql(
-                "INSERT INTO {schema}.compliance_decisions (id, tenant, decided_at, data)"
-                " VALUES (%s, %s, %s, %s) ON CONFLICT (id) DO UPDATE SET data = EXCLUDED.data"
-            ),
-            (key, row["tenant"], row["decided_at"], Jsonb(to_json_value(row))),
-        )
-
-    def of_tenant(self, tenant: str) -> list[dict[str, Any]]:
-        rows = self.query(
-            "SELECT data FROM {schema}.compliance_decisions WHERE tenant = %s ORDER BY decided_at",
-            (tenant,),
-        )
-        return [_from_json(r["data"]) for r in rows]
+DECISIONS: SummaryKind[dict[str, Any]] = SummaryKind(
+    name="compliance_decisions",
+    schema="consent",
+    table="compliance_decisions",
+    topics=TOPICS,
+    fold=into,
+    columns=(
+        Column("person_id", "text"),
+        Column("outcome", "text"),
+        Column("break_glass", "boolean"),
+        Column("carve_out", "boolean"),
+        Column("decided_at", "timestamptz"),
+        Column("review_open", "boolean"),
+    ),
+    values=decision_values,
+    tenant_of=lambda row: str(row["tenant"]),
+    to_json=lambda row: dict(to_json_value(row)),
+    from_json=lambda data: _from_json(data),
+    indexes=(
+        Index(("tenant", "decided_at", "id")),  # a period's decisions, in order
+        Index(("tenant", "outcome", "decided_at", "id")),  # denials
+        Index(("tenant", "person_id", "decided_at", "id")),  # one person's
+        Index(("tenant", "decided_at", "id"), where="break_glass OR carve_out"),
+        Index(("tenant", "decided_at", "id"), where="review_open"),  # the review queue
+    ),
+)
+ComplianceDecisions = SummaryProjection.of(DECISIONS)
+ORDER = Order(("decided_at", "id"))  # oldest first
 
 
-class PostgresDecisions(CaughtUpProjection[ComplianceDecisions]):
-    """The PostgreSQL read model, caught up before each read (read-your-writes for the API)."""
+@dataclass(frozen=True)
+class DecisionFilter:
+    """The decision list's filters: [start, end), outcome, break-glass, carve-out, person."""
 
-    def __init__(
-        self, app: Any, store: ReadStore, *, schema: str = ComplianceDecisions.schema
-    ) -> None:
-        super().__init__(ComplianceDecisions, app, store, schema=schema)
+    outcome: str | None = None
+    break_glass: bool | None = None
+    carve_out: bool | None = None
+    person_id: str | None = None
+    start: dt.datetime | None = None
+    end: dt.datetime | None = None
 
-    def of_tenant(self, app: Any, tenant: str) -> list[dict[str, Any]]:
-        return self.current().of_tenant(tenant)
+    def where(self) -> list[Condition]:
+        conditions: list[Condition] = []
+        for column in ("outcome", "break_glass", "carve_out", "person_id"):
+            value = getattr(self, column)
+            if value is not None:
+                conditions.append(eq(column, value))
+        if self.start is not None:
+            conditions.append(Cmp("decided_at", ">=", self.start))
+        if self.end is not None:
+            conditions.append(Cmp("decided_at", "<", self.end))
+        return conditions
+
+
+REVIEW_OPEN: list[Condition] = [eq("review_open", True)]
+DecisionReadModel = SummaryReadModel[dict[str, Any]]
+
+
+def in_memory_decisions() -> InMemorySummaries[dict[str, Any]]:
+    return InMemorySummaries(DECISIONS)
+
+
+def postgres_decisions(
+    store: ReadStore, *, schema: str = DECISIONS.schema
+) -> PostgresSummaries[dict[str, Any]]:
+    return PostgresSummaries(DECISIONS, store, schema=schema)
 
 
 def _from_json(data: Mapping[str, Any]) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from services.consent.domain import ConsentDirective, Decision, PersonFile, Shar
 from services.consent.domain.agreement import agreement_id, legacy_agreement_id
 from services.consent.domain.decision import DEFAULT_VALIDITY
 from services.consent.domain.terms import AgreementTerms
-from services.consent.projections import DecisionSource, InMemoryDecisions
+from services.consent.projections import DecisionReadModel, in_memory_decisions
 from services.consent.records import NoRecordLookup, RecordLookup
 
 A = TypeVar("A")
@@ -32,10 +32,10 @@ def utc_now() -> dt.datetime:
 class ConsentStore(CareApplication):
     """The consent event store with the loads the commands share (no commands of its own)."""
 
-    def __init__(self, env: Any = None) -> None:
+    def __init__(self, env: Any = None, *, decisions: DecisionReadModel | None = None) -> None:
         super().__init__(env)
         self.clock: Callable[[], dt.datetime] = utc_now  # tests set a fixed clock
-        self.decision_log: DecisionSource = InMemoryDecisions()  # PostgreSQL: bootstrap.py
+        self.decision_log: DecisionReadModel = decisions or in_memory_decisions()
         self.decision_validity: dt.timedelta = DEFAULT_VALIDITY  # bootstrap.py: settings
         self.records: RecordLookup = NoRecordLookup()  # bootstrap.py: the owning services
 

@@ -23,10 +23,10 @@ from fhir.resources.R4B.bundle import Bundle
 
 from contracts.schemas import default_registry
 from services.common.auth import TokenService
+from services.common.readmodels.postgres import PostgresSummaries
 from services.common.relay import Relay, RelayConfig
 from services.consent.application import ConsentApplication
 from services.consent.bootstrap import build_consents, close_consents, create_app
-from services.consent.projections import PostgresDecisions
 from tests.integration.test_relay_support import RelayWorld, make_world, read_topic
 
 pytestmark = pytest.mark.integration
@@ -271,7 +271,7 @@ def test_denials_and_break_glass_reviews_come_from_the_postgres_read_model_and_r
     assert client.get("/reviews", headers=compliance).json()["total"] == 0
 
     log = consent.decision_log
-    assert isinstance(log, PostgresDecisions)
-    before = log.projection.of_tenant(TENANT)
-    log.runner.rebuild()
-    assert log.projection.of_tenant(TENANT) == before
+    assert isinstance(log, PostgresSummaries)
+    before = log.every(consent, tenant=TENANT)
+    assert log.rebuild(consent) > 0
+    assert log.every(consent, tenant=TENANT) == before

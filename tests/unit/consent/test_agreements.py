@@ -11,6 +11,7 @@ from services.common.errors import Conflict, RuleBroken
 from services.consent.application import ConsentApplication
 from services.consent.domain.commands import Decide, DraftAgreement, ReviseAgreement, SignAgreement
 from services.consent.domain.terms import Recipient
+from services.consent.projections import DecisionFilter
 from tests.unit.consent.builders import request
 
 SIGNED = dt.date(2026, 11, 1)
@@ -156,4 +157,9 @@ def test_a_strict_agreement_denies_the_partner_and_records_the_denial(
     signed_agreement(app, ctx, "strict")
     decision = partner_decision(app, ctx)
     assert decision["outcome"] == "DENY"
-    assert app.decisions(ctx.tenant, outcome="DENY")[0]["decision_id"] == decision["decision_id"]
+    assert (
+        app.decisions(tenant=ctx.tenant, query=DecisionFilter(outcome="DENY")).rows[0][
+            "decision_id"
+        ]
+        == decision["decision_id"]
+    )

@@ -139,7 +139,7 @@ def test_an_unknown_or_ambiguous_recipient_is_a_422_saying_what_is_accepted(
         with pytest.raises(RuleBroken) as caught:
             app.decide(ctx=ctx, command=Decide(request=request(recipient=recipient)))
         assert field in caught.value.extra["errors"], recipient
-    assert app.decisions(ctx.tenant) == []
+    assert app.decisions(tenant=ctx.tenant).rows == []
 
 
 def test_consents_store_canonical_recipient_ids(

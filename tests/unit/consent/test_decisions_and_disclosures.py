@@ -12,6 +12,7 @@ from services.common.errors import Conflict, RuleBroken
 from services.consent.application import ConsentApplication
 from services.consent.domain.commands import CloseReview, Decide, RecordDisclosure, RevokeConsent
 from services.consent.domain.terms import BreakGlass, Recipient
+from services.consent.projections import DecisionFilter
 from tests.unit.consent.builders import (
     DETOX,
     NOW,
@@ -45,7 +46,7 @@ def test_every_decision_permit_or_deny_is_recorded(
     permit = app.decide(ctx=ctx, command=Decide(request=request()))
     refused = app.decide(ctx=ctx, command=Decide(request=request(recipient=Recipient(**SISTER))))
     assert (permit["outcome"], refused["outcome"]) == ("PERMIT", "NO_CONSENT")
-    recorded = {d["decision_id"]: d["outcome"] for d in app.decisions(ctx.tenant)}
+    recorded = {d["decision_id"]: d["outcome"] for d in app.decisions(tenant=ctx.tenant).rows}
     assert recorded == {permit["decision_id"]: "PERMIT", refused["decision_id"]: "NO_CONSENT"}
 
 
@@ -66,7 +67,7 @@ def test_a_request_with_unknown_codes_is_refused_naming_every_field(
         "categories",
         "labels",
     }
-    assert app.decisions(ctx.tenant) == []
+    assert app.decisions(tenant=ctx.tenant).rows == []
 
 
 def test_break_glass_needs_a_real_justification(
@@ -87,7 +88,9 @@ def test_break_glass_waits_in_the_review_queue_until_compliance_closes_it(
 ) -> None:
     decision = app.decide(ctx=ctx, command=Decide(request=emergency_request()))
     assert decision["outcome"] == "PERMIT"
-    assert [d["decision_id"] for d in app.review_queue(ctx.tenant)] == [decision["decision_id"]]
+    assert [d["decision_id"] for d in app.review_queue(tenant=ctx.tenant).rows] == [
+        decision["decision_id"]
+    ]
     compliance = context(role="compliance", actor="comp-1")
     closed = app.close_review(
         ctx=compliance,
@@ -95,8 +98,8 @@ def test_break_glass_waits_in_the_review_queue_until_compliance_closes_it(
         command=CloseReview(finding="justified", note=None),
     )
     assert closed["review"]["reviewer_id"] == "comp-1"
-    assert app.review_queue(ctx.tenant) == []
-    listed = app.decisions(ctx.tenant, break_glass=True)
+    assert app.review_queue(tenant=ctx.tenant).rows == []
+    listed = app.decisions(tenant=ctx.tenant, query=DecisionFilter(break_glass=True)).rows
     assert listed[0]["review"]["finding"] == "justified"
     with pytest.raises(Conflict):
         app.close_review(
@@ -122,7 +125,7 @@ def test_decisions_of_another_practice_are_not_listed(
     app: ConsentApplication, ctx: CommandContext
 ) -> None:
     app.decide(ctx=ctx, command=Decide(request=request()))
-    assert app.decisions("practice-2") == []
+    assert app.decisions(tenant="practice-2").rows == []
 
 
 def test_a_disclosure_matching_its_permit_is_recorded_and_filed(

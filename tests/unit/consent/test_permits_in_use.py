@@ -20,6 +20,7 @@ from services.consent.domain.commands import (
     SignAgreement,
 )
 from services.consent.domain.terms import PART2_NOTICE, BreakGlass, CarveOut, Recipient
+from services.consent.projections import DecisionFilter
 from tests.unit.consent.builders import (
     DETOX,
     NOW,
@@ -173,7 +174,9 @@ def test_break_glass_for_part2_records_needs_the_2_51_details(
     )
     assert decision["outcome"] == "PERMIT"
     assert decision["break_glass"]["affiliation"] == "County General emergency department"
-    assert [d["decision_id"] for d in app.review_queue(ctx.tenant)] == [decision["decision_id"]]
+    assert [d["decision_id"] for d in app.review_queue(tenant=ctx.tenant).rows] == [
+        decision["decision_id"]
+    ]
 
 
 # -- carve-outs -------------------------------------------------------------------------------
@@ -212,7 +215,12 @@ def test_a_carve_out_the_agreement_lists_permits_on_its_own_rule_for_review(
         "carve-out:imminent-safety-threat",
     )
     assert decision["review_required"] and decision["break_glass"] is None
-    assert app.decisions(ctx.tenant, carve_out=True)[0]["decision_id"] == decision["decision_id"]
+    assert (
+        app.decisions(tenant=ctx.tenant, query=DecisionFilter(carve_out=True)).rows[0][
+            "decision_id"
+        ]
+        == decision["decision_id"]
+    )
 
 
 def test_a_carve_out_the_agreement_does_not_list_is_denied(
