@@ -82,7 +82,8 @@ def completed(referral: ReferralState, command: Complete, at: dt.datetime) -> di
 # -- the events of a sent referral ----------------------------------------------------------
 # How each is published (contracts/envelope.md): restricted behavioural health information; the
 # note (and a decline's reason) stay in the store, off the topic.
-_PUBLISHED = Publication(labels=("R", "BH"), private=("note",), version=2)
+LABELS = ("R", "BH")
+_PUBLISHED = Publication(labels=LABELS, private=("note",), version=2)
 
 
 class _Stepped(Aggregate.Event):
@@ -112,7 +113,7 @@ class Fulfilment:
         plan_id: UUID
 
     class ReferralDeclined(_Stepped):
-        PUBLICATION = Publication(labels=("R", "BH"), private=("note", "reason"), version=2)
+        PUBLICATION = Publication(labels=LABELS, private=("note", "reason"), version=2)
         reason: str
 
         def apply(self, aggregate: Any) -> None:

@@ -1,8 +1,9 @@
 """The Referral aggregate: one referral from draft to a closed loop.
 
 Each command method checks its command with a pure rule (`drafting` before the referral is sent,
-`fulfilment` after), then calls a private `@event` method that only applies the change (so
-replaying old events never re-runs today's rules). Every event carries the referral's
+`fulfilment` after), then records the event, whose method (a private `@event` method here, or
+the `apply` of a `Fulfilment` event class) only applies the change (so replaying old events never
+re-runs today's rules). Every event carries the referral's
 `security_labels` (a detox referral's acceptance is Part 2 information too), so downstream
 consumers can filter each record on its own.
 """
@@ -17,15 +18,14 @@ from eventsourcing.domain import Aggregate, event
 
 from services.common.events import published
 from services.referral.domain import commands, drafting, fulfilment
-from services.referral.domain.fulfilment import Fulfilment
+from services.referral.domain.fulfilment import LABELS, Fulfilment
 from services.referral.domain.lifecycle import STATES, State, allowed_steps
 from services.referral.domain.service_levels import ServiceLevels
 
 Party = dict[str, Any] | None
 Note = str | None
 # How each event is published (contracts/envelope.md): every referral is restricted behavioural
-# health information; free text and contact details stay in the store, off the topic.
-_LABELS = ("R", "BH")
+# health information (LABELS); free text and contact details stay in the store, off the topic.
 _ORGANIZATION = [f"organization.{detail}" for detail in ("name", "phone", "email", "address")]
 
 
@@ -40,7 +40,7 @@ class Referral(Fulfilment, Aggregate):
         """Record a new draft referral (not yet sent); a plan suggestion may lack the client."""
         return cls(id=id, tenant=tenant, **drafting.drafted(command))
 
-    @published(labels=_LABELS, private=["reason", "note", "contact", *_ORGANIZATION], version=2)
+    @published(labels=LABELS, private=["reason", "note", "contact", *_ORGANIZATION], version=2)
     @event("ReferralDrafted")
     def __init__(
         self,
@@ -197,7 +197,7 @@ class Referral(Fulfilment, Aggregate):
 
     # -- events: each only applies its change ---------------------------------------------------
 
-    @published(labels=_LABELS, private=["reason", "note", "contact", *_ORGANIZATION], version=2)
+    @published(labels=LABELS, private=["reason", "note", "contact", *_ORGANIZATION], version=2)
     @event("ReferralRevised")
     def _revised(
         self,
@@ -224,7 +224,7 @@ class Referral(Fulfilment, Aggregate):
         self.security_labels = security_labels
         self.note = note
 
-    @published(labels=_LABELS)
+    @published(labels=LABELS)
     @event("ReferralSendBlocked")
     def _send_blocked(
         self,
@@ -243,7 +243,7 @@ class Referral(Fulfilment, Aggregate):
             "obligations": obligations,
         }
 
-    @published(labels=_LABELS, private=["note", *_ORGANIZATION], version=2)
+    @published(labels=LABELS, private=["note", *_ORGANIZATION], version=2)
     @event("ReferralSent")
     def _sent(
         self,
