@@ -74,7 +74,7 @@ from bench.load_support import (  # noqa: E402
     pct,
 )
 from contracts.envelope import event_id  # noqa: E402
-from services.common.auth import TokenService  # noqa: E402
+from services.common.auth.callers import TokenService  # noqa: E402
 from services.common.context import CommandContext  # noqa: E402
 from services.common.settings import Settings, load_settings  # noqa: E402
 from services.consent.domain.commands import Decide  # noqa: E402

@@ -33,7 +33,7 @@ from fastapi import FastAPI
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.load_support import Job, drive, latency_figures
-from services.common.auth import TokenService
+from services.common.auth.callers import TokenService
 from services.common.settings import load_settings
 
 REPO = Path(__file__).resolve().parents[1]

@@ -21,7 +21,7 @@ from uuid import UUID
 from contracts.envelope import build_record
 from services.common.context import CommandContext
 from services.common.events import decode_state
-from services.common.store import build_application
+from services.common.store.application import build_application
 from services.plan.application import PlanApplication
 from services.plan.domain.commands import (
     AddGoal,

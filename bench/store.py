@@ -30,7 +30,7 @@ from psycopg import sql
 from services.common.context import CommandContext
 from services.common.events import name_events
 from services.common.settings import load_settings
-from services.common.store import CareApplication, build_application
+from services.common.store.application import CareApplication, build_application
 
 CTX = CommandContext(actor_id="bench", actor_role="system", tenant="practice-bench")
 

@@ -29,8 +29,8 @@ from eventsourcing.utils import resolve_topic
 from contracts.privacy import Publication, labels_of
 from contracts.records import event_body, event_meta
 from contracts.schemas import ContractId, SchemaRegistry, default_registry
+from services.common.consumer.inbound import InboundRecord
 from services.common.events import event_name, publication_of, service_of
-from services.common.inbound import InboundRecord
 
 CONTENT_TYPE = "application/json"
 CONTENT_TYPE_BYTES = CONTENT_TYPE.encode()

@@ -80,8 +80,8 @@ def token(
     an EdDSA/RS256 token that services verifying with the key's JWKS accept."""
     from pathlib import Path
 
-    from services.common.auth import TokenService
-    from services.common.token_keys import KeySigner
+    from services.common.auth.callers import TokenService
+    from services.common.auth.keys import KeySigner
 
     try:
         signer = KeySigner.from_file(key, Path(key).stem) if key else None
@@ -114,8 +114,8 @@ def serve(
     """Run one service's HTTP API."""
     import uvicorn
 
+    from services.common.auth.keys import TokenConfigError
     from services.common.logging import configure_logging
-    from services.common.token_keys import TokenConfigError
 
     settings = load_settings()
     configure_logging(settings.log_level)
@@ -149,7 +149,9 @@ def relay(
 
     settings = load_settings(local_tool=status or retry is not None or retry_all)
     if status:
-        typer.echo(json.dumps(_call("services.common.relay", "relay_status", service, settings)))
+        typer.echo(
+            json.dumps(_call("services.common.relay.publisher", "relay_status", service, settings))
+        )
         return
     if retry is not None or retry_all:
         from services.common.quarantine import request_retry
@@ -158,8 +160,8 @@ def relay(
         typer.echo(f"{marked} held event(s) marked; the running relay publishes them shortly")
         return
     configure_logging(settings.log_level)
-    from services.common.relay import run_relay
-    from services.common.relay_cli import exit_on_stop
+    from services.common.relay.cli import exit_on_stop
+    from services.common.relay.publisher import run_relay
 
     exit_on_stop(lambda: run_relay(_service(service), settings))
 
@@ -198,7 +200,7 @@ def consume(
 @app.command()
 def ready() -> None:
     """Exit 0 when PostgreSQL and Kafka answer: the readiness probe of relays and consumers."""
-    from services.common.readiness import readiness
+    from services.common.http.readiness import readiness
 
     checks = readiness(load_settings(local_tool=True))
     typer.echo(json.dumps(checks))

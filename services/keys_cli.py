@@ -33,7 +33,7 @@ def new(
     service the JWKS with CARELEDGER_JWT_JWKS=<dir>/jwks.json; `careledger token --key
     <dir>/<issuer>.pem` signs callers' tokens with an issuer's key.
     """
-    from services.common.token_keys import TokenConfigError, new_key
+    from services.common.auth.keys import TokenConfigError, new_key
 
     folder = directory or default_keys_dir()
     try:

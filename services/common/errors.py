@@ -1,4 +1,4 @@
-"""Errors the domain and applications raise; http.py turns each into one problem+json status.
+"""Errors the domain and applications raise; http/app.py turns each into one problem+json status.
 
 Pure Python on purpose: domain modules import these without importing any framework.
 """

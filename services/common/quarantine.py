@@ -10,7 +10,7 @@ One table per service schema, `<schema>.quarantine`, one row per record held:
 - `quarantined_at`, `retry_requested_at` (set by the retry commands).
 
 A row goes when its record is processed on a retry. The relay's held positions are also in its
-checkpoint on Kafka (relay_kafka.py): that, not this table, says what was published.
+checkpoint on Kafka (relay/kafka.py): that, not this table, says what was published.
 """
 
 from __future__ import annotations

@@ -57,7 +57,7 @@ class Settings(BaseSettings):
     kafka_sasl_username: str = ""
     kafka_sasl_password: SecretStr = SecretStr("")
     kafka_ssl_cafile: str = ""
-    jwt_secret: str = DEV_JWT_SECRET  # HS256, accepted only with env=dev (tokens.py)
+    jwt_secret: str = DEV_JWT_SECRET  # HS256, accepted only with env=dev (auth/tokens.py)
     jwt_jwks: str = ""  # the issuer's public keys: a JWKS file or URL (RS256, EdDSA)
     service_key_file: str = ""  # this service's own private key (PEM), for the tokens it signs
     jwt_issuer: str = "careledger"
@@ -71,7 +71,7 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=4, gt=0)  # connections kept open per process
     # Also the wait for a pooled connection; the event store retries each call 10 times.
     db_connect_timeout_seconds: int = Field(default=1, gt=0)
-    # Current aggregates cached per process (repository.py); 0 turns the cache off.
+    # Current aggregates cached per process (store/repository.py); 0 turns the cache off.
     aggregate_cache_size: int = Field(default=DEFAULT_AGGREGATE_CACHE_SIZE, ge=0)
     # After this, a request whose database calls fail stops retrying and answers 503.
     request_deadline_seconds: float = Field(default=4.0, gt=0)

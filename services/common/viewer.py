@@ -1,6 +1,6 @@
 """Who reads, as the read policies see it: pure data, no framework (domains import it).
 
-A `Viewer` is built from the verified token (services/common/auth.py). Staff tokens carry
+A `Viewer` is built from the verified token (services/common/auth/callers.py). Staff tokens carry
 `roles`; a client's token carries role `client` and the `patient` claim naming the client it
 belongs to (SMART on FHIR v2). `acting_for` is the `X-Acting-For` header: it may only narrow
 what a caller sees (a staff member relaying to one partner sees what that partner may see).

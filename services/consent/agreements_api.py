@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
-from services.common.service_identity import end_caller, is_service
+from services.common.auth.service_identity import end_caller, is_service
 from services.consent.deps import Consents, IfMatch, OnBehalfOf, Reader, Writer, listed, sent
 from services.consent.domain.commands import DraftAgreement, ReviseAgreement, SignAgreement
 from services.consent.reads import AGREEMENT, logged

@@ -10,7 +10,7 @@ from uuid import UUID
 from services.common.context import CommandContext
 from services.common.errors import Conflict, NotFound
 from services.common.readmodels.query import Condition, Found, Window
-from services.common.store import check_version
+from services.common.store.application import check_version
 from services.consent.disclosures import DisclosureCommands
 from services.consent.domain import ConsentDirective, Decision, SharingAgreement
 from services.consent.domain.commands import (

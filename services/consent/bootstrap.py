@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.common.access_http import install_access_log
-from services.common.access_reads import PostgresAccessLog
-from services.common.http import create_service_app
-from services.common.idempotency import IdempotencyStore, postgres_idempotency
+from services.common.access.reads import PostgresAccessLog
+from services.common.http.access import install_access_log
+from services.common.http.app import create_service_app
+from services.common.http.idempotency import IdempotencyStore, postgres_idempotency
 from services.common.readmodels.readstore import ReadStore
 from services.common.settings import Settings
-from services.common.store import IN_MEMORY, postgres_env
+from services.common.store.application import IN_MEMORY, postgres_env
 from services.consent import reactions
 from services.consent.api import ROUTERS
 from services.consent.application import ConsentApplication
@@ -96,7 +96,7 @@ def run_projections(settings: Settings) -> None:
 
 def run_consumer(settings: Settings) -> None:
     """`careledger consume consent`: each referral sent -> a disclosure, exactly once."""
-    from services.common.consumer import run_consumer as consume
+    from services.common.consumer.loop import run_consumer as consume
 
     app = build_consents(settings)
     try:

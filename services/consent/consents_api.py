@@ -6,8 +6,8 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from services.common.auth import Caller
-from services.common.http import PageParams
+from services.common.auth.callers import Caller
+from services.common.http.app import PageParams
 from services.consent.application import ConsentApplication
 from services.consent.deps import Consents, IfMatch, Reader, Writer, sent
 from services.consent.domain.commands import (

@@ -6,10 +6,10 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Request, Response
 
-from services.common.auth import Role
-from services.common.http import bearer_token
+from services.common.auth.callers import Role
+from services.common.auth.service_identity import end_caller
+from services.common.http.app import bearer_token
 from services.common.readmodels.paging import WindowParams, page_body
-from services.common.service_identity import end_caller
 from services.consent.deps import (
     Asker,
     Compliance,

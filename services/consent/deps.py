@@ -7,10 +7,10 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Header, Query, Request, Response
 
-from services.common.auth import Caller, Role, allow
+from services.common.auth.callers import Caller, Role, allow
+from services.common.auth.service_identity import ON_BEHALF_OF
 from services.common.errors import RuleBroken
-from services.common.http import IfMatch, set_etag
-from services.common.service_identity import ON_BEHALF_OF
+from services.common.http.app import IfMatch, set_etag
 from services.common.validation import moment_in_range
 from services.consent.application import ConsentApplication
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from contracts.records import to_json_value
-from services.common.access_reads import projection_for
+from services.common.access.reads import projection_for
 from services.common.readmodels.postgres import PostgresSummaries, SummaryProjection
 from services.common.readmodels.projection import Projection
 from services.common.readmodels.query import Cmp, Condition, Order, eq

@@ -12,8 +12,8 @@ from typing import Any
 
 from fastapi import Request
 
-from services.common.access_http import record_read
-from services.common.access_log import Touched
+from services.common.access.log import Touched
+from services.common.http.access import record_read
 
 AGREEMENT, CONSENT = "SharingAgreement", "Consent"
 DECISION, DISCLOSURE = "ConsentDecision", "Disclosure"

@@ -14,7 +14,7 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError
 
 from services.common.errors import NotFound, RuleBroken
-from services.common.store import CareApplication
+from services.common.store.application import CareApplication
 from services.consent.domain import ConsentDirective, Decision, PersonFile, SharingAgreement
 from services.consent.domain.agreement import agreement_id, legacy_agreement_id
 from services.consent.domain.decision import DEFAULT_VALIDITY

@@ -12,7 +12,7 @@ from collections.abc import Callable
 import typer
 from rich.console import Console
 
-from services.common.auth import TokenService
+from services.common.auth.callers import TokenService
 from services.common.kafka_access import kafka_access
 from services.common.settings import Settings
 from services.demo.client import ROLES, JourneyError, Practice, StackNotUp, Step

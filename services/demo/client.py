@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from services.common.auth import TokenService
+from services.common.auth.callers import TokenService
 
 SERVICES = ("plan", "consent", "referral")
 ROLES = ("clinician", "coordinator", "compliance", "integration", "admin")

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends
 
-from services.common.auth import Caller, Role, allow
+from services.common.auth.callers import Caller, Role, allow
 
 READERS = (Role.CLINICIAN, Role.COORDINATOR, Role.COMPLIANCE, Role.INTEGRATION, Role.CLIENT)
 # Clinicians write clinical content; coordinators also write scheduling; all four read.

@@ -4,7 +4,7 @@ An individual session inside couples work is recorded only under an agreement bo
 have signed. The plan service asks the consent service (`GET /agreements?partner_id=..`) at the
 moment the session is recorded, the way it asks for decisions: with its own service credential,
 naming the clinician who records the session in `X-On-Behalf-Of` and carrying the command's
-correlation id (services/common/service_identity.py); it never forwards the caller's token. A
+correlation id (services/common/auth/service_identity.py); it never forwards the caller's token. A
 read model fed from `careledger.consent` could lag a signature given a minute ago. No
 agreement, or one not yet signed by both, is a 409 naming what is missing; a consent service
 that does not answer is a 503 (no session is recorded on a guess).
@@ -17,10 +17,10 @@ from typing import Any, Protocol
 
 import httpx
 
-from services.common.consent_gate import asking_headers
+from services.common.access.consent_gate import asking_headers
+from services.common.auth.service_identity import ServiceCredential
 from services.common.errors import Forbidden, Unavailable
 from services.common.ids import canonical_id
-from services.common.service_identity import ServiceCredential
 from services.plan.domain.sharing import AgreementInForce, in_force_of, missing
 
 

@@ -15,9 +15,9 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Request, Response
 
-from services.common.access_http import asked
 from services.common.errors import RuleBroken
-from services.common.http import set_etag
+from services.common.http.access import asked
+from services.common.http.app import set_etag
 from services.common.validation import Moment
 from services.plan import care_api, sessions_api, team_api, worklists_api
 from services.plan.deps import (

@@ -9,7 +9,7 @@ from uuid import UUID
 
 from services.common.context import CommandContext
 from services.common.errors import NotFound
-from services.common.store import CareApplication, check_version
+from services.common.store.application import CareApplication, check_version
 from services.plan.agreements import AgreementCheck, InMemoryAgreements
 from services.plan.domain import Plan
 from services.plan.domain.care_team import require_team_manager

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.common.access_http import install_access_log
-from services.common.access_reads import PostgresAccessLog
-from services.common.consent_gate import ConsentGate, HttpConsentGate, consent_gate_of
-from services.common.http import create_service_app
-from services.common.idempotency import IdempotencyStore, postgres_idempotency
+from services.common.access.consent_gate import ConsentGate, HttpConsentGate, consent_gate_of
+from services.common.access.reads import PostgresAccessLog
+from services.common.auth.service_identity import ServiceCredential, service_credential
+from services.common.http.access import install_access_log
+from services.common.http.app import create_service_app
+from services.common.http.idempotency import IdempotencyStore, postgres_idempotency
 from services.common.readmodels.readstore import ReadStore
-from services.common.service_identity import ServiceCredential, service_credential
 from services.common.settings import Settings
-from services.common.store import build_application
+from services.common.store.application import build_application
 from services.plan import reactions
 from services.plan.agreements import HttpAgreementCheck
 from services.plan.api import build_router
@@ -73,7 +73,7 @@ def create_app(
 
     Reads ask the consent service (`gate`, default the configured CARELEDGER_CONSENT_URL)
     before one partner's individual material reaches the other side, with the plan service's
-    own credential (services/common/service_identity.py), naming the reader.
+    own credential (services/common/auth/service_identity.py), naming the reader.
     """
     if application is None and idempotency is None:
         idempotency = postgres_idempotency(settings, SERVICE)
@@ -102,7 +102,7 @@ def run_projections(settings: Settings) -> None:
 
 def run_consumer(settings: Settings) -> None:
     """`careledger consume plan`: referral events -> notes on the plans they serve."""
-    from services.common.consumer import run_consumer as consume
+    from services.common.consumer.loop import run_consumer as consume
 
     app: PlanApplication = build_application(PlanApplication, settings)
     try:
@@ -113,7 +113,7 @@ def run_consumer(settings: Settings) -> None:
 
 def retry_consumer(settings: Settings, ref: str | None) -> dict[str, int]:
     """`careledger consume plan --retry`: react again to its quarantined records."""
-    from services.common.consumer_quarantine import retry_deadletters
+    from services.common.consumer.quarantine import retry_deadletters
 
     app: PlanApplication = build_application(PlanApplication, settings)
     try:

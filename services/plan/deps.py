@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request, Response
 
-from services.common.http import IfMatch, PageParams, set_etag
+from services.common.http.app import IfMatch, PageParams, set_etag
 from services.plan.access import Clinician, Compliance, Reader, Scheduler
 from services.plan.application import PlanApplication
 from services.plan.reads import PlanReads

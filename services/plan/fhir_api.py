@@ -11,10 +11,10 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from services.common.access_http import asked
 from services.common.errors import RuleBroken
 from services.common.fhir import fhir_response
-from services.common.http import PageParams
+from services.common.http.access import asked
+from services.common.http.app import PageParams
 from services.plan import fhir
 from services.plan.access import Reader
 from services.plan.reads import PlanReads

@@ -13,7 +13,7 @@ from typing import Any, ClassVar, LiteralString, Protocol
 
 from psycopg.types.json import Jsonb
 
-from services.common.access_reads import projection_for
+from services.common.access.reads import projection_for
 from services.common.events import event_name, named_event_classes
 from services.common.readmodels.projection import Cursor, ProjectedEvent, Projection
 from services.common.readmodels.readmodel import CaughtUpProjection, InProcessLog

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
+from services.common.consumer.inbound import InboundRecord
 from services.common.errors import NotFound
-from services.common.inbound import InboundRecord
 from services.plan.application import PlanApplication
 from services.plan.domain import Plan
 from services.plan.domain.commands import NoteReferral

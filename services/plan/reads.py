@@ -14,10 +14,10 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 from uuid import UUID
 
-from services.common.access_log import AccessLog, Request, Touched
-from services.common.consent_gate import ConsentGate, DecisionRequest
+from services.common.access.consent_gate import ConsentGate, DecisionRequest
+from services.common.access.log import AccessLog, Request, Touched
+from services.common.auth.service_identity import ServiceCredential
 from services.common.errors import Forbidden, NotFound
-from services.common.service_identity import ServiceCredential
 from services.common.viewer import Access, Viewer
 from services.plan import fhir
 from services.plan.application import PlanApplication

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
-from services.common.access_http import asked
+from services.common.http.access import asked
 from services.common.validation import Day
 from services.plan.deps import Clinician, PageParams, Plans, Reads, Scheduler
 from services.plan.domain.worklists import DEFAULT_STRETCH_WEEKS

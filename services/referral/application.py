@@ -9,11 +9,11 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
 
-from services.common.consent_gate import ConsentDecision, ConsentGate, DecisionRequest
+from services.common.access.consent_gate import ConsentDecision, ConsentGate, DecisionRequest
 from services.common.context import CommandContext
 from services.common.errors import Conflict
 from services.common.readmodels.query import Found, Window
-from services.common.store import CareApplication, check_version
+from services.common.store.application import CareApplication, check_version
 from services.referral.domain import Referral, ServiceLevels, Step
 from services.referral.domain.commands import (
     DraftReferral,

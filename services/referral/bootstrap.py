@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.common.access_http import install_access_log
-from services.common.access_reads import PostgresAccessLog
-from services.common.consent_gate import ConsentGate, HttpConsentGate, consent_url
-from services.common.http import create_service_app
-from services.common.idempotency import IdempotencyStore, postgres_idempotency
+from services.common.access.consent_gate import ConsentGate, HttpConsentGate, consent_url
+from services.common.access.reads import PostgresAccessLog
+from services.common.http.access import install_access_log
+from services.common.http.app import create_service_app
+from services.common.http.idempotency import IdempotencyStore, postgres_idempotency
 from services.common.readmodels.readstore import ReadStore
 from services.common.settings import Settings
-from services.common.store import IN_MEMORY, build_application, postgres_env
+from services.common.store.application import IN_MEMORY, build_application, postgres_env
 from services.referral import reactions
 from services.referral.api import ROUTERS
 from services.referral.application import ReferralApplication
@@ -97,7 +97,7 @@ def run_projections(settings: Settings) -> None:
 
 def run_consumer(settings: Settings) -> None:
     """`careledger consume referral`: plan format shifts -> draft referral suggestions."""
-    from services.common.consumer import run_consumer as consume
+    from services.common.consumer.loop import run_consumer as consume
 
     app: ReferralApplication = build_application(ReferralApplication, settings)
     try:
@@ -108,7 +108,7 @@ def run_consumer(settings: Settings) -> None:
 
 def retry_consumer(settings: Settings, ref: str | None) -> dict[str, int]:
     """`careledger consume referral --retry`: react again to its quarantined records."""
-    from services.common.consumer_quarantine import retry_deadletters
+    from services.common.consumer.quarantine import retry_deadletters
 
     app: ReferralApplication = build_application(ReferralApplication, settings)
     try:

@@ -9,8 +9,8 @@ from uuid import UUID
 
 from fastapi import Depends, Header, Request, Response
 
-from services.common.auth import Caller, Role, allow
-from services.common.http import IfMatch, set_etag
+from services.common.auth.callers import Caller, Role, allow
+from services.common.http.app import IfMatch, set_etag
 from services.referral.application import ReferralApplication
 from services.referral.reads import shown_to
 

@@ -9,7 +9,7 @@ row, so the two take turns). In memory, the same fold runs in process (unit test
 
 from __future__ import annotations
 
-from services.common.access_reads import projection_for
+from services.common.access.reads import projection_for
 from services.common.events import named_event_classes
 from services.common.readmodels.postgres import PostgresSummaries, SummaryProjection
 from services.common.readmodels.projection import Projection

@@ -15,9 +15,9 @@ from uuid import UUID
 
 from fastapi import Request
 
-from services.common.access_http import record_read
-from services.common.access_log import Touched
+from services.common.access.log import Touched
 from services.common.errors import Forbidden
+from services.common.http.access import record_read
 from services.common.readmodels.paging import page_body, page_of
 from services.common.readmodels.query import Found, Window
 from services.common.viewer import Access, Viewer, without

@@ -7,8 +7,8 @@ from uuid import UUID
 
 from fastapi import APIRouter, Request, Response
 
-from services.common.auth import Role
-from services.common.http import bearer_token, set_etag
+from services.common.auth.callers import Role
+from services.common.http.app import bearer_token, set_etag
 from services.referral.deps import (
     IdempotencyKey,
     IfMatch,

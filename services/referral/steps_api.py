@@ -11,7 +11,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Response
 
-from services.common.auth import Caller
+from services.common.auth.callers import Caller
 from services.referral.application import ReferralApplication
 from services.referral.deps import IfMatch, Lead, ReceivingSide, Referrals, Referrer, answer
 from services.referral.domain.commands import (

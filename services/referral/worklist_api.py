@@ -7,9 +7,9 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 
-from services.common.access_http import record_read
-from services.common.access_log import Touched
+from services.common.access.log import Touched
 from services.common.errors import RuleBroken
+from services.common.http.access import record_read
 from services.common.readmodels.paging import WindowParams
 from services.common.validation import moment_in_range
 from services.referral.deps import Coordination, Referrals, WorklistReader

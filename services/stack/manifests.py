@@ -74,7 +74,7 @@ def consumed_topics(service: str) -> list[str]:
 
 
 def group_of(service: str) -> str:
-    return f"careledger-{service}-reactions"  # services/common/consumer.py
+    return f"careledger-{service}-reactions"  # services/common/consumer/loop.py
 
 
 # -- Kafka ------------------------------------------------------------------------------------
@@ -398,7 +398,7 @@ KAFKA = _to({"strimzi.io/cluster": KAFKA_CLUSTER, "strimzi.io/kind": "Kafka"}, 9
 
 # Which processes call which API inside the cluster: the consent service's decision point is
 # asked by referral sends and by the plan service's reads of a partner's individual material
-# (services/common/consent_gate.py), the plan API asks it for a couple's agreement in force
+# (services/common/access/consent_gate.py), the plan API asks it for a couple's agreement in force
 # when a session is recorded; the decision point asks the owners of the records a decision
 # request names for their labels.
 API_CALLERS: dict[str, tuple[str, ...]] = {

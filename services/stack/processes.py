@@ -44,9 +44,9 @@ def service_processes(ports: Mapping[str, int] | None = None) -> list[ProcessSpe
             port = ports.get(f"{service}-api") or free_port()
             argv = ("careledger", "serve", service, "--port", str(port))
             specs.append(ProcessSpec(f"{service}-api", f"{root}.api", argv, port))
-        if _exists(f"{root}.application") and _exists("services.common.relay"):
+        if _exists(f"{root}.application") and _exists("services.common.relay.publisher"):
             argv = ("careledger", "relay", service)
-            specs.append(ProcessSpec(f"{service}-relay", "services.common.relay", argv))
+            specs.append(ProcessSpec(f"{service}-relay", "services.common.relay.publisher", argv))
         if _exists(f"{root}.reactions"):
             argv = ("careledger", "consume", service)
             specs.append(ProcessSpec(f"{service}-consumer", f"{root}.reactions", argv))

@@ -174,7 +174,7 @@ def db_init(database_url: str, kafka: KafkaTarget, *, brokers: int | None = None
     Topics get `CARELEDGER_KAFKA_MAX_MESSAGE_BYTES` as their max.message.bytes, the limit the
     services refuse oversized events by; an existing topic with another limit is named.
     """
-    from services.common.relay_kafka import topic_limits
+    from services.common.relay.kafka import topic_limits
     from services.stack.topics import ACCESS, EVENT_TOPICS, ensure_topics
 
     access = as_access(kafka)
@@ -201,9 +201,10 @@ def stack_kafka(info: StackInfo) -> KafkaAccess:
 
 
 def create_event_tables(database_url: str, kafka_bootstrap: str) -> str:
-    """Call services.common.store.create_event_tables(settings) when another team has written it."""
+    """Create every service's event tables (services/common/store/application.py), if it exists."""
     try:
-        from services.common import settings, store
+        from services.common import settings
+        from services.common.store import application as store
     except ImportError as exc:
         return f"event tables skipped: {exc}"
     create = getattr(store, "create_event_tables", None)

@@ -8,7 +8,7 @@ from typing import Any
 from kafka.admin import KafkaAdminClient
 from kafka.errors import TopicAlreadyExistsError
 
-from services.common.access_log import ACCESS_TOPIC
+from services.common.access.log import ACCESS_TOPIC
 from services.common.kafka_access import KafkaTarget, as_access
 from services.common.settings import KAFKA_MAX_MESSAGE_BYTES
 
@@ -28,7 +28,7 @@ class TopicSpec:
 EVENT_TOPICS: tuple[TopicSpec, ...] = tuple(
     TopicSpec(f"careledger.{service}", partitions=6) for service in ("plan", "consent", "referral")
 )
-# Access events (services/common/access_log.py): every read of clinical or consent content and
+# Access events (services/common/access/log.py): every read of clinical or consent content and
 # every refusal, relayed from each service's store. As many partitions as the event topics
 # (the relay picks one partition per record for either). Kept forever, like the events: the
 # practice must keep them at least 6 years (docs/compliance.md).

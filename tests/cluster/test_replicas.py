@@ -23,7 +23,7 @@ from tests.faults.stack import SERVICES, StackError, missing, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(900)]
 
-EXIT_FENCED = 3  # services/common/relay_cli.py
+EXIT_FENCED = 3  # services/common/relay/cli.py
 
 
 def spread(urls: dict[str, list[str]]) -> Callable[[str], str]:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from services.common.auth import TokenService
+from services.common.auth.callers import TokenService
 from services.common.settings import Settings
 from services.demo.cli import kafka_checker
 from services.demo.client import Practice

@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 
-from services.common.auth import TokenService
+from services.common.auth.callers import TokenService
 from services.common.settings import Settings
 
 TENANT = "practice-faults"

@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis import checks as sc
 
-from services.common.auth import ALL_ROLES, TokenService
+from services.common.auth.callers import ALL_ROLES, TokenService
 from services.common.settings import Settings
 from tests.fuzz import extremes
 from tests.fuzz.examples import example_for

@@ -13,11 +13,11 @@ import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from contracts.envelope import parse_consumer_record
-from services.common.consumer import Consumer, Outcome
-from services.common.deadletter import DEADLETTER_TOPIC
+from services.common.consumer.deadletter import DEADLETTER_TOPIC
+from services.common.consumer.loop import Consumer, Outcome
 from services.common.settings import Settings
-from services.common.store import build_application
-from tests.integration.test_consumer_support import (
+from services.common.store.application import build_application
+from tests.integration.support_consumer import (
     TEST_KAFKA,
     EchoReactions,
     app_class,

@@ -16,11 +16,10 @@ import pytest
 from psycopg.conninfo import make_conninfo
 
 from contracts.envelope import parse_consumer_record
-from services.common.consumer import Consumer, Outcome
+from services.common.consumer.loop import Consumer, Outcome
 from services.common.settings import Settings
-from services.common.store import build_application
-from tests.integration.pg_link import CuttableLink, link
-from tests.integration.test_consumer_support import (
+from services.common.store.application import build_application
+from tests.integration.support_consumer import (
     TEST_KAFKA,
     EchoReactions,
     app_class,
@@ -32,6 +31,7 @@ from tests.integration.test_consumer_support import (
     topic,
     write_registry,
 )
+from tests.integration.support_pg_link import CuttableLink, link
 
 __all__ = ["link", "schema", "topic"]  # fixtures shared with the exactly-once tests
 pytestmark = pytest.mark.integration

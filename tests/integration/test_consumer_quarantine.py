@@ -18,12 +18,12 @@ import pytest
 from kafka import KafkaProducer
 
 from contracts.envelope import parse_consumer_record
-from services.common.consumer import Consumer
-from services.common.consumer_quarantine import retry_deadletters
+from services.common.consumer.loop import Consumer
+from services.common.consumer.quarantine import retry_deadletters
 from services.common.quarantine import listing
 from services.common.settings import Settings
-from services.common.store import build_application
-from tests.integration.test_consumer_support import (
+from services.common.store.application import build_application
+from tests.integration.support_consumer import (
     EchoReactions,
     app_class,
     echoed,

@@ -15,8 +15,8 @@ import pytest
 
 from services.common.context import CommandContext
 from services.common.errors import TooLarge
-from services.common.relay_kafka import topic_limits
-from tests.integration.test_relay_support import (
+from services.common.relay.kafka import topic_limits
+from tests.integration.support_relay import (
     RelayProbe,
     RelayWorld,
     make_world,

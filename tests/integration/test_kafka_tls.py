@@ -23,17 +23,17 @@ from kafka.errors import KafkaError
 from psycopg import sql
 
 from contracts.envelope import parse_consumer_record
-from services.common.consumer import Consumer
-from services.common.deadletter import DEADLETTER_TOPIC
-from services.common.inbound import InboundRecord
+from services.common.consumer.deadletter import DEADLETTER_TOPIC
+from services.common.consumer.inbound import InboundRecord
+from services.common.consumer.loop import Consumer
 from services.common.kafka_access import KafkaAccess
 from services.common.settings import Settings
-from services.common.store import build_application
+from services.common.store.application import build_application
 from services.stack.stack import executable, stack_kafka
 from services.stack.state import kafka_libs_dir, read_stack_info
 from services.stack.topics import admin_client
-from tests.integration.test_consumer_support import TEST_KAFKA, Echo, app_class, echoed
-from tests.integration.test_relay_support import (
+from tests.integration.support_consumer import TEST_KAFKA, Echo, app_class, echoed
+from tests.integration.support_relay import (
     RelayWorld,
     make_world,
     publish_all,

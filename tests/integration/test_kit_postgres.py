@@ -11,14 +11,14 @@ from fastapi.testclient import TestClient
 from psycopg import sql
 from psycopg_pool import ConnectionPool
 
-from services.common.auth import TokenService
+from services.common.auth.callers import TokenService
 from services.common.context import CommandContext
 from services.common.errors import Conflict
-from services.common.http import create_service_app
-from services.common.idempotency import PostgresIdempotencyStore, create_table_sql
+from services.common.http.app import create_service_app
+from services.common.http.idempotency import PostgresIdempotencyStore, create_table_sql
 from services.common.settings import Settings
-from services.common.store import build_application
-from tests.unit.common.kit_app import KitApplication, Note
+from services.common.store.application import build_application
+from tests.unit.common.support_kit import KitApplication, Note
 
 pytestmark = pytest.mark.integration
 
@@ -88,7 +88,7 @@ def test_idempotency_keys_kept_in_postgres_survive_a_new_process(
 ) -> None:
     from fastapi import APIRouter, Depends
 
-    from services.common.auth import Caller, Role, allow
+    from services.common.auth.callers import Caller, Role, allow
 
     def build_api(pool: ConnectionPool) -> TestClient:  # type: ignore[type-arg]
         router = APIRouter()
@@ -137,7 +137,7 @@ def test_a_change_saved_by_another_process_is_in_the_next_cached_load(
 
 
 def test_idempotency_keys_are_scoped_by_columns_expire_and_are_purged(settings: Settings) -> None:
-    from services.common.idempotency import Owner, StoredResponse
+    from services.common.http.idempotency import Owner, StoredResponse
 
     with ConnectionPool(settings.database_url, min_size=1, max_size=2, open=True) as pool:
         store = PostgresIdempotencyStore(pool, "kit", ttl_seconds=1)

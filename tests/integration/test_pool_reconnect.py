@@ -1,6 +1,6 @@
 """Pools serve again as soon as the database does: after an outage, and after their connections
 were ended by the server (a restart, a failover). Real PostgreSQL; the outage is a TCP relay in
-front of it that closes every connection and drops new ones for a while (pg_link.py)."""
+front of it that closes every connection and drops new ones for a while (support_pg_link.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 from psycopg.conninfo import make_conninfo
 
 from services.common.readmodels.readstore import ReadStore
-from tests.integration.pg_link import CuttableLink, link
+from tests.integration.support_pg_link import CuttableLink, link
 
 __all__ = ["link"]  # the fixture
 

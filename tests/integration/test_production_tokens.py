@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from services.common.auth import TokenService
+from services.common.auth.callers import TokenService
 from services.common.settings import Settings
 from services.stack.stack import executable
 from services.stack.state import StackInfo, free_port

@@ -25,7 +25,7 @@ from services.common.readmodels.projection import (
 )
 from services.common.readmodels.projection_runs import rebuild, retry, run_projections
 from services.common.settings import Settings
-from services.common.store import CareApplication, build_application
+from services.common.store.application import CareApplication, build_application
 
 pytestmark = pytest.mark.integration
 CTX = CommandContext(actor_id="u1", actor_role="coordinator", tenant="practice-1")
@@ -294,7 +294,7 @@ class StrippingBoard(CaseBoard):
 def test_poison_in_the_store_is_quarantined_and_applied_in_order_after_a_fix(
     app: CareApplication, store: ReadStore, settings: Settings, schema: str
 ) -> None:
-    from tests.integration.poison import plant, stored_state
+    from tests.integration.support_poison import plant, stored_state
 
     board_cls = board_class(schema)
     runner = ProjectionRunner(board_cls(store), app, store)

@@ -22,7 +22,7 @@ from services.common.kafka_access import KafkaTarget
 from services.stack.kafka import start_kafka
 from services.stack.state import Component, kafka_libs_dir, pid_alive, stop_pid
 from services.stack.topics import admin_client
-from tests.integration.test_relay_support import (
+from tests.integration.support_relay import (
     EVENTS_EACH,
     RelayWorld,
     assert_exactly_once_in_order,

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from kafka import KafkaProducer
 
-from tests.integration.test_relay_support import (
+from tests.integration.support_relay import (
     RelayWorld,
     make_world,
     publish_all,

@@ -16,7 +16,7 @@ import pytest
 from kafka import KafkaProducer
 
 from services.stack.state import pid_alive
-from tests.integration.test_relay_support import (
+from tests.integration.support_relay import (
     EVENTS_EACH,
     RelayWorld,
     assert_exactly_once_in_order,

@@ -14,9 +14,9 @@ import pytest
 from kafka.admin import ConfigResource, ConfigResourceType
 
 from services.common.context import CommandContext
-from services.common.relay_kafka import read_checkpoint
+from services.common.relay.kafka import read_checkpoint
 from services.stack.topics import admin_client
-from tests.integration.test_relay_support import (
+from tests.integration.support_relay import (
     RelayProbe,
     RelayWorld,
     assert_exactly_once_in_order,

@@ -20,10 +20,10 @@ from typing import Any
 import pytest
 
 from services.common.context import CommandContext
-from services.common.relay_kafka import read_checkpoint_state
+from services.common.relay.kafka import read_checkpoint_state
 from services.stack.state import free_port
-from tests.integration.poison import plant, positions, stored_state
-from tests.integration.test_relay_support import (
+from tests.integration.support_poison import plant, positions, stored_state
+from tests.integration.support_relay import (
     PROBE_SCHEMAS,
     RelayProbe,
     RelayWorld,

@@ -22,11 +22,11 @@ import pytest
 
 from services.common.context import CommandContext
 from services.common.errors import Conflict
-from services.common.relay import RelayConfig
-from services.common.relay_reader import ReadAhead
-from services.common.relay_source import CommitWakeup
+from services.common.relay.publisher import RelayConfig
+from services.common.relay.reader import ReadAhead
+from services.common.relay.source import CommitWakeup
 from services.common.settings import Settings, load_settings
-from tests.integration.test_relay_support import (
+from tests.integration.support_relay import (
     CareApplication,
     RelayProbe,
     build_application,
@@ -54,7 +54,7 @@ class Store:
             service=self.name,
             poll_interval_s=poll_interval_s,
             schema_root=self.schema_root,
-            domain_modules=("tests.integration.test_relay_support",),
+            domain_modules=("tests.integration.support_relay",),
         )
         return ReadAhead(config, self.settings, 0, partitions=6)
 

@@ -18,9 +18,9 @@ import pytest
 from fastapi import FastAPI, routing
 from fastapi.testclient import TestClient
 
-from services.common.auth import ALL_ROLES, TokenService
+from services.common.auth.callers import ALL_ROLES, TokenService
+from services.common.consumer.inbound import InboundRecord
 from services.common.context import CommandContext
-from services.common.inbound import InboundRecord
 from services.common.settings import Settings
 from services.consent.bootstrap import build_consents
 from services.consent.bootstrap import create_app as consent_app
@@ -276,7 +276,7 @@ def test_the_home_practice_reads_its_own_records(world: World) -> None:
 
 
 def test_every_read_answered_leaves_an_access_event_naming_what_it_touched(world: World) -> None:
-    """Committed before the answer (services/common/access_log.py), for every read route."""
+    """Committed before the answer (services/common/access/log.py), for every read route."""
     everyone = bearer([r.value for r in ALL_ROLES])
     compliance = bearer(["compliance"])
     unlogged: list[str] = []

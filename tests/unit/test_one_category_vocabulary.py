@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from contracts.categories import CATEGORIES, IMPLIED_LABELS, implied_labels
 from contracts.privacy import LABELS
-from services.common.store import build_application
+from services.common.store.application import build_application
 from services.consent.application import ConsentApplication
 from services.consent.bootstrap import create_app
 from services.consent.domain.terms import COUNSELING_NOTES

@@ -13,9 +13,9 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from services.common.consent_gate import HttpConsentGate
-from services.common.service_identity import service_credential
-from services.common.store import build_application
+from services.common.access.consent_gate import HttpConsentGate
+from services.common.auth.service_identity import service_credential
+from services.common.store.application import build_application
 from services.consent.application import ConsentApplication
 from services.consent.bootstrap import create_app as consent_api
 from services.plan.agreements import HttpAgreementCheck

@@ -18,7 +18,7 @@ from contracts.privacy import CONFIDENTIALITY, parse_path
 from contracts.records import event_body
 from contracts.schemas import ContractId, default_registry
 from services.common.events import decode_state, event_name, service_of
-from services.common.store import CareApplication, build_application
+from services.common.store.application import CareApplication, build_application
 from services.consent.application import ConsentApplication
 from services.consent.domain.commands import (
     CloseReview,

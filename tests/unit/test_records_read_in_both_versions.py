@@ -17,9 +17,9 @@ import pytest
 
 from contracts.envelope import OutboundRecord, parse_consumer_record
 from contracts.records import event_body
+from services.common.consumer.inbound import InboundRecord
 from services.common.events import decode_state
-from services.common.inbound import InboundRecord
-from services.common.store import CareApplication, build_application
+from services.common.store.application import CareApplication, build_application
 from services.plan import reactions as plan_reactions
 from services.plan.application import PlanApplication
 from services.plan.domain.commands import ChangeStatus, CreatePlan, ShiftFormat

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from services.common.inbound import InboundRecord
-from services.common.store import build_application
+from services.common.consumer.inbound import InboundRecord
+from services.common.store.application import build_application
 from services.referral.application import ReferralApplication
 from tests.unit.referral import helpers
 from tests.unit.referral.api_client import Api

@@ -29,7 +29,7 @@ from psycopg import sql
 from services.common import quarantine
 from services.common.events import decode_state
 from services.common.readmodels.readstore import Cursor, ProjectedEvent, ReadStore
-from services.common.store import CareApplication
+from services.common.store.application import CareApplication
 
 log = structlog.get_logger(__name__)
 TRACKING_TABLE = "projection_tracking"

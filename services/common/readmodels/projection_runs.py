@@ -23,7 +23,7 @@ from services.common import quarantine
 from services.common.readmodels.projection import Projection, ProjectionRunner
 from services.common.readmodels.readstore import ReadStore
 from services.common.settings import SERVICES, Settings
-from services.common.store import CareApplication, build_application
+from services.common.store.application import CareApplication, build_application
 
 log = structlog.get_logger(__name__)
 

@@ -16,8 +16,8 @@ from psycopg_pool import ConnectionPool
 
 from contracts.records import event_body, event_meta
 from services.common.events import event_name
-from services.common.pool import connection_pool, live_connection
 from services.common.settings import Settings
+from services.common.store.pool import connection_pool, live_connection
 
 Cursor = psycopg.Cursor[DictRow]
 

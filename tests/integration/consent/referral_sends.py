@@ -24,14 +24,14 @@ import psycopg
 from psycopg import sql
 
 from contracts.envelope import OutboundRecord, build_record
-from services.common.consent_gate import ConsentDecision
-from services.common.consent_gate import DecisionRequest as GateRequest
-from services.common.consumer import run_consumer
+from services.common.access.consent_gate import ConsentDecision
+from services.common.access.consent_gate import DecisionRequest as GateRequest
+from services.common.consumer.inbound import InboundRecord
+from services.common.consumer.loop import run_consumer
 from services.common.context import CommandContext
 from services.common.events import decode_state
-from services.common.inbound import InboundRecord
 from services.common.settings import Settings
-from services.common.store import build_application
+from services.common.store.application import build_application
 from services.consent import reactions
 from services.consent.application import ConsentApplication
 from services.consent.bootstrap import build_consents

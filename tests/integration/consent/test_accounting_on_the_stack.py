@@ -25,7 +25,7 @@ from tests.integration.consent.test_consent_on_the_stack import (
     relay_everything,
     world,
 )
-from tests.integration.test_relay_support import RelayWorld, read_topic
+from tests.integration.support_relay import RelayWorld, read_topic
 
 __all__ = ["consent", "world"]  # fixtures
 pytestmark = pytest.mark.integration

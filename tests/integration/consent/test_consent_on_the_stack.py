@@ -22,12 +22,12 @@ from fastapi.testclient import TestClient
 from fhir.resources.R4B.bundle import Bundle
 
 from contracts.schemas import default_registry
-from services.common.auth import TokenService
+from services.common.auth.callers import TokenService
 from services.common.readmodels.postgres import PostgresSummaries
-from services.common.relay import Relay, RelayConfig
+from services.common.relay.publisher import Relay, RelayConfig
 from services.consent.application import ConsentApplication
 from services.consent.bootstrap import build_consents, close_consents, create_app
-from tests.integration.test_relay_support import RelayWorld, make_world, read_topic
+from tests.integration.support_relay import RelayWorld, make_world, read_topic
 
 pytestmark = pytest.mark.integration
 TENANT = "practice-it"

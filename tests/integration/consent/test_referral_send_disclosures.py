@@ -27,7 +27,7 @@ from tests.integration.consent.referral_sends import (
     referral_sends,
     schema_fixture,
 )
-from tests.integration.test_consumer_support import produce, topic
+from tests.integration.support_consumer import produce, topic
 
 __all__ = ["topic"]  # fixture
 SENDS, PEOPLE, KILLS = 240, 8, 4

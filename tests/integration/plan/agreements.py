@@ -6,8 +6,8 @@ from typing import Any
 
 import httpx
 
-from services.common.auth import TokenService
-from tests.integration.test_relay_support import RelayWorld
+from services.common.auth.callers import TokenService
+from tests.integration.support_relay import RelayWorld
 from tests.unit.plan.builders import ALEX, SAM, TENANT
 
 

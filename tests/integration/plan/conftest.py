@@ -16,8 +16,8 @@ from fastapi.testclient import TestClient
 
 from services.plan.application import PlanApplication
 from services.plan.bootstrap import build_plans, close_plans, create_app
-from tests.integration.consent_server import consent_service
-from tests.integration.test_relay_support import RelayWorld, make_world
+from tests.integration.support_consent_server import consent_service
+from tests.integration.support_relay import RelayWorld, make_world
 
 
 @pytest.fixture

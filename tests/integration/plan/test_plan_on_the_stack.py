@@ -19,15 +19,15 @@ import pytest
 from fastapi.testclient import TestClient
 
 from contracts.schemas import default_registry
-from services.common.auth import TokenService
-from services.common.consumer import Consumer, Outcome
-from services.common.inbound import InboundRecord
-from services.common.relay import Relay, RelayConfig
+from services.common.auth.callers import TokenService
+from services.common.consumer.inbound import InboundRecord
+from services.common.consumer.loop import Consumer, Outcome
+from services.common.relay.publisher import Relay, RelayConfig
 from services.plan import reactions
 from services.plan.application import PlanApplication
 from services.plan.projections import PostgresSummaries
 from tests.integration.plan.agreements import agreement_in_force
-from tests.integration.test_relay_support import RelayWorld, read_topic
+from tests.integration.support_relay import RelayWorld, read_topic
 from tests.unit.plan.api_client import goal_body, plan_body, shift_body
 from tests.unit.plan.builders import ALEX, SAM, TENANT, THERAPIST
 

@@ -14,13 +14,13 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from services.common.consent_gate import HttpConsentGate
+from services.common.access.consent_gate import HttpConsentGate
 from services.common.settings import load_settings
 from services.referral.application import ReferralApplication
 from services.referral.bootstrap import build_referrals, close_referrals
 from services.referral.bootstrap import create_app as create_referral_app
-from tests.integration.consent_server import consent_service
 from tests.integration.referral.world import ReferralWorld
+from tests.integration.support_consent_server import consent_service
 
 
 @pytest.fixture

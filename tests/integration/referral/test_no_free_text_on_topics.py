@@ -22,16 +22,16 @@ from fastapi.testclient import TestClient
 from kafka import KafkaConsumer
 
 from contracts.schemas import default_registry
-from services.common.auth import TokenService
-from services.common.consumer import Consumer, Outcome
-from services.common.relay import Relay, RelayConfig
+from services.common.auth.callers import TokenService
+from services.common.consumer.loop import Consumer, Outcome
+from services.common.relay.publisher import Relay, RelayConfig
 from services.plan.application import PlanApplication
 from services.plan.bootstrap import build_plans, close_plans, create_app
 from services.referral import reactions
 from services.stack.topics import TopicSpec, admin_client, topic_request
 from tests.integration.referral.test_referral_on_the_stack import DETOX, call, grant_part2_consent
 from tests.integration.referral.world import TENANT, ReferralWorld
-from tests.integration.test_relay_support import read_topic
+from tests.integration.support_relay import read_topic
 from tests.unit.plan.api_client import plan_body, shift_body
 from tests.unit.plan.builders import ALEX, SAM, THERAPIST
 

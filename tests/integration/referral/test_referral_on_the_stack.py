@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from services.common.consent_gate import HttpConsentGate
-from services.common.consumer import Consumer, Outcome
-from services.common.inbound import InboundRecord
+from services.common.access.consent_gate import HttpConsentGate
+from services.common.consumer.inbound import InboundRecord
+from services.common.consumer.loop import Consumer, Outcome
 from services.common.readmodels.postgres import PostgresSummaries
 from services.referral import reactions
 from tests.integration.referral.world import TENANT, ReferralWorld

@@ -10,8 +10,8 @@ import pytest
 from fastapi import Depends, FastAPI
 from fastapi.testclient import TestClient
 
-from services.common.auth import Caller, Role, TokenService, Unauthorized, allow
-from services.common.http import install_problem_handlers
+from services.common.auth.callers import Caller, Role, TokenService, Unauthorized, allow
+from services.common.http.app import install_problem_handlers
 from services.common.settings import DEV_JWT_SECRET, Settings
 from services.common.viewer import Viewer
 

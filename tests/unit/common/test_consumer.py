@@ -19,13 +19,13 @@ from kafka.errors import KafkaConnectionError
 
 from contracts.envelope import build_record, parse_consumer_record
 from contracts.schemas import SchemaRegistry
-from services.common.consumer import Consumer, Outcome, tracking_name
-from services.common.deadletter import deadletter_headers
+from services.common.consumer.deadletter import deadletter_headers
+from services.common.consumer.inbound import InboundRecord
+from services.common.consumer.loop import Consumer, Outcome, tracking_name
 from services.common.errors import RuleBroken
 from services.common.events import name_events
-from services.common.inbound import InboundRecord
 from services.common.settings import Settings
-from services.common.store import CareApplication, build_application
+from services.common.store.application import CareApplication, build_application
 
 TOPIC = "careledger.cunit"
 ECHO_IDS = uuid.UUID("6f1f3c2e-7d4b-4c55-9a9e-0e4f2b1c7a10")

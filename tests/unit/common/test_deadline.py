@@ -11,8 +11,8 @@ import pytest
 from eventsourcing.persistence import OperationalError
 from eventsourcing.utils import retry
 
-from services.common.deadline import deadline, guard_connections, remaining
 from services.common.errors import Unavailable
+from services.common.store.deadline import deadline, guard_connections, remaining
 
 
 class DownDatastore:
@@ -119,9 +119,9 @@ def test_a_failure_the_retry_got_past_does_not_cut_the_rest_of_the_request() -> 
 
 def test_a_group_commit_batch_runs_on_its_own_budget_not_its_leaders() -> None:
     from services.common.context import CommandContext
-    from services.common.deadline import current
-    from services.common.group_commit import GroupCommit
-    from tests.unit.common.kit_app import Note
+    from services.common.store.deadline import current
+    from services.common.store.group_commit import GroupCommit
+    from tests.unit.common.support_kit import Note
 
     seen: list[tuple[float | None, bool]] = []
 

@@ -8,9 +8,9 @@ import pytest
 
 from services.common.context import CommandContext
 from services.common.errors import Conflict
-from services.common.group_commit import GroupCommit
-from services.common.store import build_application
-from tests.unit.common.kit_app import KitApplication, Note
+from services.common.store.application import build_application
+from services.common.store.group_commit import GroupCommit
+from tests.unit.common.support_kit import KitApplication, Note
 
 
 def ctx(actor: str) -> CommandContext:
@@ -69,7 +69,7 @@ def test_a_batch_with_one_conflicting_command_fails_only_that_command() -> None:
 
 
 def _command(aggregate: Any) -> Any:
-    from services.common.group_commit import _Command
+    from services.common.store.group_commit import _Command
 
     return _Command(list(aggregate.collect_events()))
 

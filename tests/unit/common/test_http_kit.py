@@ -7,9 +7,9 @@ import threading
 import pytest
 from fastapi.testclient import TestClient
 
-from services.common.auth import TokenService
+from services.common.auth.callers import TokenService
 from services.common.logging import configure_logging
-from tests.unit.common.kit_app import SETTINGS, build
+from tests.unit.common.support_kit import SETTINGS, build
 
 TOKENS = TokenService(SETTINGS)
 

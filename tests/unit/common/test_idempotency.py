@@ -7,9 +7,9 @@ import json
 import pytest
 from fastapi.testclient import TestClient
 
-from services.common.auth import TokenService
-from services.common.idempotency import MemoryIdempotencyStore, Owner, fingerprint_of
-from tests.unit.common.kit_app import SETTINGS, KitApplication, build
+from services.common.auth.callers import TokenService
+from services.common.http.idempotency import MemoryIdempotencyStore, Owner, fingerprint_of
+from tests.unit.common.support_kit import SETTINGS, KitApplication, build
 
 TOKENS = TokenService(SETTINGS)
 BODY = {"client_id": "c1", "text": "x"}
@@ -98,7 +98,7 @@ def test_a_duplicate_while_the_first_runs_is_a_409_with_retry_after() -> None:
 
 def test_kept_answers_expire_and_are_purged(monkeypatch: pytest.MonkeyPatch) -> None:
     clock = [1_000_000.0]
-    monkeypatch.setattr("services.common.idempotency.time.time", lambda: clock[0])
+    monkeypatch.setattr("services.common.http.idempotency.time.time", lambda: clock[0])
     store = MemoryIdempotencyStore(ttl_seconds=60)
     owner = Owner("practice-a", "u-1")
     claim = store.claim(owner, "k", "f")

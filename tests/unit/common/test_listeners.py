@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import socket
 
-from services.common.relay_status import serve_metrics
+from services.common.relay.status import serve_metrics
 from tests.listeners import listening, not_loopback
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from services.common.relay_reader import Batch, ReadAhead
+from services.common.relay.reader import Batch, ReadAhead
 
 
 class AliveProcess:

@@ -12,9 +12,9 @@ from eventsourcing.application import AggregateNotFoundError
 
 from services.common.context import CommandContext
 from services.common.errors import Conflict
-from services.common.repository import CareRepository
-from services.common.store import build_application
-from tests.unit.common.kit_app import KitApplication, Note
+from services.common.store.application import build_application
+from services.common.store.repository import CareRepository
+from tests.unit.common.support_kit import KitApplication, Note
 
 CTX = CommandContext(actor_id="u1", actor_role="clinician", tenant="practice-a")
 

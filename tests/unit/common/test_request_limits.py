@@ -9,13 +9,13 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from services.common.auth import TokenService
+from services.common.auth.callers import TokenService
 from services.common.context import CommandContext, acting_as
 from services.common.errors import RuleBroken, TooLarge
 from services.common.settings import RECORD_MARGIN_BYTES, Settings
-from services.common.store import build_application, postgres_env
+from services.common.store.application import build_application, postgres_env
 from services.stack.topics import TopicSpec, topic_request
-from tests.unit.common.kit_app import SETTINGS, KitApplication, Note, build
+from tests.unit.common.support_kit import SETTINGS, KitApplication, Note, build
 
 TOKENS = TokenService(SETTINGS)
 AUTH = {"Authorization": f"Bearer {TOKENS.mint('u-1', 'practice-a', ['clinician'])}"}

@@ -11,12 +11,12 @@ import pytest
 from typer.testing import CliRunner
 
 from services.cli import app as cli
-from services.common.auth import TokenService
+from services.common.auth.callers import TokenService
+from services.common.auth.keys import KeySigner, SecretSigner, TokenConfigError, new_key
+from services.common.auth.service_identity import service_credential, service_signer
+from services.common.auth.tokens import claim_set
 from services.common.errors import Unauthorized
-from services.common.service_identity import service_credential, service_signer
 from services.common.settings import Settings
-from services.common.token_keys import KeySigner, SecretSigner, TokenConfigError, new_key
-from services.common.tokens import claim_set
 
 
 @pytest.fixture()

@@ -10,8 +10,13 @@ from services.common.context import CommandContext
 from services.common.errors import NotFound
 from services.common.events import name_events, stored_name
 from services.common.settings import Settings
-from services.common.store import CONNINFO_KEY, CareApplication, build_application, postgres_env
-from tests.unit.common.kit_app import KitApplication, Note
+from services.common.store.application import (
+    CONNINFO_KEY,
+    CareApplication,
+    build_application,
+    postgres_env,
+)
+from tests.unit.common.support_kit import KitApplication, Note
 
 CTX = CommandContext(
     actor_id="u-9",

@@ -18,13 +18,13 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from services.cli import app as cli
-from services.common import token_keys
-from services.common import tokens as tokens_module
-from services.common.auth import TokenService
+from services.common.auth import keys as token_keys
+from services.common.auth import tokens as tokens_module
+from services.common.auth.callers import TokenService
+from services.common.auth.keys import TokenConfigError
 from services.common.errors import Unauthorized
 from services.common.settings import Settings
-from services.common.token_keys import TokenConfigError
-from tests.unit.common.kit_app import build
+from tests.unit.common.support_kit import build
 
 
 def now() -> dt.datetime:
@@ -233,7 +233,7 @@ def test_keys_come_from_a_jwks_url_and_a_rotated_key_is_picked_up(
     assert tokens.verify(first)["sub"] == "u-1"
     served.append(public_jwk(keys["ed"], "ed-2"))  # the issuer rotates in a new key
     rotated = jwt.encode(claims(sub="u-2"), keys["ed"], algorithm="EdDSA", headers={"kid": "ed-2"})
-    monkeypatch.setattr("services.common.tokens.UNKNOWN_KID_REFRESH_S", 0)
+    monkeypatch.setattr("services.common.auth.tokens.UNKNOWN_KID_REFRESH_S", 0)
     assert tokens.verify(rotated)["sub"] == "u-2"
 
 

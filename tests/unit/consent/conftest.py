@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from services.common.context import CommandContext
-from services.common.store import build_application
+from services.common.store.application import build_application
 from services.consent.application import ConsentApplication
 from tests.unit.consent.builders import NOW, context
 

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.consent import Consent
 
-from services.common.auth import TokenService
+from services.common.auth.callers import TokenService
 from services.common.settings import Settings
 from services.consent.application import ConsentApplication
 from services.consent.bootstrap import create_app

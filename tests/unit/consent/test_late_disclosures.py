@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
+from services.common.consumer.inbound import InboundRecord
 from services.common.context import CommandContext
 from services.common.errors import Conflict, RuleBroken
-from services.common.inbound import InboundRecord
 from services.consent import reactions
 from services.consent.application import ConsentApplication
 from services.consent.domain import Accounting

@@ -22,7 +22,7 @@ from contracts.envelope import (
 from contracts.schemas import ContractViolation, SchemaRegistry
 from services.common.context import CommandContext
 from services.common.events import decode_state, name_events, published
-from services.common.store import CareApplication, build_application
+from services.common.store.application import CareApplication, build_application
 
 
 class Chart(Aggregate):

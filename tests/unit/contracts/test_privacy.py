@@ -29,7 +29,7 @@ SERVICES = sorted(
 for _service in SERVICES:
     importlib.import_module(f"services.{_service}.domain")
 # Access events live in each service's store; their namespace has no domain package of its own.
-importlib.import_module("services.common.access_log")
+importlib.import_module("services.common.access.log")
 SERVICES.append("access")
 EVENTS = {t: cls for t, cls in named_event_classes().items() if t.split(".")[1] in SERVICES}
 CONTRACTS = [c for c in default_registry().contracts() if c.service in SERVICES]

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 from fastapi.testclient import TestClient
 
-from services.common.auth import TokenService
+from services.common.auth.callers import TokenService
 from services.common.settings import Settings
 from tests.unit.plan.builders import ALEX, SAM, TENANT, THERAPIST
 

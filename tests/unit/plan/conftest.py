@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from services.common.context import CommandContext
-from services.common.store import build_application
+from services.common.store.application import build_application
 from services.plan.agreements import InMemoryAgreements
 from services.plan.application import PlanApplication
 from services.plan.bootstrap import create_app

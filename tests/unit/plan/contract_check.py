@@ -17,7 +17,7 @@ from services.common.events import (
     publication_of,
     service_of,
 )
-from services.common.store import CareApplication
+from services.common.store.application import CareApplication
 
 ROOT = Path(__file__).resolve().parents[3] / "contracts" / "schemas"
 SCHEMAS = ROOT / "plan"

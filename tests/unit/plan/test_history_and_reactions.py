@@ -8,9 +8,9 @@ from uuid import UUID, uuid4
 
 import pytest
 
+from services.common.consumer.inbound import InboundRecord
 from services.common.context import CommandContext
 from services.common.errors import NotFound
-from services.common.inbound import InboundRecord
 from services.plan import reactions
 from services.plan.domain import Plan
 from services.plan.domain.commands import (

@@ -11,8 +11,8 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from services.common.auth.service_identity import service_credential
 from services.common.errors import Conflict, Forbidden, NotFound, RuleBroken, Unavailable
-from services.common.service_identity import service_credential
 from services.plan.agreements import HttpAgreementCheck, InMemoryAgreements
 from services.plan.application import PlanApplication
 from services.plan.domain.commands import RecordSession, ResolveConfidence

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from services.common.store import build_application
+from services.common.store.application import build_application
 from services.referral.application import ReferralApplication
 from tests.unit.referral.helpers import T0, FakeConsentGate
 

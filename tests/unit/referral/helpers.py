@@ -6,10 +6,10 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from services.common.consent_gate import ConsentDecision, DecisionRequest
+from services.common.access.consent_gate import ConsentDecision, DecisionRequest
+from services.common.consumer.inbound import InboundRecord
 from services.common.context import CommandContext
 from services.common.errors import Unavailable
-from services.common.inbound import InboundRecord
 from services.referral.domain import Referral, ServiceLevels, State, Step
 from services.referral.domain.commands import (
     STEP_COMMANDS,

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from services.common.consent_gate import DecisionRequest, HttpConsentGate
+from services.common.access.consent_gate import DecisionRequest, HttpConsentGate
 from services.common.errors import Forbidden, Unavailable
 
 REQUEST = DecisionRequest(

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from services.common.consumer.inbound import InboundRecord
 from services.common.context import CommandContext
-from services.common.inbound import InboundRecord
 from services.referral import reactions
 from services.referral.application import ReferralApplication
 from services.referral.worklist import WorklistFilter

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from contracts.schemas import ContractId, default_registry
-from services.common.inbound import InboundRecord
+from services.common.consumer.inbound import InboundRecord
 from services.referral.application import ReferralApplication
 from tests.unit.referral import helpers
 from tests.unit.referral.api_client import Api

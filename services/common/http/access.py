@@ -20,10 +20,10 @@ from fastapi.concurrency import run_in_threadpool
 from fhir.resources.R4B.auditevent import AuditEvent
 from fhir.resources.R4B.bundle import Bundle
 
-from services.common.access_log import AccessLog, Touched
-from services.common.access_log import Request as Asked
-from services.common.access_reads import AccessLogSource, AccessQuery, access_log_source
-from services.common.auth import Caller, Role, allow
+from services.common.access.log import AccessLog, Touched
+from services.common.access.log import Request as Asked
+from services.common.access.reads import AccessLogSource, AccessQuery, access_log_source
+from services.common.auth.callers import Caller, Role, allow
 from services.common.errors import CareLedgerError, RuleBroken
 from services.common.fhir import FHIR_JSON
 

@@ -8,7 +8,7 @@ from prometheus_client import Counter, Gauge, start_http_server
 
 from services.common import quarantine
 from services.common.kafka_access import kafka_access
-from services.common.relay_kafka import CHECKPOINT_TOPIC, read_checkpoint_state
+from services.common.relay.kafka import CHECKPOINT_TOPIC, read_checkpoint_state
 from services.common.settings import Settings
 
 LAG = Gauge(
@@ -57,7 +57,7 @@ def relay_status(
 
     Reads up to the last stable offset, so a transaction in flight does not make it wait.
     """
-    from services.common.relay_source import store_application
+    from services.common.relay.source import store_application
 
     checkpoint = read_checkpoint_state(
         kafka_access(settings), checkpoint_key or service, topic=checkpoint_topic, settle=False

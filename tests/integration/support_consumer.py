@@ -3,7 +3,7 @@
 Ping is the other service's event the consumer reads; Echo is what the reaction creates, one per
 record, with a random id (a record processed twice would leave two Echoes, not a key clash).
 Every test gets its own PostgreSQL schema and topic. Consumer subprocesses run this module
-(`python -m tests.integration.test_consumer_support '<json config>'`).
+(`python -m tests.integration.support_consumer '<json config>'`).
 """
 
 from __future__ import annotations
@@ -27,11 +27,11 @@ from psycopg import sql
 
 from contracts.envelope import build_record, parse_consumer_record
 from contracts.schemas import SchemaRegistry
-from services.common.consumer import Consumer, run_consumer
+from services.common.consumer.inbound import InboundRecord
+from services.common.consumer.loop import Consumer, run_consumer
 from services.common.events import name_events
-from services.common.inbound import InboundRecord
 from services.common.settings import Settings
-from services.common.store import CareApplication, build_application
+from services.common.store.application import CareApplication, build_application
 from services.stack.topics import TopicSpec, admin_client, topic_request
 
 PARTITIONS = 3
@@ -218,7 +218,7 @@ def echoed(database_url: str, schema: str) -> list[str]:
 
 def start_worker(config: dict[str, Any]) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-m", "tests.integration.test_consumer_support", json.dumps(config)],
+        [sys.executable, "-m", "tests.integration.support_consumer", json.dumps(config)],
         cwd=Path(__file__).resolve().parents[2],
         env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
         stdout=subprocess.DEVNULL,

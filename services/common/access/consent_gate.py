@@ -3,7 +3,7 @@
 The referral service asks before it sends a referral, with the sender's own token (a clinician
 or coordinator). The plan service asks before it shows one partner's individual material to the
 other partner or to that partner's own therapist, with its own service credential, naming the
-reader (`on_behalf_of`; services/common/service_identity.py) and the read's correlation id, so
+reader (`on_behalf_of`; services/common/auth/service_identity.py) and the read's correlation id, so
 the decision and the access event of that read share it.
 """
 
@@ -14,8 +14,8 @@ from typing import Any, Protocol
 
 import httpx
 
+from services.common.auth.service_identity import ON_BEHALF_OF
 from services.common.errors import Forbidden, Unavailable
-from services.common.service_identity import ON_BEHALF_OF
 from services.common.settings import Settings
 
 PERMIT = "PERMIT"

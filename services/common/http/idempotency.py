@@ -28,8 +28,8 @@ from psycopg_pool import ConnectionPool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.common.errors import CareLedgerError, Conflict, RuleBroken, Unavailable
-from services.common.pool import connection_pool, live_connection
 from services.common.settings import Settings
+from services.common.store.pool import connection_pool, live_connection
 
 HEADER = b"idempotency-key"
 PENDING_SECONDS = 60  # a claim older than this (a crashed process) may be taken again

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 import uvicorn
 
 from services.common.settings import load_settings
-from services.common.store import build_application
+from services.common.store.application import build_application
 from services.consent.application import ConsentApplication
 from services.consent.bootstrap import create_app as create_consent_app
 

@@ -21,15 +21,15 @@ from typing import Any
 import httpx
 import jwt
 
-from services.common.errors import Unauthorized
-from services.common.settings import Settings
-from services.common.token_keys import (
+from services.common.auth.keys import (
     DEV_ALGORITHM,
     SecretSigner,
     Signer,
     TokenConfigError,
     service_of_key,
 )
+from services.common.errors import Unauthorized
+from services.common.settings import Settings
 from services.common.validation import text_problem
 
 ASYMMETRIC = {"RS256": "RSA", "EdDSA": "OKP"}  # algorithm -> JWK key type

@@ -10,11 +10,11 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from services.common.auth.keys import Signer
+from services.common.auth.tokens import MAX_CLAIM_CHARS, TokenVerifier
 from services.common.context import CommandContext, new_id
 from services.common.errors import Forbidden, RuleBroken, Unauthorized
 from services.common.settings import Settings
-from services.common.token_keys import Signer
-from services.common.tokens import MAX_CLAIM_CHARS, TokenVerifier
 from services.common.validation import text_problem
 from services.common.viewer import DEFAULT_PURPOSE, PURPOSES_OF_USE, Viewer
 

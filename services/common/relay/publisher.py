@@ -6,12 +6,13 @@ the compacted checkpoint topic, in one Kafka transaction. A crash at any moment 
 whole batch and its position committed or neither; on start the relay fences any older producer
 with its transactional id and resumes after the committed position. Every record is checked
 against its contract first: an event that breaks it (or does not decode) is quarantined, with
-the later events of its aggregate (relay_quarantine.py), and the rest go on. Every send future
+the later events of its aggregate (quarantine.py), and the rest go on. Every send future
 is checked before the commit. A record over the topic's size limit stops the relay (exit 5),
 naming its position: it would be refused every time.
-A child process reads and encodes ahead (relay_reader.py) while this one sends and commits.
+A child process reads and encodes ahead (reader.py) while this one sends and commits.
 
-Run one per service: `careledger relay <service>` or `python -m services.common.relay <service>`.
+Run one per service: `careledger relay <service>`
+(or `python -m services.common.relay.publisher <service>`).
 """
 
 from __future__ import annotations
@@ -37,9 +38,9 @@ from tenacity import (
 )
 
 from services.common import quarantine
-from services.common.access_log import ACCESS_TOPIC, ACCESS_TYPE_PREFIX
+from services.common.access.log import ACCESS_TOPIC, ACCESS_TYPE_PREFIX
 from services.common.kafka_access import kafka_access
-from services.common.relay_kafka import (
+from services.common.relay.kafka import (
     CHECKPOINT_TOPIC,
     FENCED,
     PRODUCER_SETTINGS,
@@ -52,10 +53,10 @@ from services.common.relay_kafka import (
     transactional_producer,
     was_fenced,
 )
-from services.common.relay_quarantine import RelayQuarantine, position_of
-from services.common.relay_reader import Poison, ReadAhead, Wire
-from services.common.relay_source import RecordSource, RecordTooLarge
-from services.common.relay_status import RelayMetrics, relay_status
+from services.common.relay.quarantine import RelayQuarantine, position_of
+from services.common.relay.reader import Poison, ReadAhead, Wire
+from services.common.relay.source import RecordSource, RecordTooLarge
+from services.common.relay.status import RelayMetrics, relay_status
 from services.common.settings import PRODUCER_MAX_REQUEST_BYTES, Settings
 
 log = logging.getLogger("careledger.relay")
@@ -164,7 +165,7 @@ class Relay:
     def _commit(self, items: list[Wire | Poison], last: int) -> bool:
         """Publish one batch and its position in one transaction; False if it did not commit.
 
-        Poison events and the later events of their aggregates are held (relay_quarantine.py)
+        Poison events and the later events of their aggregates are held (quarantine.py)
         in the same transaction: the checkpoint moves past them and lists them.
         """
         sendable, held, rows = self.quarantine.sort(items)
@@ -403,7 +404,7 @@ def run_relay(
     `options` are RelayConfig fields (topic, transactional_id, batch_size, ...). Raises
     ContractViolation when a stored event does not fit its contract (a bug to fix first).
     """
-    from services.common.relay_status import serve_metrics
+    from services.common.relay.status import serve_metrics
 
     relay = Relay(RelayConfig(service=service, **options), settings)
     if threading.current_thread() is threading.main_thread():
@@ -415,6 +416,6 @@ def run_relay(
 
 
 if __name__ == "__main__":
-    from services.common.relay_cli import main
+    from services.common.relay.cli import main
 
     main()

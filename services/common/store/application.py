@@ -28,22 +28,22 @@ from eventsourcing.persistence import (
 from psycopg.conninfo import conninfo_to_dict
 
 from contracts.records import event_body, event_meta
-from services.common import access_log as _access_log
+from services.common.access import log as _access_log
 from services.common.context import CommandContext, acting_as
-from services.common.deadline import guard_connections
 from services.common.errors import Conflict, NotFound, StaleVersion, Unavailable
 from services.common.events import CareMapper, DateAsISO, decode_state, event_name, event_type
-from services.common.group_commit import GroupCommit
-from services.common.idempotency import create_table_sql as idempotency_table_sql
-from services.common.pool import reconnect_promptly
+from services.common.http.idempotency import create_table_sql as idempotency_table_sql
 from services.common.quarantine import create_sql as quarantine_table_sql
-from services.common.repository import CareRepository
 from services.common.settings import (
     DEFAULT_AGGREGATE_CACHE_SIZE,
     DEFAULT_MAX_EVENT_BYTES,
     SERVICES,
     Settings,
 )
+from services.common.store.deadline import guard_connections
+from services.common.store.group_commit import GroupCommit
+from services.common.store.pool import reconnect_promptly
+from services.common.store.repository import CareRepository
 
 IN_MEMORY: dict[str, str] = {"PERSISTENCE_MODULE": "eventsourcing.popo"}
 CACHE_SIZE_KEY = "CARELEDGER_AGGREGATE_CACHE_SIZE"  # aggregates kept current per process
@@ -96,7 +96,7 @@ class CareApplication(Application[UUID]):
     """
 
     name: ClassVar[str] = "careledger"  # type: ignore[misc]
-    access_log: Any = None  # the access log's read model (access_reads.py), set at composition
+    access_log: Any = None  # the access log's read model (access/reads.py), set at composition
 
     def construct_mapper(self) -> Mapper[UUID]:
         limit = int(self.env.get(MAX_EVENT_BYTES_KEY) or DEFAULT_MAX_EVENT_BYTES)
@@ -169,7 +169,7 @@ class CareApplication(Application[UUID]):
             raise NotFound(f"no {label} {aggregate_id}")
         if getattr(aggregate, "tenant", None) != tenant:
             missing = NotFound(f"no {label} {aggregate_id}")
-            # the attempt is recorded in the record's own practice (services/common/access_log.py)
+            # the attempt is recorded in the record's own practice (services/common/access/log.py)
             missing.audit = _access_log.Touched(
                 resource_type=label,
                 records=[(str(aggregate_id), aggregate.version)],

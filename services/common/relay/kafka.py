@@ -3,7 +3,7 @@
 The checkpoint is one record per relay, keyed by the service name on the compacted
 `careledger.relay-checkpoints` topic, value `{"position": <last notification id>}`, written in
 the same transaction as the events it covers: Kafka itself says how far the relay got. It also
-lists the positions below that the relay holds in quarantine (`held`, relay_quarantine.py), so a
+lists the positions below that the relay holds in quarantine (`held`, quarantine.py), so a
 retry publishes them exactly once too.
 """
 

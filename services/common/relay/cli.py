@@ -1,4 +1,4 @@
-"""`careledger relay <service>` and `python -m services.common.relay <service>`.
+"""`careledger relay <service>` and `python -m services.common.relay.publisher <service>`.
 
 Exit codes: 0 stopped (SIGTERM/SIGINT), 3 fenced by a newer relay, 5 a record over the topic's
 size limit (the message names its position), 6 more events quarantined than one bad record
@@ -16,12 +16,12 @@ from pathlib import Path
 import typer
 
 from services.common import quarantine
-from services.common.access_log import ACCESS_TOPIC
+from services.common.access.log import ACCESS_TOPIC
 from services.common.logging import configure_logging
-from services.common.relay import RelayFenced, run_relay
-from services.common.relay_quarantine import TooManyHeld
-from services.common.relay_source import RecordTooLarge
-from services.common.relay_status import relay_status
+from services.common.relay.publisher import RelayFenced, run_relay
+from services.common.relay.quarantine import TooManyHeld
+from services.common.relay.source import RecordTooLarge
+from services.common.relay.status import relay_status
 from services.common.settings import load_settings
 
 EXIT_FENCED = 3
@@ -120,5 +120,5 @@ def retry(
 def main() -> None:
     args = sys.argv[1:]
     if args and args[0] not in ("run", "status", "retry", "--help"):
-        args = ["run", *args]  # `python -m services.common.relay plan` means `run plan`
+        args = ["run", *args]  # `python -m services.common.relay.publisher plan` means `run plan`
     relay_app(args=args)

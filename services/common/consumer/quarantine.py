@@ -21,9 +21,9 @@ from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 
 from services.common import quarantine
+from services.common.consumer.inbound import InboundRecord
 from services.common.context import SYSTEM_ROLE, CommandContext, acting_as
 from services.common.errors import Unavailable
-from services.common.inbound import InboundRecord
 from services.common.kafka_access import kafka_access
 from services.common.quarantine import Held
 from services.common.settings import Settings

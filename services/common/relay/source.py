@@ -28,10 +28,10 @@ from contracts.envelope import OutboundRecord, build_record
 from contracts.schemas import SchemaRegistry, default_registry
 from services.common.events import decode_state
 from services.common.settings import Settings
-from services.common.store import CareApplication, build_application
+from services.common.store.application import CareApplication, build_application
 
 if TYPE_CHECKING:
-    from services.common.relay import RelayConfig
+    from services.common.relay.publisher import RelayConfig
 
 log = logging.getLogger("careledger.relay")
 DB_DOWN = (OperationalError, InterfaceError)

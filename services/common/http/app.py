@@ -21,22 +21,22 @@ from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services.common.access_http import record_refusal
-from services.common.auth import TokenService
+from services.common.auth.callers import TokenService
 from services.common.context import new_id
-from services.common.deadline import deadline
 from services.common.errors import CareLedgerError, RuleBroken
 from services.common.fhir import etag
-from services.common.guard import RequestGuard
-from services.common.idempotency import (
+from services.common.http.access import record_refusal
+from services.common.http.guard import RequestGuard
+from services.common.http.idempotency import (
     IdempotencyMiddleware,
     IdempotencyStore,
     MemoryIdempotencyStore,
 )
+from services.common.http.openapi import install_openapi
+from services.common.http.readiness import readiness
 from services.common.logging import get_logger
-from services.common.openapi import install_openapi
-from services.common.readiness import readiness
 from services.common.settings import Settings
+from services.common.store.deadline import deadline
 
 PROBLEM_JSON = "application/problem+json"
 MAX_VERSION_DIGITS = 15  # an aggregate version; int() of a longer number is never a version

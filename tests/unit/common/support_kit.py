@@ -9,13 +9,13 @@ from eventsourcing.domain import Aggregate, event
 from fastapi import APIRouter, Depends, FastAPI, Response
 from pydantic import Field
 
-from services.common.auth import Caller, Role, allow
-from services.common.deadline import remaining
+from services.common.auth.callers import Caller, Role, allow
 from services.common.events import name_events
-from services.common.http import IfMatch, PageParams, create_service_app, set_etag
-from services.common.idempotency import IdempotencyStore
+from services.common.http.app import IfMatch, PageParams, create_service_app, set_etag
+from services.common.http.idempotency import IdempotencyStore
 from services.common.settings import Settings
-from services.common.store import CareApplication, build_application, check_version
+from services.common.store.application import CareApplication, build_application, check_version
+from services.common.store.deadline import remaining
 from services.common.validation import RequestModel
 
 SETTINGS = Settings(env="dev")

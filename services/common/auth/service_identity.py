@@ -5,11 +5,11 @@ shown to the reader. It calls with its own credential and names the end caller i
 `X-On-Behalf-Of`; it never forwards the reader's token (a client's token may not ask for consent
 decisions, and a forwarded token would let the called service act as that caller elsewhere).
 
-A service credential is a bearer token like any other (services/common/auth.py): role
+A service credential is a bearer token like any other (services/common/auth/callers.py): role
 `integration`, `sub` `service:<name>`, the SMART scope `system/Consent.r`, one per practice,
 for the called service's audience. `ServiceCredential` signs it and renews it before it expires.
 In production the service signs with its own private key (`CARELEDGER_SERVICE_KEY_FILE`,
-Ed25519, its `kid` naming the key; services/common/token_keys.py), the shape of SMART Backend
+Ed25519, its `kid` naming the key; services/common/auth/keys.py), the shape of SMART Backend
 Services' client credentials: the called service trusts it because the public key is in the
 JWKS it verifies with, and accepts a token so signed only as that service. In development
 (`CARELEDGER_ENV=dev`) it is HS256 with the shared secret, like `careledger token`. The
@@ -23,17 +23,17 @@ import threading
 import time
 from collections.abc import Callable
 
-from services.common.auth import Caller, Role
-from services.common.errors import Forbidden
-from services.common.settings import Settings
-from services.common.token_keys import (
+from services.common.auth.callers import Caller, Role
+from services.common.auth.keys import (
     SERVICE_PREFIX,
     KeySigner,
     SecretSigner,
     Signer,
     TokenConfigError,
 )
-from services.common.tokens import audience_of, claim_set
+from services.common.auth.tokens import audience_of, claim_set
+from services.common.errors import Forbidden
+from services.common.settings import Settings
 
 SERVICE_ROLE = Role.INTEGRATION
 CONSENT_SCOPE = "system/Consent.r"  # read the consents a decision is made from

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from services.common.relay import RelayConfig
+    from services.common.relay.publisher import RelayConfig
     from services.common.settings import Settings
 
 Wire = tuple[bytes, bytes, list[tuple[str, bytes]], int]  # key, value, headers, partition
@@ -126,7 +126,7 @@ def _read_ahead(
     parent: int,
 ) -> None:
     """The child: read, encode, hand over; until halted, orphaned or failed."""
-    from services.common.relay_source import CommitWakeup, RecordSource
+    from services.common.relay.source import CommitWakeup, RecordSource
 
     _die_with(parent)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
@@ -171,7 +171,7 @@ def encoded(
     """The records of the notifications, the last position they cover, and the record too
     large for the topic that cut them short (if one did: the relay publishes what is before
     it, then stops)."""
-    from services.common.relay_source import RecordTooLarge
+    from services.common.relay.source import RecordTooLarge
 
     items: list[Wire | Poison] = []
     last = 0
@@ -188,7 +188,7 @@ def encode(source: Any, notification: Any, partitions: int, record_limit: int) -
     """The record of one notification, or what keeps it from being one (a record too large
     for the topic is not poison: it raises, and the relay stops)."""
     from services.common.quarantine import reason_of
-    from services.common.relay_source import RecordTooLarge
+    from services.common.relay.source import RecordTooLarge
 
     try:
         wire: Wire = source.wire(notification, partitions, record_limit)

@@ -17,7 +17,7 @@ from uuid import UUID
 from psycopg.types.json import Jsonb
 
 from contracts.records import event_body
-from services.common.access_log import ACCESS_EVENT, NO_TENANT
+from services.common.access.log import ACCESS_EVENT, NO_TENANT
 from services.common.readmodels.projection import Cursor, ProjectedEvent, Projection
 from services.common.readmodels.readmodel import CaughtUpProjection, InProcessLog
 from services.common.readmodels.readstore import ReadStore

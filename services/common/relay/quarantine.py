@@ -2,7 +2,7 @@
 
 An event that does not decode, has no contract or breaks it is quarantined: the relay publishes
 the rest and moves its checkpoint past it, listing it under `held` in that same checkpoint
-(relay_kafka.py). Later events of the same aggregate are held behind it, so a consumer never
+(kafka.py). Later events of the same aggregate are held behind it, so a consumer never
 sees an aggregate's version N+1 before N. `<schema>.quarantine` (quarantine.py) keeps the
 reason for `careledger relay <svc> --status`; `--retry` marks rows, and the running relay
 publishes the held events of those aggregates again, in order, with a checkpoint that no longer
@@ -18,7 +18,7 @@ from psycopg import sql
 
 from services.common import quarantine
 from services.common.quarantine import Held
-from services.common.relay_reader import Poison, Wire
+from services.common.relay.reader import Poison, Wire
 
 SOURCE = "relay"
 MAX_HELD = 1_000  # more than this is a systemic fault (say, a contract missing): stop

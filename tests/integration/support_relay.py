@@ -3,7 +3,7 @@
 Every test gets its own PostgreSQL schema (so its notification log holds only its events), its
 own event and checkpoint topics and its own transactional id: nothing it does touches the shared
 `careledger.*` topics or another test's data. Relay subprocesses import this module by name
-(`--import tests.integration.test_relay_support`) to resolve the probe's stored event names.
+(`--import tests.integration.support_relay`) to resolve the probe's stored event names.
 """
 
 from __future__ import annotations
@@ -26,13 +26,13 @@ from kafka import KafkaConsumer
 
 from contracts.envelope import parse_consumer_record
 from contracts.schemas import SchemaRegistry
+from services.common.consumer.inbound import InboundRecord
 from services.common.context import CommandContext
 from services.common.events import name_events, published
-from services.common.inbound import InboundRecord
 from services.common.kafka_access import KafkaTarget, as_access, kafka_access
-from services.common.relay_kafka import read_checkpoint
+from services.common.relay.kafka import read_checkpoint
 from services.common.settings import KAFKA_MAX_MESSAGE_BYTES, Settings, load_settings
-from services.common.store import CareApplication, build_application
+from services.common.store.application import CareApplication, build_application
 from services.stack.topics import TopicSpec, admin_client, topic_request
 
 REPO = Path(__file__).resolve().parents[2]
@@ -114,7 +114,7 @@ class RelayWorld:
         return [
             sys.executable,
             "-m",
-            "services.common.relay",
+            "services.common.relay.publisher",
             "run",
             self.store,
             "--topic",

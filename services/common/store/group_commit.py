@@ -22,9 +22,9 @@ from typing import Any
 
 from eventsourcing.persistence import IntegrityError
 
-from services.common import deadline
 from services.common.context import CommandContext
 from services.common.events import META_KEY
+from services.common.store import deadline
 
 PutEvents = Callable[[Sequence[Any]], Any]
 

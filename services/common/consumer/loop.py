@@ -6,7 +6,7 @@ position in PostgreSQL is the truth: on every assignment the consumer seeks to t
 + 1, and Kafka group offsets are committed only as a hint for tools. A record recorded twice
 fails the tracking insert (single-row tracking only moves forward) and is skipped. A record that
 cannot be parsed, whose reaction raises or whose events the store refuses goes to the dead-letter
-topic and the service's quarantine (consumer_quarantine.py, which also retries it on command),
+topic and the service's quarantine (quarantine.py, which also retries it on command),
 then its position is recorded so the partition moves on. PostgreSQL being down is retried with
 backoff, never skipped; so is a broker that is down, failing or frozen (`_poll`).
 
@@ -38,7 +38,14 @@ from tenacity import RetryCallState, Retrying, retry_if_exception, wait_exponent
 
 from contracts.envelope import parse_consumer_record
 from contracts.schemas import ContractId, ContractViolation
-from services.common.consumer_quarantine import (
+from services.common.consumer.deadletter import (
+    DEADLETTER_TOPIC,
+    DeadLetters,
+    DeadLetterSink,
+    reason_for,
+)
+from services.common.consumer.inbound import InboundRecord, Reactions
+from services.common.consumer.quarantine import (
     ConsumerQuarantine,
     header,
     is_transient,
@@ -46,11 +53,9 @@ from services.common.consumer_quarantine import (
     ref_of,
 )
 from services.common.context import acting_as
-from services.common.deadletter import DEADLETTER_TOPIC, DeadLetters, DeadLetterSink, reason_for
-from services.common.inbound import InboundRecord, Reactions
 from services.common.kafka_access import kafka_access
 from services.common.settings import Settings
-from services.common.store import CareApplication
+from services.common.store.application import CareApplication
 
 log = structlog.get_logger(__name__)
 

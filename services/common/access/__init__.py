@@ -1,0 +1,1 @@
+"""Who saw what: the access log, its read model, the consent decision point as services ask it."""

@@ -1,0 +1,1 @@
+"""Who calls: bearer tokens and their keys, callers and roles, a service's own credential."""

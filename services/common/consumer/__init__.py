@@ -1,0 +1,1 @@
+"""Kafka -> application, exactly once in effect; dead letters and quarantine."""

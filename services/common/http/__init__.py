@@ -1,0 +1,1 @@
+"""HTTP for every service: app factory, problem+json, request guard, Idempotency-Key, OpenAPI."""

@@ -1,0 +1,1 @@
+"""Event store -> Kafka, exactly once, in commit order per aggregate."""

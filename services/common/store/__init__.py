@@ -1,0 +1,1 @@
+"""The event store: eventsourcing wiring, repository and cache, group commit, pool, deadline."""
