@@ -29,8 +29,9 @@ from kafka import KafkaProducer
 from contracts.envelope import OutboundRecord
 from services.common.context import CommandContext
 from services.common.events import name_events, published
+from services.common.relay.config import RelayConfig
 from services.common.relay.kafka import PRODUCER_SETTINGS
-from services.common.relay.publisher import Relay, RelayConfig
+from services.common.relay.publisher import Relay
 from services.common.settings import load_settings
 from services.common.store.application import CareApplication, build_application
 from services.stack.state import read_stack_info

@@ -5,11 +5,14 @@ from __future__ import annotations
 import importlib
 import json
 import os
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
 
+from services.common.access.log import ACCESS_TOPIC
+from services.common.relay.config import CHECKPOINT_TOPIC, RelayConfig
 from services.common.settings import SERVICES, Settings
 from services.common.settings import load_settings as _load_settings
 from services.keys_cli import keys_app
@@ -129,7 +132,7 @@ def serve(
 
 @app.command()
 def relay(
-    service: ServiceArg,
+    service: Annotated[str, typer.Argument(help="plan, consent or referral")],
     status: Annotated[
         bool, typer.Option("--status", help="print lag and quarantine, exit")
     ] = False,
@@ -137,6 +140,23 @@ def relay(
     retry_all: Annotated[
         bool, typer.Option("--retry-all", help="republish every held event")
     ] = False,
+    topic: Annotated[str, typer.Option(help="event topic (default careledger.<service>)")] = "",
+    transactional_id: Annotated[str, typer.Option(help="default careledger-relay-<service>")] = "",
+    checkpoint_topic: Annotated[str, typer.Option(help="where positions go")] = CHECKPOINT_TOPIC,
+    checkpoint_key: Annotated[str, typer.Option(help="default: the service name")] = "",
+    access_topic: Annotated[str, typer.Option(help="where access events go")] = ACCESS_TOPIC,
+    batch_size: Annotated[int, typer.Option(min=1)] = 1000,
+    transaction_timeout_ms: Annotated[
+        int, typer.Option(min=1_000, help="Kafka aborts a transaction open longer than this")
+    ] = 60_000,
+    schemas: Annotated[
+        Path | None, typer.Option(help="schema root (default contracts/schemas)")
+    ] = None,
+    import_module: Annotated[
+        list[str] | None,
+        typer.Option("--import", help="module naming a store's events: any store, not a service"),
+    ] = None,
+    metrics_port: Annotated[int, typer.Option(help="serve /metrics on this port (0: off)")] = 0,
 ) -> None:
     """Publish a service's committed events to Kafka, exactly once, in commit order.
 
@@ -146,24 +166,29 @@ def relay(
     `--retry-all` ask the running relay to publish held events again after a fix.
     """
     from services.common.logging import configure_logging
+    from services.common.relay import cli as relay_cli
 
+    config = RelayConfig(
+        service=service if import_module else _service(service),
+        topic=topic,
+        transactional_id=transactional_id,
+        checkpoint_topic=checkpoint_topic,
+        checkpoint_key=checkpoint_key,
+        access_topic=access_topic,
+        batch_size=batch_size,
+        transaction_timeout_ms=transaction_timeout_ms,
+        schema_root=schemas,
+        domain_modules=tuple(import_module or ()),
+    )
     settings = load_settings(local_tool=status or retry is not None or retry_all)
     if status:
-        typer.echo(
-            json.dumps(_call("services.common.relay.publisher", "relay_status", service, settings))
-        )
+        typer.echo(json.dumps(relay_cli.status(config, settings)))
         return
     if retry is not None or retry_all:
-        from services.common.quarantine import request_retry
-
-        marked = request_retry(settings.database_url, _service(service), "relay", retry)
-        typer.echo(f"{marked} held event(s) marked; the running relay publishes them shortly")
+        typer.echo(json.dumps(relay_cli.retry(config, settings, retry)))
         return
     configure_logging(settings.log_level)
-    from services.common.relay.cli import exit_on_stop
-    from services.common.relay.publisher import run_relay
-
-    exit_on_stop(lambda: run_relay(_service(service), settings))
+    relay_cli.run(config, settings, metrics_port=metrics_port or None)
 
 
 @app.command()

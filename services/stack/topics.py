@@ -10,6 +10,7 @@ from kafka.errors import TopicAlreadyExistsError
 
 from services.common.access.log import ACCESS_TOPIC
 from services.common.kafka_access import KafkaTarget, as_access
+from services.common.relay.config import CHECKPOINT_TOPIC
 from services.common.settings import KAFKA_MAX_MESSAGE_BYTES
 
 FOREVER = "-1"
@@ -36,9 +37,7 @@ ACCESS = TopicSpec(ACCESS_TOPIC, partitions=6)
 DEADLETTER = TopicSpec("careledger.deadletter", partitions=3)
 # Relays keep their store position here, one record per relay, written in the same Kafka
 # transaction as the events they publish; compaction keeps the latest position per relay.
-RELAY_CHECKPOINTS = TopicSpec(
-    "careledger.relay-checkpoints", partitions=1, cleanup_policy="compact"
-)
+RELAY_CHECKPOINTS = TopicSpec(CHECKPOINT_TOPIC, partitions=1, cleanup_policy="compact")
 TOPICS: tuple[TopicSpec, ...] = (*EVENT_TOPICS, ACCESS, DEADLETTER, RELAY_CHECKPOINTS)
 
 

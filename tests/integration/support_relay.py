@@ -36,6 +36,7 @@ from services.common.store.application import CareApplication, build_application
 from services.stack.topics import TopicSpec, admin_client, topic_request
 
 REPO = Path(__file__).resolve().parents[2]
+CARELEDGER = str(Path(sys.executable).with_name("careledger"))  # the console script, this venv
 PROBE_SERVICE = "relayprobe"
 EVENTS_EACH = 10
 
@@ -111,11 +112,10 @@ class RelayWorld:
         return build_application(cls, self.settings, create_table=True)
 
     def relay_argv(self, *extra: str) -> list[str]:
+        """`careledger relay` for this world's store, topics and schemas, then `extra`."""
         return [
-            sys.executable,
-            "-m",
-            "services.common.relay.publisher",
-            "run",
+            CARELEDGER,
+            "relay",
             self.store,
             "--topic",
             self.topic,

@@ -167,7 +167,7 @@ def test_relay_cli_reports_status_with_lag(world: RelayWorld) -> None:
     finally:
         app.close()
     result = subprocess.run(
-        [*world.relay_argv()[:3], "status", world.store],
+        world.relay_argv("--status"),
         capture_output=True,
         text=True,
         check=False,

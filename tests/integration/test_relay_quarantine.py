@@ -45,9 +45,8 @@ def world(database_url: str, kafka_bootstrap: str, tmp_path: Path) -> Iterator[R
 
 
 def relay_cli(world: RelayWorld, command: str) -> Any:
-    extra = ["--checkpoint-topic", world.checkpoint_topic] if command == "status" else []
     result = subprocess.run(
-        [*world.relay_argv()[:3], command, world.store, *extra],
+        world.relay_argv(f"--{command}"),
         capture_output=True,
         text=True,
         check=False,
@@ -120,7 +119,7 @@ def test_poison_in_the_store_is_quarantined_and_published_in_order_after_a_fix(
     relay = world.start_relay(tmp_path / "fixed.log")
     try:
         wait_for_line(tmp_path / "fixed.log", "resumes after")
-        assert relay_cli(world, "retry")["marked"] == 4
+        assert relay_cli(world, "retry-all")["marked"] == 4
         wait_for(lambda: len(checkpoint(world).held) == 2, "the held aggregate to go out")
     finally:
         relay.terminate()

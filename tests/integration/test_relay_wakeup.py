@@ -22,7 +22,7 @@ import pytest
 
 from services.common.context import CommandContext
 from services.common.errors import Conflict
-from services.common.relay.publisher import RelayConfig
+from services.common.relay.config import RelayConfig
 from services.common.relay.reader import ReadAhead
 from services.common.relay.source import CommitWakeup
 from services.common.settings import Settings, load_settings

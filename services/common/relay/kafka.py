@@ -23,13 +23,9 @@ from kafka.errors import (
 )
 
 from services.common.kafka_access import KafkaTarget, as_access
+from services.common.relay.config import CHECKPOINT_TOPIC
 
-CHECKPOINT_TOPIC = "careledger.relay-checkpoints"
 FENCED = (ProducerFencedError, InvalidProducerEpochError)
-
-
-class RelayFenced(RuntimeError):
-    """A newer relay with the same transactional id took over: this one must exit."""
 
 
 # The same batch settings serve the relay and its benchmark baseline (bench/relay.py).

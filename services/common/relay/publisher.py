@@ -11,8 +11,7 @@ is checked before the commit. A record over the topic's size limit stops the rel
 naming its position: it would be refused every time.
 A child process reads and encodes ahead (reader.py) while this one sends and commits.
 
-Run one per service: `careledger relay <service>`
-(or `python -m services.common.relay.publisher <service>`).
+Run one per service: `careledger relay <service>`.
 """
 
 from __future__ import annotations
@@ -22,9 +21,7 @@ import logging
 import signal
 import threading
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
-from pathlib import Path
+from dataclasses import replace
 from typing import Any
 
 import psycopg
@@ -38,13 +35,12 @@ from tenacity import (
 )
 
 from services.common import quarantine
-from services.common.access.log import ACCESS_TOPIC, ACCESS_TYPE_PREFIX
+from services.common.access.log import ACCESS_TYPE_PREFIX
 from services.common.kafka_access import kafka_access
+from services.common.relay.config import Poison, RecordTooLarge, RelayConfig, RelayFenced, Wire
 from services.common.relay.kafka import (
-    CHECKPOINT_TOPIC,
     FENCED,
     PRODUCER_SETTINGS,
-    RelayFenced,
     checkpoint_value,
     commit_within,
     failed_sends,
@@ -54,50 +50,17 @@ from services.common.relay.kafka import (
     was_fenced,
 )
 from services.common.relay.quarantine import RelayQuarantine, position_of
-from services.common.relay.reader import Poison, ReadAhead, Wire
-from services.common.relay.source import RecordSource, RecordTooLarge
-from services.common.relay.status import RelayMetrics, relay_status
+from services.common.relay.reader import ReadAhead
+from services.common.relay.source import RecordSource
+from services.common.relay.status import RelayMetrics
 from services.common.settings import PRODUCER_MAX_REQUEST_BYTES, Settings
 
 log = logging.getLogger("careledger.relay")
-__all__ = ["Relay", "RelayConfig", "RelayFenced", "relay_status", "run_relay", "was_fenced"]
 
 TOO_LARGE = (MessageSizeTooLargeError,)  # the broker's MESSAGE_TOO_LARGE
 MAX_REQUEST_BYTES = PRODUCER_MAX_REQUEST_BYTES  # kafka-python's max_request_size
 RETRY_CHECK_S = 1.0  # how often an idle relay looks for retry requests
 ABORT_WAIT_S = 5
-
-
-@dataclass(frozen=True)
-class RelayConfig:
-    """What one relay reads and where it writes; the defaults are the production names."""
-
-    service: str
-    topic: str = ""  # default careledger.<service>
-    transactional_id: str = ""  # default careledger-relay-<service>
-    checkpoint_topic: str = CHECKPOINT_TOPIC
-    checkpoint_key: str = ""  # default: the service name
-    access_topic: str = ACCESS_TOPIC  # the service's access events (they share its store)
-    batch_size: int = 1000
-    poll_interval_s: float = 0.05
-    # At most one transaction per interval: each costs the broker ~2-3 ms of CPU whatever its
-    # size, so under load the batches that queued meanwhile go out together (adds <= 20 ms).
-    min_transaction_interval_s: float = 0.02
-    transaction_timeout_ms: int = 60_000
-    schema_root: Path | None = None
-    domain_modules: Sequence[str] = field(default_factory=tuple)
-
-    @property
-    def event_topic(self) -> str:
-        return self.topic or f"careledger.{self.service}"
-
-    @property
-    def producer_id(self) -> str:
-        return self.transactional_id or f"careledger-relay-{self.service}"
-
-    @property
-    def key(self) -> str:
-        return self.checkpoint_key or self.service
 
 
 class Relay:
@@ -396,26 +359,17 @@ class Relay:
             self.metrics.lag(highest, self.position)
 
 
-def run_relay(
-    service: str, settings: Settings, *, metrics_port: int | None = None, **options: Any
-) -> None:
-    """Run the relay of `service` until SIGTERM/SIGINT (returns) or a fence (RelayFenced).
+def run_relay(config: RelayConfig, settings: Settings, *, metrics_port: int | None = None) -> None:
+    """Run one relay until SIGTERM/SIGINT (returns), a fence (RelayFenced) or a stop reason.
 
-    `options` are RelayConfig fields (topic, transactional_id, batch_size, ...). Raises
-    ContractViolation when a stored event does not fit its contract (a bug to fix first).
+    Raises ContractViolation when a stored event does not fit its contract (a bug to fix first).
     """
     from services.common.relay.status import serve_metrics
 
-    relay = Relay(RelayConfig(service=service, **options), settings)
+    relay = Relay(config, settings)
     if threading.current_thread() is threading.main_thread():
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: relay.stop.set())
     if metrics_port:
         serve_metrics(metrics_port, settings.metrics_host)
     relay.run()
-
-
-if __name__ == "__main__":
-    from services.common.relay.cli import main
-
-    main()

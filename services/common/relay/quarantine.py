@@ -18,14 +18,10 @@ from psycopg import sql
 
 from services.common import quarantine
 from services.common.quarantine import Held
-from services.common.relay.reader import Poison, Wire
+from services.common.relay.config import Poison, TooManyHeld, Wire
 
 SOURCE = "relay"
 MAX_HELD = 1_000  # more than this is a systemic fault (say, a contract missing): stop
-
-
-class TooManyHeld(RuntimeError):
-    """So many events are quarantined that the cause is not one bad record (exit 6)."""
 
 
 def position_of(wire: Wire) -> int:

@@ -24,27 +24,13 @@ import os
 import queue
 import signal
 import sys
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from services.common.relay.config import Batch, Poison, RecordTooLarge, Wire
+
 if TYPE_CHECKING:
-    from services.common.relay.publisher import RelayConfig
+    from services.common.relay.config import RelayConfig
     from services.common.settings import Settings
-
-Wire = tuple[bytes, bytes, list[tuple[str, bytes]], int]  # key, value, headers, partition
-
-
-@dataclass(frozen=True)
-class Poison:
-    """A stored event that cannot become a record (undecodable, no contract, breaks it)."""
-
-    position: int
-    aggregate_id: str
-    event_type: str
-    reason: str
-
-
-Batch = tuple[list["Wire | Poison"], int]  # records and the last notification id they cover
 
 _CTX = multiprocessing.get_context("spawn")  # never fork a process with client threads
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
@@ -171,7 +157,6 @@ def encoded(
     """The records of the notifications, the last position they cover, and the record too
     large for the topic that cut them short (if one did: the relay publishes what is before
     it, then stops)."""
-    from services.common.relay.source import RecordTooLarge
 
     items: list[Wire | Poison] = []
     last = 0
@@ -188,7 +173,6 @@ def encode(source: Any, notification: Any, partitions: int, record_limit: int) -
     """The record of one notification, or what keeps it from being one (a record too large
     for the topic is not poison: it raises, and the relay stops)."""
     from services.common.quarantine import reason_of
-    from services.common.relay.source import RecordTooLarge
 
     try:
         wire: Wire = source.wire(notification, partitions, record_limit)

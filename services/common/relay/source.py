@@ -27,11 +27,12 @@ from tenacity import Retrying, retry_if_exception_type, wait_exponential
 from contracts.envelope import OutboundRecord, build_record
 from contracts.schemas import SchemaRegistry, default_registry
 from services.common.events import decode_state
+from services.common.relay.config import RecordTooLarge, Wire
 from services.common.settings import Settings
 from services.common.store.application import CareApplication, build_application
 
 if TYPE_CHECKING:
-    from services.common.relay.publisher import RelayConfig
+    from services.common.relay.config import RelayConfig
 
 log = logging.getLogger("careledger.relay")
 DB_DOWN = (OperationalError, InterfaceError)
@@ -60,21 +61,6 @@ def partition_for(key: bytes, partitions: int) -> int:
     """The partition of `key` as Kafka's default partitioner computes it (murmur2, positive)."""
     hashed: int = murmur2(key)
     return (hashed & 0x7FFFFFFF) % partitions
-
-
-class RecordTooLarge(Exception):
-    """A record the broker would refuse: the relay stops and names the position (exit 5)."""
-
-    def __init__(self, position: int, size: int, limit: int) -> None:
-        super().__init__(position, size, limit)  # args as given: it crosses a process (pickle)
-        self.position, self.size, self.limit = position, size, limit
-
-    def __str__(self) -> str:
-        size = f"a {self.size}-byte record" if self.size else "a record"
-        return (
-            f"the event at position {self.position} makes {size}, over the {self.limit} bytes "
-            "the topic takes (max.message.bytes): raise the topic's limit, then restart"
-        )
 
 
 RECORD_OVERHEAD = 128  # a record batch's header and the record's own framing, rounded up
@@ -127,9 +113,7 @@ class RecordSource:
             registry=self.registry,
         )
 
-    def wire(
-        self, notification: Notification, partitions: int, record_limit: int = 0
-    ) -> tuple[bytes, bytes, list[tuple[str, bytes]], int]:
+    def wire(self, notification: Notification, partitions: int, record_limit: int = 0) -> Wire:
         """Key, value, headers and the partition kafka-python's default partitioner picks.
 
         Raises RecordTooLarge when the record is over `record_limit` bytes (0: no limit), and

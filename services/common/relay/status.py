@@ -8,7 +8,8 @@ from prometheus_client import Counter, Gauge, start_http_server
 
 from services.common import quarantine
 from services.common.kafka_access import kafka_access
-from services.common.relay.kafka import CHECKPOINT_TOPIC, read_checkpoint_state
+from services.common.relay.config import CHECKPOINT_TOPIC
+from services.common.relay.kafka import read_checkpoint_state
 from services.common.settings import Settings
 
 LAG = Gauge(

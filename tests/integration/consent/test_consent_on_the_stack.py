@@ -24,7 +24,8 @@ from fhir.resources.R4B.bundle import Bundle
 from contracts.schemas import default_registry
 from services.common.auth.callers import TokenService
 from services.common.readmodels.postgres import PostgresSummaries
-from services.common.relay.publisher import Relay, RelayConfig
+from services.common.relay.config import RelayConfig
+from services.common.relay.publisher import Relay
 from services.consent.application import ConsentApplication
 from services.consent.bootstrap import build_consents, close_consents, create_app
 from tests.integration.support_relay import RelayWorld, make_world, read_topic

@@ -22,7 +22,8 @@ from contracts.schemas import default_registry
 from services.common.auth.callers import TokenService
 from services.common.consumer.inbound import InboundRecord
 from services.common.consumer.loop import Consumer, Outcome
-from services.common.relay.publisher import Relay, RelayConfig
+from services.common.relay.config import RelayConfig
+from services.common.relay.publisher import Relay
 from services.plan import reactions
 from services.plan.application import PlanApplication
 from services.plan.projections import PostgresSummaries

@@ -24,7 +24,8 @@ from kafka import KafkaConsumer
 from contracts.schemas import default_registry
 from services.common.auth.callers import TokenService
 from services.common.consumer.loop import Consumer, Outcome
-from services.common.relay.publisher import Relay, RelayConfig
+from services.common.relay.config import RelayConfig
+from services.common.relay.publisher import Relay
 from services.plan.application import PlanApplication
 from services.plan.bootstrap import build_plans, close_plans, create_app
 from services.referral import reactions

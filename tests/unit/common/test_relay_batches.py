@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from services.common.relay.reader import Batch, ReadAhead
+from services.common.relay.config import Batch
+from services.common.relay.reader import ReadAhead
 
 
 class AliveProcess:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from kafka.errors import InvalidProducerEpochError, KafkaError, ProducerFencedError
 from kafka.future import Future
 
-from services.common.relay.publisher import was_fenced
+from services.common.relay.kafka import was_fenced
 
 
 def failed(exc: BaseException) -> Future:

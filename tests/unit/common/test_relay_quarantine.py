@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from services.common.relay.quarantine import MAX_HELD, RelayQuarantine, TooManyHeld
-from services.common.relay.reader import Poison, Wire
+from services.common.relay.config import Poison, TooManyHeld, Wire
+from services.common.relay.quarantine import MAX_HELD, RelayQuarantine
 
 
 def wire(aggregate: str, position: int) -> Wire:
