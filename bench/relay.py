@@ -27,6 +27,7 @@ from eventsourcing.domain import Aggregate, event
 from kafka import KafkaProducer
 
 from contracts.envelope import OutboundRecord
+from contracts.topics import TopicSpec
 from services.common.context import CommandContext
 from services.common.events import name_events, published
 from services.common.relay.config import RelayConfig
@@ -35,7 +36,7 @@ from services.common.relay.publisher import Relay
 from services.common.settings import load_settings
 from services.common.store.application import CareApplication, build_application
 from services.stack.state import read_stack_info
-from services.stack.topics import TopicSpec, admin_client, topic_request
+from services.stack.topics import admin_client, topic_request
 
 
 class BenchCase(Aggregate):

@@ -26,11 +26,10 @@ from cloudevents.core.formats.json import JSONFormat
 from cloudevents.core.v1.event import CloudEvent
 from eventsourcing.utils import resolve_topic
 
+from contracts.naming import event_name, publication_of, service_of
 from contracts.privacy import Publication, labels_of
-from contracts.records import event_body, event_meta
+from contracts.records import InboundRecord, event_body, event_meta
 from contracts.schemas import ContractId, SchemaRegistry, default_registry
-from services.common.consumer.inbound import InboundRecord
-from services.common.events import event_name, publication_of, service_of
 
 CONTENT_TYPE = "application/json"
 CONTENT_TYPE_BYTES = CONTENT_TYPE.encode()

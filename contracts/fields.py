@@ -129,7 +129,7 @@ def withdrawn_version(
     coded: Mapping[str, Iterable[str]],
 ) -> dict[str, Any]:
     """The next version of a contract: `older` without the private fields; coded fields
-    optional and limited to their codes. For `python -m contracts.withdraw`."""
+    optional and limited to their codes. For `python -m services.withdraw_cli`."""
     newer = copy.deepcopy(dict(older))
     for key in ("$id", "title"):
         if isinstance(newer.get(key), str):

@@ -2,13 +2,15 @@
 
 Body = the event's own fields (JSON values: UUID -> str, date/datetime -> ISO 8601, Decimal -> str)
 plus `id` (aggregate id), `version` (aggregate version) and `timestamp` (when it was stored).
-The who/where/why (`_meta`) travels in headers, not in the body.
+The who/where/why (`_meta`) travels in headers, not in the body. A consumed record, decoded, is
+an `InboundRecord`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import Enum
 from typing import Any
@@ -46,3 +48,24 @@ def event_meta(state: Mapping[str, Any]) -> dict[str, Any]:
     """The who/where/why stored with the event (empty for events stored without one)."""
     meta = state.get(META_KEY)
     return dict(meta) if isinstance(meta, Mapping) else {}
+
+
+@dataclass(frozen=True)
+class InboundRecord:
+    """One Kafka record, decoded: `ce_type`, `subject` (aggregate id) and the JSON body."""
+
+    topic: str
+    partition: int
+    offset: int
+    ce_id: str
+    ce_type: str  # e.g. "careledger.plan.FormatShifted.v1"
+    subject: str
+    tenant: str
+    body: Mapping[str, Any]
+    headers: Mapping[str, str] = field(default_factory=dict)
+    labels: Sequence[str] = ()
+
+    @property
+    def event_name(self) -> str:
+        """`FormatShifted` for `careledger.plan.FormatShifted.v1`."""
+        return self.ce_type.split(".")[2]

@@ -11,8 +11,8 @@ from typing import Annotated, Any
 import typer
 from pydantic import ValidationError
 
-from services.common.access.log import ACCESS_TOPIC
-from services.common.relay.config import CHECKPOINT_TOPIC, RelayConfig
+from contracts.topics import ACCESS_TOPIC, CHECKPOINT_TOPIC
+from services.common.relay.config import RelayConfig
 from services.common.settings import SERVICES, Settings
 from services.common.settings import load_settings as _load_settings
 from services.keys_cli import keys_app

@@ -14,18 +14,18 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 from uuid import UUID
 
-from eventsourcing.domain import CanMutateAggregate, CommandMethodDecorator, DomainEvent
+from eventsourcing.domain import CommandMethodDecorator, DomainEvent
 from eventsourcing.persistence import Mapper, StoredEvent, Transcoding
 from eventsourcing.utils import register_topic, resolve_topic
 
-from contracts.privacy import UNDECLARED, Publication
+from contracts.naming import PREFIX, service_of
+from contracts.privacy import Publication
+from contracts.records import META_KEY
 from services.common.context import maybe_context
 from services.common.errors import RuleBroken, TooLarge
 from services.common.settings import DEFAULT_MAX_EVENT_BYTES, RECORD_MARGIN_BYTES
 from services.common.validation import problems
 
-META_KEY = "_meta"
-PREFIX = "careledger"
 _BASE_NAMES = frozenset({"Event", "Created"})  # bases; name creation events explicitly
 _named: dict[str, type[Any]] = {}
 _PUBLICATION = "careledger_publication"
@@ -58,12 +58,6 @@ def published(
         return method
 
     return declare
-
-
-def publication_of(event_cls: type[Any]) -> Publication:
-    """The declared publication of an event class (R and nothing withdrawn if none)."""
-    found = getattr(event_cls, "PUBLICATION", None)
-    return found if isinstance(found, Publication) else UNDECLARED
 
 
 def name_events(service: str, *aggregates: type[Any]) -> None:
@@ -103,19 +97,6 @@ def stored_name(cls: type[Any]) -> str:
     if not isinstance(topic, str) or _named.get(topic) is not cls:
         raise TypeError(f"{cls.__qualname__} has no stable stored name: call name_events()")
     return topic
-
-
-def event_type(topic: str, version: int) -> str:
-    """The CloudEvents type of a stored event: `careledger.plan.FormatShifted.v1`."""
-    return f"{topic}.v{version}"
-
-
-def service_of(topic: str) -> str:
-    return topic.split(".")[1]
-
-
-def event_name(topic: str) -> str:
-    return topic.rsplit(".", 1)[1]
 
 
 def named_event_classes(service: str | None = None) -> dict[str, type[Any]]:
@@ -209,20 +190,3 @@ def decode_state(mapper: Mapper[UUID], stored_topic: str, state: bytes) -> dict[
         getattr(cls, f"upcast_v{from_version}_v{from_version + 1}")(data)
         from_version += 1
     return data
-
-
-__all__ = [
-    "META_KEY",
-    "CanMutateAggregate",
-    "CareMapper",
-    "DateAsISO",
-    "decode_state",
-    "event_name",
-    "event_type",
-    "name_events",
-    "named_event_classes",
-    "publication_of",
-    "published",
-    "service_of",
-    "stored_name",
-]

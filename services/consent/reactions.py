@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from services.common.consumer.inbound import InboundRecord
+from contracts.records import InboundRecord
 from services.consent.application import ConsentApplication
 
 topics: Sequence[str] = ("careledger.referral",)

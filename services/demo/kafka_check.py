@@ -21,7 +21,8 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartiti
 from psycopg import sql
 
 from contracts.envelope import event_id, parse_record
-from services.common.access.log import ACCESS_TOPIC, ACCESS_TYPE_PREFIX
+from contracts.topics import ACCESS_TOPIC
+from services.common.access.log import ACCESS_TYPE_PREFIX
 from services.common.kafka_access import KafkaTarget, as_access
 from services.common.settings import SERVICES
 

@@ -13,8 +13,9 @@ from typing import Any, ClassVar, LiteralString, Protocol
 
 from psycopg.types.json import Jsonb
 
+from contracts.naming import event_name
 from services.common.access.reads import projection_for
-from services.common.events import event_name, named_event_classes
+from services.common.events import named_event_classes
 from services.common.readmodels.projection import Cursor, ProjectedEvent, Projection
 from services.common.readmodels.readmodel import CaughtUpProjection, InProcessLog
 from services.common.readmodels.readstore import ReadStore

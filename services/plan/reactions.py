@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from services.common.consumer.inbound import InboundRecord
+from contracts.records import InboundRecord
 from services.common.errors import NotFound
 from services.plan.application import PlanApplication
 from services.plan.domain import Plan

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
 
-from services.common.consumer.inbound import InboundRecord
+from contracts.records import InboundRecord
 from services.referral.domain.plan_team import PlanTeam
 
 TEAM_EVENTS = frozenset(

@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from services.common.consumer.inbound import InboundRecord
+from contracts.records import InboundRecord
 from services.referral.application import ReferralApplication
 from services.referral.domain import Referral
 from services.referral.domain.commands import DraftReferral

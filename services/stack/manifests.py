@@ -17,9 +17,10 @@ from typing import Any
 
 import yaml
 
+from contracts.topics import ACCESS, DEADLETTER, RELAY_CHECKPOINTS, TOPICS
 from services.stack.processes import SERVICES, ProcessSpec, service_processes
 from services.stack.state import REPO_ROOT
-from services.stack.topics import ACCESS, DEADLETTER, RELAY_CHECKPOINTS, TOPICS, topic_request
+from services.stack.topics import topic_request
 
 GENERATED = REPO_ROOT / "deploy" / "k8s" / "base" / "generated"
 KAFKA_CLUSTER = "careledger"  # the Strimzi Kafka resource

@@ -174,8 +174,9 @@ def db_init(database_url: str, kafka: KafkaTarget, *, brokers: int | None = None
     Topics get `CARELEDGER_KAFKA_MAX_MESSAGE_BYTES` as their max.message.bytes, the limit the
     services refuse oversized events by; an existing topic with another limit is named.
     """
+    from contracts.topics import ACCESS, EVENT_TOPICS
     from services.common.relay.kafka import topic_limits
-    from services.stack.topics import ACCESS, EVENT_TOPICS, ensure_topics
+    from services.stack.topics import ensure_topics
 
     access = as_access(kafka)
     postgres.ensure_schemas(database_url)

@@ -1,44 +1,17 @@
-"""The one definition of careledger's Kafka topics, and `ensure_topics` that creates them."""
+"""`ensure_topics`: create careledger's Kafka topics (defined once in contracts/topics.py)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from kafka.admin import KafkaAdminClient
 from kafka.errors import TopicAlreadyExistsError
 
-from services.common.access.log import ACCESS_TOPIC
+from contracts.topics import TOPICS, TopicSpec
 from services.common.kafka_access import KafkaTarget, as_access
-from services.common.relay.config import CHECKPOINT_TOPIC
 from services.common.settings import KAFKA_MAX_MESSAGE_BYTES
 
 FOREVER = "-1"
-
-
-@dataclass(frozen=True)
-class TopicSpec:
-    name: str
-    partitions: int
-    cleanup_policy: str = "delete"
-    configs: dict[str, str] = field(default_factory=dict)
-
-
-# Domain events are keyed by aggregate id: never compact them (compaction keeps only the last
-# event per key). Retention is forever: Kafka is a durable log of the event store.
-EVENT_TOPICS: tuple[TopicSpec, ...] = tuple(
-    TopicSpec(f"careledger.{service}", partitions=6) for service in ("plan", "consent", "referral")
-)
-# Access events (services/common/access/log.py): every read of clinical or consent content and
-# every refusal, relayed from each service's store. As many partitions as the event topics
-# (the relay picks one partition per record for either). Kept forever, like the events: the
-# practice must keep them at least 6 years (docs/compliance.md).
-ACCESS = TopicSpec(ACCESS_TOPIC, partitions=6)
-DEADLETTER = TopicSpec("careledger.deadletter", partitions=3)
-# Relays keep their store position here, one record per relay, written in the same Kafka
-# transaction as the events they publish; compaction keeps the latest position per relay.
-RELAY_CHECKPOINTS = TopicSpec(CHECKPOINT_TOPIC, partitions=1, cleanup_policy="compact")
-TOPICS: tuple[TopicSpec, ...] = (*EVENT_TOPICS, ACCESS, DEADLETTER, RELAY_CHECKPOINTS)
 
 
 def replication_for(broker_count: int) -> tuple[int, int]:

@@ -26,13 +26,14 @@ from kafka import KafkaProducer
 from psycopg import sql
 
 from contracts.envelope import build_record, parse_consumer_record
+from contracts.records import InboundRecord
 from contracts.schemas import SchemaRegistry
-from services.common.consumer.inbound import InboundRecord
+from contracts.topics import TopicSpec
 from services.common.consumer.loop import Consumer, run_consumer
 from services.common.events import name_events
 from services.common.settings import Settings
 from services.common.store.application import CareApplication, build_application
-from services.stack.topics import TopicSpec, admin_client, topic_request
+from services.stack.topics import admin_client, topic_request
 
 PARTITIONS = 3
 TEST_KAFKA = {"session_timeout_ms": 6_000, "heartbeat_interval_ms": 1_000}

@@ -25,15 +25,16 @@ from eventsourcing.domain import Aggregate, event
 from kafka import KafkaConsumer
 
 from contracts.envelope import parse_consumer_record
+from contracts.records import InboundRecord
 from contracts.schemas import SchemaRegistry
-from services.common.consumer.inbound import InboundRecord
+from contracts.topics import TopicSpec
 from services.common.context import CommandContext
 from services.common.events import name_events, published
 from services.common.kafka_access import KafkaTarget, as_access, kafka_access
 from services.common.relay.kafka import read_checkpoint
 from services.common.settings import KAFKA_MAX_MESSAGE_BYTES, Settings, load_settings
 from services.common.store.application import CareApplication, build_application
-from services.stack.topics import TopicSpec, admin_client, topic_request
+from services.stack.topics import admin_client, topic_request
 
 REPO = Path(__file__).resolve().parents[2]
 CARELEDGER = str(Path(sys.executable).with_name("careledger"))  # the console script, this venv

@@ -13,7 +13,7 @@ import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from contracts.envelope import parse_consumer_record
-from services.common.consumer.deadletter import DEADLETTER_TOPIC
+from contracts.topics import DEADLETTER_TOPIC
 from services.common.consumer.loop import Consumer, Outcome
 from services.common.settings import Settings
 from services.common.store.application import build_application

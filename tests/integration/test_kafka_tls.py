@@ -23,8 +23,8 @@ from kafka.errors import KafkaError
 from psycopg import sql
 
 from contracts.envelope import parse_consumer_record
-from services.common.consumer.deadletter import DEADLETTER_TOPIC
-from services.common.consumer.inbound import InboundRecord
+from contracts.records import InboundRecord
+from contracts.topics import DEADLETTER_TOPIC
 from services.common.consumer.loop import Consumer
 from services.common.kafka_access import KafkaAccess
 from services.common.settings import Settings

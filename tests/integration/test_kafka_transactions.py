@@ -10,14 +10,8 @@ import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import ConfigResource, ConfigResourceType
 
-from services.stack.topics import (
-    EVENT_TOPICS,
-    RELAY_CHECKPOINTS,
-    TopicSpec,
-    admin_client,
-    replication_for,
-    topic_request,
-)
+from contracts.topics import EVENT_TOPICS, RELAY_CHECKPOINTS, TopicSpec
+from services.stack.topics import admin_client, replication_for, topic_request
 
 pytestmark = pytest.mark.integration
 

@@ -18,8 +18,8 @@ import pytest
 from fastapi import FastAPI, routing
 from fastapi.testclient import TestClient
 
+from contracts.records import InboundRecord
 from services.common.auth.callers import ALL_ROLES, TokenService
-from services.common.consumer.inbound import InboundRecord
 from services.common.context import CommandContext
 from services.common.settings import Settings
 from services.consent.bootstrap import build_consents

@@ -14,10 +14,11 @@ from uuid import UUID
 
 from contracts.envelope import OutboundRecord, build_record
 from contracts.fields import free_text_paths
+from contracts.naming import event_name, service_of
 from contracts.privacy import CONFIDENTIALITY, parse_path
 from contracts.records import event_body
 from contracts.schemas import ContractId, default_registry
-from services.common.events import decode_state, event_name, service_of
+from services.common.events import decode_state
 from services.common.store.application import CareApplication, build_application
 from services.consent.application import ConsentApplication
 from services.consent.domain.commands import (

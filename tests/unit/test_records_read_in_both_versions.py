@@ -16,8 +16,7 @@ from uuid import UUID
 import pytest
 
 from contracts.envelope import OutboundRecord, parse_consumer_record
-from contracts.records import event_body
-from services.common.consumer.inbound import InboundRecord
+from contracts.records import InboundRecord, event_body
 from services.common.events import decode_state
 from services.common.store.application import CareApplication, build_application
 from services.plan import reactions as plan_reactions

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from services.common.consumer.inbound import InboundRecord
+from contracts.records import InboundRecord
 from services.common.store.application import build_application
 from services.referral.application import ReferralApplication
 from tests.unit.referral import helpers

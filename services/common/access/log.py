@@ -22,7 +22,6 @@ from services.common.viewer import Viewer
 
 ACCESS_SERVICE = "access"  # the stored-name and contract namespace; topic careledger.access
 ACCESS_EVENT = "careledger.access.AccessRecorded"
-ACCESS_TOPIC = "careledger.access"  # defined with the others in services/stack/topics.py
 ACCESS_TYPE_PREFIX = b"careledger.access."  # ce_type of the records the relay sends there
 SUCCESS, REFUSED = "success", "refused"
 # A request without a valid token names no practice: its attempt is logged under this tenant and

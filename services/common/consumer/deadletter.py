@@ -12,9 +12,9 @@ from typing import Any, Protocol
 
 from kafka import KafkaProducer
 
+from contracts.topics import DEADLETTER_TOPIC
 from services.common.kafka_access import KafkaTarget, as_access
 
-DEADLETTER_TOPIC = "careledger.deadletter"
 MAX_REASON_CHARS = 1_000
 DL_HEADERS = ("dl_reason", "dl_topic", "dl_partition", "dl_offset", "dl_service")
 

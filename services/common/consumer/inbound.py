@@ -1,31 +1,11 @@
-"""A record another service published, as a service's reactions see it."""
+"""What a service's reactions provide to its consumer, which hands them InboundRecords."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import Any, Protocol
 
-
-@dataclass(frozen=True)
-class InboundRecord:
-    """One Kafka record, decoded: `ce_type`, `subject` (aggregate id) and the JSON body."""
-
-    topic: str
-    partition: int
-    offset: int
-    ce_id: str
-    ce_type: str  # e.g. "careledger.plan.FormatShifted.v1"
-    subject: str
-    tenant: str
-    body: Mapping[str, Any]
-    headers: Mapping[str, str] = field(default_factory=dict)
-    labels: Sequence[str] = ()
-
-    @property
-    def event_name(self) -> str:
-        """`FormatShifted` for `careledger.plan.FormatShifted.v1`."""
-        return self.ce_type.split(".")[2]
+from contracts.records import InboundRecord
 
 
 class Reactions(Protocol):

@@ -37,14 +37,11 @@ from kafka.structs import OffsetAndMetadata
 from tenacity import RetryCallState, Retrying, retry_if_exception, wait_exponential_jitter
 
 from contracts.envelope import parse_consumer_record
+from contracts.records import InboundRecord
 from contracts.schemas import ContractId, ContractViolation
-from services.common.consumer.deadletter import (
-    DEADLETTER_TOPIC,
-    DeadLetters,
-    DeadLetterSink,
-    reason_for,
-)
-from services.common.consumer.inbound import InboundRecord, Reactions
+from contracts.topics import DEADLETTER_TOPIC
+from services.common.consumer.deadletter import DeadLetters, DeadLetterSink, reason_for
+from services.common.consumer.inbound import Reactions
 from services.common.consumer.quarantine import (
     ConsumerQuarantine,
     header,

@@ -20,8 +20,8 @@ from eventsourcing.persistence import IntegrityError, InterfaceError, Operationa
 from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 
+from contracts.records import InboundRecord
 from services.common import quarantine
-from services.common.consumer.inbound import InboundRecord
 from services.common.context import SYSTEM_ROLE, CommandContext, acting_as
 from services.common.errors import Unavailable
 from services.common.kafka_access import kafka_access

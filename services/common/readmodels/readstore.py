@@ -14,8 +14,8 @@ from psycopg import sql
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import ConnectionPool
 
+from contracts.naming import event_name
 from contracts.records import event_body, event_meta
-from services.common.events import event_name
 from services.common.settings import Settings
 from services.common.store.pool import connection_pool, live_connection
 

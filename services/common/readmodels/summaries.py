@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, LiteralString, Protocol, TypeVar
 
-from services.common.events import event_name
+from contracts.naming import event_name
 from services.common.readmodels.query import (
     COUNT_LIMIT,
     AllOf,

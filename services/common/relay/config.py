@@ -10,9 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from services.common.access.log import ACCESS_TOPIC
-
-CHECKPOINT_TOPIC = "careledger.relay-checkpoints"  # compacted: one record per relay, its position
+from contracts.topics import ACCESS_TOPIC, CHECKPOINT_TOPIC
 
 Wire = tuple[bytes, bytes, list[tuple[str, bytes]], int]  # key, value, headers, partition
 

@@ -22,8 +22,8 @@ from kafka.errors import (
     ProducerFencedError,
 )
 
+from contracts.topics import CHECKPOINT_TOPIC
 from services.common.kafka_access import KafkaTarget, as_access
-from services.common.relay.config import CHECKPOINT_TOPIC
 
 FENCED = (ProducerFencedError, InvalidProducerEpochError)
 

@@ -37,7 +37,13 @@ from tenacity import (
 from services.common import quarantine
 from services.common.access.log import ACCESS_TYPE_PREFIX
 from services.common.kafka_access import kafka_access
-from services.common.relay.config import Poison, RecordTooLarge, RelayConfig, RelayFenced, Wire
+from services.common.relay.config import (
+    Poison,
+    RecordTooLarge,
+    RelayConfig,
+    RelayFenced,
+    Wire,
+)
 from services.common.relay.kafka import (
     FENCED,
     PRODUCER_SETTINGS,

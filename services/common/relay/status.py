@@ -6,9 +6,9 @@ from typing import Any
 
 from prometheus_client import Counter, Gauge, start_http_server
 
+from contracts.topics import CHECKPOINT_TOPIC
 from services.common import quarantine
 from services.common.kafka_access import kafka_access
-from services.common.relay.config import CHECKPOINT_TOPIC
 from services.common.relay.kafka import read_checkpoint_state
 from services.common.settings import Settings
 

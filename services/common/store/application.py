@@ -27,11 +27,12 @@ from eventsourcing.persistence import (
 )
 from psycopg.conninfo import conninfo_to_dict
 
+from contracts.naming import event_name, event_type
 from contracts.records import event_body, event_meta
 from services.common.access import log as _access_log
 from services.common.context import CommandContext, acting_as
 from services.common.errors import Conflict, NotFound, StaleVersion, Unavailable
-from services.common.events import CareMapper, DateAsISO, decode_state, event_name, event_type
+from services.common.events import CareMapper, DateAsISO, decode_state
 from services.common.http.idempotency import create_table_sql as idempotency_table_sql
 from services.common.quarantine import create_sql as quarantine_table_sql
 from services.common.settings import (

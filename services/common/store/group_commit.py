@@ -22,8 +22,8 @@ from typing import Any
 
 from eventsourcing.persistence import IntegrityError
 
+from contracts.records import META_KEY
 from services.common.context import CommandContext
-from services.common.events import META_KEY
 from services.common.store import deadline
 
 PutEvents = Callable[[Sequence[Any]], Any]

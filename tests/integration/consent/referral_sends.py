@@ -24,9 +24,9 @@ import psycopg
 from psycopg import sql
 
 from contracts.envelope import OutboundRecord, build_record
+from contracts.records import InboundRecord
 from services.common.access.consent_gate import ConsentDecision
 from services.common.access.consent_gate import DecisionRequest as GateRequest
-from services.common.consumer.inbound import InboundRecord
 from services.common.consumer.loop import run_consumer
 from services.common.context import CommandContext
 from services.common.events import decode_state

@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from contracts.records import InboundRecord
 from contracts.schemas import default_registry
 from services.common.auth.callers import TokenService
-from services.common.consumer.inbound import InboundRecord
 from services.common.consumer.loop import Consumer, Outcome
 from services.common.relay.config import RelayConfig
 from services.common.relay.publisher import Relay

@@ -22,6 +22,7 @@ from fastapi.testclient import TestClient
 from kafka import KafkaConsumer
 
 from contracts.schemas import default_registry
+from contracts.topics import TopicSpec
 from services.common.auth.callers import TokenService
 from services.common.consumer.loop import Consumer, Outcome
 from services.common.relay.config import RelayConfig
@@ -29,7 +30,7 @@ from services.common.relay.publisher import Relay
 from services.plan.application import PlanApplication
 from services.plan.bootstrap import build_plans, close_plans, create_app
 from services.referral import reactions
-from services.stack.topics import TopicSpec, admin_client, topic_request
+from services.stack.topics import admin_client, topic_request
 from tests.integration.referral.test_referral_on_the_stack import DETOX, call, grant_part2_consent
 from tests.integration.referral.world import TENANT, ReferralWorld
 from tests.integration.support_relay import read_topic

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from contracts.records import InboundRecord
 from services.common.access.consent_gate import HttpConsentGate
-from services.common.consumer.inbound import InboundRecord
 from services.common.consumer.loop import Consumer, Outcome
 from services.common.readmodels.postgres import PostgresSummaries
 from services.referral import reactions

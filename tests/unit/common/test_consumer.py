@@ -18,9 +18,9 @@ from kafka.consumer.fetcher import ConsumerRecord
 from kafka.errors import KafkaConnectionError
 
 from contracts.envelope import build_record, parse_consumer_record
+from contracts.records import InboundRecord
 from contracts.schemas import SchemaRegistry
 from services.common.consumer.deadletter import deadletter_headers
-from services.common.consumer.inbound import InboundRecord
 from services.common.consumer.loop import Consumer, Outcome, tracking_name
 from services.common.errors import RuleBroken
 from services.common.events import name_events

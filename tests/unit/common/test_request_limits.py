@@ -9,12 +9,13 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from contracts.topics import TopicSpec
 from services.common.auth.callers import TokenService
 from services.common.context import CommandContext, acting_as
 from services.common.errors import RuleBroken, TooLarge
 from services.common.settings import RECORD_MARGIN_BYTES, Settings
 from services.common.store.application import build_application, postgres_env
-from services.stack.topics import TopicSpec, topic_request
+from services.stack.topics import topic_request
 from tests.unit.common.support_kit import SETTINGS, KitApplication, Note, build
 
 TOKENS = TokenService(SETTINGS)

@@ -7,9 +7,10 @@ import datetime as dt
 import pytest
 
 from contracts.envelope import build_record
+from contracts.naming import event_name
 from contracts.schemas import ContractId, ContractViolation, default_registry
 from services.common.context import CommandContext
-from services.common.events import decode_state, event_name, named_event_classes
+from services.common.events import decode_state, named_event_classes
 from services.consent.application import ConsentApplication
 from services.consent.domain.commands import (
     CloseReview,

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from services.common.consumer.inbound import InboundRecord
+from contracts.records import InboundRecord
 from services.common.context import CommandContext
 from services.common.errors import Conflict, RuleBroken
 from services.consent import reactions

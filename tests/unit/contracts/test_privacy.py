@@ -10,15 +10,10 @@ import pytest
 from eventsourcing.domain import Aggregate, event
 
 from contracts.fields import NOT_FREE_TEXT, STORED_ONLY, covered, fields, free_text_paths
+from contracts.naming import event_name, publication_of
 from contracts.privacy import CONFIDENTIALITY, LABELS, Publication, canonical, labels_of
 from contracts.schemas import ContractId, breaking_changes, default_registry
-from services.common.events import (
-    event_name,
-    name_events,
-    named_event_classes,
-    publication_of,
-    published,
-)
+from services.common.events import name_events, named_event_classes, published
 
 SERVICES_ROOT = Path(__file__).resolve().parents[3] / "services"
 # Every service with a domain, now or later: a new one is checked without editing this test.

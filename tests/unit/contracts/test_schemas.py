@@ -8,8 +8,9 @@ from itertools import pairwise
 import pytest
 from jsonschema import Draft202012Validator
 
+from contracts.naming import event_name
 from contracts.schemas import ContractId, breaking_changes, default_registry
-from services.common.events import event_name, named_event_classes
+from services.common.events import named_event_classes
 
 DRAFT_2020_12 = "https://json-schema.org/draft/2020-12/schema"
 CONTRACTS = default_registry().contracts()

@@ -19,9 +19,9 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from contracts.topics import TOPICS
 from services.stack import manifests
 from services.stack.processes import SERVICES, service_processes
-from services.stack.topics import TOPICS
 
 K8S = Path(__file__).resolve().parents[3] / "deploy" / "k8s"
 OVERLAYS = ("staging", "production")

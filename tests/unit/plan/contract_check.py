@@ -9,14 +9,9 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from contracts.naming import event_name, publication_of, service_of
 from contracts.records import event_body
-from services.common.events import (
-    decode_state,
-    event_name,
-    named_event_classes,
-    publication_of,
-    service_of,
-)
+from services.common.events import decode_state, named_event_classes
 from services.common.store.application import CareApplication
 
 ROOT = Path(__file__).resolve().parents[3] / "contracts" / "schemas"

@@ -8,7 +8,7 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from services.common.consumer.inbound import InboundRecord
+from contracts.records import InboundRecord
 from services.common.context import CommandContext
 from services.common.errors import NotFound
 from services.plan import reactions

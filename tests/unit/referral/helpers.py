@@ -6,8 +6,8 @@ import datetime as dt
 import uuid
 from typing import Any
 
+from contracts.records import InboundRecord
 from services.common.access.consent_gate import ConsentDecision, DecisionRequest
-from services.common.consumer.inbound import InboundRecord
 from services.common.context import CommandContext
 from services.common.errors import Unavailable
 from services.referral.domain import Referral, ServiceLevels, State, Step

@@ -8,8 +8,9 @@ from uuid import UUID
 
 import pytest
 
+from contracts.naming import event_name, publication_of
 from contracts.schemas import ContractId, default_registry
-from services.common.events import event_name, named_event_classes, publication_of
+from services.common.events import named_event_classes
 from services.referral.application import ReferralApplication
 from services.referral.domain import TRANSITIONS, Referral, State, Step
 from services.referral.domain.commands import ReviseReferral, SendReferral

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from contracts.records import InboundRecord
 from contracts.schemas import ContractId, default_registry
-from services.common.consumer.inbound import InboundRecord
 from services.referral.application import ReferralApplication
 from tests.unit.referral import helpers
 from tests.unit.referral.api_client import Api

@@ -1,6 +1,6 @@
 """Write the next contract version of events that declare private fields.
 
-    python -m contracts.withdraw plan FormatShifted [more events...]
+    python -m services.withdraw_cli plan FormatShifted [more events...]
 
 For each event, reads the class's `@published(private=..., coded=..., version=N)` declaration
 and writes `contracts/schemas/<service>/<Event>.vN.json` from version N-1: the private fields
@@ -22,7 +22,8 @@ from contracts.schemas import ContractId, default_registry
 
 def write_next_version(service: str, event: str) -> str:
     """Write the declared version of one event's contract; returns its relative path."""
-    from services.common.events import named_event_classes, publication_of
+    from contracts.naming import publication_of
+    from services.common.events import named_event_classes
 
     importlib.import_module(f"services.{service}.domain")
     cls = named_event_classes(service).get(f"careledger.{service}.{event}")
