@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from pydantic import ValidationError
@@ -17,6 +16,9 @@ from services.common.settings import SERVICES, Settings
 from services.common.settings import load_settings as _load_settings
 from services.keys_cli import keys_app
 from services.stack.cli import db_app, stack_app
+
+if TYPE_CHECKING:
+    from services.common.service import ServiceSpec
 
 app = typer.Typer(no_args_is_help=True, help=__doc__)
 app.add_typer(stack_app, name="stack")
@@ -51,13 +53,11 @@ def load_settings(*, local_tool: bool = False) -> Settings:
         raise typer.Exit(2) from None
 
 
-def _call(module: str, function: str, *args: Any, **kwargs: Any) -> Any:
-    try:
-        target = getattr(importlib.import_module(module), function)
-    except (ImportError, AttributeError) as exc:
-        typer.echo(f"{module}.{function} is not available: {exc}", err=True)
-        raise typer.Exit(2) from exc
-    return target(*args, **kwargs)
+def _spec(name: str) -> ServiceSpec:
+    """The registered service `name` (imports every service: only commands that start one)."""
+    from services.registry import spec_of
+
+    return spec_of(_service(name))
 
 
 @app.command()
@@ -123,7 +123,7 @@ def serve(
     settings = load_settings()
     configure_logging(settings.log_level)
     try:
-        api = _call(f"services.{_service(service)}.bootstrap", "create_app", settings)
+        api = _spec(service).create_app(settings)
     except TokenConfigError as exc:
         typer.echo(f"configuration error: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -168,8 +168,9 @@ def relay(
     from services.common.logging import configure_logging
     from services.common.relay import cli as relay_cli
 
+    extra = tuple(import_module or ())
     config = RelayConfig(
-        service=service if import_module else _service(service),
+        service=service if extra else _service(service),
         topic=topic,
         transactional_id=transactional_id,
         checkpoint_topic=checkpoint_topic,
@@ -178,7 +179,8 @@ def relay(
         batch_size=batch_size,
         transaction_timeout_ms=transaction_timeout_ms,
         schema_root=schemas,
-        domain_modules=tuple(import_module or ()),
+        # the modules that name the store's events: the service's domain, or those given
+        domain_modules=extra or _spec(service).domain_modules,
     )
     settings = load_settings(local_tool=status or retry is not None or retry_all)
     if status:
@@ -206,6 +208,7 @@ def consume(
     lists them, `--retry <ref>` / `--retry-all` process them again after a fix, then exit.
     """
     from services.common.logging import configure_logging
+    from services.common.service import retry_consumer, run_consumer
 
     settings = load_settings(local_tool=status)
     if status:
@@ -215,11 +218,9 @@ def consume(
         return
     configure_logging(settings.log_level)
     if retry is not None or retry_all:
-        name = _service(service)
-        done = _call(f"services.{name}.bootstrap", "retry_consumer", settings, retry)
-        typer.echo(json.dumps(done))
+        typer.echo(json.dumps(retry_consumer(_spec(service), settings, retry)))
         return
-    _call(f"services.{_service(service)}.bootstrap", "run_consumer", settings)
+    run_consumer(_spec(service), settings)
 
 
 @app.command()
@@ -275,19 +276,18 @@ def projections_run(service: ServiceArg) -> None:
 
     settings = load_settings()
     configure_logging(settings.log_level)
-    _call(f"services.{_service(service)}.bootstrap", "run_projections", settings)
+    from services.common.service import run_projections
+
+    run_projections(_spec(service), settings)
 
 
 @projections_app.command("rebuild")
 def projections_rebuild(name: Annotated[str, typer.Argument(help="projection name")]) -> None:
     """Drop one read model and replay every event into it."""
+    from services.common.readmodels.projection_runs import rebuild
+
     try:
-        _call(
-            "services.common.readmodels.projection_runs",
-            "rebuild",
-            name,
-            load_settings(local_tool=True),
-        )
+        rebuild(name, load_settings(local_tool=True))
     except LookupError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from None
@@ -299,13 +299,11 @@ def projections_status(
     service: Annotated[str | None, typer.Argument(help="one service (default: all)")] = None,
 ) -> None:
     """Each read model's position, lag and quarantined events, as JSON."""
+    from services.common.readmodels.projection_runs import status
+
     settings = load_settings(local_tool=True)
     names = [_service(service)] if service else list(SERVICES)
-    rows = [
-        r
-        for s in names
-        for r in _call("services.common.readmodels.projection_runs", "status", s, settings)
-    ]
+    rows = [row for name in names for row in status(name, settings)]
     typer.echo(json.dumps(rows, default=str))
 
 
@@ -315,11 +313,11 @@ def projections_retry(
     position: Annotated[int | None, typer.Option(help="only this event's aggregate")] = None,
 ) -> None:
     """Apply a read model's quarantined events again, in order, after a fix."""
+    from services.common.readmodels.projection_runs import retry
+
     settings = load_settings(local_tool=True)
     try:
-        applied, held = _call(
-            "services.common.readmodels.projection_runs", "retry", name, settings, position=position
-        )
+        applied, held = retry(name, settings, position=position)
     except LookupError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from None

@@ -11,10 +11,9 @@ from services.common.http.idempotency import IdempotencyStore, postgres_idempote
 from services.common.readmodels.readstore import ReadStore
 from services.common.settings import Settings
 from services.common.store.application import IN_MEMORY, postgres_env
-from services.consent import reactions
 from services.consent.api import ROUTERS
 from services.consent.application import ConsentApplication
-from services.consent.projections import PROJECTIONS, postgres_decisions
+from services.consent.projections import postgres_decisions
 from services.consent.records import HttpRecordLookup
 from services.consent.settings import ConsentSettings
 
@@ -85,21 +84,3 @@ def create_app(
     api.state.application = consents
     api.router.on_shutdown.append(lambda: close_consents(consents))
     return api
-
-
-def run_projections(settings: Settings) -> None:
-    """`careledger projections run consent`: keep `consent.compliance_decisions` up to date."""
-    from services.common.readmodels.projection_runs import run_projections as run
-
-    run("consent", PROJECTIONS, settings)
-
-
-def run_consumer(settings: Settings) -> None:
-    """`careledger consume consent`: each referral sent -> a disclosure, exactly once."""
-    from services.common.consumer.loop import run_consumer as consume
-
-    app = build_consents(settings)
-    try:
-        consume("consent", app, reactions, settings)
-    finally:
-        close_consents(app)

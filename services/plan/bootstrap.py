@@ -1,4 +1,4 @@
-"""Composition root of the plan service: application, read model, API, consumer, projections."""
+"""Composition root of the plan service: its application and its API (spec.py: the rest)."""
 
 from __future__ import annotations
 
@@ -13,11 +13,10 @@ from services.common.http.idempotency import IdempotencyStore, postgres_idempote
 from services.common.readmodels.readstore import ReadStore
 from services.common.settings import Settings
 from services.common.store.application import build_application
-from services.plan import reactions
 from services.plan.agreements import HttpAgreementCheck
 from services.plan.api import build_router
 from services.plan.application import PlanApplication
-from services.plan.projections import PROJECTIONS, PostgresSummaries
+from services.plan.projections import PostgresSummaries
 from services.plan.reads import PlanReads
 
 SERVICE = "plan"
@@ -91,32 +90,3 @@ def create_app(
     if isinstance(gate, HttpConsentGate):
         api.router.on_shutdown.append(gate.close)
     return api
-
-
-def run_projections(settings: Settings) -> None:
-    """`careledger projections run plan`: keep `plan.plan_summaries` up to date."""
-    from services.common.readmodels.projection_runs import run_projections as run
-
-    run("plan", PROJECTIONS, settings)
-
-
-def run_consumer(settings: Settings) -> None:
-    """`careledger consume plan`: referral events -> notes on the plans they serve."""
-    from services.common.consumer.loop import run_consumer as consume
-
-    app: PlanApplication = build_application(PlanApplication, settings)
-    try:
-        consume("plan", app, reactions, settings)
-    finally:
-        app.close()
-
-
-def retry_consumer(settings: Settings, ref: str | None) -> dict[str, int]:
-    """`careledger consume plan --retry`: react again to its quarantined records."""
-    from services.common.consumer.quarantine import retry_deadletters
-
-    app: PlanApplication = build_application(PlanApplication, settings)
-    try:
-        return retry_deadletters("plan", app, reactions, settings, ref)
-    finally:
-        app.close()

@@ -11,11 +11,10 @@ from services.common.http.app import create_service_app
 from services.common.http.idempotency import IdempotencyStore, postgres_idempotency
 from services.common.readmodels.readstore import ReadStore
 from services.common.settings import Settings
-from services.common.store.application import IN_MEMORY, build_application, postgres_env
-from services.referral import reactions
+from services.common.store.application import IN_MEMORY, postgres_env
 from services.referral.api import ROUTERS
 from services.referral.application import ReferralApplication
-from services.referral.projections import PROJECTIONS, postgres_summaries
+from services.referral.projections import postgres_summaries
 from services.referral.settings import ReferralSettings
 
 DESCRIPTION = (
@@ -86,32 +85,3 @@ def create_app(
     api.state.application = referrals
     api.router.on_shutdown.append(lambda: close_referrals(referrals))
     return api
-
-
-def run_projections(settings: Settings) -> None:
-    """`careledger projections run referral`: keep `referral.referral_summaries` up to date."""
-    from services.common.readmodels.projection_runs import run_projections as run
-
-    run("referral", PROJECTIONS, settings)
-
-
-def run_consumer(settings: Settings) -> None:
-    """`careledger consume referral`: plan format shifts -> draft referral suggestions."""
-    from services.common.consumer.loop import run_consumer as consume
-
-    app: ReferralApplication = build_application(ReferralApplication, settings)
-    try:
-        consume("referral", app, reactions, settings)
-    finally:
-        app.close()
-
-
-def retry_consumer(settings: Settings, ref: str | None) -> dict[str, int]:
-    """`careledger consume referral --retry`: react again to its quarantined records."""
-    from services.common.consumer.quarantine import retry_deadletters
-
-    app: ReferralApplication = build_application(ReferralApplication, settings)
-    try:
-        return retry_deadletters("referral", app, reactions, settings, ref)
-    finally:
-        app.close()

@@ -1,56 +1,44 @@
-"""The service processes `careledger stack up` starts: only those whose code exists today."""
+"""The service processes `careledger stack up` starts (and deploy/k8s runs): from the registry."""
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from contracts.topics import SERVICE_NAMES
 from services.stack.state import free_port
+
+SERVICES = SERVICE_NAMES  # the services, in the order their processes start
 
 
 @dataclass(frozen=True)
 class ProcessSpec:
     name: str
-    module: str  # started only when this module can be imported
     argv: tuple[str, ...]
     port: int | None = None
 
 
-SERVICES = ("plan", "consent", "referral")
-
-
-def _exists(module: str) -> bool:
-    try:
-        return importlib.util.find_spec(module) is not None
-    except ModuleNotFoundError:
-        return False
-
-
 def service_processes(ports: Mapping[str, int] | None = None) -> list[ProcessSpec]:
-    """APIs, relays, consumers and projections of the services that exist.
+    """Each registered service's API and relay, and its consumer and read models if it has them.
 
     An API keeps the port it had (`ports`, from the last `up`), so that the URLs other services
     were started with stay true when it alone is restarted; a new API gets a free port.
     """
+    from services.registry import SPECS
+
     ports = ports or {}
     specs: list[ProcessSpec] = []
-    argv: tuple[str, ...]
-    for service in SERVICES:
-        root = f"services.{service}"
-        if not _exists(f"{root}.bootstrap"):
-            continue  # the composition root `careledger serve|consume` loads
-        if _exists(f"{root}.api"):
-            port = ports.get(f"{service}-api") or free_port()
-            argv = ("careledger", "serve", service, "--port", str(port))
-            specs.append(ProcessSpec(f"{service}-api", f"{root}.api", argv, port))
-        if _exists(f"{root}.application") and _exists("services.common.relay.publisher"):
-            argv = ("careledger", "relay", service)
-            specs.append(ProcessSpec(f"{service}-relay", "services.common.relay.publisher", argv))
-        if _exists(f"{root}.reactions"):
-            argv = ("careledger", "consume", service)
-            specs.append(ProcessSpec(f"{service}-consumer", f"{root}.reactions", argv))
-        if _exists(f"{root}.projections"):
+    for service, spec in SPECS.items():
+        port = ports.get(f"{service}-api") or free_port()
+        specs.append(
+            ProcessSpec(
+                f"{service}-api", ("careledger", "serve", service, "--port", str(port)), port
+            )
+        )
+        specs.append(ProcessSpec(f"{service}-relay", ("careledger", "relay", service)))
+        if spec.reactions is not None:
+            specs.append(ProcessSpec(f"{service}-consumer", ("careledger", "consume", service)))
+        if spec.projections:
             argv = ("careledger", "projections", "run", service)
-            specs.append(ProcessSpec(f"{service}-projections", f"{root}.projections", argv))
+            specs.append(ProcessSpec(f"{service}-projections", argv))
     return specs

@@ -47,14 +47,10 @@ def store_application(service: str, settings: Settings) -> Any:
     return build_application(app_cls, settings, create_table=False)
 
 
-def import_domain(service: str, extra: Sequence[str] = ()) -> None:
-    """Import the modules that name the service's events, so stored names resolve."""
-    for module in (f"services.{service}.domain", *extra):
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name is None or not module.startswith(exc.name):
-                raise
+def import_domain(modules: Sequence[str]) -> None:
+    """Import the modules that name the store's events, so stored names resolve."""
+    for module in modules:
+        importlib.import_module(module)
 
 
 def partition_for(key: bytes, partitions: int) -> int:
@@ -88,7 +84,7 @@ class RecordSource:
     """Batches of the notification log after a position, as records checked against contracts."""
 
     def __init__(self, config: RelayConfig, settings: Settings) -> None:
-        import_domain(config.service, config.domain_modules)
+        import_domain(config.domain_modules)
         self.batch_size = config.batch_size
         self.registry = (
             SchemaRegistry(config.schema_root) if config.schema_root else default_registry()
