@@ -9,7 +9,7 @@ import yaml
 
 from services.common.kafka_access import KafkaAccess, KafkaConfigError, kafka_access
 from services.common.settings import Settings
-from services.stack import manifests
+from services.stack import k8s
 
 REPO = Path(__file__).resolve().parents[3]
 SECRET = "a-value-from-a-kubernetes-secret-0123456789"
@@ -19,9 +19,9 @@ def production_environment(process: str = "plan-relay") -> dict[str, str]:
     """What a process gets on Kubernetes: the config map plus its own env (secrets as stubs)."""
     config = yaml.safe_load((REPO / "deploy/k8s/base/config.yaml").read_text())
     env = dict(config["data"])
-    for spec in manifests.service_processes():
+    for spec in k8s.service_processes():
         if spec.name == process:
-            container = manifests._container(spec, manifests.kind_of(spec))
+            container = k8s._container(spec, k8s.kind_of(spec))
             for item in container["env"]:
                 env[item["name"]] = item.get("value", SECRET)
     return env
