@@ -1,4 +1,4 @@
-"""Who reads, as the read policies see it: pure data, no framework (domains import it).
+"""Who reads and what a read touched, as the read policies and the access log see it: pure data.
 
 A `Viewer` is built from the verified token (services/common/auth/callers.py). Staff tokens carry
 `roles`; a client's token carries role `client` and the `patient` claim naming the client it
@@ -8,7 +8,7 @@ what a caller sees (a staff member relaying to one partner sees what that partne
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -81,3 +81,22 @@ class Viewer:
             if resource in ("*", resource_type) and ("r" in actions or actions == "read"):
                 return True
         return False
+
+
+@dataclass(frozen=True)
+class Touched:
+    """What one read touched: a type, records (id and version) and the clients they concern."""
+
+    resource_type: str
+    records: Sequence[tuple[str, int | None]] = ()
+    clients: Iterable[str] = ()
+    view: str | None = None  # full / redacted: what the policy let through
+    break_glass: bool = False
+    tenant: str | None = None  # the record's practice, when it is not the caller's
+
+    def as_what(self) -> dict[str, Any]:
+        return {
+            "resource_type": self.resource_type,
+            "records": [{"id": i, "version": v} for i, v in self.records],
+            "clients": sorted(set(self.clients)),
+        }

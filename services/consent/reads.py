@@ -12,8 +12,8 @@ from typing import Any
 
 from fastapi import Request
 
-from services.common.access.log import Touched
 from services.common.http.access import record_read
+from services.common.viewer import Touched
 
 AGREEMENT, CONSENT = "SharingAgreement", "Consent"
 DECISION, DISCLOSURE = "ConsentDecision", "Disclosure"

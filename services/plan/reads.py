@@ -15,10 +15,10 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 from services.common.access.consent_gate import ConsentGate, DecisionRequest
-from services.common.access.log import AccessLog, Request, Touched
+from services.common.access.log import AccessLog, Request
 from services.common.auth.service_identity import ServiceCredential
 from services.common.errors import Forbidden, NotFound
-from services.common.viewer import Access, Viewer
+from services.common.viewer import Access, Touched, Viewer
 from services.plan import fhir
 from services.plan.application import PlanApplication
 from services.plan.domain import Plan

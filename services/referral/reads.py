@@ -15,12 +15,11 @@ from uuid import UUID
 
 from fastapi import Request
 
-from services.common.access.log import Touched
 from services.common.errors import Forbidden
 from services.common.http.access import record_read
 from services.common.readmodels.paging import page_body, page_of
 from services.common.readmodels.query import Found, Window
-from services.common.viewer import Access, Viewer, without
+from services.common.viewer import Access, Touched, Viewer, without
 from services.referral.application import ReferralApplication
 from services.referral.domain import Referral
 from services.referral.domain import read_policy as rp

@@ -7,11 +7,11 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 
-from services.common.access.log import Touched
 from services.common.errors import RuleBroken
 from services.common.http.access import record_read
 from services.common.readmodels.paging import WindowParams
 from services.common.validation import moment_in_range
+from services.common.viewer import Touched
 from services.referral.deps import Coordination, Referrals, WorklistReader
 from services.referral.reads import worklist_page
 from services.referral.schemas import ReferralType

@@ -202,19 +202,15 @@ def stack_kafka(info: StackInfo) -> KafkaAccess:
 
 
 def create_event_tables(database_url: str, kafka_bootstrap: str) -> str:
-    """Create every service's event tables (services/common/store/application.py), if it exists."""
-    try:
-        from services.common import settings
-        from services.common.store import application as store
-    except ImportError as exc:
-        return f"event tables skipped: {exc}"
-    create = getattr(store, "create_event_tables", None)
-    load = getattr(settings, "load_settings", None)
-    if create is None or load is None:
-        return "event tables skipped: services.common has no create_event_tables yet"
+    """Create every service's event, tracking, idempotency and quarantine tables."""
+    from services.common.settings import load_settings
+    from services.common.tables import create_event_tables as create
+
     # Table creation needs no JWT secret: default to dev so the secret check does not refuse.
     env = os.environ.get("CARELEDGER_ENV", "dev")
-    created = create(load(database_url=database_url, kafka_bootstrap=kafka_bootstrap, env=env))
+    created = create(
+        load_settings(database_url=database_url, kafka_bootstrap=kafka_bootstrap, env=env)
+    )
     return f"event tables ready: {created}"
 
 

@@ -10,7 +10,6 @@ that, and a store that cannot take the record turns the read into a 503.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -18,7 +17,7 @@ from eventsourcing.domain import Aggregate, event
 
 from services.common.context import CommandContext, new_id
 from services.common.events import name_events, published
-from services.common.viewer import Viewer
+from services.common.viewer import Touched, Viewer
 
 ACCESS_SERVICE = "access"  # the stored-name and contract namespace; topic careledger.access
 ACCESS_EVENT = "careledger.access.AccessRecorded"
@@ -62,25 +61,6 @@ class AccessRecord(Aggregate):
 
 
 name_events(ACCESS_SERVICE, AccessRecord)
-
-
-@dataclass(frozen=True)
-class Touched:
-    """What one read touched: a type, records (id and version) and the clients they concern."""
-
-    resource_type: str
-    records: Sequence[tuple[str, int | None]] = ()
-    clients: Iterable[str] = ()
-    view: str | None = None  # full / redacted: what the policy let through
-    break_glass: bool = False
-    tenant: str | None = None  # the record's practice, when it is not the caller's
-
-    def as_what(self) -> dict[str, Any]:
-        return {
-            "resource_type": self.resource_type,
-            "records": [{"id": i, "version": v} for i, v in self.records],
-            "clients": sorted(set(self.clients)),
-        }
 
 
 @dataclass(frozen=True)

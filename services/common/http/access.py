@@ -20,12 +20,13 @@ from fastapi.concurrency import run_in_threadpool
 from fhir.resources.R4B.auditevent import AuditEvent
 from fhir.resources.R4B.bundle import Bundle
 
-from services.common.access.log import AccessLog, Touched
+from services.common.access.log import AccessLog
 from services.common.access.log import Request as Asked
 from services.common.access.reads import AccessLogSource, AccessQuery, access_log_source
 from services.common.auth.callers import Caller, Role, allow
 from services.common.errors import CareLedgerError, RuleBroken
 from services.common.fhir import FHIR_JSON
+from services.common.viewer import Touched
 
 DICOM = "http://dicom.nema.org/resources/ontology/DCM"
 RESTFUL = "http://hl7.org/fhir/restful-interaction"

@@ -15,7 +15,6 @@ from functools import cached_property
 from typing import Any, ClassVar
 from uuid import UUID
 
-import psycopg
 from eventsourcing.application import AggregateNotFoundError, Application, Repository
 from eventsourcing.persistence import (
     IntegrityError,
@@ -29,22 +28,19 @@ from psycopg.conninfo import conninfo_to_dict
 
 from contracts.naming import event_name, event_type
 from contracts.records import event_body, event_meta
-from services.common.access import log as _access_log
 from services.common.context import CommandContext, acting_as
 from services.common.errors import Conflict, NotFound, StaleVersion, Unavailable
 from services.common.events import CareMapper, DateAsISO, decode_state
-from services.common.http.idempotency import create_table_sql as idempotency_table_sql
-from services.common.quarantine import create_sql as quarantine_table_sql
 from services.common.settings import (
     DEFAULT_AGGREGATE_CACHE_SIZE,
     DEFAULT_MAX_EVENT_BYTES,
-    SERVICES,
     Settings,
 )
 from services.common.store.deadline import guard_connections
 from services.common.store.group_commit import GroupCommit
 from services.common.store.pool import reconnect_promptly
 from services.common.store.repository import CareRepository
+from services.common.viewer import Touched
 
 IN_MEMORY: dict[str, str] = {"PERSISTENCE_MODULE": "eventsourcing.popo"}
 CACHE_SIZE_KEY = "CARELEDGER_AGGREGATE_CACHE_SIZE"  # aggregates kept current per process
@@ -171,7 +167,7 @@ class CareApplication(Application[UUID]):
         if getattr(aggregate, "tenant", None) != tenant:
             missing = NotFound(f"no {label} {aggregate_id}")
             # the attempt is recorded in the record's own practice (services/common/access/log.py)
-            missing.audit = _access_log.Touched(
+            missing.audit = Touched(
                 resource_type=label,
                 records=[(str(aggregate_id), aggregate.version)],
                 clients=list(getattr(aggregate, "access_clients", ())),
@@ -238,19 +234,6 @@ def build_application(
         else postgres_env(settings, cls.name, create_table=create_table)
     )
     return cls(env={**base, **(env or {})})
-
-
-def create_event_tables(settings: Settings) -> list[str]:
-    """Every service's event, tracking, idempotency and quarantine tables (`careledger db init`)."""
-    created = []
-    for service in SERVICES:
-        app_cls = type(f"{service.title()}Tables", (CareApplication,), {"name": service})
-        app_cls(env=postgres_env(settings, service, create_table=True)).close()
-        with psycopg.connect(settings.database_url, autocommit=True) as conn:
-            conn.execute(idempotency_table_sql(service))
-            conn.execute(quarantine_table_sql(service))
-        created.append(service)
-    return created
 
 
 def check_version(current: int, expected: int | None) -> None:
