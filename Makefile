@@ -36,8 +36,11 @@ infra:
 	$(CLI) stack up --infra-only
 
 # pytest's exit code propagates; 5 (nothing collected) is a failure, not a pass.
+# Two workers: the stack tests one after another on one, the in-memory tests beside them
+# (tests/conftest.py groups them); PYTEST_WORKERS=0 runs everything in this process.
+PYTEST_WORKERS ?= 2
 pytest:
-	@rc=0; $(BIN)/pytest -q || rc=$$?; \
+	@rc=0; $(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadgroup || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing" >&2; exit 1; fi; \
 	exit $$rc
 
