@@ -47,9 +47,17 @@ def store_application(service: str, settings: Settings) -> Any:
     return build_application(app_cls, settings, create_table=False)
 
 
+# Every store holds access events beside its domain events (services/common/access/log.py).
+STORE_WIDE_MODULES = ("services.common.access.log",)
+
+
 def import_domain(modules: Sequence[str]) -> None:
-    """Import the modules that name the store's events, so stored names resolve."""
-    for module in modules:
+    """Import the modules that name the store's events, so stored names resolve.
+
+    The relay's reader runs in a spawned process that has imported nothing else: the access
+    log's module is imported here for every store, the service's own from `modules`.
+    """
+    for module in (*STORE_WIDE_MODULES, *modules):
         importlib.import_module(module)
 
 
