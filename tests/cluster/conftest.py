@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cluster.cluster import CLUSTER_FLAGS, EVENT_TOPICS, Cluster, OrderedReader
+from tests.cluster.support_cluster import CLUSTER_FLAGS, EVENT_TOPICS, Cluster, OrderedReader
 
 
 @pytest.fixture(scope="package")

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from tests.cluster.cluster import (
+from tests.cluster.support_cluster import (
     Cluster,
     OrderedReader,
     load,
@@ -21,8 +21,8 @@ from tests.cluster.cluster import (
     steady,
     stored,
 )
-from tests.faults.load import Answer, PlanLoad
-from tests.faults.stack import wait_for
+from tests.faults.support_load import Answer, PlanLoad
+from tests.faults.support_stack import wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(900)]
 

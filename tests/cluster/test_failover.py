@@ -12,9 +12,9 @@ import time
 
 import pytest
 
-from tests.cluster.cluster import Cluster, OrderedReader, in_store, load, settled, steady
-from tests.faults.load import Answer
-from tests.faults.stack import SERVICES, missing, version_gaps, wait_for
+from tests.cluster.support_cluster import Cluster, OrderedReader, in_store, load, settled, steady
+from tests.faults.support_load import Answer
+from tests.faults.support_stack import SERVICES, missing, version_gaps, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(900)]
 

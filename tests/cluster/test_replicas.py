@@ -17,9 +17,9 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from services.stack.state import pid_alive
-from tests.cluster.cluster import UNBOUNDED, Cluster, OrderedReader, in_store, settled
-from tests.faults.load import PlanLoad
-from tests.faults.stack import SERVICES, StackError, missing, wait_for
+from tests.cluster.support_cluster import UNBOUNDED, Cluster, OrderedReader, in_store, settled
+from tests.faults.support_load import PlanLoad
+from tests.faults.support_stack import SERVICES, StackError, missing, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(900)]
 

@@ -9,7 +9,7 @@ import pytest
 
 from services.common.settings import Settings
 from services.stack.state import read_stack_info
-from tests.listeners import listening, not_loopback
+from tests.support_listeners import listening, not_loopback
 
 pytestmark = pytest.mark.e2e
 

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.faults.disk import loop_devices_missing, own_disks
-from tests.faults.stack import SERVICES, PrivateStack, TopicReader
+from tests.faults.support_disk import loop_devices_missing, own_disks
+from tests.faults.support_stack import SERVICES, PrivateStack, TopicReader
 
 DISKS = ("pg", "kafka")
 

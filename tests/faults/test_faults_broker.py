@@ -10,9 +10,9 @@ import time
 
 import pytest
 
-from tests.faults.checks import assert_all_succeeded, caught_up
-from tests.faults.load import PlanLoad
-from tests.faults.stack import PrivateStack, TopicReader, count, wait_for
+from tests.faults.support_checks import assert_all_succeeded, caught_up
+from tests.faults.support_load import PlanLoad
+from tests.faults.support_stack import PrivateStack, TopicReader, count, wait_for
 
 # 480 s: the first test of a session also waits for the private stack to start.
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(480)]

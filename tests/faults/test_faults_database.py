@@ -12,9 +12,16 @@ import time
 import httpx
 import pytest
 
-from tests.faults.checks import caught_up
-from tests.faults.load import PlanLoad, plan_body, token
-from tests.faults.stack import PrivateStack, TopicReader, missing, query, version_gaps, wait_for
+from tests.faults.support_checks import caught_up
+from tests.faults.support_load import PlanLoad, plan_body, token
+from tests.faults.support_stack import (
+    PrivateStack,
+    TopicReader,
+    missing,
+    query,
+    version_gaps,
+    wait_for,
+)
 
 # 480 s: the first test of a session also waits for the private stack to start.
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(480)]

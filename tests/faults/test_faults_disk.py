@@ -16,10 +16,17 @@ from pathlib import Path
 import pytest
 
 from services.stack.state import pid_alive
-from tests.faults.checks import assert_all_succeeded, stopped_and_caught_up
-from tests.faults.disk import full
-from tests.faults.load import PlanLoad
-from tests.faults.stack import PrivateStack, TopicReader, missing, query, version_gaps, wait_for
+from tests.faults.support_checks import assert_all_succeeded, stopped_and_caught_up
+from tests.faults.support_disk import full
+from tests.faults.support_load import PlanLoad
+from tests.faults.support_stack import (
+    PrivateStack,
+    TopicReader,
+    missing,
+    query,
+    version_gaps,
+    wait_for,
+)
 from tests.faults.test_faults_database import PROBLEM_JSON, a_plan_is_created
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(480)]

@@ -13,9 +13,9 @@ import uuid
 import httpx
 import pytest
 
-from tests.faults.checks import caught_up
-from tests.faults.load import PlanLoad, token
-from tests.faults.stack import PrivateStack, TopicReader, version_gaps
+from tests.faults.support_checks import caught_up
+from tests.faults.support_load import PlanLoad, token
+from tests.faults.support_stack import PrivateStack, TopicReader, version_gaps
 
 # 480 s: the first test of a session also waits for the private stack to start.
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(480)]

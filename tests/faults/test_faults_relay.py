@@ -20,9 +20,9 @@ import pytest
 
 from services.stack.stack import executable
 from services.stack.state import pid_alive
-from tests.faults.checks import assert_all_succeeded, stopped_and_caught_up
-from tests.faults.load import PlanLoad
-from tests.faults.stack import REPO, PrivateStack, TopicReader, wait_for
+from tests.faults.support_checks import assert_all_succeeded, stopped_and_caught_up
+from tests.faults.support_load import PlanLoad
+from tests.faults.support_stack import REPO, PrivateStack, TopicReader, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(480)]
 

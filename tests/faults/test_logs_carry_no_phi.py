@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.faults.load import PHI_VALUES, PlanLoad
-from tests.faults.stack import PrivateStack
+from tests.faults.support_load import PHI_VALUES, PlanLoad
+from tests.faults.support_stack import PrivateStack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(120, func_only=True)]
 

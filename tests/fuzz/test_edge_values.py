@@ -2,8 +2,8 @@
 
 Hypothesis' draws favour simple values, so a date in year 9999 in the one field whose arithmetic
 overflows may never be drawn. This sweep is exhaustive instead: for each write operation with an
-example body (examples.py), each leaf of the body gets each edge value of its kind (extremes.py)
-in turn, with every other field valid, so the domain is reached.
+example body (support_examples.py), each leaf of the body gets each edge value of its kind
+(support_extremes.py) in turn, with every other field valid, so the domain is reached.
 """
 
 from __future__ import annotations
@@ -15,19 +15,19 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.fuzz import extremes
-from tests.fuzz.examples import EXAMPLES, fill
-from tests.fuzz.fuzzing import all_roles_token
+from tests.fuzz import support_extremes
+from tests.fuzz.support_examples import EXAMPLES, fill
+from tests.fuzz.support_fuzzing import all_roles_token
 from tests.unit.test_access_matrix import BUILDERS, HOME
 
 pytestmark = pytest.mark.slow
 
 VALUES = {
-    "date": extremes.EXTREME_DATES,
-    "moment": extremes.EXTREME_MOMENTS,
-    "int": extremes.EXTREME_INTEGERS + extremes.EXTREME_FLOATS,
-    "float": extremes.EXTREME_INTEGERS + extremes.EXTREME_FLOATS,
-    "text": extremes.ODD_TEXT,
+    "date": support_extremes.EXTREME_DATES,
+    "moment": support_extremes.EXTREME_MOMENTS,
+    "int": support_extremes.EXTREME_INTEGERS + support_extremes.EXTREME_FLOATS,
+    "float": support_extremes.EXTREME_INTEGERS + support_extremes.EXTREME_FLOATS,
+    "text": support_extremes.ODD_TEXT,
 }
 EXPECTED = {200, 201, 404, 409, 412, 413, 422}
 
@@ -42,9 +42,9 @@ def owner(label: str, documents: dict[str, Any]) -> str:
 
 def edge_cases(body: Any) -> Iterator[tuple[str, Any]]:
     for kind, values in VALUES.items():
-        for which, path in enumerate(extremes.leaves(body, kind)):
+        for which, path in enumerate(support_extremes.leaves(body, kind)):
             for value in values:
-                changed, _ = extremes.twisted(body, (kind, value, which))
+                changed, _ = support_extremes.twisted(body, (kind, value, which))
                 yield f"{'.'.join(map(str, path))}={value!r}"[:80], changed
 
 

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.fuzz.fuzzing import (
+from tests.fuzz.support_fuzzing import (
     UNDOCUMENTED_CONTENT_TYPE,
     UNDOCUMENTED_STATUS,
     Finding,

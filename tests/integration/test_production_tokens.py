@@ -23,8 +23,8 @@ from services.common.auth.callers import TokenService
 from services.common.settings import Settings
 from services.stack.stack import executable
 from services.stack.state import StackInfo, free_port
-from tests.unit.plan.api_client import MARK, plan_body, signed_agreement
-from tests.unit.plan.builders import ALEX, SAM, THERAPIST
+from tests.unit.plan.support_api_client import MARK, plan_body, signed_agreement
+from tests.unit.plan.support_builders import ALEX, SAM, THERAPIST
 
 REPO = Path(__file__).resolve().parents[2]
 Mint = Callable[..., dict[str, str]]

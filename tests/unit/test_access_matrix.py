@@ -29,10 +29,10 @@ from services.plan.bootstrap import create_app as plan_app
 from services.referral import reactions
 from services.referral.bootstrap import build_referrals
 from services.referral.bootstrap import create_app as referral_app
-from tests.unit.plan.api_client import goal_body, plan_body
-from tests.unit.plan.builders import ALEX
-from tests.unit.referral.api_client import referral_body
-from tests.unit.referral.helpers import FakeConsentGate
+from tests.unit.plan.support_api_client import goal_body, plan_body
+from tests.unit.plan.support_builders import ALEX
+from tests.unit.referral.support_api_client import referral_body
+from tests.unit.referral.support_helpers import FakeConsentGate
 
 SETTINGS = Settings(env="dev")
 TOKENS = TokenService(SETTINGS)

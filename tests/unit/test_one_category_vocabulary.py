@@ -20,8 +20,8 @@ from services.consent.bootstrap import create_app
 from services.consent.domain.terms import COUNSELING_NOTES
 from services.referral.application import ReferralApplication
 from tests.unit.consent.test_api import CLINICIAN, SETTINGS, consent_body
-from tests.unit.referral.api_client import Api, referral_body
-from tests.unit.referral.helpers import FakeConsentGate, new_referral
+from tests.unit.referral.support_api_client import Api, referral_body
+from tests.unit.referral.support_helpers import FakeConsentGate, new_referral
 
 ALL = ", ".join(CATEGORIES)
 

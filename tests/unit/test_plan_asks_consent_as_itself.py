@@ -21,7 +21,7 @@ from services.consent.bootstrap import create_app as consent_api
 from services.plan.agreements import HttpAgreementCheck
 from services.plan.application import PlanApplication
 from services.plan.bootstrap import create_app as plan_api
-from tests.unit.plan.api_client import (
+from tests.unit.plan.support_api_client import (
     MARK,
     SETTINGS,
     TOKENS,
@@ -30,7 +30,7 @@ from tests.unit.plan.api_client import (
     headers,
     signed_agreement,
 )
-from tests.unit.plan.builders import ALEX, SAM, TENANT, THERAPIST
+from tests.unit.plan.support_builders import ALEX, SAM, TENANT, THERAPIST
 
 
 class Through(httpx.BaseTransport):

@@ -21,9 +21,9 @@ from services.plan.agreements import InMemoryAgreements
 from services.plan.bootstrap import build_plans
 from services.plan.bootstrap import create_app as plan_app
 from services.plan.domain.formats import SHIFT_REASONS
-from tests.unit.plan.api_client import SETTINGS, TOKENS, goal_body, plan_body, shift_body
-from tests.unit.plan.builders import ALEX, SAM, TENANT, agreement_view
-from tests.unit.referral.helpers import FakeConsentGate
+from tests.unit.plan.support_api_client import SETTINGS, TOKENS, goal_body, plan_body, shift_body
+from tests.unit.plan.support_builders import ALEX, SAM, TENANT, agreement_view
+from tests.unit.referral.support_helpers import FakeConsentGate
 
 PAGE = Path(__file__).resolve().parents[2] / "docs" / "access-policy.md"
 LEAD, SEES_ALEX, ER = "clin-lead", "clin-alex-alone", "clin-er"

@@ -46,11 +46,11 @@ from services.plan.domain.commands import (
 from services.referral.application import ReferralApplication
 from services.referral.domain import Step
 from services.referral.domain.commands import STEP_COMMANDS, ReviseReferral, SendReferral
-from tests.unit.consent.builders import NOW, active_consent, context, request
+from tests.unit.consent.support_builders import NOW, active_consent, context, request
 from tests.unit.consent.test_contracts import produce_every_event
 from tests.unit.consent.test_decisions_and_disclosures import disclosure_terms
 from tests.unit.consent.test_late_disclosures import late
-from tests.unit.plan.builders import (
+from tests.unit.plan.support_builders import (
     ALEX,
     SAM,
     THERAPIST,
@@ -61,7 +61,7 @@ from tests.unit.plan.builders import (
     joint_session,
     shift_fields,
 )
-from tests.unit.referral.helpers import CTX, FakeConsentGate, step_arguments
+from tests.unit.referral.support_helpers import CTX, FakeConsentGate, step_arguments
 from tests.unit.referral.test_application import draft
 
 MARK = "zq-private-7731"

@@ -26,8 +26,8 @@ from services.referral import reactions as referral_reactions
 from services.referral.application import ReferralApplication
 from services.referral.domain import State
 from services.referral.domain.commands import SendReferral
-from tests.unit.plan.builders import THERAPIST, couple_plan_fields, shift_fields
-from tests.unit.referral.helpers import CTX, PATHS, FakeConsentGate, step_command
+from tests.unit.plan.support_builders import THERAPIST, couple_plan_fields, shift_fields
+from tests.unit.referral.support_helpers import CTX, PATHS, FakeConsentGate, step_command
 from tests.unit.referral.test_application import draft
 from tests.unit.test_records_carry_no_free_text import MARK, published
 

@@ -18,9 +18,9 @@ import pytest
 from contracts.records import InboundRecord
 from services.common.store.application import build_application
 from services.referral.application import ReferralApplication
-from tests.unit.referral import helpers
-from tests.unit.referral.api_client import Api
-from tests.unit.referral.helpers import FakeConsentGate
+from tests.unit.referral import support_helpers
+from tests.unit.referral.support_api_client import Api
+from tests.unit.referral.support_helpers import FakeConsentGate
 from tests.unit.referral.test_reactions import deliver
 
 PAGE = Path(__file__).resolve().parents[2] / "docs" / "access-policy.md"
@@ -55,7 +55,7 @@ TABLE = table()
 
 
 def plan_record(event: str, body: dict[str, Any], n: int) -> InboundRecord:
-    return helpers.plan_record(PLAN, event, body, n)
+    return support_helpers.plan_record(PLAN, event, body, n)
 
 
 def seed(app: ReferralApplication, api: Api) -> str:

@@ -18,8 +18,8 @@ from fastapi.testclient import TestClient
 from pydantic import BaseModel
 
 from services.common.validation import RequestModel
-from tests.unit.plan.api_client import plan_body
-from tests.unit.referral.api_client import referral_body
+from tests.unit.plan.support_api_client import plan_body
+from tests.unit.referral.support_api_client import referral_body
 from tests.unit.test_access_matrix import BUILDERS, HOME, SETTINGS, bearer
 
 SERVICES = sorted(BUILDERS)

@@ -18,7 +18,7 @@ from services.consent.bootstrap import build_consents, close_consents
 from services.consent.domain.commands import Decide
 from services.consent.domain.terms import Recipient
 from services.consent.projections import DECISIONS, DecisionFilter
-from tests.unit.consent.builders import (
+from tests.unit.consent.support_builders import (
     NOW,
     SISTER,
     active_consent,

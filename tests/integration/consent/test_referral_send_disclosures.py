@@ -19,7 +19,7 @@ import pytest
 from contracts.envelope import OutboundRecord
 from services.common.settings import Settings
 from services.consent.reactions import source_ref
-from tests.integration.consent.referral_sends import (
+from tests.integration.consent.support_referral_sends import (
     TENANT,
     Worker,
     consent_app,

@@ -17,9 +17,9 @@ from psycopg import sql
 
 from services.plan.application import PlanApplication
 from services.plan.bootstrap import build_plans, close_plans, create_app
-from tests.integration.plan.agreements import agreement_in_force
+from tests.integration.plan.support_agreements import agreement_in_force
 from tests.integration.support_relay import RelayWorld
-from tests.unit.plan.api_client import MARK, couple_with_sams_material, headers
+from tests.unit.plan.support_api_client import MARK, couple_with_sams_material, headers
 
 pytestmark = pytest.mark.integration
 

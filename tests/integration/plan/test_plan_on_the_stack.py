@@ -27,10 +27,10 @@ from services.common.relay.publisher import Relay
 from services.plan import reactions
 from services.plan.application import PlanApplication
 from services.plan.projections import PostgresSummaries
-from tests.integration.plan.agreements import agreement_in_force
+from tests.integration.plan.support_agreements import agreement_in_force
 from tests.integration.support_relay import RelayWorld, read_topic
-from tests.unit.plan.api_client import goal_body, plan_body, shift_body
-from tests.unit.plan.builders import ALEX, SAM, TENANT, THERAPIST
+from tests.unit.plan.support_api_client import goal_body, plan_body, shift_body
+from tests.unit.plan.support_builders import ALEX, SAM, TENANT, THERAPIST
 
 pytestmark = pytest.mark.integration
 

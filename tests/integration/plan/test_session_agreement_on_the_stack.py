@@ -13,10 +13,10 @@ from fastapi.testclient import TestClient
 from contracts.schemas import default_registry
 from services.common.auth.callers import TokenService
 from services.plan.application import PlanApplication
-from tests.integration.plan.agreements import consent, draft, sign
+from tests.integration.plan.support_agreements import consent, draft, sign
 from tests.integration.plan.test_plan_on_the_stack import active_plan, auth, relay_everything
 from tests.integration.support_relay import RelayWorld, read_topic
-from tests.unit.plan.builders import ALEX, SAM, TENANT
+from tests.unit.plan.support_builders import ALEX, SAM, TENANT
 
 pytestmark = pytest.mark.integration
 SESSION = {

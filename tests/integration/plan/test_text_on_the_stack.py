@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from services.plan.application import PlanApplication
 from tests.integration.plan.test_plan_on_the_stack import auth, read_until, relay_everything
 from tests.integration.support_relay import RelayWorld
-from tests.unit.plan.api_client import goal_body, plan_body
+from tests.unit.plan.support_api_client import goal_body, plan_body
 
 pytestmark = pytest.mark.integration
 

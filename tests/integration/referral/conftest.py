@@ -19,7 +19,7 @@ from services.common.settings import load_settings
 from services.referral.application import ReferralApplication
 from services.referral.bootstrap import build_referrals, close_referrals
 from services.referral.bootstrap import create_app as create_referral_app
-from tests.integration.referral.world import ReferralWorld
+from tests.integration.referral.support_world import ReferralWorld
 from tests.integration.support_consent_server import consent_service
 
 

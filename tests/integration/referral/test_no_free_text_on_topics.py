@@ -31,11 +31,11 @@ from services.plan.application import PlanApplication
 from services.plan.bootstrap import build_plans, close_plans, create_app
 from services.referral import reactions
 from services.stack.topics import admin_client, topic_request
+from tests.integration.referral.support_world import TENANT, ReferralWorld
 from tests.integration.referral.test_referral_on_the_stack import DETOX, call, grant_part2_consent
-from tests.integration.referral.world import TENANT, ReferralWorld
 from tests.integration.support_relay import read_topic
-from tests.unit.plan.api_client import plan_body, shift_body
-from tests.unit.plan.builders import ALEX, SAM, THERAPIST
+from tests.unit.plan.support_api_client import plan_body, shift_body
+from tests.unit.plan.support_builders import ALEX, SAM, THERAPIST
 
 pytestmark = pytest.mark.integration
 MARK = f"zq-{uuid.uuid4().hex[:12]}"

@@ -14,7 +14,7 @@ from services.common.access.consent_gate import HttpConsentGate
 from services.common.consumer.loop import Consumer, Outcome
 from services.common.readmodels.postgres import PostgresSummaries
 from services.referral import reactions
-from tests.integration.referral.world import TENANT, ReferralWorld
+from tests.integration.referral.support_world import TENANT, ReferralWorld
 
 pytestmark = pytest.mark.integration
 DETOX = {"id": "org-detox", "name": "Harbor Detox"}

@@ -29,7 +29,7 @@ from services.referral.domain.commands import SendReferral
 from services.referral.projections import SUMMARIES, postgres_summaries
 from services.referral.worklist import REASONS, WorklistFilter
 from tests.unit.referral.conftest import Clock
-from tests.unit.referral.helpers import CTX, T0, FakeConsentGate
+from tests.unit.referral.support_helpers import CTX, T0, FakeConsentGate
 from tests.unit.referral.test_application import draft
 from tests.unit.referral.test_worklist_and_metrics import sent, take
 

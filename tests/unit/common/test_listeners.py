@@ -6,7 +6,7 @@ import os
 import socket
 
 from services.common.relay.status import serve_metrics
-from tests.listeners import listening, not_loopback
+from tests.support_listeners import listening, not_loopback
 
 
 def free_port() -> int:

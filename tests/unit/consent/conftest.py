@@ -9,7 +9,7 @@ import pytest
 from services.common.context import CommandContext
 from services.common.store.application import build_application
 from services.consent.application import ConsentApplication
-from tests.unit.consent.builders import NOW, context
+from tests.unit.consent.support_builders import NOW, context
 
 
 @pytest.fixture

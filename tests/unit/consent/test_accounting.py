@@ -18,7 +18,7 @@ from services.consent.accounting import (
     years_before,
 )
 from services.consent.fhir import bundle, disclosure_audit_event
-from tests.unit.consent.builders import DETOX, NOW
+from tests.unit.consent.support_builders import DETOX, NOW
 
 
 def disclosure(years_ago: float, *, part2: bool, ident: str, **extra: Any) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from services.consent.application import ConsentApplication
 from services.consent.domain.commands import Decide, DraftAgreement, ReviseAgreement, SignAgreement
 from services.consent.domain.terms import Recipient
 from services.consent.projections import DecisionFilter
-from tests.unit.consent.builders import request
+from tests.unit.consent.support_builders import request
 
 SIGNED = dt.date(2026, 11, 1)
 

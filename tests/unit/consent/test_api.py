@@ -16,7 +16,7 @@ from services.common.auth.callers import TokenService
 from services.common.settings import Settings
 from services.consent.application import ConsentApplication
 from services.consent.bootstrap import create_app
-from tests.unit.consent.builders import DETOX, SISTER, TENANT
+from tests.unit.consent.support_builders import DETOX, SISTER, TENANT
 
 SETTINGS = Settings(env="dev")
 TOKENS = TokenService(SETTINGS)

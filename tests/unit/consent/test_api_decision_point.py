@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from services.consent.application import ConsentApplication
 from services.consent.bootstrap import create_app
-from tests.unit.consent.builders import DETOX
+from tests.unit.consent.support_builders import DETOX
 from tests.unit.consent.test_api import (
     COMPLIANCE,
     SETTINGS,

@@ -27,7 +27,7 @@ from services.consent.domain.commands import (
     SignAgreement,
 )
 from services.consent.domain.terms import CarveOut, Recipient
-from tests.unit.consent.builders import (
+from tests.unit.consent.support_builders import (
     DETOX,
     NOW,
     SISTER,

@@ -20,7 +20,7 @@ from services.consent.domain.commands import Decide, DraftAgreement, RevokeConse
 from services.consent.domain.policy import decide
 from services.consent.domain.terms import AgreementTerms, DecisionRequest, Recipient, Revocation
 from services.consent.records import RecordLabels, RecordRef
-from tests.unit.consent.builders import (
+from tests.unit.consent.support_builders import (
     DETOX,
     SISTER,
     active_consent,

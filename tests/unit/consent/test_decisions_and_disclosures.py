@@ -13,7 +13,7 @@ from services.consent.application import ConsentApplication
 from services.consent.domain.commands import CloseReview, Decide, RecordDisclosure, RevokeConsent
 from services.consent.domain.terms import BreakGlass, Recipient
 from services.consent.projections import DecisionFilter
-from tests.unit.consent.builders import (
+from tests.unit.consent.support_builders import (
     DETOX,
     NOW,
     SISTER,

@@ -17,7 +17,7 @@ from services.consent.domain.commands import (
     RecordConsent,
     RevokeConsent,
 )
-from tests.unit.consent.builders import (
+from tests.unit.consent.support_builders import (
     DETOX,
     SISTER,
     active_consent,

@@ -19,7 +19,7 @@ from services.consent.domain.commands import (
     RecordConsent,
     RecordLateDisclosure,
 )
-from tests.unit.consent.builders import DETOX, NOW, context, part2_terms, request
+from tests.unit.consent.support_builders import DETOX, NOW, context, part2_terms, request
 
 COURT = {
     "kind": "organization",

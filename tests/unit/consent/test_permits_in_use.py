@@ -21,7 +21,7 @@ from services.consent.domain.commands import (
 )
 from services.consent.domain.terms import PART2_NOTICE, BreakGlass, CarveOut, Recipient
 from services.consent.projections import DecisionFilter
-from tests.unit.consent.builders import (
+from tests.unit.consent.support_builders import (
     DETOX,
     NOW,
     active_consent,

@@ -8,7 +8,7 @@ import pytest
 
 from services.consent.domain.policy import decide
 from services.consent.domain.terms import PART2_NOTICE, AgreementTerms, Recipient
-from tests.unit.consent.builders import DETOX, SISTER, emergency_request, request, terms_of
+from tests.unit.consent.support_builders import DETOX, SISTER, emergency_request, request, terms_of
 
 PARTNER = Recipient(kind="partner", id="person-b")
 

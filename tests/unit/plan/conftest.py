@@ -14,10 +14,10 @@ from services.plan.agreements import InMemoryAgreements
 from services.plan.application import PlanApplication
 from services.plan.bootstrap import create_app
 from services.plan.domain.commands import ChangeStatus, CreatePlan
-from tests.unit.plan.api_client import SETTINGS
-from tests.unit.plan.builders import TENANT, THERAPIST, agreement_view, couple_plan_fields
-from tests.unit.plan.contract_check import contract_errors
-from tests.unit.referral.helpers import FakeConsentGate
+from tests.unit.plan.support_api_client import SETTINGS
+from tests.unit.plan.support_builders import TENANT, THERAPIST, agreement_view, couple_plan_fields
+from tests.unit.plan.support_contract_check import contract_errors
+from tests.unit.referral.support_helpers import FakeConsentGate
 
 
 @pytest.fixture

@@ -7,14 +7,14 @@ import datetime as dt
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.unit.plan.api_client import (
+from tests.unit.plan.support_api_client import (
     active_plan,
     goal_body,
     headers,
     plan_body,
     shift_body,
 )
-from tests.unit.plan.builders import AGREEMENT, ALEX, SAM, THERAPIST
+from tests.unit.plan.support_builders import AGREEMENT, ALEX, SAM, THERAPIST
 
 
 def test_creating_a_plan_answers_201_with_etag_and_location(client: TestClient):

@@ -12,7 +12,7 @@ from services.plan import fhir
 from services.plan.application import SYSTEM_READER, PlanApplication
 from services.plan.domain.care_team import served_clients, team_entry
 from services.plan.domain.commands import AssignClinician, ChangeClinicianRoles, RemoveClinician
-from tests.unit.plan.builders import INDIVIDUAL_THERAPIST, SAM, TENANT, THERAPIST
+from tests.unit.plan.support_builders import INDIVIDUAL_THERAPIST, SAM, TENANT, THERAPIST
 
 COORDINATOR = CommandContext(actor_id="coord-1", actor_role="coordinator", tenant=TENANT)
 OUTSIDER = CommandContext(actor_id="clin-outside", actor_role="clinician", tenant=TENANT)

@@ -7,8 +7,14 @@ from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.careplan import CarePlan
 from fhir.resources.R4B.goal import Goal
 
-from tests.unit.plan.api_client import active_plan, goal_body, headers, plan_body, shift_body
-from tests.unit.plan.builders import ALEX, SAM
+from tests.unit.plan.support_api_client import (
+    active_plan,
+    goal_body,
+    headers,
+    plan_body,
+    shift_body,
+)
+from tests.unit.plan.support_builders import ALEX, SAM
 
 EHR = headers("integration")
 

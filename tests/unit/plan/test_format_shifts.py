@@ -19,7 +19,7 @@ from services.plan.domain.commands import (
     ShiftFormat,
 )
 from services.plan.domain.policy import Kind, Reader
-from tests.unit.plan.builders import (
+from tests.unit.plan.support_builders import (
     ALEX,
     SAM,
     TENANT,

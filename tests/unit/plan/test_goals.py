@@ -12,7 +12,7 @@ from services.common.context import CommandContext
 from services.common.errors import Conflict, InvalidTransition, NotFound, RuleBroken
 from services.plan.application import PlanApplication
 from services.plan.domain.commands import AddGoal, ChangeGoalStatus, ReviseGoal
-from tests.unit.plan.builders import ALEX, SAM, TENANT, joint_goal
+from tests.unit.plan.support_builders import ALEX, SAM, TENANT, joint_goal
 
 
 def goal_of(app: PlanApplication, plan_id: UUID, goal_id: str) -> dict[str, Any]:

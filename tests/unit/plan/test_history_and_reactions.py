@@ -31,7 +31,7 @@ from services.plan.domain.commands import (
     ReviseGoal,
     ShiftFormat,
 )
-from tests.unit.plan.builders import (
+from tests.unit.plan.support_builders import (
     SAM,
     TENANT,
     THERAPIST,
@@ -40,7 +40,7 @@ from tests.unit.plan.builders import (
     joint_goal,
     shift_fields,
 )
-from tests.unit.plan.contract_check import SCHEMAS, stored_bodies
+from tests.unit.plan.support_contract_check import SCHEMAS, stored_bodies
 
 
 def test_history_lists_every_event_with_who_when_and_why(app, ctx, plan_id):

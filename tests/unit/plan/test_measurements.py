@@ -12,7 +12,7 @@ from services.common.context import CommandContext
 from services.common.errors import RuleBroken
 from services.plan.application import PlanApplication
 from services.plan.domain.commands import AddGoal, RecordMeasurement
-from tests.unit.plan.builders import ALEX, SAM, TENANT, joint_goal, phq9
+from tests.unit.plan.support_builders import ALEX, SAM, TENANT, joint_goal, phq9
 
 DAY = dt.date(2026, 1, 12)
 

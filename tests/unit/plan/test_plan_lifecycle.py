@@ -17,7 +17,7 @@ from services.common.errors import (
 )
 from services.plan.application import PlanApplication
 from services.plan.domain.commands import AddGoal, ChangeSchedule, ChangeStatus, CreatePlan
-from tests.unit.plan.builders import ALEX, TENANT, couple_plan_fields, joint_goal
+from tests.unit.plan.support_builders import ALEX, TENANT, couple_plan_fields, joint_goal
 
 
 def test_a_new_plan_is_a_draft_for_its_client_unit(app: PlanApplication, ctx: CommandContext):

@@ -18,7 +18,7 @@ from services.plan.domain.commands import (
     RecordSession,
     ShiftFormat,
 )
-from tests.unit.plan.builders import (
+from tests.unit.plan.support_builders import (
     ALEX,
     SAM,
     START,

@@ -18,7 +18,7 @@ from services.common.errors import Conflict, RuleBroken
 from services.plan.domain import goal_rules, lifecycle, shift_rules
 from services.plan.domain.commands import AddGoal, ChangeSchedule, ShiftFormat
 from services.plan.domain.state import PlanState
-from tests.unit.plan.builders import ALEX, SAM, THERAPIST, joint_goal, resume, shift_fields
+from tests.unit.plan.support_builders import ALEX, SAM, THERAPIST, joint_goal, resume, shift_fields
 
 
 @dataclass

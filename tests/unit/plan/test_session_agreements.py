@@ -16,8 +16,8 @@ from services.common.errors import Conflict, Forbidden, NotFound, RuleBroken, Un
 from services.plan.agreements import HttpAgreementCheck, InMemoryAgreements
 from services.plan.application import PlanApplication
 from services.plan.domain.commands import RecordSession, ResolveConfidence
-from tests.unit.plan.api_client import SETTINGS, TOKENS, active_plan, headers
-from tests.unit.plan.builders import (
+from tests.unit.plan.support_api_client import SETTINGS, TOKENS, active_plan, headers
+from tests.unit.plan.support_builders import (
     AGREEMENT,
     ALEX,
     INDIVIDUAL_THERAPIST,

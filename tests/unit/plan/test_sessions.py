@@ -12,7 +12,7 @@ from services.common.context import CommandContext
 from services.common.errors import Conflict, RuleBroken
 from services.plan.application import PlanApplication
 from services.plan.domain.commands import ChangeStatus, CreatePlan, RecordSession
-from tests.unit.plan.builders import (
+from tests.unit.plan.support_builders import (
     AGREEMENT,
     ALEX,
     SAM,

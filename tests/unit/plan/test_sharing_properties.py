@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from services.common.errors import Conflict
 from services.plan.domain.sharing import in_force_of
-from tests.unit.plan.builders import AGREEMENT, ALEX, SAM, agreement_view
+from tests.unit.plan.support_builders import AGREEMENT, ALEX, SAM, agreement_view
 
 SPELLINGS = (str.upper, str.title, lambda s: f" {s}\t", lambda s: unicodedata.normalize("NFD", s))
 ids = st.sampled_from((ALEX, SAM, "client-earlier", "client-alex2"))

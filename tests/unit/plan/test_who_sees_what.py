@@ -9,9 +9,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from services.plan.application import PlanApplication
-from tests.unit.plan.api_client import MARK, TOKENS, couple_with_sams_material, headers
-from tests.unit.plan.builders import ALEX, SAM, TENANT, THERAPIST
-from tests.unit.referral.helpers import FakeConsentGate
+from tests.unit.plan.support_api_client import MARK, TOKENS, couple_with_sams_material, headers
+from tests.unit.plan.support_builders import ALEX, SAM, TENANT, THERAPIST
+from tests.unit.referral.support_helpers import FakeConsentGate
 
 
 def token(sub: str, roles: list[str], patient: str | None = None) -> dict[str, str]:

@@ -9,7 +9,7 @@ import pytest
 
 from services.common.store.application import build_application
 from services.referral.application import ReferralApplication
-from tests.unit.referral.helpers import T0, FakeConsentGate
+from tests.unit.referral.support_helpers import T0, FakeConsentGate
 
 
 class Clock:

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from services.referral.application import ReferralApplication
-from tests.unit.referral.api_client import Api, referral_body
-from tests.unit.referral.helpers import FakeConsentGate
+from tests.unit.referral.support_api_client import Api, referral_body
+from tests.unit.referral.support_helpers import FakeConsentGate
 
 
 @pytest.fixture

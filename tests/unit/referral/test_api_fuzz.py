@@ -9,7 +9,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 
 from services.referral.application import ReferralApplication
-from tests.unit.referral.api_client import Api
+from tests.unit.referral.support_api_client import Api
 
 ROLES = ["coordinator", "clinician", "compliance", "integration", "admin"]
 

@@ -21,7 +21,7 @@ from services.referral.domain.commands import (
     SendReferral,
 )
 from services.referral.worklist import WorklistFilter
-from tests.unit.referral.helpers import CTX, ORG, T0, FakeConsentGate
+from tests.unit.referral.support_helpers import CTX, ORG, T0, FakeConsentGate
 
 PLAN = uuid.uuid4()
 

@@ -15,7 +15,7 @@ from services.referral.application import ReferralApplication
 from services.referral.domain import TRANSITIONS, Referral, State, Step
 from services.referral.domain.commands import ReviseReferral, SendReferral
 from services.referral.projections import REFERRAL_EVENTS
-from tests.unit.referral.helpers import CTX, PATHS, step_arguments, step_command
+from tests.unit.referral.support_helpers import CTX, PATHS, step_arguments, step_command
 from tests.unit.referral.test_application import draft
 
 

@@ -10,7 +10,7 @@ from fhir.resources.R4B.servicerequest import ServiceRequest
 from fhir.resources.R4B.task import Task
 
 from services.referral.application import ReferralApplication
-from tests.unit.referral.api_client import Api, referral_body
+from tests.unit.referral.support_api_client import Api, referral_body
 
 PLAN = str(uuid.uuid4())
 

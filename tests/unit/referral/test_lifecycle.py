@@ -8,7 +8,7 @@ import pytest
 
 from services.common.errors import InvalidTransition
 from services.referral.domain import STATES, TRANSITIONS, State, Step, allowed_steps
-from tests.unit.referral.helpers import referral_in, take
+from tests.unit.referral.support_helpers import referral_in, take
 
 MATRIX = list(itertools.product(State, Step))
 ALLOWED = [(s, step) for s, step in MATRIX if s in TRANSITIONS[step][0]]

@@ -15,7 +15,7 @@ from services.referral.domain.commands import (
     ReviseReferral,
     Schedule,
 )
-from tests.unit.referral.helpers import T0, new_referral, referral_in
+from tests.unit.referral.support_helpers import T0, new_referral, referral_in
 
 
 def test_a_substance_use_referral_carries_part_2_labels() -> None:

@@ -18,7 +18,7 @@ from services.common.errors import InvalidTransition, RuleBroken
 from services.referral.domain import ServiceLevels, State, drafting, fulfilment
 from services.referral.domain.commands import Accept, RecordAttendance, Schedule, SendReferral
 from services.referral.domain.state import ReferralState
-from tests.unit.referral.helpers import ORG, T0
+from tests.unit.referral.support_helpers import ORG, T0
 
 
 @dataclass

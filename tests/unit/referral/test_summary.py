@@ -7,7 +7,7 @@ import datetime as dt
 from services.referral.application import ReferralApplication
 from services.referral.domain.commands import Accept, Schedule, SendReferral
 from services.referral.summary import summary_from_json, summary_to_json
-from tests.unit.referral.helpers import CTX, T0
+from tests.unit.referral.support_helpers import CTX, T0
 from tests.unit.referral.test_application import draft
 
 

@@ -12,8 +12,8 @@ import pytest
 from contracts.records import InboundRecord
 from contracts.schemas import ContractId, default_registry
 from services.referral.application import ReferralApplication
-from tests.unit.referral import helpers
-from tests.unit.referral.api_client import Api
+from tests.unit.referral import support_helpers
+from tests.unit.referral.support_api_client import Api
 from tests.unit.referral.test_reactions import deliver
 
 PLAN = uuid.uuid4()
@@ -23,7 +23,7 @@ REASON = "marker: withdrawal symptoms since Friday"
 
 
 def plan_record(event: str, body: dict[str, Any], n: int) -> InboundRecord:
-    return helpers.plan_record(PLAN, event, body, n)
+    return support_helpers.plan_record(PLAN, event, body, n)
 
 
 def assigned(clinician: str, client: str, n: int) -> InboundRecord:

@@ -13,7 +13,7 @@ from services.referral.domain import ServiceLevels, Step
 from services.referral.domain.commands import STEP_COMMANDS, SendReferral
 from services.referral.worklist import WorklistFilter
 from tests.unit.referral.conftest import Clock
-from tests.unit.referral.helpers import CTX, T0, FakeConsentGate
+from tests.unit.referral.support_helpers import CTX, T0, FakeConsentGate
 from tests.unit.referral.test_application import draft
 
 ALL = WorklistFilter()

@@ -3,9 +3,9 @@
 Each operation of the app's OpenAPI document gets its own Hypothesis run (derandomized, so a run
 is reproducible). Half of the generated cases have their path parameters replaced by the ids of
 records created beforehand, so the fuzzer reaches the domain instead of stopping at 404s; half
-of those carry a valid example body instead of the generated one (examples.py), and about five
-in six get one edge value swapped in (extremes.py): a date in year 1 or 9999, an integer of
-forty digits, U+0000 or a lone surrogate.
+of those carry a valid example body instead of the generated one (support_examples.py), and about
+five in six get one edge value swapped in (support_extremes.py): a date in year 1 or 9999, an
+integer of forty digits, U+0000 or a lone surrogate.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from schemathesis import checks as sc
 
 from services.common.auth.callers import ALL_ROLES, TokenService
 from services.common.settings import Settings
-from tests.fuzz import extremes
-from tests.fuzz.examples import example_for
+from tests.fuzz import support_extremes
+from tests.fuzz.support_examples import example_for
 
 SETTINGS = Settings(env="dev")
 TENANT = "practice-fuzz"
@@ -137,9 +137,11 @@ def _fuzz_operation(
         case=operation.as_strategy(),
         use_real_ids=st.booleans(),
         use_example=st.booleans(),
-        twist=extremes.TWISTS,
+        twist=support_extremes.TWISTS,
     )
-    def run(case: Any, use_real_ids: bool, use_example: bool, twist: extremes.Twist | None) -> None:
+    def run(
+        case: Any, use_real_ids: bool, use_example: bool, twist: support_extremes.Twist | None
+    ) -> None:
         if use_real_ids and case.path_parameters:
             for name in case.path_parameters:
                 if name in real_ids:
@@ -147,7 +149,7 @@ def _fuzz_operation(
         example = example_for(label, real_ids)
         if use_example and example is not None and (use_real_ids or not case.path_parameters):
             case.body = example
-        extremes.apply(case, twist)
+        support_extremes.apply(case, twist)
         response = case.call(headers=headers)
         report.cases += 1
         report.per_operation[label] += 1

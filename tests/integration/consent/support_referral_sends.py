@@ -4,7 +4,7 @@ a private consent store, and the consumer process they start and kill.
 The records are what the referral relay would publish: referrals drafted and sent by a real
 ReferralApplication (in memory) on PERMIT decisions recorded in the consent store, each stored
 event turned into its Kafka record by `contracts.envelope.build_record`. The consumer process
-(`python -m tests.integration.consent.referral_sends '<json config>'`) runs the consent
+(`python -m tests.integration.consent.support_referral_sends '<json config>'`) runs the consent
 service's own reactions, reading the private topic instead of `careledger.referral`.
 """
 
@@ -167,7 +167,7 @@ class Worker:
             [
                 sys.executable,
                 "-m",
-                "tests.integration.consent.referral_sends",
+                "tests.integration.consent.support_referral_sends",
                 json.dumps(self.config),
             ],
             cwd=REPO,

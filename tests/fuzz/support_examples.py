@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.unit.plan.api_client import goal_body, plan_body, shift_body
-from tests.unit.plan.builders import ALEX, SAM, THERAPIST
-from tests.unit.referral.api_client import referral_body
+from tests.unit.plan.support_api_client import goal_body, plan_body, shift_body
+from tests.unit.plan.support_builders import ALEX, SAM, THERAPIST
+from tests.unit.referral.support_api_client import referral_body
 from tests.unit.test_access_matrix import DETOX
 
 SESSION = {

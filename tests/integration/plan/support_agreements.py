@@ -8,7 +8,7 @@ import httpx
 
 from services.common.auth.callers import TokenService
 from tests.integration.support_relay import RelayWorld
-from tests.unit.plan.builders import ALEX, SAM, TENANT
+from tests.unit.plan.support_builders import ALEX, SAM, TENANT
 
 
 def consent(world: RelayWorld, url: str, path: str, body: dict[str, Any]) -> dict[str, Any]:

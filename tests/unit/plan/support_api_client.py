@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from services.common.auth.callers import TokenService
 from services.common.settings import Settings
-from tests.unit.plan.builders import ALEX, SAM, TENANT, THERAPIST
+from tests.unit.plan.support_builders import ALEX, SAM, TENANT, THERAPIST
 
 SETTINGS = Settings(env="dev")
 TOKENS = TokenService(SETTINGS)

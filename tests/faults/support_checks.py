@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 
 from contracts.envelope import event_id
-from tests.faults.load import SHIFT_REASONS, Answer, PlanLoad
-from tests.faults.stack import SERVICES, PrivateStack, TopicReader, count, query
-from tests.faults.stack import stored_event_ids as stored
+from tests.faults.support_load import SHIFT_REASONS, Answer, PlanLoad
+from tests.faults.support_stack import SERVICES, PrivateStack, TopicReader, count, query
+from tests.faults.support_stack import stored_event_ids as stored
 
 CATCH_UP_SECONDS = 120
 

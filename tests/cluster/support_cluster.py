@@ -19,9 +19,9 @@ from confluent_kafka.admin import AdminClient
 
 from services.stack.stack import executable
 from services.stack.state import free_port
-from tests.faults.checks import caught_up
-from tests.faults.load import PlanLoad
-from tests.faults.stack import (
+from tests.faults.support_checks import caught_up
+from tests.faults.support_load import PlanLoad
+from tests.faults.support_stack import (
     SERVICES,
     PrivateStack,
     StackError,
