@@ -5,9 +5,8 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.common.access.reads import PostgresAccessLog
-from services.common.http.access import install_access_log
-from services.common.http.app import create_service_app
-from services.common.http.idempotency import IdempotencyStore, postgres_idempotency
+from services.common.http.idempotency import IdempotencyStore
+from services.common.http.service_api import application_api
 from services.common.readmodels.readstore import ReadStore
 from services.common.settings import Settings
 from services.common.store.application import IN_MEMORY, postgres_env
@@ -68,19 +67,13 @@ def create_app(
     idempotency: IdempotencyStore | None = None,
 ) -> FastAPI:
     """The consent API on PostgreSQL (from settings), or on the application given (tests)."""
-    consents = application or build_consents(settings)
-    if application is None and idempotency is None:
-        idempotency = postgres_idempotency(settings, "consent")
-    api = create_service_app(
+    return application_api(
         "consent",
         settings,
         ROUTERS,
+        application=application,
+        build=build_consents,
+        close=close_consents,
         description=DESCRIPTION,
         idempotency=idempotency,
     )
-    install_access_log(
-        api, "consent", consents
-    )  # refusals and the compliance log; see compliance.md
-    api.state.application = consents
-    api.router.on_shutdown.append(lambda: close_consents(consents))
-    return api

@@ -6,9 +6,8 @@ from fastapi import FastAPI
 
 from services.common.access.consent_gate import ConsentGate, HttpConsentGate, consent_url
 from services.common.access.reads import PostgresAccessLog
-from services.common.http.access import install_access_log
-from services.common.http.app import create_service_app
-from services.common.http.idempotency import IdempotencyStore, postgres_idempotency
+from services.common.http.idempotency import IdempotencyStore
+from services.common.http.service_api import application_api
 from services.common.readmodels.readstore import ReadStore
 from services.common.settings import Settings
 from services.common.store.application import IN_MEMORY, postgres_env
@@ -69,19 +68,13 @@ def create_app(
     idempotency: IdempotencyStore | None = None,
 ) -> FastAPI:
     """The referral API on PostgreSQL (from settings), or on the application given (tests)."""
-    referrals = application or build_referrals(settings)
-    if application is None and idempotency is None:
-        idempotency = postgres_idempotency(settings, "referral")
-    api = create_service_app(
+    return application_api(
         "referral",
         settings,
         ROUTERS,
+        application=application,
+        build=build_referrals,
+        close=close_referrals,
         description=DESCRIPTION,
         idempotency=idempotency,
     )
-    install_access_log(
-        api, "referral", referrals
-    )  # refusals and the compliance log; see compliance.md
-    api.state.application = referrals
-    api.router.on_shutdown.append(lambda: close_referrals(referrals))
-    return api
