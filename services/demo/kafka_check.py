@@ -21,6 +21,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartiti
 from psycopg import sql
 
 from contracts.envelope import event_id, parse_record
+from contracts.records import META_KEY
 from contracts.topics import ACCESS_TOPIC
 from services.common.access.log import ACCESS_TYPE_PREFIX
 from services.common.kafka_access import KafkaTarget, as_access
@@ -30,8 +31,9 @@ TOPICS = {service: f"careledger.{service}" for service in SERVICES}
 READ_TOPICS = (*TOPICS.values(), ACCESS_TOPIC)  # access events share each service's store
 STORED = sql.SQL(
     "SELECT originator_id::text, originator_version, topic, notification_id, "
-    "coalesce(convert_from(state, 'UTF8')::jsonb #>> '{{_meta,tenant}}', '') FROM {table}"
+    "coalesce(convert_from(state, 'UTF8')::jsonb #>> {tenant_path}, '') FROM {table}"
 )
+TENANT_PATH = sql.Literal("{" + META_KEY + ",tenant}")  # the tenant in the stored event's meta
 
 
 @dataclass(frozen=True)
@@ -121,7 +123,7 @@ def read_store(database_url: str, tenant: str | None) -> dict[str, Stored]:
     with psycopg.connect(database_url, autocommit=True) as conn:
         for service in SERVICES:
             table = sql.Identifier(service, f"{service}_events")
-            for row in conn.execute(STORED.format(table=table)).fetchall():
+            for row in conn.execute(STORED.format(table=table, tenant_path=TENANT_PATH)).fetchall():
                 item = Stored(service, row[0], int(row[1]), row[2], int(row[3]), row[4])
                 if tenant is None or item.tenant == tenant:
                     found[item.ce_id] = item

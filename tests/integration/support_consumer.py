@@ -26,7 +26,7 @@ from kafka import KafkaProducer
 from psycopg import sql
 
 from contracts.envelope import build_record, parse_consumer_record
-from contracts.records import InboundRecord
+from contracts.records import META_KEY, InboundRecord
 from contracts.schemas import SchemaRegistry
 from contracts.topics import TopicSpec
 from services.common.consumer.loop import Consumer, run_consumer
@@ -101,7 +101,7 @@ def ping(registry: SchemaRegistry, n: int) -> Any:
         "tenant": "practice-1",
         "n": n,
         "timestamp": dt.datetime.now(dt.UTC),
-        "_meta": {
+        META_KEY: {
             "actor_id": "u1",
             "actor_role": "clinician",
             "tenant": "practice-1",

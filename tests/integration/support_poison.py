@@ -8,6 +8,8 @@ from typing import Any
 
 import psycopg
 
+from contracts.records import META_KEY
+
 
 def plant(
     database_url: str,
@@ -41,7 +43,7 @@ def stored_state(**fields: Any) -> bytes:
     }
     base = {
         "timestamp": {"_type_": "datetime_iso", "_data_": "2026-03-01T09:00:00+00:00"},
-        "_meta": meta,
+        META_KEY: meta,
     }
     return json.dumps({**base, **fields}, separators=(",", ":")).encode()
 

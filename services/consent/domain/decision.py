@@ -10,6 +10,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
+from contracts.records import META_KEY
 from services.common.errors import Conflict, RuleBroken
 from services.common.events import published
 from services.common.ids import stable_id
@@ -173,7 +174,7 @@ class Decision(Aggregate):
 def _decision_v1_to_v2(state: dict[str, Any]) -> None:
     """A v1 decision: valid a day for its actor, no carve-out, no named records."""
     decided_at = state["decided_at"]
-    state["actor_role"] = state.get("_meta", {}).get("actor_role", "clinician")
+    state["actor_role"] = state.get(META_KEY, {}).get("actor_role", "clinician")
     state["declared_labels"] = list(state["labels"])
     state["records"] = []
     if state.get("break_glass"):

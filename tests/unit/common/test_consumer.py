@@ -18,7 +18,7 @@ from kafka.consumer.fetcher import ConsumerRecord
 from kafka.errors import KafkaConnectionError
 
 from contracts.envelope import build_record, parse_consumer_record
-from contracts.records import InboundRecord
+from contracts.records import META_KEY, InboundRecord
 from contracts.schemas import SchemaRegistry
 from services.common.consumer.deadletter import deadletter_headers
 from services.common.consumer.loop import Consumer, Outcome, tracking_name
@@ -115,7 +115,7 @@ def ping_record(registry: SchemaRegistry, offset: int, n: int, *, partition: int
         "tenant": "practice-1",
         "n": n,
         "timestamp": dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
-        "_meta": {
+        META_KEY: {
             "actor_id": "u1",
             "actor_role": "clinician",
             "tenant": "practice-1",

@@ -6,6 +6,7 @@ import uuid
 import pytest
 from eventsourcing.domain import Aggregate, event
 
+from contracts.records import META_KEY
 from services.common.context import CommandContext
 from services.common.errors import NotFound
 from services.common.events import name_events, stored_name
@@ -114,7 +115,7 @@ def test_an_old_event_version_is_upcast_when_read() -> None:
     app.save_as(CTX, counter)
     # Store a v1 "Added" the way an older release wrote it (no unit, no class_version).
     v1_state = app.mapper.transcoder.encode(
-        {"timestamp": counter.modified_on, "amount": 3, "_meta": CTX.as_metadata()}
+        {"timestamp": counter.modified_on, "amount": 3, META_KEY: CTX.as_metadata()}
     )
     from eventsourcing.persistence import StoredEvent
 

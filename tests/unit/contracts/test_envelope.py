@@ -19,6 +19,7 @@ from contracts.envelope import (
     parse_record,
     to_cloudevent,
 )
+from contracts.records import META_KEY
 from contracts.schemas import ContractViolation, SchemaRegistry
 from services.common.context import CommandContext
 from services.common.events import decode_state, name_events, published
@@ -109,7 +110,7 @@ def test_record_key_is_the_aggregate_id_and_value_is_the_contract_body(
     assert record.key == str(chart.id).encode()
     body = json.loads(record.value)
     assert body["reason_code"] == "SUD" and body["id"] == str(chart.id) and body["version"] == 2
-    assert "_meta" not in body
+    assert META_KEY not in body
 
 
 def test_headers_say_what_who_where_why_and_how_sensitive_in_cloudevents_binary_mode(

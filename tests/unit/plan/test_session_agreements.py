@@ -11,6 +11,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from contracts.records import META_KEY
 from services.common.auth.service_identity import service_credential
 from services.common.errors import Conflict, Forbidden, NotFound, RuleBroken, Unavailable
 from services.plan.agreements import HttpAgreementCheck, InMemoryAgreements
@@ -309,7 +310,7 @@ def test_a_session_stored_before_terms_versions_were_kept_reads_back_with_none(
         "homework": [],
         "sharing_agreement_id": "agreement-7",
         "security_labels": ["PSY"],
-        "_meta": ctx.as_metadata(),
+        META_KEY: ctx.as_metadata(),
     }
     stored = StoredEvent(
         plan.id,
