@@ -18,6 +18,7 @@ from services.keys_cli import keys_app
 from services.stack.cli import db_app, stack_app
 
 if TYPE_CHECKING:
+    from services.common.readmodels.projection import Projection
     from services.common.service import ServiceSpec
 
 app = typer.Typer(no_args_is_help=True, help=__doc__)
@@ -58,6 +59,13 @@ def _spec(name: str) -> ServiceSpec:
     from services.registry import spec_of
 
     return spec_of(_service(name))
+
+
+def _every_projection() -> list[type[Projection]]:
+    """Every service's read models, from the registry's specs."""
+    from services.registry import SPECS
+
+    return [cls for spec in SPECS.values() for cls in spec.projections]
 
 
 @app.command()
@@ -287,7 +295,7 @@ def projections_rebuild(name: Annotated[str, typer.Argument(help="projection nam
     from services.common.readmodels.projection_runs import rebuild
 
     try:
-        rebuild(name, load_settings(local_tool=True))
+        rebuild(name, load_settings(local_tool=True), candidates=_every_projection())
     except LookupError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from None
@@ -302,8 +310,10 @@ def projections_status(
     from services.common.readmodels.projection_runs import status
 
     settings = load_settings(local_tool=True)
-    names = [_service(service)] if service else list(SERVICES)
-    rows = [row for name in names for row in status(name, settings)]
+    specs = [_spec(service)] if service else [_spec(name) for name in SERVICES]
+    rows = [
+        row for spec in specs for row in status(spec.name, settings, candidates=spec.projections)
+    ]
     typer.echo(json.dumps(rows, default=str))
 
 
@@ -317,7 +327,7 @@ def projections_retry(
 
     settings = load_settings(local_tool=True)
     try:
-        applied, held = retry(name, settings, position=position)
+        applied, held = retry(name, settings, position=position, candidates=_every_projection())
     except LookupError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from None

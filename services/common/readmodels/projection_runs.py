@@ -1,4 +1,4 @@
-"""Projections as processes and commands: the registry, run, rebuild, status and retry.
+"""Projections as processes and commands: run, rebuild, status and retry.
 
 `careledger projections run <service>` keeps a service's read models up to date; `rebuild`
 drops and replays one; `status` shows each read model's position, lag and quarantined events;
@@ -7,8 +7,6 @@ drops and replays one; `status` shows each read model's position, lag and quaran
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import signal
 import time
 from collections.abc import Callable, Sequence
@@ -22,55 +20,34 @@ from eventsourcing.persistence import InterfaceError, OperationalError
 from services.common import quarantine
 from services.common.readmodels.projection import Projection, ProjectionRunner
 from services.common.readmodels.readstore import ReadStore
-from services.common.settings import SERVICES, Settings
+from services.common.settings import Settings
 from services.common.store.application import CareApplication, build_application
 
 log = structlog.get_logger(__name__)
 
 
-def projections_of(service: str) -> list[type[Projection]]:
-    """The `PROJECTIONS` list of `services.<service>.projections`, or [] if it has none."""
-    module_name = f"services.{service}.projections"
-    if not _module_exists(module_name):
-        return []
-    return list(getattr(importlib.import_module(module_name), "PROJECTIONS", []))
-
-
-def _module_exists(name: str) -> bool:
-    try:
-        return importlib.util.find_spec(name) is not None
-    except ModuleNotFoundError:  # a parent package is missing
-        return False
-
-
-def find_projection(
-    name: str, candidates: Sequence[type[Projection]] | None = None
-) -> type[Projection]:
-    pool = (
-        candidates
-        if candidates is not None
-        else [p for service in SERVICES for p in projections_of(service)]
-    )
-    for cls in pool:
+def find_projection(name: str, candidates: Sequence[type[Projection]]) -> type[Projection]:
+    """The projection called `name` among `candidates` (the CLI hands every service's, from
+    the ServiceSpecs of services/registry.py); LookupError naming the known ones."""
+    for cls in candidates:
         if cls.name == name:
             return cls
-    known = ", ".join(sorted(p.name for p in pool)) or "none"
+    known = ", ".join(sorted(p.name for p in candidates)) or "none"
     raise LookupError(f"no projection named {name!r}; known: {known}")
 
 
 def reader_app(schema: str, settings: Settings) -> CareApplication:
-    """An application that reads `schema`'s event store (its domain module names the events)."""
-    domain = f"services.{schema}.domain"
-    if _module_exists(domain):
-        importlib.import_module(domain)
+    """An application that reads `schema`'s event store.
+
+    The events are named by the service's domain modules, which its ServiceSpec imports: the
+    caller holds the spec (or, in tests, the projection's own events are plain).
+    """
     app_cls = type(f"{schema.title()}Reader", (CareApplication,), {"name": schema})
     app: CareApplication = build_application(app_cls, settings)
     return app
 
 
-def rebuild(
-    name: str, settings: Settings, *, candidates: Sequence[type[Projection]] | None = None
-) -> int:
+def rebuild(name: str, settings: Settings, *, candidates: Sequence[type[Projection]]) -> int:
     """`careledger projections rebuild <name>`: drop, recreate, replay; returns events replayed."""
     cls = find_projection(name, candidates)
     app, store = reader_app(cls.schema, settings), ReadStore.from_settings(settings)
@@ -100,15 +77,13 @@ def _until_store_answers(call: Callable[[], T]) -> T:
 
 def run_projections(
     service: str,
-    projections: Sequence[type[Projection]] | None,
+    projections: Sequence[type[Projection]],
     settings: Settings,
     *,
     poll_interval_s: float = 0.5,
     until: Callable[[], bool] | None = None,
 ) -> None:
-    """Keep `projections` (None: the service's `PROJECTIONS`) up to date until SIGTERM/SIGINT."""
-    if projections is None:
-        projections = projections_of(service)
+    """Keep `projections` (the service's, from its spec) up to date until SIGTERM/SIGINT."""
     stopping: list[bool] = []
     if until is None:
 
@@ -143,7 +118,7 @@ def retry(
     settings: Settings,
     *,
     position: int | None = None,
-    candidates: Sequence[type[Projection]] | None = None,
+    candidates: Sequence[type[Projection]],
 ) -> tuple[int, int]:
     """`careledger projections retry <name>`: apply its quarantined events again."""
     cls = find_projection(name, candidates)
@@ -158,10 +133,10 @@ def retry(
 
 
 def status(
-    service: str, settings: Settings, *, candidates: Sequence[type[Projection]] | None = None
+    service: str, settings: Settings, *, candidates: Sequence[type[Projection]]
 ) -> list[dict[str, Any]]:
     """`careledger projections status`: each read model's position, lag and quarantine."""
-    classes = list(candidates) if candidates is not None else projections_of(service)
+    classes = list(candidates)
     if not classes:
         return []
     app, store = reader_app(service, settings), ReadStore.from_settings(settings)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from types import ModuleType
 
 import pytest
 
 from services.common.readmodels.projection import Cursor, ProjectedEvent, Projection
-from services.common.readmodels.projection_runs import find_projection, projections_of
+from services.common.readmodels.projection_runs import find_projection
+from services.common.service import ServiceSpec
+from services.common.store.application import CareApplication
 
 AGGREGATE = uuid.UUID("3e0c5a0e-8a4b-4d1e-9f57-1c2d3e4f5a6b")
 AT = dt.datetime(2026, 3, 1, 9, 30, tzinfo=dt.UTC)
@@ -63,8 +66,14 @@ def test_a_projection_built_without_a_store_says_it_cannot_query() -> None:
         Worklist().query("SELECT 1")
 
 
-def test_a_service_without_a_projections_module_has_no_projections() -> None:
-    assert projections_of("no_such_service") == []
+def test_a_service_whose_spec_names_no_projections_has_none() -> None:
+    spec = ServiceSpec(
+        name="no_such_service",
+        application=CareApplication,
+        domain=ModuleType("no_such_service.domain"),
+        create_app=lambda settings: None,
+    )
+    assert list(spec.projections) == []
 
 
 def test_projections_are_found_by_name_among_the_candidates() -> None:
