@@ -45,7 +45,7 @@ def couple_agreement(
     A service credential asks on an end caller's behalf and names them (`X-On-Behalf-Of`)."""
     if on_behalf_of is not None or is_service(caller):
         end_caller(caller, on_behalf_of)
-    view = app.couple_agreement(caller.tenant, partner_id)
+    view = app.couple_agreement(tenant=caller.tenant, partner_ids=partner_id)
     logged(request, AGREEMENT, [view])
     return sent(response, view)
 
@@ -54,7 +54,7 @@ def couple_agreement(
 def get_agreement(
     request: Request, agreement_id: str, response: Response, app: Consents, caller: Reader
 ) -> dict[str, Any]:
-    view = app.get_agreement(agreement_id, caller.tenant)
+    view = app.get_agreement(tenant=caller.tenant, agreement_id=agreement_id)
     logged(request, AGREEMENT, [view])
     return sent(response, view)
 

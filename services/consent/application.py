@@ -90,10 +90,10 @@ class ConsentApplication(DisclosureCommands):
         self.save_as(ctx, agreement)
         return dict(agreement.view())
 
-    def get_agreement(self, agreement_id: UUID | str, tenant: str) -> dict[str, Any]:
+    def get_agreement(self, *, tenant: str, agreement_id: UUID | str) -> dict[str, Any]:
         return dict(self.load(SharingAgreement, agreement_id, tenant).view())
 
-    def couple_agreement(self, tenant: str, partner_ids: list[str]) -> dict[str, Any]:
+    def couple_agreement(self, *, tenant: str, partner_ids: list[str]) -> dict[str, Any]:
         """The agreement of two partners (404 when they have none)."""
         found = self.find_agreement(tenant, partner_ids)
         if found is None:
@@ -141,11 +141,11 @@ class ConsentApplication(DisclosureCommands):
         return dict(consent.view())
 
     def get_consent(
-        self, consent_id: UUID | str, tenant: str, *, version: int | None = None
+        self, *, tenant: str, consent_id: UUID | str, version: int | None = None
     ) -> dict[str, Any]:
         return dict(self.load(ConsentDirective, consent_id, tenant, version=version).view())
 
-    def consent_history(self, consent_id: UUID | str, tenant: str) -> list[dict[str, Any]]:
+    def consent_history(self, *, tenant: str, consent_id: UUID | str) -> list[dict[str, Any]]:
         consent = self.load(ConsentDirective, consent_id, tenant)
         return self.history_records(consent.id)
 

@@ -39,7 +39,7 @@ def create_consent(
 def get_consent(
     request: Request, consent_id: str, response: Response, app: Consents, caller: Reader
 ) -> dict[str, Any]:
-    view = app.get_consent(consent_id, caller.tenant)
+    view = app.get_consent(tenant=caller.tenant, consent_id=consent_id)
     logged(request, CONSENT, [view])
     return sent(response, view)
 
@@ -49,8 +49,8 @@ def consent_history(
     request: Request, consent_id: str, app: Consents, caller: Reader
 ) -> dict[str, Any]:
     """Every event of the consent: type, version, when, who (actor, role) and body."""
-    view = app.get_consent(consent_id, caller.tenant)
-    events = app.consent_history(consent_id, caller.tenant)
+    view = app.get_consent(tenant=caller.tenant, consent_id=consent_id)
+    events = app.consent_history(tenant=caller.tenant, consent_id=consent_id)
     logged(request, CONSENT, [view])
     return {"consent_id": consent_id, "events": events}
 

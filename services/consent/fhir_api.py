@@ -20,7 +20,7 @@ router = APIRouter(prefix="/fhir", tags=["fhir"])
 
 @router.get("/Consent/{consent_id}")
 def fhir_consent(request: Request, consent_id: str, app: Consents, caller: Reader) -> Response:
-    view = app.get_consent(consent_id, caller.tenant)
+    view = app.get_consent(tenant=caller.tenant, consent_id=consent_id)
     logged(request, CONSENT, [view])
     return fhir_response(fhir.consent_resource(view), view["version"])
 
@@ -29,7 +29,7 @@ def fhir_consent(request: Request, consent_id: str, app: Consents, caller: Reade
 def fhir_consent_version(
     request: Request, consent_id: str, version: int, app: Consents, caller: Reader
 ) -> Response:
-    view = app.get_consent(consent_id, caller.tenant, version=version)
+    view = app.get_consent(tenant=caller.tenant, consent_id=consent_id, version=version)
     logged(request, CONSENT, [view])
     return fhir_response(fhir.consent_resource(view), view["version"])
 

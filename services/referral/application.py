@@ -165,15 +165,16 @@ class ReferralApplication(CareApplication):
 
     # -- queries ----------------------------------------------------------------------------
 
-    def get(self, tenant: str, referral_id: UUID, *, version: int | None = None) -> dict[str, Any]:
+    def get(self, *, tenant: str, referral_id: UUID, version: int | None = None) -> dict[str, Any]:
+        """The referral now, or at `version`."""
         return referral_view(self.load(Referral, referral_id, tenant, version=version))
 
-    def referral(self, tenant: str, referral_id: UUID, *, version: int | None = None) -> Referral:
+    def referral(self, *, tenant: str, referral_id: UUID, version: int | None = None) -> Referral:
         """The aggregate itself, for the FHIR views only (they map it, never change it)."""
         loaded: Referral = self.load(Referral, referral_id, tenant, version=version)
         return loaded
 
-    def history(self, tenant: str, referral_id: UUID) -> list[dict[str, Any]]:
+    def history(self, *, tenant: str, referral_id: UUID) -> list[dict[str, Any]]:
         """Who did what, when and why, for every step of one referral."""
         self.load(Referral, referral_id, tenant)
         return [

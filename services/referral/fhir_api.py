@@ -39,7 +39,7 @@ def create_service_request(
     view, created = app.draft(
         ctx=caller.ctx, referral_id=keyed_id(caller, idempotency_key), command=command
     )
-    referral = app.referral(caller.tenant, UUID(view["id"]))
+    referral = app.referral(tenant=caller.tenant, referral_id=UUID(view["id"]))
     kind = placed(app, caller.reader, referral.plan_id, referral.client_id)
     return fhir_response(
         fhir.service_request(referral, clinical=_clinical(kind)),

@@ -74,7 +74,7 @@ def read_one(
 ) -> tuple[Referral, rp.Kind]:
     """The referral for a read route, after its access event is committed (403 if refused)."""
     viewer = _viewer(request)
-    referral = app.referral(viewer.tenant, referral_id, version=version)
+    referral = app.referral(tenant=viewer.tenant, referral_id=referral_id, version=version)
     kind = placed(app, viewer, referral.plan_id, referral.client_id)
     if not rp.may_read(kind):
         refused = Forbidden(

@@ -62,7 +62,7 @@ def get_history(
     request: Request, referral_id: UUID, app: Referrals, caller: Reader
 ) -> dict[str, Any]:
     _, kind = read_one(request, app, referral_id)
-    entries = app.history(caller.tenant, referral_id)
+    entries = app.history(tenant=caller.tenant, referral_id=referral_id)
     items = [{**shown(e, kind), "body": shown(e["body"], kind)} for e in entries]
     return {"id": str(referral_id), "items": items}
 

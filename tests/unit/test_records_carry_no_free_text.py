@@ -284,4 +284,4 @@ def test_referral_records_carry_no_reasons_notes_or_contact_details() -> None:
             arguments["reason"] = f"{MARK} no capacity"
         app.step(ctx=CTX, referral_id=rid, command=STEP_COMMANDS[step](**arguments))
     assert_no_stored_free_text_published(app, least=20)
-    assert MARK in str(app.get("practice-a", rid))
+    assert MARK in str(app.get(tenant="practice-a", referral_id=rid))

@@ -90,7 +90,7 @@ def test_the_referral_consumer_opens_the_same_suggestion_from_a_v1_or_v2_format_
         referrals: ReferralApplication = build_application(ReferralApplication, None)
         [suggestion] = referral_reactions.react(referrals, record)
         referrals.save_as(CTX.caused_by(record.ce_id), suggestion)
-        view = referrals.get(CTX.tenant, suggestion.id)
+        view = referrals.get(tenant=CTX.tenant, referral_id=suggestion.id)
         suggestions[version] = {
             k: view[k]
             for k in ("id", "referral_type", "plan_id", "client_id", "reason", "source_id")

@@ -343,7 +343,7 @@ def test_an_agreement_drafted_under_the_legacy_id_is_still_found(
             ctx=ctx,
             command=DraftAgreement(partner_ids=partners[::-1], mode="strict", carve_outs=None),
         )
-    found = app.couple_agreement(ctx.tenant, partners)
+    found = app.couple_agreement(tenant=ctx.tenant, partner_ids=partners)
     assert found["agreement_id"] == str(legacy.id)
 
 

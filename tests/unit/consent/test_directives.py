@@ -192,7 +192,7 @@ def test_another_practice_cannot_read_the_consent(
 ) -> None:
     created = app.create_consent(ctx=ctx, command=RecordConsent(terms=consent_terms()))
     with pytest.raises(NotFound):
-        app.get_consent(created["consent_id"], "practice-2")
+        app.get_consent(tenant="practice-2", consent_id=created["consent_id"])
     with pytest.raises(NotFound):
         app.change_consent(
             ctx=context(tenant="practice-2"),
@@ -205,11 +205,12 @@ def test_history_lists_every_change_with_who_and_version(
     app: ConsentApplication, ctx: CommandContext
 ) -> None:
     consent = active_consent(app, ctx)
-    history = app.consent_history(consent["consent_id"], ctx.tenant)
+    history = app.consent_history(tenant=ctx.tenant, consent_id=consent["consent_id"])
     assert [h["event"] for h in history] == ["ConsentCreated", "ConsentActivated"]
     assert [h["version"] for h in history] == [1, 2]
     assert history[0]["meta"]["actor_id"] == ctx.actor_id
-    assert app.get_consent(consent["consent_id"], ctx.tenant, version=1)["status"] == "draft"
+    first = app.get_consent(tenant=ctx.tenant, consent_id=consent["consent_id"], version=1)
+    assert first["status"] == "draft"
 
 
 def test_a_consent_entered_in_error_never_permits_and_keeps_its_history(
@@ -223,4 +224,4 @@ def test_a_consent_entered_in_error_never_permits_and_keeps_its_history(
     assert app.decide(ctx=ctx, command=Decide(request=request()))["outcome"] == "NO_CONSENT"
     with pytest.raises(InvalidTransition):
         app.change_consent(ctx=ctx, consent_id=consent["consent_id"], command=ActivateConsent())
-    assert len(app.consent_history(consent["consent_id"], ctx.tenant)) == 3
+    assert len(app.consent_history(tenant=ctx.tenant, consent_id=consent["consent_id"])) == 3

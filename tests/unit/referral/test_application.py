@@ -79,10 +79,11 @@ def test_a_referral_without_consent_is_not_sent_and_says_which_consent_is_missin
         send(app, rid)
     assert "Part 2 written consent" in caught.value.detail
     assert caught.value.extra["outcome"] == outcome
-    view = app.get(CTX.tenant, rid)
+    view = app.get(tenant=CTX.tenant, referral_id=rid)
     assert view["status"] == "draft"
     assert view["consent"]["outcome"] == outcome
-    assert [h["event"] for h in app.history(CTX.tenant, rid)][-1] == "ReferralSendBlocked"
+    history = app.history(tenant=CTX.tenant, referral_id=rid)
+    assert [h["event"] for h in history][-1] == "ReferralSendBlocked"
 
 
 def test_a_blocked_referral_is_sent_once_consent_is_granted(
@@ -108,7 +109,7 @@ def test_nothing_is_stored_when_the_consent_service_is_unreachable(
     gate.down = True
     with pytest.raises(Unavailable):
         send(app, rid)
-    assert app.get(CTX.tenant, rid)["version"] == 1
+    assert app.get(tenant=CTX.tenant, referral_id=rid)["version"] == 1
 
 
 def test_consent_is_not_asked_for_a_referral_that_could_not_be_sent_anyway(
@@ -131,7 +132,7 @@ def test_another_practice_cannot_see_or_change_the_referral(app: ReferralApplica
     rid = draft(app)
     other = CommandContext(actor_id="x", actor_role="coordinator", tenant="practice-b")
     with pytest.raises(NotFound):
-        app.get(other.tenant, rid)
+        app.get(tenant=other.tenant, referral_id=rid)
     with pytest.raises(NotFound):
         app.step(ctx=other, referral_id=rid, command=Cancel())
 
@@ -164,7 +165,7 @@ def test_the_closed_loop_runs_from_draft_to_completed_with_who_when_and_why(
     done = Complete(outcome="treatment-completed")
     view = app.step(ctx=CTX, referral_id=rid, command=done, expected_version=5)
     assert view["status"] == "completed" and view["outcome"] == "treatment-completed"
-    history = app.history(CTX.tenant, rid)
+    history = app.history(tenant=CTX.tenant, referral_id=rid)
     assert [h["event"] for h in history] == [
         "ReferralDrafted",
         "ReferralSent",

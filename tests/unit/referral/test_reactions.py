@@ -66,7 +66,7 @@ def test_a_substance_related_shift_opens_a_draft_suggestion(
     app: ReferralApplication, reason: str, referral_type: str
 ) -> None:
     [suggestion] = deliver(app, shift(reason))
-    view = app.get("practice-a", suggestion.id)
+    view = app.get(tenant="practice-a", referral_id=suggestion.id)
     assert view["referral_type"] == referral_type and view["status"] == "draft"
     assert view["origin"] == "plan-suggestion" and view["plan_id"] == str(PLAN)
     assert view["client_id"] == "partner-a" and view["source_id"] == "plan-shift-1"
@@ -98,7 +98,7 @@ def test_a_suggestion_for_the_whole_unit_waits_for_the_coordinator_to_name_the_c
     app: ReferralApplication,
 ) -> None:
     [suggestion] = deliver(app, shift("withdrawal-risk", partner=None))
-    assert app.get("practice-a", suggestion.id)["client_id"] is None
+    assert app.get(tenant="practice-a", referral_id=suggestion.id)["client_id"] is None
 
 
 def test_the_reactions_listen_to_the_plan_topic() -> None:
