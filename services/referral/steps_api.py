@@ -1,15 +1,19 @@
 """The lifecycle steps after sending: receive, accept or decline, schedule, attend, close.
 
 Each route takes one step (If-Match, an optional note) and answers the referral as the caller
-may see it, with its new ETag.
+may see it, with its new ETag. What every step route takes (the referral, the application,
+If-Match, the response) comes as one `Step`; the routes differ in their path, their body, their
+command and who may take the step.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Depends, Response
 
 from services.common.auth.callers import Caller
 from services.referral.application import ReferralApplication
@@ -36,57 +40,50 @@ from services.referral.schemas import (
 )
 
 router = APIRouter(tags=["referrals"])
+Route = TypeVar("Route", bound=Callable[..., Any])
 
 
-def _take(
-    app: ReferralApplication,
-    caller: Caller,
-    referral_id: UUID,
-    command: StepCommand,
-    if_match: int | None,
-    response: Response,
-) -> dict[str, Any]:
-    view = app.step(
-        ctx=caller.ctx, referral_id=referral_id, command=command, expected_version=if_match
-    )
-    return answer(response, view, app, caller)
+@dataclass(frozen=True)
+class Step:
+    """One step on one referral: take it as `caller` and answer as they may see it."""
+
+    referral_id: UUID
+    response: Response
+    app: ReferralApplication
+    if_match: int | None
+
+    def take(self, command: StepCommand, caller: Caller) -> dict[str, Any]:
+        view = self.app.step(
+            ctx=caller.ctx,
+            referral_id=self.referral_id,
+            command=command,
+            expected_version=self.if_match,
+        )
+        return answer(self.response, view, self.app, caller)
+
+
+def _step(referral_id: UUID, response: Response, app: Referrals, if_match: IfMatch) -> Step:
+    return Step(referral_id, response, app, if_match)
+
+
+StepOn = Annotated[Step, Depends(_step)]
 
 
 @router.post("/referrals/{referral_id}/decline", response_model=ReferralPublic)
-def decline_referral(
-    referral_id: UUID,
-    body: DeclineIn,
-    response: Response,
-    app: Referrals,
-    if_match: IfMatch,
-    caller: ReceivingSide,
-) -> dict[str, Any]:
-    return _take(app, caller, referral_id, body.command(), if_match, response)
+def decline_referral(step: StepOn, body: DeclineIn, caller: ReceivingSide) -> dict[str, Any]:
+    return step.take(body.command(), caller)
 
 
 @router.post("/referrals/{referral_id}/schedule", response_model=ReferralPublic)
-def schedule_appointment(
-    referral_id: UUID,
-    body: ScheduleIn,
-    response: Response,
-    app: Referrals,
-    if_match: IfMatch,
-    caller: ReceivingSide,
-) -> dict[str, Any]:
-    return _take(app, caller, referral_id, body.command(), if_match, response)
+def schedule_appointment(step: StepOn, body: ScheduleIn, caller: ReceivingSide) -> dict[str, Any]:
+    return step.take(body.command(), caller)
 
 
 @router.post("/referrals/{referral_id}/record-attendance", response_model=ReferralPublic)
 def record_attendance(
-    referral_id: UUID,
-    response: Response,
-    app: Referrals,
-    if_match: IfMatch,
-    caller: ReceivingSide,
-    body: AttendanceIn | None = None,
+    step: StepOn, caller: ReceivingSide, body: AttendanceIn | None = None
 ) -> dict[str, Any]:
-    command = (body or AttendanceIn()).command()
-    return _take(app, caller, referral_id, command, if_match, response)
+    return step.take((body or AttendanceIn()).command(), caller)
 
 
 @router.post(
@@ -94,15 +91,8 @@ def record_attendance(
     response_model=ReferralPublic,
     summary="Close the loop with the outcome",
 )
-def complete_referral(
-    referral_id: UUID,
-    body: CompleteIn,
-    response: Response,
-    app: Referrals,
-    if_match: IfMatch,
-    caller: ReceivingSide,
-) -> dict[str, Any]:
-    return _take(app, caller, referral_id, body.command(), if_match, response)
+def complete_referral(step: StepOn, body: CompleteIn, caller: ReceivingSide) -> dict[str, Any]:
+    return step.take(body.command(), caller)
 
 
 # -- steps that take only an optional note ---------------------------------------------------
@@ -112,158 +102,65 @@ def _note(body: StepIn | None) -> str | None:
     return body.note if body else None
 
 
-@router.post(
-    "/referrals/{referral_id}/receive",
-    response_model=ReferralPublic,
-    operation_id="receive_referral",
-    summary="Step 'receive' (optional note)",
-)
-def receive(
-    referral_id: UUID,
-    response: Response,
-    app: Referrals,
-    if_match: IfMatch,
-    caller: ReceivingSide,
-    body: StepIn | None = None,
-) -> dict[str, Any]:
-    return _take(app, caller, referral_id, Receive(note=_note(body)), if_match, response)
+def note_step(path: str) -> Callable[[Route], Route]:
+    """POST `path`, a step that takes only an optional note, named after its last segment."""
+    name = path.rsplit("/", 1)[-1]
+    return router.post(
+        path,
+        response_model=ReferralPublic,
+        operation_id=f"{name.replace('-', '_')}_referral",
+        summary=f"Step '{name}' (optional note)",
+    )
 
 
-@router.post(
-    "/referrals/{referral_id}/accept",
-    response_model=ReferralPublic,
-    operation_id="accept_referral",
-    summary="Step 'accept' (optional note)",
-)
-def accept(
-    referral_id: UUID,
-    response: Response,
-    app: Referrals,
-    if_match: IfMatch,
-    caller: ReceivingSide,
-    body: StepIn | None = None,
-) -> dict[str, Any]:
-    return _take(app, caller, referral_id, Accept(note=_note(body)), if_match, response)
+@note_step("/referrals/{referral_id}/receive")
+def receive(step: StepOn, caller: ReceivingSide, body: StepIn | None = None) -> dict[str, Any]:
+    return step.take(Receive(note=_note(body)), caller)
 
 
-@router.post(
-    "/referrals/{referral_id}/record-no-show",
-    response_model=ReferralPublic,
-    operation_id="record_no_show_referral",
-    summary="Step 'record-no-show' (optional note)",
-)
+@note_step("/referrals/{referral_id}/accept")
+def accept(step: StepOn, caller: ReceivingSide, body: StepIn | None = None) -> dict[str, Any]:
+    return step.take(Accept(note=_note(body)), caller)
+
+
+@note_step("/referrals/{referral_id}/record-no-show")
 def record_no_show(
-    referral_id: UUID,
-    response: Response,
-    app: Referrals,
-    if_match: IfMatch,
-    caller: ReceivingSide,
-    body: StepIn | None = None,
+    step: StepOn, caller: ReceivingSide, body: StepIn | None = None
 ) -> dict[str, Any]:
-    return _take(app, caller, referral_id, RecordNoShow(note=_note(body)), if_match, response)
+    return step.take(RecordNoShow(note=_note(body)), caller)
 
 
-@router.post(
-    "/referrals/{referral_id}/cancel-appointment",
-    response_model=ReferralPublic,
-    operation_id="cancel_appointment_referral",
-    summary="Step 'cancel-appointment' (optional note)",
-)
+@note_step("/referrals/{referral_id}/cancel-appointment")
 def cancel_appointment(
-    referral_id: UUID,
-    response: Response,
-    app: Referrals,
-    if_match: IfMatch,
-    caller: ReceivingSide,
-    body: StepIn | None = None,
+    step: StepOn, caller: ReceivingSide, body: StepIn | None = None
 ) -> dict[str, Any]:
-    return _take(app, caller, referral_id, CancelAppointment(note=_note(body)), if_match, response)
+    return step.take(CancelAppointment(note=_note(body)), caller)
 
 
-@router.post(
-    "/referrals/{referral_id}/request-cancellation",
-    response_model=ReferralPublic,
-    operation_id="request_cancellation_referral",
-    summary="Step 'request-cancellation' (optional note)",
-)
+@note_step("/referrals/{referral_id}/request-cancellation")
 def request_cancellation(
-    referral_id: UUID,
-    response: Response,
-    app: Referrals,
-    if_match: IfMatch,
-    caller: Referrer,
-    body: StepIn | None = None,
+    step: StepOn, caller: Referrer, body: StepIn | None = None
 ) -> dict[str, Any]:
-    return _take(
-        app, caller, referral_id, RequestCancellation(note=_note(body)), if_match, response
-    )
+    return step.take(RequestCancellation(note=_note(body)), caller)
 
 
-@router.post(
-    "/referrals/{referral_id}/confirm-cancellation",
-    response_model=ReferralPublic,
-    operation_id="confirm_cancellation_referral",
-    summary="Step 'confirm-cancellation' (optional note)",
-)
+@note_step("/referrals/{referral_id}/confirm-cancellation")
 def confirm_cancellation(
-    referral_id: UUID,
-    response: Response,
-    app: Referrals,
-    if_match: IfMatch,
-    caller: ReceivingSide,
-    body: StepIn | None = None,
+    step: StepOn, caller: ReceivingSide, body: StepIn | None = None
 ) -> dict[str, Any]:
-    return _take(
-        app, caller, referral_id, ConfirmCancellation(note=_note(body)), if_match, response
-    )
+    return step.take(ConfirmCancellation(note=_note(body)), caller)
 
 
-@router.post(
-    "/referrals/{referral_id}/cancel",
-    response_model=ReferralPublic,
-    operation_id="cancel_referral",
-    summary="Step 'cancel' (optional note)",
-)
-def cancel(
-    referral_id: UUID,
-    response: Response,
-    app: Referrals,
-    if_match: IfMatch,
-    caller: Referrer,
-    body: StepIn | None = None,
-) -> dict[str, Any]:
-    return _take(app, caller, referral_id, Cancel(note=_note(body)), if_match, response)
+@note_step("/referrals/{referral_id}/cancel")
+def cancel(step: StepOn, caller: Referrer, body: StepIn | None = None) -> dict[str, Any]:
+    return step.take(Cancel(note=_note(body)), caller)
 
 
-@router.post(
-    "/referrals/{referral_id}/fail",
-    response_model=ReferralPublic,
-    operation_id="fail_referral",
-    summary="Step 'fail' (optional note)",
-)
-def fail(
-    referral_id: UUID,
-    response: Response,
-    app: Referrals,
-    if_match: IfMatch,
-    caller: Lead,
-    body: StepIn | None = None,
-) -> dict[str, Any]:
-    return _take(app, caller, referral_id, Fail(note=_note(body)), if_match, response)
+@note_step("/referrals/{referral_id}/fail")
+def fail(step: StepOn, caller: Lead, body: StepIn | None = None) -> dict[str, Any]:
+    return step.take(Fail(note=_note(body)), caller)
 
 
-@router.post(
-    "/referrals/{referral_id}/mark-entered-in-error",
-    response_model=ReferralPublic,
-    operation_id="mark_entered_in_error_referral",
-    summary="Step 'mark-entered-in-error' (optional note)",
-)
-def mark_entered_in_error(
-    referral_id: UUID,
-    response: Response,
-    app: Referrals,
-    if_match: IfMatch,
-    caller: Lead,
-    body: StepIn | None = None,
-) -> dict[str, Any]:
-    return _take(app, caller, referral_id, MarkEnteredInError(note=_note(body)), if_match, response)
+@note_step("/referrals/{referral_id}/mark-entered-in-error")
+def mark_entered_in_error(step: StepOn, caller: Lead, body: StepIn | None = None) -> dict[str, Any]:
+    return step.take(MarkEnteredInError(note=_note(body)), caller)
