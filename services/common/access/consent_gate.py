@@ -10,7 +10,7 @@ the decision and the access event of that read share it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import httpx
 
@@ -56,8 +56,20 @@ class ConsentDecision:
         return self.outcome == PERMIT
 
 
-class ConsentGate(Protocol):
-    """Asks for a consent decision; raises Unavailable (503) when no decision could be had."""
+@dataclass(frozen=True)
+class Asking:
+    """Who asks: a bearer token, the end caller a service credential names, the flow's id."""
+
+    token: str | None
+    on_behalf_of: str | None = None
+    correlation_id: str | None = None
+
+
+class ConsentGate:
+    """Asks for a consent decision; raises Unavailable (503) when no decision could be had.
+
+    Callers ask with `decide`; each kind of gate answers in `answer`, told who asks.
+    """
 
     def decide(
         self,
@@ -66,7 +78,11 @@ class ConsentGate(Protocol):
         token: str | None,
         on_behalf_of: str | None = None,
         correlation_id: str | None = None,
-    ) -> ConsentDecision: ...
+    ) -> ConsentDecision:
+        return self.answer(request, Asking(token, on_behalf_of, correlation_id))
+
+    def answer(self, request: DecisionRequest, asking: Asking) -> ConsentDecision:
+        raise NotImplementedError
 
 
 def _obligations(raw: Any) -> list[dict[str, Any]]:
@@ -103,7 +119,7 @@ def asking_headers(
     return {k: v for k, v in given.items() if v}
 
 
-class HttpConsentGate:
+class HttpConsentGate(ConsentGate):
     """`POST {consent_url}/decisions` with the given bearer token (and end caller, if any)."""
 
     def __init__(
@@ -119,15 +135,8 @@ class HttpConsentGate:
             base_url=base_url.rstrip("/"), timeout=timeout, transport=transport
         )
 
-    def decide(
-        self,
-        request: DecisionRequest,
-        *,
-        token: str | None,
-        on_behalf_of: str | None = None,
-        correlation_id: str | None = None,
-    ) -> ConsentDecision:
-        headers = asking_headers(token, on_behalf_of, correlation_id)
+    def answer(self, request: DecisionRequest, asking: Asking) -> ConsentDecision:
+        headers = asking_headers(asking.token, asking.on_behalf_of, asking.correlation_id)
         try:
             response = self._client.post("/decisions", json=request.as_json(), headers=headers)
         except httpx.HTTPError as exc:
@@ -168,17 +177,10 @@ def consent_url(settings: Settings) -> str:
     return url
 
 
-class NoConsentService:
+class NoConsentService(ConsentGate):
     """Stands in when no consent service is configured: every decision is a clear 503."""
 
-    def decide(
-        self,
-        request: DecisionRequest,
-        *,
-        token: str | None,
-        on_behalf_of: str | None = None,
-        correlation_id: str | None = None,
-    ) -> ConsentDecision:
+    def answer(self, request: DecisionRequest, asking: Asking) -> ConsentDecision:
         raise Unavailable(
             "no consent service is configured (CARELEDGER_CONSENT_URL), so the other partner's "
             "material cannot be checked; it was not shown"

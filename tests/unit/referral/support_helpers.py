@@ -7,7 +7,12 @@ import uuid
 from typing import Any
 
 from contracts.records import InboundRecord
-from services.common.access.consent_gate import ConsentDecision, DecisionRequest
+from services.common.access.consent_gate import (
+    Asking,
+    ConsentDecision,
+    ConsentGate,
+    DecisionRequest,
+)
 from services.common.context import CommandContext
 from services.common.errors import Unavailable
 from services.referral.domain import Referral, ServiceLevels, State, Step
@@ -102,7 +107,7 @@ def referral_in(state: State, referral_type: str = "detox") -> Referral:
     return referral
 
 
-class FakeConsentGate:
+class FakeConsentGate(ConsentGate):
     """Answers every decision request with a fixed outcome (or is down); remembers requests."""
 
     def __init__(self, outcome: str = "PERMIT", *, down: bool = False) -> None:
@@ -112,19 +117,12 @@ class FakeConsentGate:
         self.on_behalf_of: list[str | None] = []  # the end caller named with each request
         self.correlation_ids: list[str | None] = []
 
-    def decide(
-        self,
-        request: DecisionRequest,
-        *,
-        token: str | None,
-        on_behalf_of: str | None = None,
-        correlation_id: str | None = None,
-    ) -> ConsentDecision:
+    def answer(self, request: DecisionRequest, asking: Asking) -> ConsentDecision:
         if self.down:
             raise Unavailable("the consent service did not answer; retry shortly")
-        self.requests.append((request, token))
-        self.on_behalf_of.append(on_behalf_of)
-        self.correlation_ids.append(correlation_id)
+        self.requests.append((request, asking.token))
+        self.on_behalf_of.append(asking.on_behalf_of)
+        self.correlation_ids.append(asking.correlation_id)
         obligations = (
             [
                 {
