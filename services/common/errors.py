@@ -15,6 +15,16 @@ class CareLedgerError(Exception):
     status = 400
     title = "Bad request"
 
+    def __init_subclass__(
+        cls, *, status: int | None = None, title: str | None = None, **kwargs: Any
+    ) -> None:
+        """`class NotFound(CareLedgerError, status=404, title="Not found")`."""
+        super().__init_subclass__(**kwargs)
+        if status is not None:
+            cls.status = status
+        if title is not None:
+            cls.title = title
+
     def __init__(self, detail: str, **extra: Any) -> None:
         super().__init__(detail)
         self.detail = detail
@@ -22,22 +32,16 @@ class CareLedgerError(Exception):
         self.audit: Any = None  # what a refused read touched, for the access log (never shown)
 
 
-class NotFound(CareLedgerError):
-    status = 404
-    title = "Not found"
+class NotFound(CareLedgerError, status=404, title="Not found"):
+    """No such record for this caller's tenant (404)."""
 
 
-class Conflict(CareLedgerError):
+class Conflict(CareLedgerError, status=409, title="Conflict"):
     """The command does not fit the aggregate's current state (409)."""
 
-    status = 409
-    title = "Conflict"
 
-
-class InvalidTransition(Conflict):
+class InvalidTransition(Conflict, title="Invalid transition"):
     """A lifecycle step not allowed from the current status; names the allowed ones."""
-
-    title = "Invalid transition"
 
     def __init__(self, what: str, current: str, requested: str, allowed: Iterable[str]) -> None:
         allowed_list = sorted(allowed)
@@ -50,44 +54,28 @@ class InvalidTransition(Conflict):
         )
 
 
-class StaleVersion(CareLedgerError):
+class StaleVersion(CareLedgerError, status=412, title="Precondition failed"):
     """If-Match named a version that is no longer current (412)."""
 
-    status = 412
-    title = "Precondition failed"
 
-
-class RuleBroken(CareLedgerError):
+class RuleBroken(CareLedgerError, status=422, title="Unprocessable content"):
     """Input that parses but breaks a domain rule (422); `errors` names each field."""
-
-    status = 422
-    title = "Unprocessable content"
 
     def __init__(self, detail: str, errors: Mapping[str, str] | None = None) -> None:
         super().__init__(detail, errors=dict(errors or {}))
 
 
-class TooLarge(CareLedgerError):
+class TooLarge(CareLedgerError, status=413, title="Content too large"):
     """A request body or an event over the size the system accepts (413)."""
 
-    status = 413
-    title = "Content too large"
 
-
-class Unauthorized(CareLedgerError):
+class Unauthorized(CareLedgerError, status=401, title="Unauthorized"):
     """No bearer token, or one this service does not accept (401)."""
 
-    status = 401
-    title = "Unauthorized"
+
+class Forbidden(CareLedgerError, status=403, title="Forbidden"):
+    """The caller may not do this (403)."""
 
 
-class Forbidden(CareLedgerError):
-    status = 403
-    title = "Forbidden"
-
-
-class Unavailable(CareLedgerError):
+class Unavailable(CareLedgerError, status=503, title="Service unavailable"):
     """A dependency (database, another service) did not answer (503)."""
-
-    status = 503
-    title = "Service unavailable"
