@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from typing import Any
-from uuid import UUID
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter
 
-from services.plan.deps import Clinician, IfMatch, Plans, written
+from services.plan.deps import Clinician, OnPlan
 from services.plan.domain.commands import (
     AddGoal,
     ChangeGoalStatus,
@@ -35,38 +34,17 @@ router = APIRouter(tags=["care"])
 @goals_router.post(
     "/plans/{plan_id}/goals", summary="Add a goal", status_code=201, response_model=CommandResult
 )
-def add_goal(
-    plan_id: UUID,
-    body: GoalCreate,
-    caller: Clinician,
-    plans: Plans,
-    if_match: IfMatch,
-    response: Response,
-) -> Any:
-    command = AddGoal(**body.model_dump())
-    result = plans.add_goal(
-        ctx=caller.ctx, plan_id=plan_id, command=command, expected_version=if_match
-    )
-    return written(response, result, f"/fhir/Goal/{result['goal_id']}")
+def add_goal(body: GoalCreate, caller: Clinician, on: OnPlan) -> Any:
+    result = on.run(on.plans.add_goal, AddGoal(**body.model_dump()), caller)
+    on.response.headers["Location"] = f"/fhir/Goal/{result['goal_id']}"
+    return result
 
 
 @goals_router.patch(
     "/plans/{plan_id}/goals/{goal_id}", response_model=CommandResult, summary="Revise a goal"
 )
-def revise_goal(
-    plan_id: UUID,
-    goal_id: str,
-    body: GoalRevise,
-    caller: Clinician,
-    plans: Plans,
-    if_match: IfMatch,
-    response: Response,
-) -> Any:
-    command = ReviseGoal(goal_id=goal_id, **body.model_dump())
-    result = plans.revise_goal(
-        ctx=caller.ctx, plan_id=plan_id, command=command, expected_version=if_match
-    )
-    return written(response, result)
+def revise_goal(goal_id: str, body: GoalRevise, caller: Clinician, on: OnPlan) -> Any:
+    return on.run(on.plans.revise_goal, ReviseGoal(goal_id=goal_id, **body.model_dump()), caller)
 
 
 @goals_router.post(
@@ -74,20 +52,10 @@ def revise_goal(
     response_model=CommandResult,
     summary="Change a goal's lifecycle status",
 )
-def change_goal_status(
-    plan_id: UUID,
-    goal_id: str,
-    body: GoalStatusChange,
-    caller: Clinician,
-    plans: Plans,
-    if_match: IfMatch,
-    response: Response,
-) -> Any:
-    command = ChangeGoalStatus(goal_id=goal_id, **body.model_dump())
-    result = plans.change_goal_status(
-        ctx=caller.ctx, plan_id=plan_id, command=command, expected_version=if_match
+def change_goal_status(goal_id: str, body: GoalStatusChange, caller: Clinician, on: OnPlan) -> Any:
+    return on.run(
+        on.plans.change_goal_status, ChangeGoalStatus(goal_id=goal_id, **body.model_dump()), caller
     )
-    return written(response, result)
 
 
 @router.post(
@@ -96,19 +64,8 @@ def change_goal_status(
     response_model=CommandResult,
     summary="Record a partner's measurement (scored; may raise alerts)",
 )
-def record_measurement(
-    plan_id: UUID,
-    body: MeasurementCreate,
-    caller: Clinician,
-    plans: Plans,
-    if_match: IfMatch,
-    response: Response,
-) -> Any:
-    command = RecordMeasurement(**body.model_dump())
-    result = plans.record_measurement(
-        ctx=caller.ctx, plan_id=plan_id, command=command, expected_version=if_match
-    )
-    return written(response, result)
+def record_measurement(body: MeasurementCreate, caller: Clinician, on: OnPlan) -> Any:
+    return on.run(on.plans.record_measurement, RecordMeasurement(**body.model_dump()), caller)
 
 
 @router.post(
@@ -117,19 +74,8 @@ def record_measurement(
     response_model=CommandResult,
     summary="Record whether the criteria to resume joint work are met",
 )
-def record_readiness(
-    plan_id: UUID,
-    body: ReadinessCreate,
-    caller: Clinician,
-    plans: Plans,
-    if_match: IfMatch,
-    response: Response,
-) -> Any:
-    command = RecordReadiness(**body.model_dump())
-    result = plans.record_readiness(
-        ctx=caller.ctx, plan_id=plan_id, command=command, expected_version=if_match
-    )
-    return written(response, result)
+def record_readiness(body: ReadinessCreate, caller: Clinician, on: OnPlan) -> Any:
+    return on.run(on.plans.record_readiness, RecordReadiness(**body.model_dump()), caller)
 
 
 @router.post(
@@ -138,19 +84,8 @@ def record_readiness(
     response_model=CommandResult,
     summary="Shift the format mix (a pause holds joint goals)",
 )
-def shift_format(
-    plan_id: UUID,
-    body: FormatShiftCreate,
-    caller: Clinician,
-    plans: Plans,
-    if_match: IfMatch,
-    response: Response,
-) -> Any:
-    command = ShiftFormat(**body.model_dump())
-    result = plans.shift_format(
-        ctx=caller.ctx, plan_id=plan_id, command=command, expected_version=if_match
-    )
-    return written(response, result)
+def shift_format(body: FormatShiftCreate, caller: Clinician, on: OnPlan) -> Any:
+    return on.run(on.plans.shift_format, ShiftFormat(**body.model_dump()), caller)
 
 
 @router.post(
@@ -159,16 +94,5 @@ def shift_format(
     response_model=CommandResult,
     summary="Record a review",
 )
-def record_review(
-    plan_id: UUID,
-    body: ReviewCreate,
-    caller: Clinician,
-    plans: Plans,
-    if_match: IfMatch,
-    response: Response,
-) -> Any:
-    command = RecordReview(**body.model_dump())
-    result = plans.record_review(
-        ctx=caller.ctx, plan_id=plan_id, command=command, expected_version=if_match
-    )
-    return written(response, result)
+def record_review(body: ReviewCreate, caller: Clinician, on: OnPlan) -> Any:
+    return on.run(on.plans.record_review, RecordReview(**body.model_dump()), caller)

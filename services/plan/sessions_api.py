@@ -9,9 +9,9 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter
 
-from services.plan.deps import Clinician, IfMatch, Plans, written
+from services.plan.deps import Clinician, OnPlan
 from services.plan.domain.commands import RecordSession, ResolveConfidence
 from services.plan.schemas import CommandResult, ConfidenceResolution, SessionCreate
 
@@ -24,19 +24,8 @@ router = APIRouter(tags=["care"])
     response_model=CommandResult,
     summary="Record a session (individual ones in couples work under the agreement in force)",
 )
-def record_session(
-    plan_id: UUID,
-    body: SessionCreate,
-    caller: Clinician,
-    plans: Plans,
-    if_match: IfMatch,
-    response: Response,
-) -> Any:
-    command = RecordSession(**body.model_dump())
-    result = plans.record_session(
-        ctx=caller.ctx, plan_id=plan_id, command=command, expected_version=if_match
-    )
-    return written(response, result)
+def record_session(body: SessionCreate, caller: Clinician, on: OnPlan) -> Any:
+    return on.run(on.plans.record_session, RecordSession(**body.model_dump()), caller)
 
 
 @router.post(
@@ -45,16 +34,10 @@ def record_session(
     summary="Resolve a confidence held until a share-by date (shared, or no longer held)",
 )
 def resolve_confidence(
-    plan_id: UUID,
-    session_id: UUID,
-    body: ConfidenceResolution,
-    caller: Clinician,
-    plans: Plans,
-    if_match: IfMatch,
-    response: Response,
+    session_id: UUID, body: ConfidenceResolution, caller: Clinician, on: OnPlan
 ) -> Any:
-    command = ResolveConfidence(session_id=str(session_id), **body.model_dump())
-    result = plans.resolve_confidence(
-        ctx=caller.ctx, plan_id=plan_id, command=command, expected_version=if_match
+    return on.run(
+        on.plans.resolve_confidence,
+        ResolveConfidence(session_id=str(session_id), **body.model_dump()),
+        caller,
     )
-    return written(response, result)

@@ -6,11 +6,10 @@ Its lead or a coordinator changes a plan's care team (`care_team.require_team_ma
 from __future__ import annotations
 
 from typing import Any
-from uuid import UUID
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter
 
-from services.plan.deps import IfMatch, Plans, Scheduler, written
+from services.plan.deps import OnPlan, Scheduler
 from services.plan.domain.commands import AssignClinician, ChangeClinicianRoles, RemoveClinician
 from services.plan.schemas import CareTeamAssign, CareTeamChange, CareTeamRemoval, CommandResult
 
@@ -23,19 +22,8 @@ router = APIRouter(tags=["care team"])
     response_model=CommandResult,
     summary="Assign a clinician to the care team, with a reason",
 )
-def assign_clinician(
-    plan_id: UUID,
-    body: CareTeamAssign,
-    caller: Scheduler,
-    plans: Plans,
-    if_match: IfMatch,
-    response: Response,
-) -> Any:
-    command = AssignClinician(**body.model_dump())
-    result = plans.assign_clinician(
-        ctx=caller.ctx, plan_id=plan_id, command=command, expected_version=if_match
-    )
-    return written(response, result)
+def assign_clinician(body: CareTeamAssign, caller: Scheduler, on: OnPlan) -> Any:
+    return on.run(on.plans.assign_clinician, AssignClinician(**body.model_dump()), caller)
 
 
 @router.patch(
@@ -44,19 +32,13 @@ def assign_clinician(
     summary="Change a care-team member's roles or clients, with a reason",
 )
 def change_clinician_roles(
-    plan_id: UUID,
-    clinician_id: str,
-    body: CareTeamChange,
-    caller: Scheduler,
-    plans: Plans,
-    if_match: IfMatch,
-    response: Response,
+    clinician_id: str, body: CareTeamChange, caller: Scheduler, on: OnPlan
 ) -> Any:
-    command = ChangeClinicianRoles(clinician_id=clinician_id, **body.model_dump())
-    result = plans.change_clinician_roles(
-        ctx=caller.ctx, plan_id=plan_id, command=command, expected_version=if_match
+    return on.run(
+        on.plans.change_clinician_roles,
+        ChangeClinicianRoles(clinician_id=clinician_id, **body.model_dump()),
+        caller,
     )
-    return written(response, result)
 
 
 @router.post(
@@ -65,16 +47,10 @@ def change_clinician_roles(
     summary="Take a clinician off the care team, with a reason",
 )
 def remove_clinician(
-    plan_id: UUID,
-    clinician_id: str,
-    body: CareTeamRemoval,
-    caller: Scheduler,
-    plans: Plans,
-    if_match: IfMatch,
-    response: Response,
+    clinician_id: str, body: CareTeamRemoval, caller: Scheduler, on: OnPlan
 ) -> Any:
-    command = RemoveClinician(clinician_id=clinician_id, **body.model_dump())
-    result = plans.remove_clinician(
-        ctx=caller.ctx, plan_id=plan_id, command=command, expected_version=if_match
+    return on.run(
+        on.plans.remove_clinician,
+        RemoveClinician(clinician_id=clinician_id, **body.model_dump()),
+        caller,
     )
-    return written(response, result)
