@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 
 from services.common.auth.callers import Caller
 from services.common.http.app import PageParams
@@ -65,77 +66,57 @@ def consents_of_person(
     return answer
 
 
-def _changed(
-    response: Response,
-    app: ConsentApplication,
-    caller: Caller,
-    consent_id: str,
-    command: ChangeConsent,
-    if_match: int | None,
-) -> dict[str, Any]:
-    """Change the directive's status, answered with its new version as the ETag."""
-    view = app.change_consent(
-        ctx=caller.ctx, consent_id=consent_id, command=command, expected_version=if_match
-    )
-    return sent(response, view)
+@dataclass(frozen=True)
+class StatusChange:
+    """A change of one directive's status, answered with its new version as the ETag."""
+
+    consent_id: str
+    response: Response
+    app: ConsentApplication
+    if_match: int | None
+
+    def to(self, command: ChangeConsent, caller: Caller) -> dict[str, Any]:
+        view = self.app.change_consent(
+            ctx=caller.ctx,
+            consent_id=self.consent_id,
+            command=command,
+            expected_version=self.if_match,
+        )
+        return sent(self.response, view)
+
+
+def _status_change(
+    consent_id: str, response: Response, app: Consents, if_match: IfMatch
+) -> StatusChange:
+    return StatusChange(consent_id, response, app, if_match)
+
+
+Change = Annotated[StatusChange, Depends(_status_change)]
 
 
 @router.post("/consents/{consent_id}/activation", status_code=201)
-def activate(
-    consent_id: str, response: Response, app: Consents, caller: Writer, if_match: IfMatch
-) -> dict[str, Any]:
-    return _changed(response, app, caller, consent_id, ActivateConsent(), if_match)
+def activate(caller: Writer, change: Change) -> dict[str, Any]:
+    return change.to(ActivateConsent(), caller)
 
 
 @router.post("/consents/{consent_id}/rejection", status_code=201)
-def reject(
-    consent_id: str, response: Response, app: Consents, caller: Writer, if_match: IfMatch
-) -> dict[str, Any]:
-    return _changed(response, app, caller, consent_id, RejectConsent(), if_match)
+def reject(caller: Writer, change: Change) -> dict[str, Any]:
+    return change.to(RejectConsent(), caller)
 
 
 @router.post("/consents/{consent_id}/revocation", status_code=201)
-def revoke(
-    consent_id: str,
-    body: RevocationIn,
-    response: Response,
-    app: Consents,
-    caller: Writer,
-    if_match: IfMatch,
-) -> dict[str, Any]:
+def revoke(body: RevocationIn, caller: Writer, change: Change) -> dict[str, Any]:
     """Revoke the whole consent, or only `recipient_id` of a multi-party consent."""
-    return _changed(
-        response,
-        app,
-        caller,
-        consent_id,
-        RevokeConsent(on=body.on, in_writing=body.in_writing, recipient_id=body.recipient_id),
-        if_match,
-    )
+    command = RevokeConsent(on=body.on, in_writing=body.in_writing, recipient_id=body.recipient_id)
+    return change.to(command, caller)
 
 
 @router.post("/consents/{consent_id}/entered-in-error", status_code=201)
-def enter_in_error(
-    consent_id: str, response: Response, app: Consents, caller: Writer, if_match: IfMatch
-) -> dict[str, Any]:
+def enter_in_error(caller: Writer, change: Change) -> dict[str, Any]:
     """Mark a directive recorded by mistake; it never applies again, its history stays."""
-    return _changed(response, app, caller, consent_id, MarkConsentEnteredInError(), if_match)
+    return change.to(MarkConsentEnteredInError(), caller)
 
 
 @router.post("/consents/{consent_id}/expiry", status_code=201)
-def expire(
-    consent_id: str,
-    body: ExpiryIn,
-    response: Response,
-    app: Consents,
-    caller: Writer,
-    if_match: IfMatch,
-) -> dict[str, Any]:
-    return _changed(
-        response,
-        app,
-        caller,
-        consent_id,
-        ExpireConsent(on=body.on, expiry_event=body.expiry_event),
-        if_match,
-    )
+def expire(body: ExpiryIn, caller: Writer, change: Change) -> dict[str, Any]:
+    return change.to(ExpireConsent(on=body.on, expiry_event=body.expiry_event), caller)
