@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
-
 from services.common.access.reads import PostgresAccessLog
-from services.common.http.idempotency import IdempotencyStore
-from services.common.http.service_api import application_api
+from services.common.http.service_api import ApplicationApi
 from services.common.readmodels.readstore import ReadStore
 from services.common.settings import Settings
 from services.common.store.application import IN_MEMORY, postgres_env
@@ -60,20 +57,7 @@ def close_consents(app: ConsentApplication) -> None:
     app.close()
 
 
-def create_app(
-    settings: Settings,
-    application: ConsentApplication | None = None,
-    *,
-    idempotency: IdempotencyStore | None = None,
-) -> FastAPI:
-    """The consent API on PostgreSQL (from settings), or on the application given (tests)."""
-    return application_api(
-        "consent",
-        settings,
-        ROUTERS,
-        application=application,
-        build=build_consents,
-        close=close_consents,
-        description=DESCRIPTION,
-        idempotency=idempotency,
-    )
+# The consent API on PostgreSQL (from settings), or on the application given (tests).
+create_app = ApplicationApi(
+    "consent", ROUTERS, build=build_consents, close=close_consents, description=DESCRIPTION
+)

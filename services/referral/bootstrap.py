@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
-
 from services.common.access.consent_gate import ConsentGate, HttpConsentGate, consent_url
 from services.common.access.reads import PostgresAccessLog
-from services.common.http.idempotency import IdempotencyStore
-from services.common.http.service_api import application_api
+from services.common.http.service_api import ApplicationApi
 from services.common.readmodels.readstore import ReadStore
 from services.common.settings import Settings
 from services.common.store.application import IN_MEMORY, postgres_env
@@ -61,20 +58,7 @@ def close_referrals(app: ReferralApplication) -> None:
     app.close()
 
 
-def create_app(
-    settings: Settings,
-    application: ReferralApplication | None = None,
-    *,
-    idempotency: IdempotencyStore | None = None,
-) -> FastAPI:
-    """The referral API on PostgreSQL (from settings), or on the application given (tests)."""
-    return application_api(
-        "referral",
-        settings,
-        ROUTERS,
-        application=application,
-        build=build_referrals,
-        close=close_referrals,
-        description=DESCRIPTION,
-        idempotency=idempotency,
-    )
+# The referral API on PostgreSQL (from settings), or on the application given (tests).
+create_app = ApplicationApi(
+    "referral", ROUTERS, build=build_referrals, close=close_referrals, description=DESCRIPTION
+)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from fastapi import APIRouter, FastAPI
 
@@ -15,30 +16,41 @@ from services.common.settings import Settings
 App = TypeVar("App")
 
 
-def application_api(
-    service: str,
-    settings: Settings,
-    routers: Sequence[APIRouter],
-    *,
-    application: App | None,
-    build: Callable[[Settings], App],
-    close: Callable[[App], None],
-    description: str,
-    idempotency: IdempotencyStore | None,
-) -> FastAPI:
-    """The service's API on `application`, or on one built from settings (PostgreSQL).
+@dataclass(frozen=True)
+class ApplicationApi(Generic[App]):
+    """A service's `create_app`: its API on the application given (tests), or on one it builds
+    from settings (PostgreSQL).
 
     Without an application given, nor an idempotency store, the requests' idempotency keys
     are kept in PostgreSQL too. The access log (refusals and the compliance log, see
     docs/compliance.md) is the application's; `close` runs at shutdown.
     """
-    app = build(settings) if application is None else application
-    if application is None and idempotency is None:
-        idempotency = postgres_idempotency(settings, service)
-    api = create_service_app(
-        service, settings, routers, description=description, idempotency=idempotency
-    )
-    install_access_log(api, service, app)
-    api.state.application = app
-    api.router.on_shutdown.append(lambda: close(app))
-    return api
+
+    service: str
+    routers: Sequence[APIRouter]
+    build: Callable[[Settings], App]
+    close: Callable[[App], None]
+    description: str
+
+    def __call__(
+        self,
+        settings: Settings,
+        application: App | None = None,
+        *,
+        idempotency: IdempotencyStore | None = None,
+    ) -> FastAPI:
+        app = self.build(settings) if application is None else application
+        if application is None and idempotency is None:
+            idempotency = postgres_idempotency(settings, self.service)
+        api = create_service_app(
+            self.service,
+            settings,
+            self.routers,
+            description=self.description,
+            idempotency=idempotency,
+        )
+        install_access_log(api, self.service, app)
+        api.state.application = app
+        close = self.close
+        api.router.on_shutdown.append(lambda: close(app))
+        return api
