@@ -8,6 +8,7 @@ from types import ModuleType
 
 import pytest
 
+from contracts.records import META_KEY
 from services.common.readmodels.projection import Cursor, ProjectedEvent, Projection
 from services.common.readmodels.projection_runs import find_projection
 from services.common.service import ServiceSpec
@@ -41,13 +42,13 @@ def test_a_projected_event_is_named_without_its_service_prefix() -> None:
 
 
 def test_a_projected_event_knows_its_tenant_from_the_stored_metadata() -> None:
-    event = projected(_meta={"tenant": "practice-9", "actor_id": "u1"}, tenant="ignored")
+    event = projected(**{META_KEY: {"tenant": "practice-9", "actor_id": "u1"}}, tenant="ignored")
     assert event.tenant == "practice-9"
     assert event.meta["actor_id"] == "u1"
 
 
 def test_a_projected_event_body_is_plain_json_without_metadata() -> None:
-    event = projected(_meta={"tenant": "p"}, recipient=uuid.UUID(int=1))
+    event = projected(**{META_KEY: {"tenant": "p"}}, recipient=uuid.UUID(int=1))
     assert event.body == {
         "timestamp": AT.isoformat(),
         "recipient": str(uuid.UUID(int=1)),
