@@ -25,6 +25,8 @@ app = typer.Typer(no_args_is_help=True, help=__doc__)
 app.add_typer(stack_app, name="stack")
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
+ledger_app = typer.Typer(no_args_is_help=True, help="Check the stores' tamper evidence.")
+app.add_typer(ledger_app, name="ledger")
 projections_app = typer.Typer(no_args_is_help=True, help="Read models kept from the events.")
 app.add_typer(projections_app, name="projections")
 
@@ -332,3 +334,17 @@ def projections_retry(
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from None
     typer.echo(json.dumps({"projection": name, "applied": applied, "still_held": held}))
+
+
+@ledger_app.command("verify")
+def ledger_verify(service: ServiceArg) -> None:
+    """Recompute every stored event's chain hash; name each event altered, removed or moved.
+
+    One JSON line per finding (kind, position, aggregate_id, version, detail), then a summary
+    line; exits 1 when anything is wrong, 2 when the store cannot be read.
+    """
+    from services.ledger_cli import verify
+
+    code = verify(load_settings(local_tool=True), _service(service))
+    if code:
+        raise typer.Exit(code)

@@ -12,10 +12,11 @@ from services.common.http.idempotency import create_table_sql as idempotency_tab
 from services.common.quarantine import create_sql as quarantine_table_sql
 from services.common.settings import SERVICES, Settings
 from services.common.store.application import CareApplication, postgres_env
+from services.common.store.chain import events_table, install_chain
 
 
 def create_event_tables(settings: Settings) -> list[str]:
-    """Every service's event, tracking, idempotency and quarantine tables (`careledger db init`)."""
+    """Every service's event (hash-chained), tracking, idempotency and quarantine tables."""
     created = []
     for service in SERVICES:
         app_cls = type(f"{service.title()}Tables", (CareApplication,), {"name": service})
@@ -23,5 +24,6 @@ def create_event_tables(settings: Settings) -> list[str]:
         with psycopg.connect(settings.database_url, autocommit=True) as conn:
             conn.execute(idempotency_table_sql(service))
             conn.execute(quarantine_table_sql(service))
+            install_chain(conn, *events_table(service))
         created.append(service)
     return created
