@@ -3,15 +3,18 @@
 Kubernetes sends traffic to an API pod only while its readiness check passes (`GET /ready`;
 `careledger ready` for the processes without HTTP). Liveness (`GET /health`) checks neither:
 a database or broker outage must not get every pod restarted, since the services ride it out.
-The Kafka check is a TCP connect to any bootstrap server, whatever the listener's TLS or SASL.
+The Kafka check asks the cluster to describe itself, with this process's own Kafka access
+(TLS, SASL): a broker that accepts connections but does not answer (a frozen process, whose
+kernel still completes the TCP handshake) is not ready.
 """
 
 from __future__ import annotations
 
-import socket
-
 import psycopg
+from kafka.admin import KafkaAdminClient
+from kafka.errors import KafkaError
 
+from services.common.kafka_access import kafka_access
 from services.common.settings import Settings
 
 TIMEOUT_S = 2.0
@@ -27,16 +30,24 @@ def postgres_ready(url: str, timeout: float = TIMEOUT_S) -> bool:
     return True
 
 
-def kafka_ready(bootstrap: str, timeout: float = TIMEOUT_S) -> bool:
-    """Some bootstrap server accepts a TCP connection."""
-    for server in filter(None, (s.strip() for s in bootstrap.split(","))):
-        host, _, port = server.rpartition(":")
-        try:
-            with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
-                return True
-        except (OSError, ValueError):
-            continue
-    return False
+def kafka_ready(settings: Settings, timeout: float = TIMEOUT_S) -> bool:
+    """A broker answers a describe-cluster request within `timeout`."""
+    limit_ms = int(timeout * 1000)
+    try:
+        admin = KafkaAdminClient(
+            **kafka_access(settings).options(),
+            client_id="careledger-ready",
+            bootstrap_timeout_ms=limit_ms,
+            request_timeout_ms=limit_ms,
+        )
+    except (KafkaError, OSError, ValueError):
+        return False
+    try:
+        return bool(admin.describe_cluster().get("cluster_id"))
+    except (KafkaError, OSError, ValueError):
+        return False
+    finally:
+        admin.close()
 
 
 def readiness(settings: Settings) -> dict[str, bool]:
@@ -45,5 +56,5 @@ def readiness(settings: Settings) -> dict[str, bool]:
     if settings.database_url:
         checks["postgres"] = postgres_ready(settings.database_url)
     if settings.kafka_bootstrap:
-        checks["kafka"] = kafka_ready(settings.kafka_bootstrap)
+        checks["kafka"] = kafka_ready(settings)
     return checks
