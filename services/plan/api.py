@@ -18,6 +18,7 @@ from fastapi import APIRouter, Query, Request, Response
 from services.common.errors import RuleBroken
 from services.common.http.access import asked
 from services.common.http.app import set_etag
+from services.common.readmodels.paging import WindowParams, page_body
 from services.common.validation import Moment
 from services.plan import care_api, sessions_api, team_api, worklists_api
 from services.plan.deps import (
@@ -77,13 +78,11 @@ def list_plans(
     request: Request,
     caller: Reader,
     reads: Reads,
-    page: PageParams,
+    window: WindowParams,
     subject: Annotated[str | None, Query(description="a client id")] = None,
 ) -> dict[str, Any]:
-    items, total = reads.many(
-        asked(request), subject=subject, offset=page.offset, limit=page.limit, render=plan_view
-    )
-    return page.of(items, total)
+    items, found = reads.many(asked(request), subject=subject, window=window, render=plan_view)
+    return {**page_body(window, found), "items": items}
 
 
 @router.get("/plans/{plan_id}", summary="The plan now, at ?version=N or as it was ?at=<timestamp>")

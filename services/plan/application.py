@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 from uuid import UUID
 
 from services.common.context import CommandContext
 from services.common.errors import NotFound
+from services.common.readmodels.query import Condition, Found, Has, Order, Window
 from services.common.store.application import CareApplication, check_version
+from services.plan import queries as q
 from services.plan.agreements import AgreementCheck, InMemoryAgreements
 from services.plan.domain import Plan
 from services.plan.domain.care_team import require_team_manager
@@ -34,13 +36,8 @@ from services.plan.domain.commands import (
 )
 from services.plan.domain.policy import Kind, Reader
 from services.plan.domain.sharing import confidence_due, needs_agreement
-from services.plan.domain.worklists import (
-    DEFAULT_STRETCH_WEEKS,
-    WORKING,
-    review_due,
-    uneven_growth,
-)
-from services.plan.projections import InMemorySummaries, SummarySource
+from services.plan.domain.worklists import DEFAULT_STRETCH_WEEKS, review_due, uneven_growth
+from services.plan.projections import in_memory
 from services.plan.views import history_view, plan_view
 
 Result = dict[str, Any]
@@ -57,7 +54,7 @@ class PlanApplication(CareApplication):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # In memory until the composition root sets the PostgreSQL projection (bootstrap.py).
-        self.read_model: SummarySource = InMemorySummaries()
+        self.read_model: q.PlanReadModel = in_memory()
         # No agreement is in force until the composition root connects the consent service.
         self.agreements: AgreementCheck = InMemoryAgreements()
 
@@ -279,7 +276,7 @@ class PlanApplication(CareApplication):
         """Break-glass grants not yet reviewed, oldest first (the compliance review queue)."""
         rows = [
             {"plan_id": s["plan_id"], **g}
-            for s in self.summaries(tenant)
+            for s in self.summaries(tenant, q.GRANTS_OPEN)
             for g in s.get("open_grants", [])
         ]
         return sorted(rows, key=lambda r: r["granted_at"])
@@ -353,23 +350,29 @@ class PlanApplication(CareApplication):
         self.load(Plan, plan_id, tenant)
         return [history_view(r, reader) for r in self.history_records(plan_id)]
 
-    def summaries(self, tenant: str) -> list[dict[str, Any]]:
-        """The tenant's plan summaries from the read model, oldest plan first."""
-        return self.read_model.of_tenant(self, tenant)
+    def summaries(
+        self, tenant: str, where: Sequence[Condition] = (), order: Order = q.CREATED
+    ) -> list[dict[str, Any]]:
+        """The tenant's plan summaries matching `where`, from the read model (oldest first)."""
+        rows = self.read_model.rows(self, tenant=tenant, where=where, order=order)
+        return [r["data"] for r in rows]
+
+    def page(self, tenant: str, where: Sequence[Condition], order: Order, window: Window) -> Found:
+        """One page of the read model's rows (queries.py: the columns, orders and conditions)."""
+        return self.read_model.page(self, tenant=tenant, where=where, order=order, window=window)
 
     def plan_with_goal(self, goal_id: str, tenant: str) -> Plan:
         """The plan that holds a goal."""
-        for summary in self.summaries(tenant):
-            if goal_id in summary["goal_ids"]:
-                return self.plan(UUID(summary["plan_id"]), tenant)
+        for row in self.read_model.rows(self, tenant=tenant, where=[Has("goal_ids", goal_id)]):
+            return self.plan(UUID(row["id"]), tenant)
         raise NotFound(f"no goal {goal_id}")
 
     def uneven_growth(
         self, tenant: str, *, today: dt.date, stretch_weeks: int = DEFAULT_STRETCH_WEEKS
     ) -> list[Result]:
         """Plans where only one partner has attended for longer than the stretch."""
-        rows = (uneven_growth(s, today, stretch_weeks) for s in self.summaries(tenant))
-        return [r for r in rows if r is not None]
+        found = self.summaries(tenant, q.uneven_where(today, stretch_weeks), q.UNEVEN)
+        return [r for s in found if (r := uneven_growth(s, today, stretch_weeks))]
 
     def confidences_due(
         self,
@@ -382,8 +385,7 @@ class PlanApplication(CareApplication):
         """Confidences held under limited-secrets whose share-by date is near or past."""
         rows = [
             {"plan_id": s["plan_id"], **row}
-            for s in self.summaries(tenant)
-            if s["status"] in WORKING
+            for s in self.summaries(tenant, q.confidences_where(today, within_days))
             for session in s["sessions"]
             if (row := confidence_due(session, today, within_days))
             and clinician_id in (None, row["clinician_id"])
@@ -392,5 +394,5 @@ class PlanApplication(CareApplication):
 
     def reviews_due(self, tenant: str, *, today: dt.date, within_days: int = 7) -> list[Result]:
         """Reviews due within `within_days` and overdue ones, earliest first."""
-        rows = [r for s in self.summaries(tenant) if (r := review_due(s, today, within_days))]
-        return sorted(rows, key=lambda r: r["due_on"])
+        found = self.summaries(tenant, q.reviews_where(today, within_days), q.REVIEWS)
+        return [r for s in found if (r := review_due(s, today, within_days))]

@@ -15,6 +15,7 @@ from services.common.errors import RuleBroken
 from services.common.fhir import fhir_response
 from services.common.http.access import asked
 from services.common.http.app import PageParams
+from services.common.readmodels.query import Window
 from services.plan import fhir
 from services.plan.access import Reader
 from services.plan.reads import PlanReads
@@ -52,17 +53,15 @@ def add_fhir_routes(router: APIRouter, reads: PlanReads) -> None:
         subject: Annotated[str, Query(description="Patient/<id> or the client id")],
     ) -> Response:
         client = subject.removeprefix("Patient/")
-        resources, total = reads.many(
-            asked(request),
-            subject=client,
-            offset=page.offset,
-            limit=page.limit,
-            render=fhir.care_plan,
+        window = Window(limit=page.limit, offset=page.offset)
+        resources, found = reads.many(
+            asked(request), subject=client, window=window, render=fhir.care_plan
         )
+        total = found.total
         base = str(request.base_url).rstrip("/")
         links = [("self", str(request.url))]
-        following = page.offset + len(resources)
-        if following < total:
+        following = page.offset + len(found.rows)
+        if found.next_cursor is not None:  # more rows follow (the total stops counting at 1000)
             query = urlencode({"subject": subject, "limit": page.limit, "offset": following})
             links.append(("next", f"{base}/fhir/CarePlan?{query}"))
         return fhir_response(fhir.search_bundle(resources, total, base, links))

@@ -18,8 +18,11 @@ from services.common.access.consent_gate import ConsentGate, DecisionRequest
 from services.common.access.log import AccessLog, Request
 from services.common.auth.service_identity import ServiceCredential
 from services.common.errors import Forbidden, NotFound
+from services.common.readmodels.paging import page_body
+from services.common.readmodels.query import Condition, Found, In, Order, Window
 from services.common.viewer import Access, Touched, Viewer
 from services.plan import fhir
+from services.plan import queries as q
 from services.plan.application import PlanApplication
 from services.plan.domain import Plan
 from services.plan.domain import policy as p
@@ -160,24 +163,22 @@ class PlanReads:
         asked: Request,
         *,
         subject: str | None,
-        offset: int,
-        limit: int,
+        window: Window,
         render: Callable[[Plan, p.Reader], T],
         resource_type: str = "CarePlan",
-    ) -> tuple[list[T], int]:
-        """A page of the plans this caller may read (others are left out, and not counted)."""
+    ) -> tuple[list[T], Found]:
+        """A page of the plans this caller may read (others are left out, and not counted).
+
+        The read model filters, orders and pages them in SQL (queries.listable); each plan of
+        the page is then loaded and cut by its own read policy.
+        """
         viewer = _viewer(asked)
         self._viewer_may(viewer, resource_type)
-        summaries = self.app.summaries(viewer.tenant)
-        candidates = [
-            s
-            for s in summaries
-            if _may_list(viewer, s, self.clock()) and (subject is None or subject in s["members"])
-        ]
-        chosen = candidates[offset : offset + limit]
+        where = [*q.plans_where(subject), q.listable(viewer, self.clock())]
+        found = self.app.page(viewer.tenant, where, q.CREATED, window)
         shown: list[tuple[Plan, p.Reader, T]] = []
-        for summary in chosen:
-            plan = self.app.plan(UUID(summary["plan_id"]), viewer.tenant)
+        for row in found.rows:
+            plan = self.app.plan(UUID(row["id"]), viewer.tenant)
             reader = self.placed(asked, plan)
             if p.may_read_plan(reader):
                 shown.append((plan, reader, render(plan, reader)))
@@ -188,17 +189,39 @@ class PlanReads:
             view=_worst([r for _, r, _ in shown]),
         )
         self.log.record(asked, touched)
-        return [view for _, _, view in shown], len(candidates)
+        return [view for _, _, view in shown], found
+
+    def worklist_page(
+        self,
+        asked: Request,
+        where: Sequence[Condition],
+        order: Order,
+        window: Window,
+        item: Callable[[dict[str, Any]], dict[str, Any] | None],
+    ) -> dict[str, Any]:
+        """A worklist paged in SQL over the plans this caller may list, logged as one read."""
+        viewer = _viewer(asked)
+        listed = q.listable(viewer, self.clock())
+        found = self.app.page(viewer.tenant, [*where, listed], order, window)
+        self._log_rows(asked, found.rows)
+        items = [shown for r in found.rows if (shown := item(r["data"])) is not None]
+        return page_body(window, found, items)
 
     def worklist(self, asked: Request, rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         """Worklist rows of the plans this caller may read at all, logged as one read."""
         viewer = _viewer(asked)
-        by_id = {s["plan_id"]: s for s in self.app.summaries(viewer.tenant)}
-        kept = [r for r in rows if _may_list(viewer, by_id[r["plan_id"]], self.clock())]
-        clients = {c for r in kept for c in by_id[r["plan_id"]]["members"]}
-        records = [(r["plan_id"], by_id[r["plan_id"]]["version"]) for r in kept]
-        self.log.record(asked, Touched("CarePlan", records, clients, view="redacted"))
+        ids = tuple({r["plan_id"] for r in rows})
+        listed = q.listable(viewer, self.clock())
+        summaries = self.app.read_model.rows(self.app, tenant=viewer.tenant, where=[In("id", ids)])
+        by_id = {s["id"]: s for s in summaries if listed.test(s)}
+        kept = [r for r in rows if r["plan_id"] in by_id]
+        self._log_rows(asked, [by_id[i] for i in dict.fromkeys(r["plan_id"] for r in kept)])
         return kept
+
+    def _log_rows(self, asked: Request, rows: Sequence[dict[str, Any]]) -> None:
+        clients = {c for r in rows for c in r["data"]["members"]}
+        records = [(r["id"], r["data"]["version"]) for r in rows]
+        self.log.record(asked, Touched("CarePlan", records, clients, view="redacted"))
 
 
 def _viewer(asked: Request) -> Viewer:
@@ -219,19 +242,6 @@ def _has_material(plan: Plan, owner: str) -> bool:
         any(s["format"] == "individual" and s["partner_id"] == owner for s in plan.sessions)
         or any(m["partner_id"] == owner for m in plan.measurements)
         or any(s.get("about_partner_id") == owner for s in plan.shifts)
-    )
-
-
-def _may_list(viewer: Viewer, summary: dict[str, Any], when: dt.datetime) -> bool:
-    """Lists show a clinician their team's plans (and break-glass ones), a client their own."""
-    if viewer.is_client:
-        return viewer.patient in summary["members"]
-    if viewer.has("compliance") or viewer.has("coordinator") or viewer.has("integration"):
-        return True
-    grants = summary.get("open_grants", [])
-    return viewer.sub in summary.get("team", []) or any(
-        g["clinician_id"] == viewer.sub and dt.datetime.fromisoformat(g["until"]) > when
-        for g in grants
     )
 
 

@@ -23,6 +23,7 @@ def fold(
         summaries[plan_id] = {
             "plan_id": plan_id,
             "tenant": data["tenant"],
+            "created_at": data["timestamp"],
             "unit_kind": data["unit_kind"],
             "members": [m["client_id"] for m in data["members"]],
             "status": "draft",

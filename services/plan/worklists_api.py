@@ -1,18 +1,25 @@
 """Worklist routes of the plan service: uneven growth, reviews and confidences due (read model).
 
-Rows are cut to the plans the caller may read and logged as one read (reads.PlanReads).
+Uneven growth and reviews due are filtered, ordered and paged in SQL over the plans the caller
+may list (queries.py; `cursor` for deep pages); confidences due are one row per session, of the
+plans the read model finds holding one. Rows are cut to the plans the caller may read and logged
+as one read (reads.PlanReads).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
 from services.common.http.access import asked
+from services.common.readmodels.paging import WindowParams
 from services.common.validation import Day
+from services.plan import queries as q
 from services.plan.deps import Clinician, PageParams, Plans, Reads, Scheduler
+from services.plan.domain import worklists as w
 from services.plan.domain.worklists import DEFAULT_STRETCH_WEEKS
 
 # The therapists' and coordinators' worklists, judged on `on` (default today, UTC).
@@ -30,14 +37,15 @@ def today() -> dt.date:
 def uneven_growth(
     request: Request,
     caller: Scheduler,
-    plans: Plans,
     reads: Reads,
-    page: PageParams,
+    window: WindowParams,
     stretch_weeks: Annotated[int, Query(ge=1, le=52)] = DEFAULT_STRETCH_WEEKS,
     on: Annotated[Day | None, Query(description="the day to judge (default today)")] = None,
 ) -> dict[str, Any]:
-    rows = plans.uneven_growth(caller.tenant, today=on or today(), stretch_weeks=stretch_weeks)
-    return page.slice(reads.worklist(asked(request), rows))
+    day = on or today()
+    where = q.uneven_where(day, stretch_weeks)
+    item = partial(w.uneven_growth, today=day, stretch_weeks=stretch_weeks)
+    return reads.worklist_page(asked(request), where, q.UNEVEN, window, item)
 
 
 @router.get(
@@ -47,14 +55,15 @@ def uneven_growth(
 def reviews_due(
     request: Request,
     caller: Scheduler,
-    plans: Plans,
     reads: Reads,
-    page: PageParams,
+    window: WindowParams,
     within_days: Annotated[int, Query(ge=0, le=90)] = 7,
     on: Annotated[Day | None, Query(description="the day to judge (default today)")] = None,
 ) -> dict[str, Any]:
-    rows = plans.reviews_due(caller.tenant, today=on or today(), within_days=within_days)
-    return page.slice(reads.worklist(asked(request), rows))
+    day = on or today()
+    where = q.reviews_where(day, within_days)
+    item = partial(w.review_due, today=day, within_days=within_days)
+    return reads.worklist_page(asked(request), where, q.REVIEWS, window, item)
 
 
 @router.get(

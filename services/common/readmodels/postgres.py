@@ -62,13 +62,18 @@ class SummaryProjection(Projection, Generic[S]):
                 "{}, data jsonb NOT NULL)"
             ).format(table, sql.SQL(", ").join(columns))
         ]
+        if any(index.method == "gin" for index in self.kind.indexes):
+            statements.insert(0, sql.SQL("CREATE EXTENSION IF NOT EXISTS btree_gin").format())
         for index in self.kind.indexes:
             name = f"{self.kind.table}_{'_'.join(index.columns)}"
             if index.where is not None:
                 name += "_p" + hashlib.sha256(index.where.encode()).hexdigest()[:6]
-            statement = sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} ({})").format(
+            if index.method == "gin":
+                name += "_gin"
+            statement = sql.SQL("CREATE INDEX IF NOT EXISTS {} ON {} USING {} ({})").format(
                 sql.Identifier(name[:63]),
                 table,
+                sql.SQL(index.method),
                 sql.SQL(", ").join(sql.Identifier(c) for c in index.columns),
             )
             if index.where is not None:
@@ -153,10 +158,15 @@ class PostgresSummaries(Generic[S]):
     """The PostgreSQL read model, caught up before each read (read-your-writes for the API)."""
 
     def __init__(
-        self, kind: SummaryKind[S], store: ReadStore, *, schema: str | None = None
+        self,
+        kind: SummaryKind[S],
+        store: ReadStore,
+        *,
+        schema: str | None = None,
+        projection_cls: type[SummaryProjection[Any]] | None = None,
     ) -> None:
         self.kind = kind
-        self._projection_cls = SummaryProjection.of(kind)
+        self._projection_cls = projection_cls or SummaryProjection.of(kind)
         self._store = store
         self._schema = schema
         self._caught: CaughtUpProjection[SummaryProjection[Any]] | None = None

@@ -24,7 +24,7 @@ from psycopg import sql
 
 from services.common.errors import RuleBroken
 
-Kind = Literal["text", "timestamptz", "integer", "boolean", "date"]
+Kind = Literal["text", "timestamptz", "integer", "boolean", "date", "text[]"]
 Op = Literal["=", "<>", "<", "<=", ">", ">="]
 Row = Mapping[str, Any]
 _OPS: dict[str, Callable[[Any, Any], bool]] = {
@@ -75,6 +75,20 @@ class In:
 
     def test(self, row: Row) -> bool:
         return row.get(self.column) in self.values
+
+
+@dataclass(frozen=True)
+class Has:
+    """A `text[]` column holds `value` (`column @> ARRAY[value]`: a GIN index answers it)."""
+
+    column: str
+    value: str
+
+    def clause(self) -> tuple[sql.Composable, list[Any]]:
+        return sql.SQL("{} @> ARRAY[%s]::text[]").format(sql.Identifier(self.column)), [self.value]
+
+    def test(self, row: Row) -> bool:
+        return self.value in (row.get(self.column) or ())
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,8 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Generic, LiteralString, Protocol, TypeVar
+from dataclasses import dataclass, field
+from typing import Any, Generic, Literal, LiteralString, Protocol, TypeVar
 
 from contracts.naming import event_name
 from services.common.readmodels.query import (
@@ -45,10 +45,15 @@ class Column:
 
 @dataclass(frozen=True)
 class Index:
-    """An index over `columns` (the tenant first), partial when `where` is given."""
+    """An index over `columns` (the tenant first), partial when `where` is given.
+
+    `gin` for `text[]` columns (`Has`): a GIN index over the tenant and the arrays, through the
+    btree_gin extension (created with the table when a kind has one).
+    """
 
     columns: tuple[LiteralString, ...]
     where: LiteralString | None = None
+    method: Literal["btree", "gin"] = field(default="btree", repr=False)
 
     def __post_init__(self) -> None:
         if self.columns[:1] != ("tenant",):
@@ -86,6 +91,9 @@ class SummaryKind(Generic[S]):
 
     def shape(self) -> str:
         text = repr((self.table, self.columns, self.indexes))
+        gin = [i.columns for i in self.indexes if i.method == "gin"]
+        if gin:  # only then: the shapes of kinds without one stay as they were
+            text += repr(gin)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 

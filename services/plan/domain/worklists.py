@@ -19,15 +19,14 @@ def _date(value: str | None) -> dt.date | None:
     return dt.date.fromisoformat(value) if value else None
 
 
-def uneven_growth(
-    summary: Mapping[str, Any], today: dt.date, stretch_weeks: int
-) -> dict[str, Any] | None:
-    """The partner who alone has attended since the last joint session, for over the stretch.
+def alone_stretch(summary: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The partner who alone has attended since the last joint session, and since when.
 
-    Only individual sessions count as attendance here; None when both partners (or nobody)
-    attended individually since the last joint or family session, or the stretch is shorter.
+    Only individual sessions count as attendance here; None for an individual unit, or when
+    both partners (or nobody) attended individually since the last joint or family session.
+    It depends on the sessions only, so the read model keeps it as columns (queries.py).
     """
-    if summary["unit_kind"] == "individual" or summary["status"] not in WORKING:
+    if summary["unit_kind"] == "individual":
         return None
     sessions = [{**s, "held_on": dt.date.fromisoformat(s["held_on"])} for s in summary["sessions"]]
     last_joint = max((s["held_on"] for s in sessions if s["format"] in JOINT_FORMATS), default=None)
@@ -39,16 +38,35 @@ def uneven_growth(
     partners = {s["partner_id"] for s in alone}
     if len(partners) != 1:
         return None
-    since = min(s["held_on"] for s in alone)
+    return {
+        "partner_id": partners.pop(),
+        "since": min(s["held_on"] for s in alone),
+        "sessions": len(alone),
+        "last_joint_on": last_joint,
+    }
+
+
+def uneven_growth(
+    summary: Mapping[str, Any], today: dt.date, stretch_weeks: int
+) -> dict[str, Any] | None:
+    """The partner who alone has attended since the last joint session, for over the stretch.
+
+    None when the plan is not being worked, nobody attends alone (`alone_stretch`) or the
+    stretch is shorter.
+    """
+    stretch = alone_stretch(summary) if summary["status"] in WORKING else None
+    if stretch is None:
+        return None
+    since = stretch["since"]
     if today - since <= dt.timedelta(weeks=stretch_weeks):
         return None
     return {
         "plan_id": summary["plan_id"],
-        "partner_id": partners.pop(),
+        "partner_id": stretch["partner_id"],
         "individual_only_since": since,
         "weeks": (today - since).days // 7,
-        "individual_sessions": len(alone),
-        "last_joint_on": last_joint,
+        "individual_sessions": stretch["sessions"],
+        "last_joint_on": stretch["last_joint_on"],
         "joint_paused": summary["joint_paused"],
     }
 
