@@ -1,233 +1,220 @@
-"""The access log's cost: GET /plans/{id} with and without it, in one run.
+"""Read latency as the practice grows: lists, worklists and metrics at 1,000 to 100,000 aggregates.
 
-    .venv/bin/python bench/reads.py [--plans 200] [--clients 16] [--reads 4000] [--rounds 2]
+    .venv/bin/python bench/reads.py [--sizes 1000,10000,100000] [--calls 200] [--keep]
 
-Needs the local stack's PostgreSQL (`careledger stack up --infra-only`). Creates a private
-PostgreSQL schema holding `--plans` active couple plans (each with a goal, sessions of both
-partners and a measurement), then starts two plan APIs on it, each its own uvicorn process
-(`bench.reads:with_access_log`, `bench.reads:without_access_log`): the same app, except that
-the second one's access log stores nothing. Each round drives each API in turn with --clients
-keep-alive clients in a closed loop, reading the plans as their couples therapist (the full
-view: the read policy runs, no consent question is asked), --reads reads per round. Prints
-reads/s and p50/p95/p99 per API and round, and last one line of JSON with the best round of
-each and the ratio with/without (target: at least 0.7).
+Needs the local stack's PostgreSQL (`careledger stack up --infra-only`, or `make infra`). For
+each size N it makes private schemas for the plan, referral and consent services, seeds N plans,
+N referrals and N consent decisions of one practice straight into the event stores and their
+read models (bench/seed_reads.py; no HTTP), and then times seven reads through each service's
+HTTP app in process (FastAPI's TestClient, real bearer tokens: the read policy and the access
+log run, each read commits its access event):
+
+  plan list         GET /plans?limit=50 as one care team's couples therapist
+  reviews due       GET /worklists/reviews-due?within_days=7 as a coordinator
+  uneven growth     GET /worklists/uneven-growth as a coordinator
+  referral worklist GET /referrals/worklist?limit=50 as a coordinator
+  referral metrics  GET /referrals/metrics (the last 30 days) as a coordinator
+  decision list     GET /decisions?outcome=PERMIT&limit=50 (the last 30 days) as compliance
+  accounting        GET /persons/<id>/disclosure-accounting as compliance (40 disclosures)
+
+Each read runs 20 times untimed, then --calls times; prints p50 and p99 per read and size, the
+ratio of the largest size's p99 to the smallest's, and last one line of JSON. Target: p99 under
+50 ms at 100,000 and a ratio under 2. The schemas are dropped afterwards unless --keep.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
-import os
-import socket
-import subprocess
+import random
+import statistics
 import sys
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
 import psycopg
-from fastapi import FastAPI
+from fastapi.testclient import TestClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.load_support import Job, drive, latency_figures
+from bench import seed_reads as s
 from services.common.auth.callers import TokenService
-from services.common.settings import load_settings
+from services.common.logging import configure_logging
+from services.common.settings import Settings, load_settings
 
-REPO = Path(__file__).resolve().parents[1]
-STORE_ENV = "CARELEDGER_BENCH_READS_STORE"
-LEAD = "clin-bench-lead"
-TENANT = "practice-bench"
+READS = (
+    "plan list",
+    "reviews due",
+    "uneven growth",
+    "referral worklist",
+    "referral metrics",
+    "decision list",
+    "accounting",
+)
+DISCLOSURES = 40
 
 
-class _Nothing:
-    """An access-log store that keeps nothing: the baseline without the log."""
-
-    def save_as(self, ctx: Any, *aggregates: Any) -> None:
-        return None
-
-
-def _app(keep_log: bool) -> FastAPI:
-    from services.plan.agreements import InMemoryAgreements
+@contextmanager
+def practice(settings: Settings, size: int, keep: bool) -> Iterator[dict[str, TestClient]]:
+    """The three services' apps over a practice of `size` aggregates each, seeded."""
+    from services.common.access.consent_gate import NoConsentService
+    from services.consent.application import ConsentApplication
+    from services.consent.bootstrap import build_consents
+    from services.consent.bootstrap import create_app as consent_api
     from services.plan.application import PlanApplication
-    from services.plan.bootstrap import build_plans, create_app
+    from services.plan.bootstrap import build_plans, close_plans
+    from services.plan.bootstrap import create_app as plan_api
+    from services.referral.application import ReferralApplication
+    from services.referral.bootstrap import build_referrals
+    from services.referral.bootstrap import create_app as referral_api
 
-    settings = load_settings()
-    cls = type("BenchReads", (PlanApplication,), {"name": os.environ[STORE_ENV]})
-    plans = build_plans(settings, application_class=cls)
-    # The seeded couples' agreement is in force (no consent service runs here: reads are measured).
-    agreements = InMemoryAgreements()
-    agreements.put(
-        TENANT,
-        {
-            "agreement_id": "agr-1",
-            "partner_ids": ["a", "b"],
-            "in_force": {
-                "terms_version": 1,
-                "mode": "no-secrets",
-                "carve_outs": [],
-                "signatures": {},
-            },
-        },
-    )
-    plans.agreements = agreements
-    api = create_app(settings, plans)
-    if not keep_log:
-        api.state.access_log.store = _Nothing()
-    return api
-
-
-def with_access_log() -> FastAPI:
-    return _app(keep_log=True)
-
-
-def without_access_log() -> FastAPI:
-    return _app(keep_log=False)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def serve(factory: str, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    argv = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "--factory",
-        f"bench.reads:{factory}",
-        "--port",
-        str(port),
-        "--log-level",
-        "warning",
-        "--no-access-log",
-    ]
-    proc = subprocess.Popen(argv, cwd=REPO, env=env, stdout=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError(f"{factory} did not answer on port {port}")
-
-
-def seed(base: str, headers: dict[str, str], plans: int) -> list[str]:
-    ids = []
-    with httpx.Client(base_url=base, headers=headers, timeout=30) as client:
-        for _ in range(plans):
-            body = {
-                "unit_kind": "couple",
-                "mix": {"joint": 2, "individual": 2},
-                "members": [{"client_id": "a", "sex": "female"}, {"client_id": "b", "sex": "male"}],
-                "clinicians": [{"clinician_id": LEAD, "roles": ["couples-therapist"]}],
-                "starts_on": "2026-01-05",
+    prefix = f"benchreads{size}_{uuid.uuid4().hex[:6]}"
+    names = {svc: f"{prefix}_{svc}" for svc in ("plan", "referral", "consent")}
+    rng = random.Random(size)
+    with psycopg.connect(settings.database_url, autocommit=True) as conn:
+        for name in names.values():
+            conn.execute(f"CREATE SCHEMA {name}")
+    try:
+        with ExitStack() as stack:
+            plans = build_plans(
+                settings,
+                application_class=type("BenchPlans", (PlanApplication,), {"name": names["plan"]}),
+                create_table=True,
+            )
+            stack.callback(close_plans, plans)
+            referrals = build_referrals(
+                settings,
+                application_class=type(
+                    "BenchReferrals", (ReferralApplication,), {"name": names["referral"]}
+                ),
+                create_table=True,
+                gate=NoConsentService(),  # reads ask nothing; no referral is sent here
+            )
+            consents = build_consents(
+                settings,
+                application_class=type(
+                    "BenchConsents", (ConsentApplication,), {"name": names["consent"]}
+                ),
+                create_table=True,
+            )
+            print(f"size {size}:", flush=True)
+            for read_model, app in (
+                (plans.read_model, plans),
+                (referrals.summaries, referrals),
+                (consents.decision_log, consents),
+            ):
+                read_model.current(app)  # type: ignore[attr-defined]  # tables before events
+            s.timed("plans", lambda: s.seed_plans(plans, size, rng))
+            s.timed("plan summaries", lambda: s.fill(plans.read_model, plans))  # type: ignore[arg-type]
+            s.timed("referrals", lambda: s.seed_referrals(referrals, size, rng))
+            s.timed("referral summaries", lambda: s.fill(referrals.summaries, referrals))  # type: ignore[arg-type]
+            s.timed("decisions", lambda: s.seed_decisions(consents, size, rng))
+            s.timed("disclosures", lambda: s.seed_disclosures(consents, DISCLOSURES))
+            s.timed("decision rows", lambda: s.fill(consents.decision_log, consents))  # type: ignore[arg-type]
+            clients = {
+                "plan": stack.enter_context(TestClient(plan_api(settings, plans))),
+                "referral": stack.enter_context(TestClient(referral_api(settings, referrals))),
+                "consent": stack.enter_context(TestClient(consent_api(settings, consents))),
             }
-            plan_id = client.post("/plans", json=body).json()["plan_id"]
-            client.post(f"/plans/{plan_id}/status", json={"status": "active"})
-            for partner in ("a", "b"):
-                recorded = client.post(
-                    f"/plans/{plan_id}/sessions",
-                    json={
-                        "format": "individual",
-                        "modality": "in-person",
-                        "held_on": "2026-01-12",
-                        "partner_id": partner,
-                        "focus_issues": ["repair"],
-                        "sharing_agreement_id": "agr-1",
-                    },
-                )
-                assert recorded.status_code == 201, recorded.text
-            trust = {"partner_id": "a", "measure": "trust", "value": 6, "taken_on": "2026-01-12"}
-            client.post(f"/plans/{plan_id}/measurements", json=trust)
-            ids.append(plan_id)
-    return ids
+            yield clients
+    finally:
+        if not keep:
+            with psycopg.connect(settings.database_url, autocommit=True) as conn:
+                for name in names.values():
+                    conn.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
+
+
+def requests(settings: Settings) -> dict[str, tuple[str, str, dict[str, Any], dict[str, str]]]:
+    tokens = TokenService(settings)
+
+    def bearer(sub: str, role: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {tokens.mint(sub, s.TENANT, [role])}"}
+
+    therapist, coordinator = bearer(s.lead(3), "clinician"), bearer("coord-1", "coordinator")
+    compliance = bearer("compliance-1", "compliance")
+    today = s.TODAY.isoformat()
+    month = {
+        "from": (s.TODAY - dt.timedelta(days=30)).isoformat(),
+        "to": (s.TODAY + dt.timedelta(days=1)).isoformat(),
+    }
+    return {
+        "plan list": ("plan", "/plans", {"limit": 50}, therapist),
+        "reviews due": ("plan", "/worklists/reviews-due", {"on": today}, coordinator),
+        "uneven growth": ("plan", "/worklists/uneven-growth", {"on": today}, coordinator),
+        "referral worklist": ("referral", "/referrals/worklist", {"limit": 50}, coordinator),
+        "referral metrics": ("referral", "/referrals/metrics", {}, coordinator),
+        "decision list": (
+            "consent",
+            "/decisions",
+            {"outcome": "PERMIT", "limit": 50, **month},
+            compliance,
+        ),
+        "accounting": ("consent", f"/persons/{s.PERSON}/disclosure-accounting", {}, compliance),
+    }
 
 
 def measure(
-    port: int, headers: dict[str, str], ids: list[str], clients: int, reads: int
+    client: TestClient, path: str, params: dict[str, Any], headers: Any, calls: int
 ) -> dict[str, Any]:
-    per_client = [
-        [Job(f"/plans/{ids[(k + n * clients) % len(ids)]}", b"") for n in range(reads // clients)]
-        for k in range(clients)
-    ]
-    samples, elapsed = drive("127.0.0.1", port, headers, per_client, lambda _: None, method="GET")
-    ok = [s.latency_s for s in samples if s.status == 200]
-    assert len(ok) == len(samples), {s.status for s in samples}
-    return {"reads_per_s": round(len(ok) / elapsed, 1), **latency_figures(ok)}
+    for _ in range(20):
+        answer = client.get(path, params=params, headers=headers)
+        assert answer.status_code == 200, (path, answer.status_code, answer.text[:300])
+    samples = []
+    for _ in range(calls):
+        began = time.perf_counter()
+        answer = client.get(path, params=params, headers=headers)
+        samples.append((time.perf_counter() - began) * 1000)
+        assert answer.status_code == 200, (path, answer.status_code)
+    samples.sort()
+    body = answer.json()
+    shown = len(body.get("items", [])) if isinstance(body, dict) else 0
+    return {
+        "p50_ms": round(statistics.median(samples), 1),
+        "p99_ms": round(samples[min(len(samples) - 1, int(len(samples) * 0.99))], 1),
+        "items": shown,
+    }
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--plans", type=int, default=200)
-    parser.add_argument("--clients", type=int, default=16)
-    parser.add_argument("--reads", type=int, default=4000)
-    parser.add_argument("--rounds", type=int, default=2)
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    parser.add_argument("--sizes", default="1000,10000,100000")
+    parser.add_argument("--calls", type=int, default=200)
+    parser.add_argument("--keep", action="store_true", help="keep the schemas")
     args = parser.parse_args()
-    settings = load_settings()
-    store = f"benchreads_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(settings.database_url, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {store}")
-    env = {
-        **os.environ,
-        STORE_ENV: store,
-        "CARELEDGER_DATABASE_URL": settings.database_url,
-        "PYTHONPATH": str(REPO),
-    }
-    token = TokenService(settings).mint(LEAD, TENANT, ["clinician"])
-    headers = {"Authorization": f"Bearer {token}"}
-    ports = {"with": free_port(), "without": free_port()}
-    procs = []
-    try:
-        from services.plan.application import PlanApplication
-        from services.plan.bootstrap import build_plans, close_plans
-
-        cls = type("BenchReads", (PlanApplication,), {"name": store})
-        close_plans(build_plans(settings, application_class=cls, create_table=True))
-        procs = [
-            serve("with_access_log", ports["with"], env),
-            serve("without_access_log", ports["without"], env),
-        ]
-        ids = seed(f"http://127.0.0.1:{ports['with']}", headers, args.plans)
-        measure(ports["without"], headers, ids, args.clients, args.reads // 4)  # warm both
-        measure(ports["with"], headers, ids, args.clients, args.reads // 4)
-        results: dict[str, list[dict[str, Any]]] = {"with": [], "without": []}
-        for n in range(args.rounds):
-            for name in ("without", "with") if n % 2 == 0 else ("with", "without"):
-                figures = measure(ports[name], headers, ids, args.clients, args.reads)
-                results[name].append(figures)
+    sizes = [int(x) for x in args.sizes.split(",")]
+    configure_logging("WARNING")  # not a line per request
+    settings = load_settings(env="dev")
+    asked = requests(settings)
+    results: dict[int, dict[str, dict[str, Any]]] = {}
+    for size in sizes:
+        with practice(settings, size, args.keep) as clients:
+            results[size] = {}
+            for read in READS:
+                service, path, params, headers = asked[read]
+                figures = measure(clients[service], path, params, headers, args.calls)
+                results[size][read] = figures
                 print(
-                    f"round {n + 1} {name:>7} access log: {figures['reads_per_s']:8.1f} "
-                    f"reads/s  p50 {figures['p50_ms']} p95 {figures['p95_ms']} "
-                    f"p99 {figures['p99_ms']} ms"
+                    f"  {read:<18} p50 {figures['p50_ms']:7.1f} ms  p99 {figures['p99_ms']:7.1f} ms"
+                    f"  ({figures['items']} items)",
+                    flush=True,
                 )
-        best = {k: max(v, key=lambda f: f["reads_per_s"]) for k, v in results.items()}
-        ratio = round(best["with"]["reads_per_s"] / best["without"]["reads_per_s"], 2)
-        print(f"with/without: {ratio} (target >= 0.7)")
-        print(
-            json.dumps(
-                {
-                    "plans": args.plans,
-                    "clients": args.clients,
-                    "reads": args.reads,
-                    "rounds": results,
-                    "best": best,
-                    "ratio": ratio,
-                }
-            )
+    small, large = sizes[0], sizes[-1]
+    head = "".join(f" | {n:,} p50 / p99 ms" for n in sizes)
+    print(f"\n| read{head} | p99 {large:,} / {small:,} |")
+    print("|---" * (len(sizes) + 2) + "|")
+    ratios = {}
+    for read in READS:
+        cells = "".join(
+            f" | {results[n][read]['p50_ms']} / {results[n][read]['p99_ms']}" for n in sizes
         )
-    finally:
-        for proc in procs:
-            proc.terminate()
-            proc.wait(timeout=30)
-        with psycopg.connect(settings.database_url, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA IF EXISTS {store} CASCADE")
+        ratios[read] = round(results[large][read]["p99_ms"] / results[small][read]["p99_ms"], 2)
+        print(f"| {read}{cells} | {ratios[read]} |")
+    print(json.dumps({"calls": args.calls, "results": results, "ratios": ratios}))
 
 
 if __name__ == "__main__":
