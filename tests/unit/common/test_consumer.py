@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from pathlib import Path
 from typing import Any
-
-import pytest
 
 from contracts.records import InboundRecord
 from contracts.schemas import SchemaRegistry
@@ -20,14 +17,8 @@ from tests.unit.common.support_consumer import (
     EchoReactions,
     make_consumer,
     ping_record,
-    schema_registry,
     stored_events,
 )
-
-
-@pytest.fixture
-def registry(tmp_path: Path) -> SchemaRegistry:
-    return schema_registry(tmp_path)
 
 
 def test_a_record_is_saved_with_its_position_in_one_transaction(registry: SchemaRegistry) -> None:

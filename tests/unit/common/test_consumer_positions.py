@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,14 +17,8 @@ from tests.unit.common.support_consumer import (
     EchoReactions,
     make_consumer,
     ping_record,
-    schema_registry,
     stored_events,
 )
-
-
-@pytest.fixture
-def registry(tmp_path: Path) -> SchemaRegistry:
-    return schema_registry(tmp_path)
 
 
 class OneBatch:
