@@ -6,7 +6,7 @@ from services.common.access.reads import PostgresAccessLog
 from services.common.http.service_api import ApplicationApi
 from services.common.readmodels.readstore import ReadStore
 from services.common.settings import Settings
-from services.common.store.application import IN_MEMORY, postgres_env
+from services.common.store.application import store_env
 from services.consent.api import ROUTERS
 from services.consent.application import ConsentApplication
 from services.consent.projections import postgres_decisions
@@ -36,9 +36,7 @@ def build_consents(
     name = application_class.name
     store = ReadStore.from_settings(settings) if settings is not None else None
     app = application_class(
-        env=IN_MEMORY
-        if settings is None
-        else postgres_env(settings, name, create_table=create_table),
+        env=store_env(settings, name, create_table=create_table),
         decisions=postgres_decisions(store, schema=name) if store is not None else None,
     )
     app.decision_validity = options.decision_validity()

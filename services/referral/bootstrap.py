@@ -7,7 +7,7 @@ from services.common.access.reads import PostgresAccessLog
 from services.common.http.service_api import ApplicationApi
 from services.common.readmodels.readstore import ReadStore
 from services.common.settings import Settings
-from services.common.store.application import IN_MEMORY, postgres_env
+from services.common.store.application import store_env
 from services.referral.api import ROUTERS
 from services.referral.application import ReferralApplication
 from services.referral.projections import postgres_summaries
@@ -36,9 +36,7 @@ def build_referrals(
     name = application_class.name
     store = ReadStore.from_settings(settings) if settings is not None else None
     app = application_class(
-        env=IN_MEMORY
-        if settings is None
-        else postgres_env(settings, name, create_table=create_table),
+        env=store_env(settings, name, create_table=create_table),
         summaries=postgres_summaries(store, schema=name) if store is not None else None,
     )
     app.service_levels = options.service_levels()

@@ -52,6 +52,15 @@ CONNINFO_KEY = "CARELEDGER_POSTGRES_CONNINFO"
 STORE_PARAMETERS = ("dbname", "host", "port", "user", "password")
 
 
+def store_env(
+    settings: Settings | None, schema: str, *, create_table: bool = False
+) -> Mapping[str, str]:
+    """The eventsourcing environment of one service's store: PostgreSQL (settings) or memory."""
+    if settings is None:
+        return IN_MEMORY
+    return postgres_env(settings, schema, create_table=create_table)
+
+
 def postgres_env(settings: Settings, schema: str, *, create_table: bool = False) -> dict[str, str]:
     """The eventsourcing environment for one service's schema on the configured server."""
     if not settings.database_url:
@@ -228,11 +237,7 @@ def build_application(
     create_table: bool = False,
 ) -> Any:
     """Build `cls` on PostgreSQL (settings given) or in memory (settings None)."""
-    base = (
-        IN_MEMORY
-        if settings is None
-        else postgres_env(settings, cls.name, create_table=create_table)
-    )
+    base = store_env(settings, cls.name, create_table=create_table)
     return cls(env={**base, **(env or {})})
 
 
