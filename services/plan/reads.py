@@ -178,7 +178,7 @@ class PlanReads:
         found = self.app.page(viewer.tenant, where, q.CREATED, window)
         shown: list[tuple[Plan, p.Reader, T]] = []
         for row in found.rows:
-            plan = self.app.plan(UUID(row["id"]), viewer.tenant)
+            plan = self._plan_of(row, viewer.tenant)
             reader = self.placed(asked, plan)
             if p.may_read_plan(reader):
                 shown.append((plan, reader, render(plan, reader)))
@@ -190,6 +190,22 @@ class PlanReads:
         )
         self.log.record(asked, touched)
         return [view for _, _, view in shown], found
+
+    def _plan_of(self, row: dict[str, Any], tenant: str) -> Plan:
+        """The plan of a list row: the cached aggregate when it is at the row's version (the
+        read model was caught up for this read), shared as read-only readers share it; else
+        loaded. A page of plans then costs no store query per plan."""
+        cache = getattr(self.app.repository, "current", None)
+        try:
+            held = cache.get(UUID(row["id"])) if cache is not None else None
+        except KeyError:
+            held = None
+        if isinstance(held, Plan) and (held.version, held.tenant) == (
+            row["data"]["version"],
+            tenant,
+        ):
+            return held
+        return self.app.plan(UUID(row["id"]), tenant)
 
     def worklist_page(
         self,
