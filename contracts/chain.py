@@ -14,8 +14,8 @@ Every stored event row carries `chain_hash`, computed by PostgreSQL as the row i
 
 So a changed state, name, version or position, or an event taken out of the middle of an
 aggregate's history, breaks the chain from that event on. What a chain alone cannot show (an
-aggregate's last events removed, events appended by someone who computes the hash too) the
-signed Merkle checkpoints over the same hashes show (contracts/merkle.py).
+aggregate's last events removed, events appended by someone who computes the hash too) needs
+signed Merkle checkpoints over the same hashes (contracts/merkle.py), not built yet.
 """
 
 from __future__ import annotations

@@ -176,5 +176,7 @@ def test_a_row_inserted_around_the_trigger_is_named_unchained(
         ).format(T, T),
         (note.id,),
     )
+    conn.execute(psycopg.sql.SQL("ALTER TABLE {} ENABLE TRIGGER USER").format(T))
+    install_chain(conn, SCHEMA, TABLE)  # the next `db init` does not chain it after the fact
     [finding] = found(conn)
     assert (finding.kind, finding.aggregate_id, finding.version) == ("unchained", str(note.id), 4)

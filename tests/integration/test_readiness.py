@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -38,3 +39,11 @@ def test_no_broker_listening_is_not_ready() -> None:
         probe.bind(("127.0.0.1", 0))
         closed = f"127.0.0.1:{probe.getsockname()[1]}"
     assert kafka_ready(Settings(env="dev", kafka_bootstrap=closed), timeout=1.0) is False
+
+
+def test_failed_probes_leave_no_client_thread_behind(silent_listener: str) -> None:
+    settings = Settings(env="dev", kafka_bootstrap=silent_listener)
+    before = threading.active_count()
+    for _ in range(3):
+        assert kafka_ready(settings, timeout=0.5) is False
+    assert threading.active_count() == before, [t.name for t in threading.enumerate()]

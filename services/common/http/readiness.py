@@ -10,6 +10,8 @@ kernel still completes the TCP handshake) is not ready.
 
 from __future__ import annotations
 
+from typing import Any
+
 import psycopg
 from kafka.admin import KafkaAdminClient
 from kafka.errors import KafkaError
@@ -30,11 +32,28 @@ def postgres_ready(url: str, timeout: float = TIMEOUT_S) -> bool:
     return True
 
 
+class _Probe(KafkaAdminClient):  # type: ignore[misc]
+    """An admin client that stops its network thread when it cannot bootstrap.
+
+    kafka-python starts the client's I/O thread before it bootstraps, and a constructor that
+    raises hands back no client to close: each failed probe would leave a thread and sockets.
+    """
+
+    def __init__(self, **config: Any) -> None:
+        try:
+            super().__init__(**config)
+        except BaseException:
+            if hasattr(self, "_net"):
+                self._closed = False
+                self.close()
+            raise
+
+
 def kafka_ready(settings: Settings, timeout: float = TIMEOUT_S) -> bool:
-    """A broker answers a describe-cluster request within `timeout`."""
+    """A broker answers a describe-cluster request: `timeout` to connect, `timeout` to answer."""
     limit_ms = int(timeout * 1000)
     try:
-        admin = KafkaAdminClient(
+        admin = _Probe(
             **kafka_access(settings).options(),
             client_id="careledger-ready",
             bootstrap_timeout_ms=limit_ms,

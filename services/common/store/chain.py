@@ -4,11 +4,11 @@
 table and a trigger that computes it in the inserting transaction, as contracts/chain.py
 defines it: the service code never sees it, so the save path gains one index lookup and two
 hashes per event in PostgreSQL. Rows stored before the chain existed are chained once, in
-version order. `verify_chain` reads the table back and names each event whose chain does not
-hold: altered (its content, name, version or position changed), removed (a version missing
-below a later one), reordered (positions out of version order) or unchained (a row that did
-not pass through the trigger).
-"""
+version order, when the column is added. `verify_chain` reads the table back and names each
+event whose chain does not hold: altered (its content, name, version or position changed),
+removed (a version missing below a later one), reordered (positions out of version order) or
+unchained (a row that did not pass through the trigger).
+
 
 from __future__ import annotations
 
@@ -83,12 +83,18 @@ $f$
 
 
 def install_chain(conn: psycopg.Connection[Any], schema: str, table: str) -> None:
-    """Add the column and trigger (idempotent), then chain any rows stored before them."""
+    """Add the column and trigger; chain the rows already stored, only when the column is new.
+
+    Run again (each `db init`), it replaces the functions and the trigger and touches no row: a
+    row written since around the trigger stays unchained, for `verify_chain` to name. Adding the
+    column takes the table's exclusive lock once; waiting for it is bounded by `lock_timeout`.
+    """
     names = _names(schema, table)
     with conn.transaction():
-        conn.execute(
-            sql.SQL("ALTER TABLE {table} ADD COLUMN IF NOT EXISTS chain_hash bytea").format(**names)
-        )
+        conn.execute("SET LOCAL lock_timeout = '10s'")
+        new = not _has_column(conn, schema, table)
+        if new:
+            conn.execute(sql.SQL("ALTER TABLE {table} ADD COLUMN chain_hash bytea").format(**names))
         conn.execute(sql.SQL(_HASH_FN).format(**names))
         conn.execute(sql.SQL(_TRIGGER_FN).format(**names))
         conn.execute(
@@ -97,7 +103,17 @@ def install_chain(conn: psycopg.Connection[Any], schema: str, table: str) -> Non
                 "FOR EACH ROW EXECUTE FUNCTION {trigger_fn}()"
             ).format(**names)
         )
-        conn.execute(sql.SQL(_BACKFILL).format(**names))
+        if new:
+            conn.execute(sql.SQL(_BACKFILL).format(**names))
+
+
+def _has_column(conn: psycopg.Connection[Any], schema: str, table: str) -> bool:
+    found = conn.execute(
+        "SELECT 1 FROM information_schema.columns "
+        "WHERE table_schema = %s AND table_name = %s AND column_name = 'chain_hash'",
+        (schema, table),
+    ).fetchone()
+    return found is not None
 
 
 @dataclass(frozen=True)
