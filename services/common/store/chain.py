@@ -8,7 +8,7 @@ version order, when the column is added. `verify_chain` reads the table back and
 event whose chain does not hold: altered (its content, name, version or position changed),
 removed (a version missing below a later one), reordered (positions out of version order) or
 unchained (a row that did not pass through the trigger).
-
+"""
 
 from __future__ import annotations
 
