@@ -10,6 +10,7 @@ from uuid import UUID
 from services.common.context import CommandContext
 from services.common.errors import NotFound, RuleBroken
 from services.consent.accounting import accounting_rows, accounting_window
+from services.consent.disclosure_rows import ORDER, of_person, shown
 from services.consent.domain import (
     Accounting,
     ConsentDirective,
@@ -20,7 +21,6 @@ from services.consent.domain import (
 from services.consent.domain.commands import RecordDisclosure, RecordLateDisclosure
 from services.consent.domain.disclosure import (
     CLOCK_SKEW,
-    DisclosureView,
     disclosure_id,
     fit,
     raise_mismatches,
@@ -149,12 +149,20 @@ class DisclosureCommands(ConsentStore):
         person_file.file_disclosure(disclosure_id=str(found.id))
         return [found, person_file]
 
-    def disclosures_of(self, tenant: str, person_id: str) -> list[dict[str, Any]]:
-        person_file = self.find_person_file(tenant, person_id, reading=True)
-        if person_file is None:
-            return []
-        found = (self.read(DisclosureView, UUID(d), tenant) for d in person_file.disclosure_ids)
-        return [dict(d.view()) for d in found if d is not None and d.person_id == person_id]
+    def disclosures_of(
+        self,
+        tenant: str,
+        person_id: str,
+        *,
+        start: dt.datetime | None = None,
+        end: dt.datetime | None = None,
+    ) -> list[dict[str, Any]]:
+        """The person's disclosures made in [start, end), in the order they were recorded
+        (the disclosures read model, by index: disclosure_rows.py)."""
+        rows = self.disclosure_log.rows(
+            self, tenant=tenant, where=of_person(person_id, start, end), order=ORDER
+        )
+        return [shown(r) for r in rows]
 
     def account(
         self,
@@ -167,7 +175,8 @@ class DisclosureCommands(ConsentStore):
     ) -> dict[str, Any]:
         """The accounting of the person's disclosures; producing it is recorded (who, window)."""
         window = accounting_window(self.clock(), start, end)
-        lines, excluded = accounting_rows(self.disclosures_of(ctx.tenant, person_id), window)
+        made = self.disclosures_of(ctx.tenant, person_id, start=window["from"], end=window["to"])
+        lines, excluded = accounting_rows(made, window)
         record = Accounting(
             tenant=ctx.tenant,
             person_id=person_id,

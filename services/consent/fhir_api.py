@@ -41,7 +41,8 @@ def fhir_audit_events(
     """The patient's disclosures as a searchset Bundle of AuditEvent (6-year window, every one,
     whether or not an accounting to the patient would list it)."""
     window = accounting_window(app.clock(), None, None)
-    lines, excluded = accounting_rows(app.disclosures_of(caller.tenant, patient), window)
+    made = app.disclosures_of(caller.tenant, patient, start=window["from"])
+    lines, excluded = accounting_rows(made, window)
     rows = sorted([*lines, *excluded], key=lambda r: r["disclosed_at"])
     logged(request, DISCLOSURE, rows, clients=[patient])
     return fhir_response(fhir.bundle(fhir.disclosure_audit_event(r) for r in rows))

@@ -7,8 +7,7 @@ two take turns). It serves the list of denials and break-glass decisions for a p
 compliance review queue, filtered, sorted and paged in SQL; in memory the same `fold` runs in
 process (unit tests).
 
-The accounting of disclosures needs no projection: each person's `PersonFile` (saved in the same
-transaction as each disclosure) lists their disclosures exactly.
+The accounting of disclosures reads the disclosures read model (disclosure_rows.py).
 """
 
 from __future__ import annotations
@@ -31,6 +30,7 @@ from services.common.readmodels.summaries import (
     SummaryKind,
     SummaryReadModel,
 )
+from services.consent.disclosure_rows import Disclosures
 
 DECISION_RECORDED = "careledger.consent.DecisionRecorded"
 REVIEW_CLOSED = "careledger.consent.BreakGlassReviewClosed"
@@ -164,4 +164,8 @@ def _from_json(data: Mapping[str, Any]) -> dict[str, Any]:
     return row
 
 
-PROJECTIONS: list[type[Projection]] = [ComplianceDecisions, projection_for("consent")]
+PROJECTIONS: list[type[Projection]] = [
+    ComplianceDecisions,
+    Disclosures,
+    projection_for("consent"),
+]

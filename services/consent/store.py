@@ -14,7 +14,9 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError
 
 from services.common.errors import NotFound, RuleBroken
+from services.common.readmodels.summaries import InMemorySummaries
 from services.common.store.application import CareApplication
+from services.consent.disclosure_rows import DISCLOSURES, DisclosureReadModel
 from services.consent.domain import ConsentDirective, Decision, PersonFile, SharingAgreement
 from services.consent.domain.agreement import agreement_id, legacy_agreement_id
 from services.consent.domain.decision import DEFAULT_VALIDITY
@@ -32,10 +34,17 @@ def utc_now() -> dt.datetime:
 class ConsentStore(CareApplication):
     """The consent event store with the loads the commands share (no commands of its own)."""
 
-    def __init__(self, env: Any = None, *, decisions: DecisionReadModel | None = None) -> None:
+    def __init__(
+        self,
+        env: Any = None,
+        *,
+        decisions: DecisionReadModel | None = None,
+        disclosures: DisclosureReadModel | None = None,
+    ) -> None:
         super().__init__(env)
         self.clock: Callable[[], dt.datetime] = utc_now  # tests set a fixed clock
         self.decision_log: DecisionReadModel = decisions or in_memory_decisions()
+        self.disclosure_log: DisclosureReadModel = disclosures or InMemorySummaries(DISCLOSURES)
         self.decision_validity: dt.timedelta = DEFAULT_VALIDITY  # bootstrap.py: settings
         self.records: RecordLookup = NoRecordLookup()  # bootstrap.py: the owning services
 

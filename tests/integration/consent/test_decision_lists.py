@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
-
-import psycopg
 import pytest
 
 from services.common.context import CommandContext
 from services.common.readmodels.postgres import PostgresSummaries
 from services.common.readmodels.query import Window
 from services.common.readmodels.summaries import InMemorySummaries
-from services.common.settings import load_settings
 from services.consent.application import ConsentApplication
-from services.consent.bootstrap import build_consents, close_consents
 from services.consent.domain.commands import Decide
 from services.consent.domain.terms import Recipient
 from services.consent.projections import DECISIONS, DecisionFilter
 from tests.unit.consent.support_builders import (
-    NOW,
     SISTER,
     active_consent,
     context,
@@ -28,21 +21,6 @@ from tests.unit.consent.support_builders import (
 )
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def app(database_url: str) -> Iterator[ConsentApplication]:
-    schema = f"consent_rm_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    settings = load_settings(database_url=database_url, env="dev")
-    cls = type("ConsentListsIt", (ConsentApplication,), {"name": schema})
-    consents = build_consents(settings, application_class=cls, create_table=True)
-    consents.clock = lambda: NOW  # type: ignore[method-assign]
-    yield consents
-    close_consents(consents)
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
 
 
 def seed(app: ConsentApplication, ctx: CommandContext) -> None:
