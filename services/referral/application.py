@@ -12,6 +12,7 @@ from eventsourcing.application import AggregateNotFoundError
 from services.common.access.consent_gate import ConsentDecision, ConsentGate, DecisionRequest
 from services.common.context import CommandContext
 from services.common.errors import Conflict
+from services.common.readmodels.postgres import PostgresSummaries
 from services.common.readmodels.query import Found, Window
 from services.common.store.application import CareApplication, check_version
 from services.referral.domain import Referral, ServiceLevels, Step
@@ -25,10 +26,12 @@ from services.referral.domain.plan_team import PlanTeam
 from services.referral.metrics import (
     MetricsRows,
     discharged_in,
+    metrics_body,
     referral_metrics,
     sent_in,
     visits_of,
 )
+from services.referral.metrics_sql import sql_figures
 from services.referral.projections import ReferralReadModel, in_memory_summaries
 from services.referral.views import referral_view
 from services.referral.worklist import ORDER, WorklistFilter, worklist_item, worklist_where
@@ -210,7 +213,11 @@ class ReferralApplication(CareApplication):
         return [worklist_item(row, now) for row in rows]
 
     def metrics(self, *, tenant: str, start: dt.datetime, end: dt.datetime) -> dict[str, Any]:
-        """Closed-loop metrics of the referrals sent in [start, end) (metrics.py)."""
+        """Closed-loop metrics of the referrals sent in [start, end) (metrics.py): SQL
+        aggregates in PostgreSQL (metrics_sql.py), the rows folded in memory otherwise."""
+        if isinstance(self.summaries, PostgresSummaries):
+            figures = sql_figures(self.summaries.current(self), tenant, start, end)
+            return metrics_body(figures, start, end)
 
         def read(where: list[Any]) -> list[Any]:
             return [r["data"] for r in self.summaries.rows(self, tenant=tenant, where=where)]

@@ -61,6 +61,11 @@ SUMMARIES: SummaryKind[ReferralSummary] = SummaryKind(
         Column("sent_at", "timestamptz"),
         Column("attended_at", "timestamptz"),
         Column("completed_at", "timestamptz"),
+        Column("accepted_at", "timestamptz"),  # the metrics' figures from here on
+        Column("declined_at", "timestamptz"),
+        Column("first_appointment_at", "timestamptz"),
+        Column("appointments", "integer"),
+        Column("no_shows", "integer"),
     ),
     values=summary_values,
     tenant_of=lambda s: s.tenant,

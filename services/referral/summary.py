@@ -167,4 +167,9 @@ def summary_values(s: ReferralSummary) -> dict[str, Any]:
         "sent_at": s.sent_at,
         "attended_at": s.attended_at,
         "completed_at": s.completed_at,
+        "accepted_at": s.accepted_at,
+        "declined_at": s.declined_at,
+        "first_appointment_at": s.first_appointment_at,
+        "appointments": s.appointments,
+        "no_shows": s.no_shows,
     }

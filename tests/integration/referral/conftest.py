@@ -3,6 +3,7 @@
 Each test gets private PostgreSQL schemas for the referral and consent stores (dropped after).
 The consent API runs in a uvicorn server on a free local port (`consent_server`); the referral
 API runs in process (FastAPI TestClient) with the real HTTP consent gate pointed at it.
+`app` is the application alone on one private schema, sending on a fake PERMIT, at a fixed clock.
 """
 
 from __future__ import annotations
@@ -19,8 +20,11 @@ from services.common.settings import load_settings
 from services.referral.application import ReferralApplication
 from services.referral.bootstrap import build_referrals, close_referrals
 from services.referral.bootstrap import create_app as create_referral_app
+from services.referral.domain import ServiceLevels
 from tests.integration.referral.support_world import ReferralWorld
 from tests.integration.support_consent_server import consent_service
+from tests.unit.referral.conftest import Clock
+from tests.unit.referral.support_helpers import T0, FakeConsentGate
 
 
 @pytest.fixture
@@ -51,4 +55,27 @@ def world(database_url: str, schemas: tuple[str, str], consent_url: str) -> Iter
     )
     with TestClient(create_referral_app(settings, referrals)) as client:
         yield ReferralWorld(settings, referrals, client, consent_url)
+    close_referrals(referrals)
+
+
+@pytest.fixture
+def schema(database_url: str) -> Iterator[str]:
+    name = f"referral_rm_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {name}")
+    yield name
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
+
+
+@pytest.fixture
+def app(database_url: str, schema: str) -> Iterator[ReferralApplication]:
+    """The referral application (its read models in PostgreSQL) on a private schema, at T0."""
+    settings = load_settings(database_url=database_url, env="dev")
+    cls = type("ReferralReadModelIt", (ReferralApplication,), {"name": schema})
+    gate = FakeConsentGate("PERMIT")
+    referrals = build_referrals(settings, application_class=cls, create_table=True, gate=gate)
+    referrals.service_levels = ServiceLevels(timezone="UTC")
+    referrals.clock = Clock(T0)
+    yield referrals
     close_referrals(referrals)

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import psycopg
@@ -21,10 +19,8 @@ from services.common.errors import Conflict
 from services.common.readmodels.postgres import PostgresSummaries
 from services.common.readmodels.query import Found, Window
 from services.common.readmodels.summaries import InMemorySummaries
-from services.common.settings import load_settings
 from services.referral.application import ReferralApplication
-from services.referral.bootstrap import build_referrals, close_referrals
-from services.referral.domain import ServiceLevels, Step
+from services.referral.domain import Step
 from services.referral.domain.commands import SendReferral
 from services.referral.projections import SUMMARIES, postgres_summaries
 from services.referral.worklist import REASONS, WorklistFilter
@@ -34,28 +30,6 @@ from tests.unit.referral.test_application import draft
 from tests.unit.referral.test_worklist_and_metrics import sent, take
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def schema(database_url: str) -> Iterator[str]:
-    name = f"referral_rm_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {name}")
-    yield name
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
-
-
-@pytest.fixture
-def app(database_url: str, schema: str) -> Iterator[ReferralApplication]:
-    settings = load_settings(database_url=database_url, env="dev")
-    cls = type("ReferralReadModelIt", (ReferralApplication,), {"name": schema})
-    gate = FakeConsentGate("PERMIT")
-    referrals = build_referrals(settings, application_class=cls, create_table=True, gate=gate)
-    referrals.service_levels = ServiceLevels(timezone="UTC")
-    referrals.clock = Clock(T0)
-    yield referrals
-    close_referrals(referrals)
 
 
 def seed(app: ReferralApplication) -> None:
