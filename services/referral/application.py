@@ -13,7 +13,8 @@ from services.common.access.consent_gate import ConsentDecision, ConsentGate, De
 from services.common.context import CommandContext
 from services.common.errors import Conflict
 from services.common.readmodels.postgres import PostgresSummaries
-from services.common.readmodels.query import Found, Window
+from services.common.readmodels.query import Condition, Found, Window
+from services.common.readmodels.summaries import InMemorySummaries
 from services.common.store.application import CareApplication, check_version
 from services.referral.domain import Referral, ServiceLevels, Step
 from services.referral.domain.commands import (
@@ -33,6 +34,7 @@ from services.referral.metrics import (
 )
 from services.referral.metrics_sql import sql_figures
 from services.referral.projections import ReferralReadModel, in_memory_summaries
+from services.referral.team_rows import TEAMS, TeamReadModel
 from services.referral.views import referral_view
 from services.referral.worklist import ORDER, WorklistFilter, worklist_item, worklist_where
 
@@ -62,18 +64,28 @@ def utc_now() -> dt.datetime:
 class ReferralApplication(CareApplication):
     """Referrals from draft to a closed loop; stored on `referral.referral_events`.
 
-    Built with its summaries read model (`projections.py`; in memory unless given); the
-    composition root sets `consent_gate` and `service_levels`; tests may set `clock`.
+    Built with its summaries and care-teams read models (`projections.py`, `team_rows.py`; in
+    memory unless given); the composition root sets `consent_gate` and `service_levels`; tests
+    may set `clock`.
     """
 
     name: ClassVar[str] = "referral"  # type: ignore[misc]
 
-    def __init__(self, env: Any = None, *, summaries: ReferralReadModel | None = None) -> None:
+    def __init__(
+        self,
+        env: Any = None,
+        *,
+        summaries: ReferralReadModel | None = None,
+        teams: TeamReadModel | None = None,
+    ) -> None:
         super().__init__(env)
         self.consent_gate: ConsentGate | None = None
         self.service_levels = ServiceLevels()
         self.clock: Callable[[], dt.datetime] = utc_now
         self.summaries: ReferralReadModel = summaries or in_memory_summaries()
+        self.teams: TeamReadModel = teams or InMemorySummaries(
+            TEAMS
+        )  # the care teams, by clinician
 
     # -- commands ---------------------------------------------------------------------------
 
@@ -196,21 +208,20 @@ class ReferralApplication(CareApplication):
         ]
 
     def worklist(
-        self, *, tenant: str, query: WorklistFilter, window: Window | None = None
+        self,
+        *,
+        tenant: str,
+        query: WorklistFilter,
+        window: Window | None = None,
+        cut: Condition | None = None,
     ) -> Found:
-        """One page of the referrals needing action that match `query`, longest overdue first."""
+        """One page of the referrals needing action that match `query`, longest overdue first;
+        only those `cut` keeps (the referrals a caller may read, care_cut.py), if given."""
         now, window = self.clock(), window or Window()
-        where = worklist_where(now, query)
+        where = worklist_where(now, query) + ([cut] if cut is not None else [])
         found = self.summaries.page(self, tenant=tenant, where=where, order=ORDER, window=window)
         items = [worklist_item(row, now) for row in found.rows]
         return Found(items, found.total, found.next_cursor)
-
-    def worklist_all(self, *, tenant: str, query: WorklistFilter) -> list[dict[str, Any]]:
-        """Every referral of the worklist matching `query`, in its order (for per-row policy)."""
-        now = self.clock()
-        where = worklist_where(now, query)
-        rows = self.summaries.rows(self, tenant=tenant, where=where, order=ORDER)
-        return [worklist_item(row, now) for row in rows]
 
     def metrics(self, *, tenant: str, start: dt.datetime, end: dt.datetime) -> dict[str, Any]:
         """Closed-loop metrics of the referrals sent in [start, end) (metrics.py): SQL

@@ -5,6 +5,7 @@ from __future__ import annotations
 from services.common.access.consent_gate import ConsentGate, HttpConsentGate, consent_url
 from services.common.access.reads import PostgresAccessLog
 from services.common.http.service_api import ApplicationApi
+from services.common.readmodels.postgres import PostgresSummaries
 from services.common.readmodels.readstore import ReadStore
 from services.common.settings import Settings
 from services.common.store.application import store_env
@@ -12,6 +13,7 @@ from services.referral.api import ROUTERS
 from services.referral.application import ReferralApplication
 from services.referral.projections import postgres_summaries
 from services.referral.settings import ReferralSettings
+from services.referral.team_rows import TEAMS
 
 DESCRIPTION = (
     "Referrals from draft to a closed loop: consent-gated sending, service levels, the "
@@ -29,8 +31,9 @@ def build_referrals(
 ) -> ReferralApplication:
     """The application on PostgreSQL (settings) or in memory (None), with its consent gate.
 
-    On PostgreSQL its worklist and metrics read the `referral_summaries` projection in the
-    application's own schema (`application_class.name`).
+    On PostgreSQL its worklist and metrics read the `referral_summaries` projection, and a
+    clinician's worklist the `plan_teams` projection, in the application's own schema
+    (`application_class.name`).
     """
     options = referral_settings or ReferralSettings()
     name = application_class.name
@@ -38,6 +41,7 @@ def build_referrals(
     app = application_class(
         env=store_env(settings, name, create_table=create_table),
         summaries=postgres_summaries(store, schema=name) if store is not None else None,
+        teams=PostgresSummaries(TEAMS, store, schema=name) if store is not None else None,
     )
     app.service_levels = options.service_levels()
     if gate is None and settings is not None:
@@ -53,6 +57,7 @@ def close_referrals(app: ReferralApplication) -> None:
     if isinstance(app.consent_gate, HttpConsentGate):
         app.consent_gate.close()
     app.summaries.close()
+    app.teams.close()
     app.close()
 
 

@@ -29,6 +29,7 @@ from services.referral.summary import (
     summary_to_json,
     summary_values,
 )
+from services.referral.team_rows import PlanTeamRows
 
 # The referrals' own events: not the plan teams' (domain/plan_team.py) nor the access events.
 REFERRAL_EVENTS = tuple(
@@ -76,6 +77,7 @@ SUMMARIES: SummaryKind[ReferralSummary] = SummaryKind(
         Index(("tenant", "sent_at")),  # the metrics' cohort
         Index(("tenant", "referral_type", "completed_at")),  # detox discharges
         Index(("tenant", "client_id", "attended_at")),  # their follow-up visits
+        Index(("tenant", "plan_id", "due_at", "id")),  # a clinician's worklist: their plans'
     ),
 )
 ReferralSummaries = SummaryProjection.of(SUMMARIES)
@@ -92,4 +94,4 @@ def postgres_summaries(
     return PostgresSummaries(SUMMARIES, store, schema=schema)
 
 
-PROJECTIONS: list[type[Projection]] = [ReferralSummaries, projection_for("referral")]
+PROJECTIONS: list[type[Projection]] = [ReferralSummaries, PlanTeamRows, projection_for("referral")]

@@ -17,14 +17,15 @@ from fastapi import Request
 
 from services.common.errors import Forbidden
 from services.common.http.access import record_read
-from services.common.readmodels.paging import page_body, page_of
+from services.common.readmodels.paging import page_body
 from services.common.readmodels.query import Found, Window
 from services.common.viewer import Access, Touched, Viewer, without
 from services.referral.application import ReferralApplication
+from services.referral.care_cut import care_cut
 from services.referral.domain import Referral
 from services.referral.domain import read_policy as rp
-from services.referral.projections import SUMMARIES
-from services.referral.worklist import ORDER, WorklistFilter
+from services.referral.team_rows import teams_of
+from services.referral.worklist import WorklistFilter
 
 RESOURCE = "Referral"
 
@@ -87,38 +88,40 @@ def read_one(
     return referral, kind
 
 
-def readable_rows(
-    request: Request, app: ReferralApplication, rows: Iterable[Mapping[str, Any]]
-) -> list[dict[str, Any]]:
-    """List rows (ids and codes) of the referrals this caller may read, logged as one read."""
-    viewer = _viewer(request)
-    kept = [
-        dict(r) for r in rows if rp.may_read(placed(app, viewer, r["plan_id"], r.get("client_id")))
-    ]
+def logged_rows(request: Request, rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """List rows (ids and codes) the caller may read, logged as one read."""
+    kept = [dict(r) for r in rows]
     records = [(str(r["id"]), r.get("version")) for r in kept]
     clients = {str(r["client_id"]) for r in kept if r.get("client_id")}
     record_read(request, Touched(RESOURCE, records, clients, view="redacted"))
     return kept
 
 
+def readable_worklist(
+    app: ReferralApplication, viewer: Viewer, query: WorklistFilter, window: Window
+) -> Found:
+    """One page of the worklist as `viewer` may read it.
+
+    The read policy is asked once per plan the caller is on the care team of (or holds a grant
+    of) and once for every other plan (care_cut.py); the read model filters by the answer,
+    sorts and pages in SQL, so no row is placed one by one and a page costs the same however
+    large the practice.
+    """
+    teams = (
+        teams_of(app, app.teams, tenant=viewer.tenant, clinician_id=viewer.sub)
+        if viewer.has("clinician")  # only a clinician's place depends on the care team
+        else []
+    )
+    cut = care_cut(viewer, ((t.plan_id, t) for t in teams), app.clock())
+    if cut.nothing:
+        return Found([], 0, None)
+    limited = None if cut.everything else cut
+    return app.worklist(tenant=viewer.tenant, query=query, window=window, cut=limited)
+
+
 def worklist_page(
     request: Request, app: ReferralApplication, query: WorklistFilter, window: Window
 ) -> dict[str, Any]:
-    """One page of the worklist as this caller may read it, logged as one read.
-
-    Where a caller other than a clinician stands does not depend on the referral, so the read
-    model pages in SQL; a clinician's rows are cut one by one by the plans' care teams (as
-    `readable_rows` does), then paged.
-    """
-    viewer = _viewer(request)
-    if not viewer.has("clinician"):
-        if not rp.may_read(rp.reader_of(viewer, None, None, app.clock())):
-            return page_body(window, readable_rows_page(request, app, Found([], 0, None)))
-        found = app.worklist(tenant=viewer.tenant, query=query, window=window)
-        return page_body(window, readable_rows_page(request, app, found))
-    rows = readable_rows(request, app, app.worklist_all(tenant=viewer.tenant, query=query))
-    return page_body(window, page_of(rows, window, ORDER, SUMMARIES.kinds(ORDER)))
-
-
-def readable_rows_page(request: Request, app: ReferralApplication, found: Found) -> Found:
-    return replace(found, rows=readable_rows(request, app, found.rows))
+    """One page of the worklist as this caller may read it, logged as one read."""
+    found = readable_worklist(app, _viewer(request), query, window)
+    return page_body(window, replace(found, rows=logged_rows(request, found.rows)))

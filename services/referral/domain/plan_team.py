@@ -23,7 +23,42 @@ INDIVIDUAL = "individual-therapist"
 _TEAM = ("N", "BH")
 
 
-class PlanTeam(Aggregate):
+def with_member(clinicians: list[dict[str, Any]], entry: dict[str, Any]) -> list[dict[str, Any]]:
+    """The team's clinicians once `entry` joined (or replaced the clinician's earlier entry)."""
+    return [*(c for c in clinicians if c["clinician_id"] != entry["clinician_id"]), entry]
+
+
+def without_member(clinicians: list[dict[str, Any]], clinician_id: str) -> list[dict[str, Any]]:
+    return [c for c in clinicians if c["clinician_id"] != clinician_id]
+
+
+class TeamRules:
+    """Where a clinician stands on a team: what the read policy asks of `PlanTeam` and of the
+    read model's copies of it (team_rows.py)."""
+
+    members: list[str]
+    clinicians: list[dict[str, Any]]
+    grants: list[dict[str, Any]]
+
+    def entry(self, clinician_id: str) -> dict[str, Any] | None:
+        return next((c for c in self.clinicians if c["clinician_id"] == clinician_id), None)
+
+    def serves(self, clinician_id: str, client_id: str | None) -> bool:
+        """Whether this team member treats `client_id` (the unit's lead treats every member)."""
+        entry = self.entry(clinician_id)
+        if entry is None:
+            return False
+        if LEADS & set(entry["roles"]):
+            return True
+        if INDIVIDUAL not in entry["roles"]:
+            return False  # a team member who only coordinates
+        return len(self.members) == 1 or client_id in (entry.get("clients") or ())
+
+    def grant_in_force(self, clinician_id: str, now: dt.datetime) -> bool:
+        return any(g["clinician_id"] == clinician_id and g["until"] > now for g in self.grants)
+
+
+class PlanTeam(TeamRules, Aggregate):
     """Who treats the unit of one plan, in which roles, for which clients; and open grants."""
 
     @staticmethod
@@ -72,14 +107,13 @@ class PlanTeam(Aggregate):
         self, clinician_id: str, roles: list[str], clients: list[str], record_id: str
     ) -> None:
         entry = {"clinician_id": clinician_id, "roles": roles, "clients": clients}
-        others = [c for c in self.clinicians if c["clinician_id"] != clinician_id]
-        self.clinicians = [*others, entry]
+        self.clinicians = with_member(self.clinicians, entry)
         self.noted = [*self.noted, record_id]
 
     @published(labels=_TEAM)
     @event("PlanTeamMemberLeft")
     def _member_left(self, clinician_id: str, record_id: str) -> None:
-        self.clinicians = [c for c in self.clinicians if c["clinician_id"] != clinician_id]
+        self.clinicians = without_member(self.clinicians, clinician_id)
         self.noted = [*self.noted, record_id]
 
     @published(labels=["R", "BH"])
@@ -87,20 +121,3 @@ class PlanTeam(Aggregate):
     def _grant_noted(self, clinician_id: str, until: dt.datetime, record_id: str) -> None:
         self.grants = [*self.grants, {"clinician_id": clinician_id, "until": until}]
         self.noted = [*self.noted, record_id]
-
-    def entry(self, clinician_id: str) -> dict[str, Any] | None:
-        return next((c for c in self.clinicians if c["clinician_id"] == clinician_id), None)
-
-    def serves(self, clinician_id: str, client_id: str | None) -> bool:
-        """Whether this team member treats `client_id` (the unit's lead treats every member)."""
-        entry = self.entry(clinician_id)
-        if entry is None:
-            return False
-        if LEADS & set(entry["roles"]):
-            return True
-        if INDIVIDUAL not in entry["roles"]:
-            return False  # a team member who only coordinates
-        return len(self.members) == 1 or client_id in (entry.get("clients") or ())
-
-    def grant_in_force(self, clinician_id: str, now: dt.datetime) -> bool:
-        return any(g["clinician_id"] == clinician_id and g["until"] > now for g in self.grants)

@@ -11,10 +11,11 @@ never read their clinical free text; compliance and the EHR read all.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from enum import StrEnum
 
 from services.common.viewer import Access, Viewer
-from services.referral.domain.plan_team import PlanTeam
+from services.referral.domain.plan_team import TeamRules
 
 FULL, REDACTED, DENIED = Access.FULL, Access.REDACTED, Access.DENIED
 # The clinical free text of a referral: its reason, the receiving side's decline reason, notes.
@@ -34,7 +35,7 @@ class Kind(StrEnum):
 
 
 def reader_of(
-    viewer: Viewer, team: PlanTeam | None, client_id: str | None, now: dt.datetime
+    viewer: Viewer, team: TeamRules | None, client_id: str | None, now: dt.datetime
 ) -> Kind:
     """Where this caller stands with a referral for `client_id` in the plan of `team`.
 
@@ -75,3 +76,29 @@ def clinical_text(kind: Kind) -> Access:
 
 def may_read(kind: Kind) -> bool:
     return referral_frame(kind) is not DENIED
+
+
+@dataclass(frozen=True)
+class Reach:
+    """Whose referrals in one plan a caller may read: every client's, or only `clients`'."""
+
+    every: bool
+    clients: frozenset[str] = frozenset()
+
+    def covers(self, client_id: str | None) -> bool:
+        return self.every or client_id in self.clients
+
+
+def reach(viewer: Viewer, team: TeamRules | None, now: dt.datetime) -> Reach:
+    """Where `reader_of` lets this caller read in the plan of `team`, for any client at once.
+
+    `reader_of` depends on the client only through the clients the caller's own team entry
+    names (`TeamRules.serves`), so a client it does not name (None) stands for every other
+    client, and each named one is asked on its own. With no team (or one the caller is not
+    on and holds no grant of), the answer is the same for every plan: `reach(viewer, None, now)`.
+    """
+    if may_read(reader_of(viewer, team, None, now)):
+        return Reach(every=True)
+    entry = team.entry(viewer.sub) if team is not None else None
+    named = (entry.get("clients") or ()) if entry is not None else ()
+    return Reach(False, frozenset(c for c in named if may_read(reader_of(viewer, team, c, now))))
