@@ -1,6 +1,7 @@
 """Read latency as the practice grows: lists, worklists and metrics at 1,000 to 100,000 aggregates.
 
     .venv/bin/python bench/reads.py [--sizes 1000,10000,100000] [--calls 200] [--keep]
+                                    [--reads "plan list,reviews due"]
 
 Needs the local stack's PostgreSQL (`careledger stack up --infra-only`, or `make infra`). For
 each size N it makes private schemas for the plan, referral and consent services, seeds N plans,
@@ -108,7 +109,7 @@ def practice(settings: Settings, size: int, keep: bool) -> Iterator[dict[str, Te
                 (referrals.summaries, referrals),
                 (consents.decision_log, consents),
             ):
-                read_model.current(app)  # type: ignore[attr-defined]  # tables before events
+                read_model.current(app)  # type: ignore[union-attr]  # tables before events
             s.timed("plans", lambda: s.seed_plans(plans, size, rng))
             s.timed("plan summaries", lambda: s.fill(plans.read_model, plans))  # type: ignore[arg-type]
             s.timed("referrals", lambda: s.seed_referrals(referrals, size, rng))
@@ -185,8 +186,12 @@ def main() -> None:
     parser.add_argument("--sizes", default="1000,10000,100000")
     parser.add_argument("--calls", type=int, default=200)
     parser.add_argument("--keep", action="store_true", help="keep the schemas")
+    parser.add_argument("--reads", default=",".join(READS), help="which reads, comma-separated")
     args = parser.parse_args()
     sizes = [int(x) for x in args.sizes.split(",")]
+    chosen = [r.strip() for r in args.reads.split(",")]
+    if unknown := set(chosen) - set(READS):
+        parser.error(f"no such read: {', '.join(sorted(unknown))} (choose from {', '.join(READS)})")
     configure_logging("WARNING")  # not a line per request
     settings = load_settings(env="dev")
     asked = requests(settings)
@@ -194,7 +199,7 @@ def main() -> None:
     for size in sizes:
         with practice(settings, size, args.keep) as clients:
             results[size] = {}
-            for read in READS:
+            for read in chosen:
                 service, path, params, headers = asked[read]
                 figures = measure(clients[service], path, params, headers, args.calls)
                 results[size][read] = figures
@@ -208,7 +213,7 @@ def main() -> None:
     print(f"\n| read{head} | p99 {large:,} / {small:,} |")
     print("|---" * (len(sizes) + 2) + "|")
     ratios = {}
-    for read in READS:
+    for read in chosen:
         cells = "".join(
             f" | {results[n][read]['p50_ms']} / {results[n][read]['p99_ms']}" for n in sizes
         )

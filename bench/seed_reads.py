@@ -139,7 +139,7 @@ def referral(n: int, rng: random.Random, levels: ServiceLevels) -> Referral:
         id=uuid.uuid4(),
         tenant=TENANT,
         command=DraftReferral(
-            plan_id=str(uuid.UUID(int=n)),
+            plan_id=uuid.UUID(int=n),
             client_id=f"client-{n}-a",
             referral_type=rng.choice(["detox", "psychiatry", "outpatient-sud"]),
             priority=rng.choice(["routine", "urgent"]),
