@@ -9,8 +9,10 @@ Every stored event row carries `chain_hash`, computed by PostgreSQL as the row i
                        || notification_id          8 bytes, signed big-endian
                        || originator_id            16 bytes, the UUID's bytes
                        || originator_version       8 bytes, signed big-endian
-                       || SHA-256(topic)           32 bytes, of the stored name in UTF-8
-                       || SHA-256(state) )         32 bytes, of the stored state as stored
+                       || len(topic)               4 bytes, signed big-endian: the length of
+                                                   the stored name in UTF-8
+                       || topic                    the stored name in UTF-8
+                       || state )                  the stored state, byte for byte
 
 So a changed state, name, version or position, or an event taken out of the middle of an
 aggregate's history, breaks the chain from that event on. What a chain alone cannot show (an
@@ -42,8 +44,9 @@ def chain_hash(
             notification_id.to_bytes(8, "big", signed=True),
             originator_id.bytes,
             originator_version.to_bytes(8, "big", signed=True),
-            hashlib.sha256(topic.encode("utf-8")).digest(),
-            hashlib.sha256(state).digest(),
+            len(name := topic.encode("utf-8")).to_bytes(4, "big", signed=True),
+            name,
+            state,
         )
     )
     return hashlib.sha256(encoded).digest()

@@ -22,7 +22,7 @@ from psycopg import sql
 
 from contracts.chain import chain_hash
 
-_ZERO = sql.SQL("decode(repeat('00', 32), 'hex')")
+_ZERO = sql.SQL("'\\x{}'::bytea".format("00" * 32))
 
 
 def events_table(service: str) -> tuple[str, str]:
@@ -48,16 +48,19 @@ CREATE OR REPLACE FUNCTION {hash_fn}(
 ) RETURNS bytea LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$
     SELECT sha256(coalesce(previous, {zero}) || int8send(notification_id)
         || uuid_send(originator_id) || int8send(originator_version)
-        || sha256(convert_to(topic, 'UTF8')) || sha256(state))
+        || int4send(octet_length(convert_to(topic, 'UTF8'))) || convert_to(topic, 'UTF8') || state)
 $f$
 """
 _TRIGGER_FN = """
 CREATE OR REPLACE FUNCTION {trigger_fn}() RETURNS trigger LANGUAGE plpgsql AS $f$
-DECLARE previous bytea;
+DECLARE previous bytea := {zero};
 BEGIN
-    SELECT e.chain_hash INTO previous FROM {table} e
-     WHERE e.originator_id = NEW.originator_id AND e.originator_version < NEW.originator_version
-     ORDER BY e.originator_version DESC LIMIT 1;
+    IF NEW.originator_version > 1 THEN
+        SELECT e.chain_hash INTO previous FROM {table} e
+         WHERE e.originator_id = NEW.originator_id
+           AND e.originator_version < NEW.originator_version
+         ORDER BY e.originator_version DESC LIMIT 1;
+    END IF;
     NEW.chain_hash := {hash_fn}(previous, NEW.notification_id, NEW.originator_id,
         NEW.originator_version, NEW.topic, NEW.state);
     RETURN NEW;
