@@ -18,7 +18,11 @@ from services.consent.domain import (
     NotedDisclosure,
     SharingAgreement,
 )
-from services.consent.domain.commands import RecordDisclosure, RecordLateDisclosure
+from services.consent.domain.commands import (
+    ProduceAccounting,
+    RecordDisclosure,
+    RecordLateDisclosure,
+)
 from services.consent.domain.disclosure import (
     CLOCK_SKEW,
     disclosure_id,
@@ -165,16 +169,10 @@ class DisclosureCommands(ConsentStore):
         return [shown(r) for r in rows]
 
     def account(
-        self,
-        person_id: str,
-        *,
-        start: dt.datetime | None,
-        end: dt.datetime | None,
-        format: str,
-        ctx: CommandContext,
+        self, *, ctx: CommandContext, person_id: str, command: ProduceAccounting
     ) -> dict[str, Any]:
         """The accounting of the person's disclosures; producing it is recorded (who, window)."""
-        window = accounting_window(self.clock(), start, end)
+        window = accounting_window(self.clock(), command.start, command.end)
         made = self.disclosures_of(ctx.tenant, person_id, start=window["from"], end=window["to"])
         lines, excluded = accounting_rows(made, window)
         record = Accounting(
@@ -185,7 +183,7 @@ class DisclosureCommands(ConsentStore):
             period_to=window["to"],
             hipaa_from=window["hipaa_from"],
             part2_from=window["part2_from"],
-            format=format,
+            format=command.format,
             disclosure_ids=[r["disclosure_id"] for r in lines],
             excluded_ids=[r["disclosure_id"] for r in excluded],
         )

@@ -19,7 +19,11 @@ from services.consent.deps import (
     sent,
     when,
 )
-from services.consent.domain.commands import RecordDisclosure, RecordLateDisclosure
+from services.consent.domain.commands import (
+    ProduceAccounting,
+    RecordDisclosure,
+    RecordLateDisclosure,
+)
 from services.consent.reads import DISCLOSURE, logged
 from services.consent.schemas import DisclosureIn, LateDisclosureIn
 
@@ -65,9 +69,8 @@ def disclosure_accounting(
     format: Literal["json", "csv", "fhir"] = "json",
 ) -> dict[str, Any] | Response:
     """Accounting of disclosures per regime (HIPAA 164.528, 42 CFR 2.24), recorded as produced."""
-    accounting = app.account(
-        person_id, start=when(start, "from"), end=when(end, "to"), format=format, ctx=caller.ctx
-    )
+    command = ProduceAccounting(start=when(start, "from"), end=when(end, "to"), format=format)
+    accounting = app.account(ctx=caller.ctx, person_id=person_id, command=command)
     rows = accounting["items"]
     logged(request, DISCLOSURE, [*rows, *accounting["excluded"]], clients=[person_id])
     if format == "csv":

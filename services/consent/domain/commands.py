@@ -106,3 +106,15 @@ class RecordLateDisclosure:
     """A disclosure made earlier (outside the system, or imported) on the basis it had then."""
 
     terms: Mapping[str, Any]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProduceAccounting:
+    """An accounting of a person's disclosures (HIPAA 164.528, 42 CFR 2.24), recorded as produced.
+
+    Without `start` and `end`, each regime's own period up to now.
+    """
+
+    start: dt.datetime | None = None
+    end: dt.datetime | None = None
+    format: str = "json"  # json, csv or fhir: what the caller asked for, recorded with it

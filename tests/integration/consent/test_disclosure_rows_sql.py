@@ -11,6 +11,7 @@ from services.common.readmodels.postgres import PostgresSummaries
 from services.common.readmodels.summaries import InMemorySummaries
 from services.consent.application import ConsentApplication
 from services.consent.disclosure_rows import DISCLOSURES
+from services.consent.domain.commands import ProduceAccounting
 from tests.unit.consent.support_builders import NOW, context
 from tests.unit.consent.test_disclosure_rows import aggregate_views, record_every_kind
 from tests.unit.consent.test_late_disclosures import years_ago
@@ -39,8 +40,8 @@ def test_postgres_rows_are_the_aggregates_views_and_the_in_memory_folds(
     assert found == twin.disclosures_of(ctx.tenant, "person-a", **period)
     assert 0 < len(found) < len(ids)
     assert app.disclosures_of("practice-other", "person-a") == []
-    ours = app.account("person-a", start=None, end=None, format="json", ctx=ctx)
-    theirs = twin.account("person-a", start=None, end=None, format="json", ctx=ctx)
+    ours = app.account(ctx=ctx, person_id="person-a", command=ProduceAccounting())
+    theirs = twin.account(ctx=ctx, person_id="person-a", command=ProduceAccounting())
     for part in ("window", "items", "total", "excluded"):
         assert ours[part] == theirs[part], part
 

@@ -18,6 +18,7 @@ from services.consent.domain.commands import (
     DraftAgreement,
     ExpireConsent,
     MarkConsentEnteredInError,
+    ProduceAccounting,
     RecordConsent,
     RecordDisclosure,
     RecordLateDisclosure,
@@ -106,7 +107,7 @@ def produce_every_event(app: ConsentApplication, ctx: CommandContext) -> None:
             tenant=ctx.tenant, body=sent("x").body, actor="c", source_ref="careledger.referral/1"
         ),
     )
-    app.account("person-a", start=None, end=None, format="json", ctx=ctx)
+    app.account(ctx=ctx, person_id="person-a", command=ProduceAccounting(format="json"))
 
 
 # Free text the scenario writes: no published record may carry any of it.

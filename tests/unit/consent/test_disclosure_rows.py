@@ -15,7 +15,12 @@ from uuid import UUID
 from services.common.context import CommandContext
 from services.consent import reactions
 from services.consent.application import ConsentApplication
-from services.consent.domain.commands import Decide, RecordDisclosure, RecordLateDisclosure
+from services.consent.domain.commands import (
+    Decide,
+    ProduceAccounting,
+    RecordDisclosure,
+    RecordLateDisclosure,
+)
 from tests.unit.consent.support_builders import NOW, active_consent, context, request
 from tests.unit.consent.test_decisions_and_disclosures import disclosure_terms
 from tests.unit.consent.test_late_disclosures import late, paper_part2, sent, years_ago
@@ -64,7 +69,7 @@ def test_a_period_reads_only_the_disclosures_made_in_it(
     found = app.disclosures_of(ctx.tenant, "person-a", start=start, end=end)
     expected = [v for v in aggregate_views(app, ids) if start <= v["disclosed_at"] < end]
     assert found == expected and 0 < len(found) < len(ids)
-    accounting = app.account("person-a", start=None, end=None, format="json", ctx=ctx)
+    accounting = app.account(ctx=ctx, person_id="person-a", command=ProduceAccounting())
     listed = {r["disclosure_id"] for r in [*accounting["items"], *accounting["excluded"]]}
     assert listed == {v["disclosure_id"] for v in aggregate_views(app, ids)} - {
         ids[3]  # made 7 years ago: before the HIPAA window

@@ -16,6 +16,7 @@ from services.consent.domain import Accounting
 from services.consent.domain.commands import (
     ActivateConsent,
     Decide,
+    ProduceAccounting,
     RecordConsent,
     RecordLateDisclosure,
 )
@@ -146,7 +147,9 @@ def test_both_windows_and_the_exclusions_apply_to_late_disclosures(
         app.record_late_disclosure(
             ctx=ctx, command=RecordLateDisclosure(terms=late(disclosed_at=when))
         )
-    accounting = app.account("person-a", start=None, end=None, format="json", ctx=ctx)
+    accounting = app.account(
+        ctx=ctx, person_id="person-a", command=ProduceAccounting(format="json")
+    )
     lines = [(r["disclosed_at"], r["regimes"]) for r in accounting["items"]]
     assert lines == [(years_ago(5), ["HIPAA"]), (years_ago(2), ["42CFRPart2"])]
     [excluded] = accounting["excluded"]
@@ -158,7 +161,9 @@ def test_producing_an_accounting_is_recorded(app: ConsentApplication) -> None:
     ctx = context(role="compliance", actor="comp-1")
     app.record_late_disclosure(ctx=ctx, command=RecordLateDisclosure(terms=late()))
     start = years_ago(6.5)
-    accounting = app.account("person-a", start=start, end=None, format="csv", ctx=ctx)
+    accounting = app.account(
+        ctx=ctx, person_id="person-a", command=ProduceAccounting(start=start, format="csv")
+    )
     record = app.load(Accounting, accounting["accounting_id"], ctx.tenant)
     assert (record.person_id, record.requested_by, record.format) == ("person-a", "comp-1", "csv")
     assert record.period_from == accounting["window"]["from"] > start
