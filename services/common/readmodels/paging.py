@@ -7,14 +7,13 @@ range are a 422 problem+json.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 from fastapi import Depends, Query
 
 from services.common.errors import RuleBroken
-from services.common.readmodels.query import Found, Kind, Order, Window, decode_cursor
-from services.common.readmodels.summaries import found_page
+from services.common.readmodels.query import Found, Window
 
 MAX_LIMIT = 200
 
@@ -53,16 +52,3 @@ def page_body(window: Window, found: Found, items: Sequence[Any] | None = None) 
         "next_offset": following if more and window.cursor is None else None,
         "next_cursor": found.next_cursor,
     }
-
-
-def page_of(
-    rows: Sequence[Mapping[str, Any]], window: Window, order: Order, kinds: Sequence[Kind]
-) -> Found:
-    """A window of rows already in `order` (a list the read policy cut row by row)."""
-    total = len(rows)
-    if window.cursor is not None:
-        after = decode_cursor(window.cursor, kinds)
-        rest = [dict(r) for r in rows if order.follows(r, after)]
-    else:
-        rest = [dict(r) for r in rows[window.offset :]]
-    return found_page(rest[: window.limit + 1], order, window, total)
